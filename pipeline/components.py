@@ -1,0 +1,92 @@
+"""Custom components: the anomaly gate and a content-fingerprinted curated-schema importer."""
+import json
+import os
+
+from tfx import v1 as tfx
+from tfx.components.schema_gen.import_schema_gen.component import ImportSchemaGen
+from tfx.dsl.components.base import base_component
+from tfx.dsl.io import fileio
+from tfx.types import artifact_utils, standard_artifacts
+from tfx.types.component_spec import ExecutionParameter
+from tfx.types.standard_component_specs import ImportSchemaGenSpec
+
+from pipeline.fingerprints import sha256_file
+
+ANOMALIES_FILE = "SchemaDiff.pb"
+
+
+class DataGateVerdict(tfx.dsl.Artifact):
+    """Record that a set of example anomalies was checked and found clean."""
+    TYPE_NAME = "DataGateVerdict"
+
+
+class AnomaliesFound(RuntimeError):
+    """Raised by the gate; the message lists every anomalous feature and why."""
+
+
+def read_anomalies(anomalies: tfx.dsl.Artifact):
+    """{split name: tensorflow_metadata Anomalies proto} for an ExampleAnomalies artifact."""
+    from tensorflow_metadata.proto.v0 import anomalies_pb2
+    result = {}
+    for split in artifact_utils.decode_split_names(anomalies.split_names):
+        path = os.path.join(anomalies.uri, f"Split-{split}", ANOMALIES_FILE)
+        with fileio.open(path, "rb") as f:
+            result[split] = anomalies_pb2.Anomalies.FromString(f.read())
+    return result
+
+
+def describe_anomalies(by_split) -> list:
+    """One line per anomalous feature (or dataset-level problem) and split."""
+    lines = []
+    for split, proto in sorted(by_split.items()):
+        for feature, info in sorted(proto.anomaly_info.items()):
+            reasons = "; ".join(r.description or r.short_description for r in info.reason) \
+                or info.description or info.short_description
+            lines.append(f"feature '{feature}' ({split} split): {reasons}")
+        if proto.HasField("dataset_anomaly_info"):
+            info = proto.dataset_anomaly_info
+            reasons = "; ".join(r.description or r.short_description for r in info.reason) \
+                or info.description
+            lines.append(f"dataset ({split} split): {reasons}")
+    return lines
+
+
+@tfx.dsl.components.component
+def AnomalyGate(
+    anomalies: tfx.dsl.components.InputArtifact[standard_artifacts.ExampleAnomalies],
+    verdict: tfx.dsl.components.OutputArtifact[DataGateVerdict],
+) -> None:
+    """Fails the run when ExampleValidator found anomalies, so nothing downstream executes."""
+    problems = describe_anomalies(read_anomalies(anomalies))
+    if problems:
+        raise AnomaliesFound(
+            f"data validation found {len(problems)} anomal{'y' if len(problems) == 1 else 'ies'} "
+            f"in {anomalies.uri}; Transform, Tuner and Trainer will not run:\n  - "
+            + "\n  - ".join(problems))
+    with fileio.open(os.path.join(verdict.uri, "verdict.json"), "w") as f:
+        f.write(json.dumps({"anomalies_uri": anomalies.uri, "anomalies": []}))
+    verdict.set_int_custom_property("passed", 1)
+
+
+class _FingerprintedImportSchemaGenSpec(ImportSchemaGenSpec):
+    PARAMETERS = {**ImportSchemaGenSpec.PARAMETERS,
+                  "schema_sha256": ExecutionParameter(type=str)}
+
+
+class CuratedSchemaGen(ImportSchemaGen):
+    """ImportSchemaGen whose cache key includes the schema file's sha256.
+
+    Plain ImportSchemaGen keys its cache on the file path only, so an edited curated schema
+    would be silently ignored on the next cached run.
+    """
+    SPEC_CLASS = _FingerprintedImportSchemaGenSpec
+
+    def __init__(self, schema_file: str):
+        if not os.path.isfile(schema_file):
+            raise FileNotFoundError(f"curated schema file not found: {schema_file}")
+        spec = _FingerprintedImportSchemaGenSpec(
+            schema_file=schema_file,
+            schema_sha256=sha256_file(schema_file),
+            schema=tfx.dsl.Channel(type=standard_artifacts.Schema),
+        )
+        base_component.BaseComponent.__init__(self, spec=spec)

@@ -1,0 +1,39 @@
+"""TFMA evaluation config: metrics, slices and the thresholds that bless a model."""
+import tensorflow_model_analysis as tfma
+
+from modules import features as F
+
+
+def create_eval_config(min_auc: float, max_auc_regression: float) -> tfma.EvalConfig:
+    auc_threshold = tfma.MetricThreshold(
+        value_threshold=tfma.GenericValueThreshold(lower_bound={"value": min_auc}),
+        change_threshold=tfma.GenericChangeThreshold(
+            direction=tfma.MetricDirection.HIGHER_IS_BETTER,
+            absolute={"value": -max_auc_regression}),
+    )
+    metrics = [
+        tfma.MetricConfig(class_name="ExampleCount"),
+        # Gate on the overall slice only: small slices (e.g. payment_type "No Charge") have
+        # no positives and an undefined AUC.
+        tfma.MetricConfig(class_name="AUC", per_slice_thresholds=[tfma.PerSliceMetricThreshold(
+            slicing_specs=[tfma.SlicingSpec()], threshold=auc_threshold)]),
+        tfma.MetricConfig(class_name="AUCPrecisionRecall"),
+        tfma.MetricConfig(class_name="BinaryAccuracy"),
+        tfma.MetricConfig(class_name="Precision"),
+        tfma.MetricConfig(class_name="Recall"),
+        tfma.MetricConfig(class_name="MeanLabel"),
+        tfma.MetricConfig(class_name="MeanPrediction"),
+        tfma.MetricConfig(class_name="Calibration"),
+        tfma.MetricConfig(class_name="CalibrationPlot"),
+        tfma.MetricConfig(class_name="ConfusionMatrixPlot"),
+    ]
+    return tfma.EvalConfig(
+        model_specs=[tfma.ModelSpec(
+            signature_name="serving_default",
+            label_key=F.LABEL_KEY,
+            preprocessing_function_names=["transform_features"],
+        )],
+        metrics_specs=[tfma.MetricsSpec(metrics=metrics)],
+        slicing_specs=[tfma.SlicingSpec()] + [
+            tfma.SlicingSpec(feature_keys=[key]) for key in F.SLICE_FEATURES],
+    )

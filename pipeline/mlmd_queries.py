@@ -1,0 +1,91 @@
+"""Small read-only MLMD queries used by runners, tests and the benchmark.
+
+Imports ml_metadata only (no TensorFlow, no TFX), so it is fast to load.
+"""
+from dataclasses import dataclass
+from typing import Dict, List, Optional
+
+from ml_metadata import metadata_store
+from ml_metadata.proto import metadata_store_pb2
+
+STATE_NAMES = {v: k for k, v in metadata_store_pb2.Execution.State.items()}
+
+
+def connect(config) -> metadata_store.MetadataStore:
+    """A store for a PipelineConfig, without importing TFX."""
+    cc = metadata_store_pb2.ConnectionConfig()
+    if config.mysql_host:
+        cc.mysql.host = config.mysql_host
+        cc.mysql.port = config.mysql_port
+        cc.mysql.database = config.mysql_database
+        cc.mysql.user = config.mysql_user
+        cc.mysql.password = config.mysql_password
+    else:
+        cc.sqlite.filename_uri = config.metadata_path
+        cc.sqlite.connection_mode = metadata_store_pb2.SqliteMetadataSourceConfig.READWRITE_OPENCREATE
+    return metadata_store.MetadataStore(cc)
+
+
+@dataclass
+class ExecutionRecord:
+    id: int
+    node_id: str
+    type_name: str
+    state: str
+    seconds: Optional[float]
+    outputs: Dict[str, List[metadata_store_pb2.Artifact]]
+
+
+def node_id_of(execution: metadata_store_pb2.Execution) -> str:
+    # IR-based runners name executions "<pipeline>.<run>.<node>" style; the node id is stored too.
+    for key in ("node_id", "component_id"):
+        if key in execution.custom_properties:
+            return execution.custom_properties[key].string_value
+    return execution.name.split(".")[-1] if execution.name else str(execution.id)
+
+
+def pipeline_runs(store, pipeline_name: str) -> List[metadata_store_pb2.Context]:
+    """pipeline_run contexts of a pipeline (Local and Beam runners), oldest first."""
+    runs = [c for c in store.get_contexts_by_type("pipeline_run")
+            if any(p.name == pipeline_name for p in store.get_parent_contexts_by_context(c.id))]
+    return sorted(runs, key=lambda c: (c.create_time_since_epoch, c.id))
+
+
+def latest_run(store, pipeline_name: str) -> Optional[metadata_store_pb2.Context]:
+    runs = pipeline_runs(store, pipeline_name)
+    return runs[-1] if runs else None
+
+
+def run_executions(store, run_context) -> List[ExecutionRecord]:
+    executions = store.get_executions_by_context(run_context.id)
+    types = {t.id: t.name for t in store.get_execution_types()}
+    ids = [e.id for e in executions]
+    events = store.get_events_by_execution_ids(ids) if ids else []
+    outputs_by_exec: Dict[int, Dict[str, List[int]]] = {}
+    for ev in events:
+        if ev.type in (metadata_store_pb2.Event.OUTPUT, metadata_store_pb2.Event.DECLARED_OUTPUT):
+            key = ev.path.steps[0].key if ev.path.steps else ""
+            outputs_by_exec.setdefault(ev.execution_id, {}).setdefault(key, []).append(ev.artifact_id)
+    artifact_ids = sorted({a for d in outputs_by_exec.values() for ids_ in d.values() for a in ids_})
+    artifacts = {a.id: a for a in store.get_artifacts_by_id(artifact_ids)} if artifact_ids else {}
+    records = []
+    for e in sorted(executions, key=lambda e: (e.create_time_since_epoch, e.id)):
+        seconds = None
+        if e.last_update_time_since_epoch and e.create_time_since_epoch:
+            seconds = (e.last_update_time_since_epoch - e.create_time_since_epoch) / 1000.0
+        outs = {k: [artifacts[i] for i in v if i in artifacts]
+                for k, v in outputs_by_exec.get(e.id, {}).items()}
+        records.append(ExecutionRecord(e.id, node_id_of(e), types.get(e.type_id, "?"),
+                                       STATE_NAMES.get(e.last_known_state, "UNKNOWN"),
+                                       seconds, outs))
+    return records
+
+
+def pushed_destinations(records: List[ExecutionRecord]) -> List[str]:
+    out = []
+    for r in records:
+        for art in r.outputs.get("pushed_model", []):
+            props = art.custom_properties
+            if props.get("pushed") is not None and props["pushed"].int_value == 1:
+                out.append(props["pushed_destination"].string_value)
+    return out

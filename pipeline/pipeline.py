@@ -1,0 +1,101 @@
+"""The one pipeline definition every runner compiles."""
+from tfx import v1 as tfx
+
+from pipeline.components import AnomalyGate, CuratedSchemaGen
+from pipeline.config import PipelineConfig
+from pipeline.eval_config import create_eval_config
+from pipeline.fingerprints import modules_fingerprint
+
+# Dotted paths into the installed `modules` package: no module wheel to build or ship, and the
+# same import works in-process, on Beam workers and in a KFP container image. Code changes still
+# invalidate the cache because the code's sha256 goes into each component's custom_config.
+PREPROCESSING_FN = "modules.transform.preprocessing_fn"
+TUNER_FN = "modules.tuner.tuner_fn"
+RUN_FN = "modules.trainer.run_fn"
+
+RESOLVER_ID = "latest_blessed_model_resolver"
+
+
+def create_components(config: PipelineConfig) -> list:
+    example_gen = tfx.components.CsvExampleGen(
+        input_base=config.data_root,
+        # Hash buckets on the example's content: the same rows always land in the same split.
+        output_config=tfx.proto.Output(split_config=tfx.proto.SplitConfig(splits=[
+            tfx.proto.SplitConfig.Split(name="train", hash_buckets=2),
+            tfx.proto.SplitConfig.Split(name="eval", hash_buckets=1),
+        ])),
+    )
+    statistics_gen = tfx.components.StatisticsGen(examples=example_gen.outputs["examples"])
+    schema_gen = tfx.components.SchemaGen(
+        statistics=statistics_gen.outputs["statistics"], infer_feature_shape=True)
+    curated_schema = CuratedSchemaGen(schema_file=config.schema_path).with_id("ImportSchemaGen")
+    example_validator = tfx.components.ExampleValidator(
+        statistics=statistics_gen.outputs["statistics"],
+        schema=curated_schema.outputs["schema"])
+    gate = AnomalyGate(anomalies=example_validator.outputs["anomalies"])
+
+    code_sha256 = modules_fingerprint()
+    transform = tfx.components.Transform(
+        examples=example_gen.outputs["examples"],
+        schema=curated_schema.outputs["schema"],
+        preprocessing_fn=PREPROCESSING_FN,
+        custom_config={"code_sha256": code_sha256},
+    )
+    # Explicit edge: Transform may only start once the gate has passed the data.
+    transform.add_upstream_node(gate)
+
+    training_inputs = dict(
+        examples=transform.outputs["transformed_examples"],
+        transform_graph=transform.outputs["transform_graph"],
+        schema=curated_schema.outputs["schema"],
+    )
+    tuner = tfx.components.Tuner(
+        tuner_fn=TUNER_FN,
+        train_args=tfx.proto.TrainArgs(num_steps=config.tuner_train_steps),
+        eval_args=tfx.proto.EvalArgs(num_steps=config.tuner_eval_steps),
+        custom_config={"code_sha256": code_sha256, "max_trials": config.tuner_trials,
+                       "batch_size": config.batch_size},
+        **training_inputs,
+    )
+    trainer = tfx.components.Trainer(
+        run_fn=RUN_FN,
+        hyperparameters=tuner.outputs["best_hyperparameters"],
+        train_args=tfx.proto.TrainArgs(num_steps=config.train_steps),
+        eval_args=tfx.proto.EvalArgs(num_steps=config.eval_steps),
+        custom_config={"code_sha256": code_sha256, "batch_size": config.batch_size},
+        **training_inputs,
+    )
+    model_resolver = tfx.dsl.Resolver(
+        strategy_class=tfx.dsl.experimental.LatestBlessedModelStrategy,
+        model=tfx.dsl.Channel(type=tfx.types.standard_artifacts.Model),
+        model_blessing=tfx.dsl.Channel(type=tfx.types.standard_artifacts.ModelBlessing),
+    ).with_id(RESOLVER_ID)
+    evaluator = tfx.components.Evaluator(
+        examples=example_gen.outputs["examples"],
+        model=trainer.outputs["model"],
+        baseline_model=model_resolver.outputs["model"],
+        eval_config=create_eval_config(config.min_auc, config.max_auc_regression),
+    )
+    # Pusher only exists in a run whose model was blessed: no PushedModel is ever published
+    # for a rejected model.
+    with tfx.dsl.Cond(evaluator.outputs["blessing"].future()[0].custom_property("blessed") == 1):
+        pusher = tfx.components.Pusher(
+            model=trainer.outputs["model"],
+            model_blessing=evaluator.outputs["blessing"],
+            push_destination=tfx.proto.PushDestination(
+                filesystem=tfx.proto.PushDestination.Filesystem(
+                    base_directory=config.serving_dir)),
+        )
+    return [example_gen, statistics_gen, schema_gen, curated_schema, example_validator, gate,
+            transform, tuner, trainer, model_resolver, evaluator, pusher]
+
+
+def create_pipeline(config: PipelineConfig) -> tfx.dsl.Pipeline:
+    return tfx.dsl.Pipeline(
+        pipeline_name=config.pipeline_name,
+        pipeline_root=config.pipeline_root,
+        components=create_components(config),
+        enable_cache=config.enable_cache,
+        metadata_connection_config=config.metadata_connection_config(),
+        beam_pipeline_args=list(config.beam_args),
+    )

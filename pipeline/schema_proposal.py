@@ -1,0 +1,267 @@
+"""Propose updates to the curated schema from a freshly inferred one.
+
+Pure functions over ``tensorflow_metadata`` Schema protos. Deliberately imports
+only ``tensorflow_metadata`` and ``google.protobuf`` (no TensorFlow, TFX or
+TFDV) so that it is fast to import and to test.
+
+The curated schema (``schema/schema.pbtxt``) is the reviewed source of truth.
+``propose_update`` starts from it and only:
+
+* adds features that the inferred schema has and the curated one lacks
+  (copied as inferred),
+* reports features the curated schema has and the inferred one lacks
+  (kept unchanged),
+* adopts a changed feature type from the inferred schema (reported), adapting
+  or dropping a value domain that no longer fits the new type (reported),
+* widens closed string domains with values the inferred schema has seen
+  (each new value reported).
+
+Everything else in the curated schema (value ranges, presence, shapes,
+value counts, environments) is kept as is. Text-format comments do not
+survive a proto round trip, so a proposal is comment-free; a reviewer merges
+it into the curated file by hand. Nothing here ever writes to the curated
+schema file.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+from pathlib import Path
+from typing import Dict, List, Optional, Tuple, Union
+
+from google.protobuf import text_format
+from tensorflow_metadata.proto.v0 import schema_pb2
+
+PathLike = Union[str, Path]
+
+
+def load_schema(path: PathLike) -> schema_pb2.Schema:
+    """Read a Schema from a text-format proto file.
+
+    Raises ValueError naming the file if the text does not parse as a Schema.
+    """
+    path = Path(path)
+    text = path.read_text(encoding="utf-8")
+    schema = schema_pb2.Schema()
+    try:
+        text_format.Parse(text, schema)
+    except text_format.ParseError as err:
+        raise ValueError(f"{path}: not a valid text-format Schema: {err}") from err
+    return schema
+
+
+def schema_to_text(schema: schema_pb2.Schema) -> str:
+    """Text-format rendering of a Schema (stable for identical protos)."""
+    return text_format.MessageToString(schema)
+
+
+def _type_name(value: int) -> str:
+    return schema_pb2.FeatureType.Name(value)
+
+
+def _first_by_name(features) -> Dict[str, schema_pb2.Feature]:
+    out: Dict[str, schema_pb2.Feature] = {}
+    for feature in features:
+        out.setdefault(feature.name, feature)
+    return out
+
+
+def _string_domain(
+    schema: schema_pb2.Schema, feature: schema_pb2.Feature
+) -> Optional[schema_pb2.StringDomain]:
+    """The (mutable) string domain a feature uses, or None if it has none."""
+    which = feature.WhichOneof("domain_info")
+    if which == "string_domain":
+        return feature.string_domain
+    if which == "domain":
+        for domain in schema.string_domain:
+            if domain.name == feature.domain:
+                return domain
+    return None
+
+
+def _adapt_domain_to_type(
+    feature: schema_pb2.Feature, new_type: int
+) -> Optional[str]:
+    """Make the feature's value domain fit ``new_type``.
+
+    Returns a description of what was done, or None if nothing was needed.
+    """
+    which = feature.WhichOneof("domain_info")
+    if which is None:
+        return None
+    if new_type == schema_pb2.FLOAT and which == "int_domain":
+        old = schema_pb2.IntDomain()
+        old.CopyFrom(feature.int_domain)
+        feature.ClearField("int_domain")
+        domain = feature.float_domain
+        domain.SetInParent()
+        if old.HasField("min"):
+            domain.min = float(old.min)
+        if old.HasField("max"):
+            domain.max = float(old.max)
+        return "int_domain converted to float_domain with the same range"
+    if new_type == schema_pb2.INT and which == "float_domain":
+        old_f = schema_pb2.FloatDomain()
+        old_f.CopyFrom(feature.float_domain)
+        feature.ClearField("float_domain")
+        domain = feature.int_domain
+        domain.SetInParent()
+        if old_f.HasField("min") and math.isfinite(old_f.min):
+            domain.min = math.ceil(old_f.min)
+        if old_f.HasField("max") and math.isfinite(old_f.max):
+            domain.max = math.floor(old_f.max)
+        return "float_domain converted to int_domain (range rounded inwards)"
+    compatible = {
+        schema_pb2.INT: {"int_domain", "bool_domain"},
+        schema_pb2.FLOAT: {"float_domain"},
+        schema_pb2.BYTES: {"domain", "string_domain", "bool_domain"},
+    }.get(new_type, set())
+    if which in compatible:
+        return None
+    feature.ClearField(which)
+    return f"{which} dropped (does not fit the new type); review its range"
+
+
+def _unique_domain_name(schema: schema_pb2.Schema, wanted: str) -> str:
+    taken = {d.name for d in schema.string_domain}
+    if wanted not in taken:
+        return wanted
+    n = 2
+    while f"{wanted}_{n}" in taken:
+        n += 1
+    return f"{wanted}_{n}"
+
+
+def propose_update(
+    curated: schema_pb2.Schema, inferred: schema_pb2.Schema
+) -> Tuple[schema_pb2.Schema, List[str]]:
+    """Merge what ``inferred`` has learnt into a copy of ``curated``.
+
+    Returns the proposed schema and human-readable change descriptions, in a
+    deterministic order: first per curated feature (in curated order), then
+    new features (in inferred order). Neither input is modified. An empty
+    list means the proposal is identical to the curated schema.
+    """
+    proposed = schema_pb2.Schema()
+    proposed.CopyFrom(curated)
+    changes: List[str] = []
+
+    curated_names = [f.name for f in proposed.feature]
+    proposed_by_name = _first_by_name(proposed.feature)
+    inferred_by_name = _first_by_name(inferred.feature)
+
+    for name in dict.fromkeys(curated_names):
+        feature = proposed_by_name[name]
+        seen = inferred_by_name.get(name)
+        if seen is None:
+            changes.append(
+                f"feature '{name}': in the curated schema but absent from the "
+                "inferred one (kept; check whether the column was dropped upstream)"
+            )
+            continue
+
+        if seen.type != feature.type:
+            old_type = feature.type
+            feature.type = seen.type
+            changes.append(
+                f"feature '{name}': type changed from {_type_name(old_type)} "
+                f"to {_type_name(seen.type)} (adopted inferred type)"
+            )
+            adapted = _adapt_domain_to_type(feature, seen.type)
+            if adapted:
+                changes.append(f"feature '{name}': {adapted}")
+            continue
+
+        if feature.type != schema_pb2.BYTES:
+            continue
+        closed = _string_domain(proposed, feature)
+        observed = _string_domain(inferred, seen)
+        if closed is None or observed is None:
+            # Open curated domain stays open; no inferred domain means there
+            # is nothing to learn from.
+            continue
+        known = set(closed.value)
+        label = (
+            f"string domain '{closed.name}'"
+            if feature.WhichOneof("domain_info") == "domain"
+            else "its string domain"
+        )
+        for value in sorted(set(observed.value) - known):
+            closed.value.append(value)
+            changes.append(
+                f"feature '{name}': new value '{value}' added to {label}"
+            )
+
+    for seen in inferred.feature:
+        if seen.name in proposed_by_name:
+            continue
+        feature = proposed.feature.add()
+        feature.CopyFrom(seen)
+        proposed_by_name[seen.name] = feature
+        detail = ""
+        observed = _string_domain(inferred, seen)
+        if seen.WhichOneof("domain_info") == "domain" and observed is not None:
+            # Copy the referenced top-level domain, renamed if the curated
+            # schema already uses that domain name for something else.
+            domain_name = _unique_domain_name(proposed, observed.name)
+            new_domain = proposed.string_domain.add()
+            new_domain.CopyFrom(observed)
+            new_domain.name = domain_name
+            feature.domain = domain_name
+        if observed is not None:
+            detail = f", closed string domain with {len(observed.value)} values"
+        changes.append(
+            f"feature '{seen.name}': new in the inferred schema, added as "
+            f"inferred ({_type_name(seen.type)}{detail}); review its "
+            "presence and domain"
+        )
+
+    return proposed, changes
+
+
+def unified_diff(old_text: str, new_text: str, old_name: str, new_name: str) -> str:
+    """Unified diff of two texts; empty string when they are identical.
+
+    To review a proposal without noise from comments, diff
+    ``schema_to_text(curated)`` against ``schema_to_text(proposed)``.
+    """
+
+    def lines(text: str) -> List[str]:
+        out = text.splitlines(keepends=True)
+        if out and not out[-1].endswith("\n"):
+            out[-1] += "\n"
+        return out
+
+    return "".join(
+        difflib.unified_diff(
+            lines(old_text), lines(new_text), fromfile=old_name, tofile=new_name
+        )
+    )
+
+
+def write_proposal(
+    curated_path: PathLike, inferred_path: PathLike, out_path: PathLike
+) -> List[str]:
+    """Write the proposed schema for ``curated_path`` + ``inferred_path``.
+
+    The proposal goes to ``out_path`` only; a ValueError is raised if
+    ``out_path`` is (or resolves to) the curated schema file, which is never
+    overwritten. Returns the change descriptions from ``propose_update``.
+    """
+    curated_path = Path(curated_path)
+    out_path = Path(out_path)
+    if out_path.resolve() == curated_path.resolve() or (
+        out_path.exists() and curated_path.exists() and out_path.samefile(curated_path)
+    ):
+        raise ValueError(
+            f"refusing to write the proposal over the curated schema {curated_path}; "
+            "choose another output path and merge the proposal by review"
+        )
+    curated = load_schema(curated_path)
+    inferred = load_schema(inferred_path)
+    proposed, changes = propose_update(curated, inferred)
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    out_path.write_text(schema_to_text(proposed), encoding="utf-8")
+    return changes

@@ -1,0 +1,1 @@
+"""Runners: thin adapters that pick paths, metadata and engine arguments for create_pipeline."""

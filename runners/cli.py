@@ -1,0 +1,124 @@
+"""The `taxi-pipeline` console entry point."""
+import argparse
+import os
+import shutil
+import sys
+from pathlib import Path
+
+from pipeline import config as config_lib
+
+
+def _print_run_result(config, result) -> None:
+    print(f"\nRun {result.run_id} finished in {result.wall_seconds:.1f} s")
+    if result.pushed:
+        for dest in result.pushed:
+            print(f"  pushed model:  {dest}")
+    else:
+        print("  pushed model:  none (the model was not blessed by the Evaluator)")
+    store = (f"mysql://{config.mysql_host}:{config.mysql_port}/{config.mysql_database}"
+             if config.mysql_host else config.metadata_path)
+    print(f"  MLMD store:    {store}")
+    print(f"  pipeline root: {config.pipeline_root}")
+    print(f"  log file:      {config.log_file}")
+
+
+def cmd_run(args) -> int:
+    from runners import local_runner
+    config = config_lib.from_sources(args)
+    print(f"Pipeline '{config.pipeline_name}' on LocalDagRunner")
+    print(f"  data:   {config.data_root}")
+    print(f"  schema: {config.schema_path}")
+    print(f"  output: {config.output_root}")
+    print(f"  (TFX logs: {config.log_file})\n")
+    try:
+        result = local_runner.run(config)
+    except local_runner.PipelineFailed as e:
+        print(f"\nERROR: {e}", file=sys.stderr)
+        print(f"Full log: {config.log_file}", file=sys.stderr)
+        return 1
+    _print_run_result(config, result)
+    return 0
+
+
+def cmd_config(args) -> int:
+    print(config_lib.from_sources(args).to_json())
+    return 0
+
+
+def _latest_inferred_schema(config) -> str:
+    from pipeline import mlmd_queries
+    if not config.mysql_host and not os.path.exists(config.metadata_path):
+        raise SystemExit(f"no MLMD store at {config.metadata_path}: run the pipeline first")
+    store = mlmd_queries.connect(config)
+    for run in reversed(mlmd_queries.pipeline_runs(store, config.pipeline_name)):
+        for record in mlmd_queries.run_executions(store, run):
+            if record.node_id == "SchemaGen" and record.outputs.get("schema"):
+                return os.path.join(record.outputs["schema"][0].uri, "schema.pbtxt")
+    raise SystemExit(f"no SchemaGen output in {config.metadata_path}: run the pipeline first")
+
+
+def cmd_schema_propose(args) -> int:
+    from pipeline import schema_proposal
+    config = config_lib.from_sources(args)
+    inferred = args.inferred or _latest_inferred_schema(config)
+    out = args.output or str(Path(config.schema_path).with_suffix(".proposed.pbtxt"))
+    changes = schema_proposal.write_proposal(config.schema_path, inferred, out)
+    print(f"inferred schema: {inferred}")
+    if not changes:
+        print("The curated schema already covers the inferred one: nothing to propose.")
+        return 0
+    print("Proposed changes:")
+    for change in changes:
+        print(f"  - {change}")
+    # Compare canonical texts so the curated file's review comments do not show as changes.
+    old = schema_proposal.schema_to_text(schema_proposal.load_schema(config.schema_path))
+    new = Path(out).read_text()
+    print()
+    print(schema_proposal.unified_diff(old, new, config.schema_path, out))
+    if args.apply:
+        shutil.copyfile(out, config.schema_path)
+        print(f"Applied: {config.schema_path} now holds the proposal; its review comments are "
+              f"gone, so check it with git diff and restore the ones still true.")
+    else:
+        print(f"Proposal written to {out}; the curated schema is unchanged. "
+              f"Review it, then rerun with --apply to adopt it.")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="taxi-pipeline", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("run", help="run the pipeline end to end on LocalDagRunner")
+    config_lib.add_config_arguments(p)
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("config", help="print the effective configuration as JSON")
+    config_lib.add_config_arguments(p)
+    p.set_defaults(func=cmd_config)
+
+    schema = sub.add_parser("schema", help="curated schema tools")
+    schema_sub = schema.add_subparsers(dest="schema_command", required=True)
+    p = schema_sub.add_parser(
+        "propose", help="propose a curated-schema update from the latest inferred schema")
+    p.add_argument("--inferred", help="inferred schema.pbtxt (default: latest SchemaGen output)")
+    p.add_argument("--output", help="where to write the proposal "
+                                    "(default: schema/schema.proposed.pbtxt)")
+    p.add_argument("--apply", action="store_true",
+                   help="replace the curated schema with the proposal after printing the diff")
+    config_lib.add_config_arguments(p)
+    p.set_defaults(func=cmd_schema_propose)
+    return parser
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except ValueError as e:
+        print(f"ERROR: {e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,122 @@
+"""Terminal progress for a pipeline run, with TFX's own log output sent to a log file.
+
+TFX, Beam and TensorFlow write to Python logging, absl and straight to file descriptors 1 and
+2 (C++ code). During a run both descriptors point at the log file; progress lines go to a
+duplicate of the original terminal stream, built from the orchestrator's log records.
+"""
+import contextlib
+import logging
+import os
+import re
+import sys
+import time
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional, TextIO
+
+_RUNNING = re.compile(r"^Component (\S+) is running\.$")
+_FINISHED = re.compile(r"^Component (\S+) is finished\.$")
+_SKIPPED_NODE = re.compile(r"^Skipping component (\S+)\.$")
+_CACHED = re.compile(r"^A cached execution (\d+) is used\.$")
+_NEW = re.compile(r"^Going to run a new execution (\d+)$")
+_SKIPPED_EXECUTION = re.compile(r"^Skipping execution for")
+
+
+@dataclass
+class NodeProgress:
+    node_id: str
+    started: float
+    seconds: Optional[float] = None
+    outcome: str = "running"   # executed | cached | skipped | failed
+    execution_id: Optional[int] = None
+
+
+@dataclass
+class RunProgress:
+    nodes: Dict[str, NodeProgress] = field(default_factory=dict)
+    order: List[str] = field(default_factory=list)
+    current: Optional[str] = None
+
+
+class ProgressHandler(logging.Handler):
+    """Turns the orchestrator's log records into one line per component start and end."""
+
+    def __init__(self, terminal: TextIO):
+        super().__init__(level=logging.INFO)
+        self.terminal = terminal
+        self.state = RunProgress()
+
+    def _say(self, text: str) -> None:
+        self.terminal.write(text + "\n")
+        self.terminal.flush()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            msg = record.getMessage()
+        except Exception:  # a malformed third-party record must not break the run
+            return
+        state = self.state
+        if m := _RUNNING.match(msg):
+            node = NodeProgress(m.group(1), time.monotonic())
+            state.nodes[node.node_id] = node
+            state.order.append(node.node_id)
+            state.current = node.node_id
+            self._say(f"  ▶ {node.node_id} ...")
+        elif state.current and (m := _CACHED.match(msg)):
+            state.nodes[state.current].outcome = "cached"
+            state.nodes[state.current].execution_id = int(m.group(1))
+        elif state.current and (m := _NEW.match(msg)):
+            state.nodes[state.current].outcome = "executed"
+            state.nodes[state.current].execution_id = int(m.group(1))
+        elif state.current and _SKIPPED_EXECUTION.match(msg):
+            state.nodes[state.current].outcome = "skipped"
+        elif m := _FINISHED.match(msg):
+            node = state.nodes.get(m.group(1))
+            if node is None:
+                return
+            node.seconds = time.monotonic() - node.started
+            if node.outcome == "running":
+                node.outcome = "resolved"
+            self._say(f"  ✓ {node.node_id:<32} {node.outcome:<9} {node.seconds:7.1f} s")
+            state.current = None
+        elif m := _SKIPPED_NODE.match(msg):
+            self._say(f"  - {m.group(1):<32} skipped")
+
+    def mark_failed(self) -> Optional[NodeProgress]:
+        if self.state.current is None:
+            return None
+        node = self.state.nodes[self.state.current]
+        node.seconds = time.monotonic() - node.started
+        node.outcome = "failed"
+        self._say(f"  ✗ {node.node_id:<32} FAILED    {node.seconds:7.1f} s")
+        return node
+
+
+@contextlib.contextmanager
+def logs_to_file(log_file: str):
+    """Point fds 1 and 2 (and Python logging) at log_file; yield a stream to the real terminal."""
+    os.makedirs(os.path.dirname(log_file), exist_ok=True)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved_out, saved_err = os.dup(1), os.dup(2)
+    terminal = os.fdopen(os.dup(1), "w", buffering=1, encoding="utf-8")
+    log_fd = os.open(log_file, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    root = logging.getLogger()
+    old_level = root.level
+    from absl import logging as absl_logging
+    try:
+        os.dup2(log_fd, 1)
+        os.dup2(log_fd, 2)
+        absl_logging.set_verbosity(absl_logging.INFO)
+        root.setLevel(logging.INFO)
+        yield terminal
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os.dup2(saved_out, 1)
+        os.dup2(saved_err, 2)
+        for fd in (saved_out, saved_err, log_fd):
+            os.close(fd)
+        root.setLevel(old_level)
+        absl_logging.set_verbosity(absl_logging.WARNING)
+        terminal.flush()
+        terminal.close()
