@@ -36,12 +36,15 @@ class ExecutionRecord:
     outputs: Dict[str, List[metadata_store_pb2.Artifact]]
 
 
-def node_id_of(execution: metadata_store_pb2.Execution) -> str:
-    # IR-based runners name executions "<pipeline>.<run>.<node>" style; the node id is stored too.
-    for key in ("node_id", "component_id"):
-        if key in execution.custom_properties:
-            return execution.custom_properties[key].string_value
-    return execution.name.split(".")[-1] if execution.name else str(execution.id)
+def node_ids(store, executions) -> Dict[int, str]:
+    """{execution id: node id}, from each execution's `node` context ("<pipeline>.<node>")."""
+    node_type = store.get_context_type("node")
+    out = {}
+    for e in executions:
+        for ctx in store.get_contexts_by_execution(e.id):
+            if ctx.type_id == node_type.id:
+                out[e.id] = ctx.name.split(".", 1)[-1]
+    return out
 
 
 def pipeline_runs(store, pipeline_name: str) -> List[metadata_store_pb2.Context]:
@@ -59,6 +62,7 @@ def latest_run(store, pipeline_name: str) -> Optional[metadata_store_pb2.Context
 def run_executions(store, run_context) -> List[ExecutionRecord]:
     executions = store.get_executions_by_context(run_context.id)
     types = {t.id: t.name for t in store.get_execution_types()}
+    nodes = node_ids(store, executions)
     ids = [e.id for e in executions]
     events = store.get_events_by_execution_ids(ids) if ids else []
     outputs_by_exec: Dict[int, Dict[str, List[int]]] = {}
@@ -75,7 +79,7 @@ def run_executions(store, run_context) -> List[ExecutionRecord]:
             seconds = (e.last_update_time_since_epoch - e.create_time_since_epoch) / 1000.0
         outs = {k: [artifacts[i] for i in v if i in artifacts]
                 for k, v in outputs_by_exec.get(e.id, {}).items()}
-        records.append(ExecutionRecord(e.id, node_id_of(e), types.get(e.type_id, "?"),
+        records.append(ExecutionRecord(e.id, nodes.get(e.id, e.name), types.get(e.type_id, "?"),
                                        STATE_NAMES.get(e.last_known_state, "UNKNOWN"),
                                        seconds, outs))
     return records

@@ -1,4 +1,6 @@
 """The one pipeline definition every runner compiles."""
+import os
+
 from tfx import v1 as tfx
 
 from pipeline.components import AnomalyGate, CuratedSchemaGen
@@ -16,7 +18,18 @@ RUN_FN = "modules.trainer.run_fn"
 RESOLVER_ID = "latest_blessed_model_resolver"
 
 
+def _check_local_inputs(config: PipelineConfig) -> None:
+    """Fail before anything runs when a local input is missing (remote URIs are left to TFX)."""
+    if "://" in config.data_root:
+        return
+    if not os.path.isdir(config.data_root):
+        raise FileNotFoundError(f"data_root is not a directory: {config.data_root}")
+    if not any(name.endswith(".csv") for name in os.listdir(config.data_root)):
+        raise FileNotFoundError(f"data_root has no .csv file for CsvExampleGen: {config.data_root}")
+
+
 def create_components(config: PipelineConfig) -> list:
+    _check_local_inputs(config)
     example_gen = tfx.components.CsvExampleGen(
         input_base=config.data_root,
         # Hash buckets on the example's content: the same rows always land in the same split.

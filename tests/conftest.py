@@ -1,0 +1,106 @@
+# Must run before anything imports TensorFlow: sets TF_USE_LEGACY_KERAS=1 so tf.keras is tf-keras.
+import modules  # noqa: F401
+
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SCHEMA_PATH = REPO / "schema" / "schema.pbtxt"
+DATA_PATH = REPO / "data" / "taxi" / "data.csv"
+
+# Raw trips used by the transform and model tests. None = missing (only allowed for features the
+# schema leaves optional, i.e. VarLen). `label` is the expected big_tipper.
+_COLUMNS = ("fare", "tips", "payment_type", "company", "pickup_latitude", "pickup_longitude",
+            "dropoff_latitude", "dropoff_longitude", "pickup_community_area",
+            "dropoff_community_area", "trip_start_hour", "trip_start_day", "trip_start_month",
+            "trip_seconds", "label")
+_ROWS = [
+    (10.0, 2.0, "Cash", "Flash Cab", 41.88, -87.63, 41.89, -87.62, 8, 32, 9, 2, 1, 600, 0),  # 20%
+    (10.0, 2.5, "Credit Card", "Flash Cab", 41.90, -87.65, 41.95, -87.66, 6, 28, 17, 3, 5, 720, 1),
+    (0.0, 3.0, "Credit Card", None, 41.97, -87.90, 41.88, -87.63, 76, 32, 5, 4, 7, 0, 0),  # fare 0
+    (0.0, 0.0, "Cash", "Taxi Affiliation Services", None, None, None, None, None, 8, 23, 7, 12,
+     None, 0),
+    (25.0, 5.0, "Credit Card", None, 41.79, -87.75, None, None, 56, None, 0, 1, 3, 1500, 0),  # 20%
+    (25.0, 6.0, "Credit Card", "Flash Cab", 41.89, -87.62, 41.90, -87.64, 8, 8, 12, 5, 8, 1400, 1),
+    (7.5, 0.0, "Cash", "Taxi Affiliation Services", 41.92, -87.66, 41.93, -87.65, 7, 7, 14, 6, 10,
+     None, 0),
+    (12.0, 3.0, "Credit Card", None, 41.87, -87.64, 41.88, -87.63, 32, 32, 18, 7, 11, 900, 1),
+    (40.0, 0.0, "Cash", "Flash Cab", 41.98, -87.91, 41.89, -87.63, 76, 8, 6, 2, 4, 2400, 0),
+    # Out-of-range categories are clipped by the transform.
+    (8.0, 1.0, "Cash", "Flash Cab", 41.94, -87.65, 41.94, -87.66, 90, 99, 30, 9, 14, 500, 0),
+    (15.0, 4.0, "Credit Card", "Taxi Affiliation Services", 41.88, -87.62, None, None, 8, None,
+     21, 1, 6, 1100, 1),
+    (5.0, 1.5, "Credit Card", None, 41.90, -87.63, 41.91, -87.64, 8, 8, 22, 3, 9, 300, 1),
+]
+RAW_ROWS = [dict(zip(_COLUMNS, row)) for row in _ROWS]
+assert len(RAW_ROWS) == 12
+
+
+def load_schema():
+    from google.protobuf import text_format
+    from tensorflow_metadata.proto.v0 import schema_pb2
+    return text_format.Parse(SCHEMA_PATH.read_text(), schema_pb2.Schema())
+
+
+def raw_feature_spec():
+    from tensorflow_transform.tf_metadata import schema_utils
+    return schema_utils.schema_as_feature_spec(load_schema()).feature_spec
+
+
+def instance(row, spec, **changes):
+    """One raw row as a TFT instance dict covering every schema feature.
+
+    Features not in `row` get a plausible constant; None becomes [] (VarLen features only).
+    """
+    import tensorflow as tf
+    row = {**row, **changes}
+    filler = {"trip_start_timestamp": 1400000000, "trip_miles": row["fare"] / 2.5 + 0.1,
+              "pickup_census_tract": 17031081500, "dropoff_census_tract": None}
+    out = {}
+    for name, feature in spec.items():
+        value = row[name] if name in row else filler[name]
+        if value is None:
+            assert isinstance(feature, tf.io.VarLenFeature), f"{name} is required by the schema"
+            out[name] = []
+        elif feature.dtype == tf.string:
+            out[name] = [value.encode()]
+        elif feature.dtype == tf.int64:
+            out[name] = [int(value)]
+        else:
+            out[name] = [float(value)]
+    return out
+
+
+@pytest.fixture(scope="session")
+def transform_run(tmp_path_factory):
+    """preprocessing_fn run through TFT's Beam implementation on RAW_ROWS.
+
+    Returns a dict: transformed (rows, in RAW_ROWS order), unseen (transformed rows with a
+    payment type not in the analyzed data), transform_dir (WriteTransformFn output), spec.
+    """
+    import tensorflow_transform.beam as tft_beam
+    from tensorflow_transform.tf_metadata import dataset_metadata
+
+    from modules.transform import preprocessing_fn
+
+    schema = load_schema()
+    spec = raw_feature_spec()
+    metadata = dataset_metadata.DatasetMetadata(schema)
+    rows = [instance(r, spec) for r in RAW_ROWS]
+    unseen_rows = [instance(RAW_ROWS[1], spec, payment_type="Prcard"),
+                   instance(RAW_ROWS[0], spec, payment_type="Dispute")]
+    tmp = tmp_path_factory.mktemp("transform")
+    transform_dir = str(tmp / "transform_output")
+    with tft_beam.Context(temp_dir=str(tmp / "tft_tmp")):
+        (transformed, _), transform_fn = (
+            (rows, metadata) | tft_beam.AnalyzeAndTransformDataset(preprocessing_fn))
+        _ = transform_fn | tft_beam.WriteTransformFn(transform_dir)
+        unseen, _ = ((unseen_rows, metadata), transform_fn) | tft_beam.TransformDataset()
+    return {"transformed": transformed, "unseen": unseen, "transform_dir": transform_dir,
+            "spec": spec}
+
+
+@pytest.fixture(scope="session")
+def raw_rows():
+    return RAW_ROWS

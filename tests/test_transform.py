@@ -1,0 +1,160 @@
+"""modules.transform.preprocessing_fn run through TFT's real Beam implementation."""
+import numpy as np
+import pytest
+
+from modules import features as F
+
+XF = F.transformed_name
+
+
+@pytest.fixture(scope="module")
+def rows(transform_run):
+    return transform_run["transformed"]
+
+
+def column(rows, key):
+    return np.array([r[key] for r in rows])
+
+
+def test_outputs_are_label_plus_every_model_input(raw_rows, rows):
+    expected = {XF(k) for k in F.model_input_features()} | {F.LABEL_KEY}
+    assert len(rows) == len(raw_rows)
+    for r in rows:
+        assert set(r) == expected
+
+
+def test_row_order_is_preserved(raw_rows, rows):
+    # The per-row checks below rely on output order matching raw_rows; z-scoring is monotonic.
+    fares = np.array([r["fare"] for r in raw_rows])
+    fare_xf = column(rows, XF("fare"))
+    assert np.array_equal(np.argsort(fares, kind="stable"), np.argsort(fare_xf, kind="stable"))
+
+
+def test_label_is_big_tipper(raw_rows, rows):
+    got = column(rows, F.LABEL_KEY).tolist()
+    assert got == [r["label"] for r in raw_rows]
+    # Same thing from the rule itself, in float32 like the graph.
+    for r, label in zip(raw_rows, got):
+        fare, tips = np.float32(r["fare"]), np.float32(r["tips"])
+        assert label == int(fare > 0 and tips > np.float32(F.BIG_TIPPER_FRACTION) * fare)
+
+
+def test_label_edge_cases(raw_rows, rows):
+    labels = column(rows, F.LABEL_KEY)
+    exactly_20 = [i for i, r in enumerate(raw_rows) if r["fare"] > 0 and r["tips"] == 0.2 * r["fare"]]
+    zero_fare = [i for i, r in enumerate(raw_rows) if r["fare"] == 0]
+    assert exactly_20 and zero_fare
+    assert (labels[exactly_20] == 0).all(), "a tip of exactly 20% is not a big tip"
+    assert (labels[zero_fare] == 0).all(), "a zero fare never makes a big tipper, even with tips"
+    assert set(labels.tolist()) == {0, 1}
+
+
+@pytest.mark.parametrize("key", F.DENSE_FLOAT_FEATURES)
+def test_dense_floats_are_z_scored(raw_rows, rows, key):
+    x = column(rows, XF(key)).astype(np.float64)
+    assert x.shape == (len(raw_rows),)
+    assert abs(x.mean()) < 1e-5
+    present = np.array([raw_rows[i].get(key, 0) is not None for i in range(len(raw_rows))])
+    # tft.scale_to_z_score uses the population variance of the present values.
+    assert x[present].std() == pytest.approx(1.0, abs=1e-4)
+    # Missing values take the mean, i.e. 0 after scaling.
+    assert np.allclose(x[~present], 0.0, atol=1e-6)
+
+
+def test_missing_trip_seconds_become_zero(raw_rows, rows):
+    missing = [i for i, r in enumerate(raw_rows) if r["trip_seconds"] is None]
+    assert missing
+    x = column(rows, XF("trip_seconds"))
+    assert np.allclose(x[missing], 0.0, atol=1e-6)
+    assert not np.allclose(np.delete(x, missing), 0.0)
+
+
+@pytest.mark.parametrize("key", F.BUCKET_FEATURES)
+def test_bucketized_coordinates(raw_rows, rows, key):
+    b = column(rows, XF(key))
+    assert np.issubdtype(b.dtype, np.integer)
+    missing = np.array([r[key] is None for r in raw_rows])
+    assert missing.any() and (~missing).any()
+    assert (b[missing] == F.BUCKET_COUNT).all()
+    assert ((b[~missing] >= 0) & (b[~missing] < F.BUCKET_COUNT)).all()
+    # Buckets follow the coordinate order.
+    values = np.array([r[key] for r in raw_rows if r[key] is not None])
+    order = np.argsort(values, kind="stable")
+    assert (np.diff(b[~missing][order]) >= 0).all()
+
+
+@pytest.mark.parametrize("key", F.BUCKET_FEATURES)
+@pytest.mark.xfail(strict=True, reason=(
+    "BUG modules/transform.py: missing coordinates are filled with 0.0 before tft.bucketize, so "
+    "the quantile analyzer counts the placeholder zeros and the boundaries for real coordinates "
+    "are shifted (pass weights=present or bucketize the sparse values)"))
+def test_bucket_boundaries_ignore_missing_coordinates(raw_rows, rows, key):
+    # With the missing rows left out of the analysis, the smallest present coordinate is in the
+    # lowest bucket and the largest in the highest one used.
+    b = column(rows, XF(key))
+    present = [i for i, r in enumerate(raw_rows) if r[key] is not None]
+    values = np.array([raw_rows[i][key] for i in present])
+    assert b[present][np.argmin(values)] == 0
+    assert b[present][np.argmax(values)] >= F.BUCKET_COUNT - 2
+
+
+@pytest.mark.parametrize("key,size", list(F.CATEGORICAL_INT_FEATURES.items()))
+def test_categorical_ints_clipped(raw_rows, rows, key, size):
+    got = column(rows, XF(key))
+    for r, value in zip(raw_rows, got):
+        raw = r[key]
+        expected = 0 if raw is None else min(max(raw, 0), size - 1)
+        assert value == expected, (key, raw, value)
+
+
+def test_out_of_range_and_missing_community_areas(raw_rows, rows):
+    got = {k: column(rows, XF(k)) for k in ("pickup_community_area", "dropoff_community_area",
+                                            "trip_start_hour", "trip_start_month")}
+    clipped = 9  # the row with raw values 90, 99, 30, 14
+    assert got["pickup_community_area"][clipped] == 77
+    assert got["dropoff_community_area"][clipped] == 77
+    assert got["trip_start_hour"][clipped] == 23
+    assert got["trip_start_month"][clipped] == 12
+    missing_pickup = raw_rows.index(next(r for r in raw_rows if r["pickup_community_area"] is None))
+    assert got["pickup_community_area"][missing_pickup] == 0
+    missing_dropoff = [i for i, r in enumerate(raw_rows) if r["dropoff_community_area"] is None]
+    assert missing_dropoff and (got["dropoff_community_area"][missing_dropoff] == 0).all()
+
+
+@pytest.mark.parametrize("key", F.VOCAB_FEATURES)
+def test_vocab_features_in_range(rows, key):
+    ids = column(rows, XF(key))
+    assert np.issubdtype(ids.dtype, np.integer)
+    assert ((ids >= 0) & (ids < F.VOCAB_SIZE + F.OOV_BUCKETS)).all()
+
+
+def test_payment_type_vocabulary(raw_rows, transform_run, rows):
+    import tensorflow_transform as tft
+    output = tft.TFTransformOutput(transform_run["transform_dir"])
+    vocab = [v.decode() for v in output.vocabulary_by_name("payment_type")]
+    assert sorted(vocab) == ["Cash", "Credit Card"]
+    ids = column(rows, XF("payment_type"))
+    for r, i in zip(raw_rows, ids):
+        assert vocab[i] == r["payment_type"]
+
+
+def test_unseen_payment_type_goes_to_oov_bucket(transform_run):
+    import tensorflow_transform as tft
+    output = tft.TFTransformOutput(transform_run["transform_dir"])
+    n_vocab = len(output.vocabulary_by_name("payment_type"))
+    unseen = transform_run["unseen"]
+    assert len(unseen) == 2
+    for r in unseen:
+        assert n_vocab <= r[XF("payment_type")] < n_vocab + F.OOV_BUCKETS
+
+
+def test_missing_company_is_not_in_vocabulary(raw_rows, transform_run, rows):
+    # TFT drops empty strings from vocabularies, so a missing company hashes into an OOV bucket.
+    import tensorflow_transform as tft
+    output = tft.TFTransformOutput(transform_run["transform_dir"])
+    vocab = output.vocabulary_by_name("company")
+    assert b"" not in vocab
+    ids = column(rows, XF("company"))
+    missing = [i for i, r in enumerate(raw_rows) if r["company"] is None]
+    assert missing and (ids[missing] >= len(vocab)).all()
+    assert len(set(ids[missing].tolist())) == 1
