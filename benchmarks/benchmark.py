@@ -102,20 +102,25 @@ def mlmd_summary(config: PipelineConfig, previous_run_id: Optional[str]) -> Dict
     """Per-component state and seconds of the latest pipeline run recorded in MLMD."""
     from pipeline import mlmd_queries
     if not store_exists(config):
-        return {"run_id": None, "components": [], "executed": 0, "cached": 0, "other": 0}
+        return {"run_id": None, "components": [], "executed": 0, "cached": 0, "resolvers": 0,
+                "other": 0}
     store = mlmd_queries.connect(config)
     run = mlmd_queries.latest_run(store, config.pipeline_name)
     if run is None or run.name == previous_run_id:
-        return {"run_id": None, "components": [], "executed": 0, "cached": 0, "other": 0,
+        return {"run_id": None, "components": [], "executed": 0, "cached": 0, "resolvers": 0,
+                "other": 0,
                 "note": "no new pipeline_run context in MLMD for this run"}
-    components = [{"node_id": r.node_id, "state": r.state,
+    components = [{"node_id": r.node_id, "type": r.type_name, "state": r.state,
                    "seconds": None if r.seconds is None else round(r.seconds, 2)}
                   for r in mlmd_queries.run_executions(store, run)]
-    states = [c["state"] for c in components]
+    # A Resolver runs (COMPLETE) on every run, cached or not: count it apart from components.
+    is_resolver = [c["type"].endswith(".Resolver") for c in components]
+    states = [c["state"] for c, r in zip(components, is_resolver) if not r]
     executed = states.count("COMPLETE")
     cached = states.count("CACHED")
     return {"run_id": run.name, "components": components, "executed": executed,
-            "cached": cached, "other": len(states) - executed - cached}
+            "cached": cached, "resolvers": sum(is_resolver),
+            "other": len(states) - executed - cached}
 
 
 def benchmark_run(index: int, args: argparse.Namespace, config: PipelineConfig,
@@ -141,12 +146,13 @@ def print_run_table(r: Dict[str, Any]) -> None:
           f"wall {r['wall_seconds']:.1f} s, peak RSS {r['peak_rss_mb']:.0f} MB, "
           f"CPU {r['user_cpu_seconds'] + r['system_cpu_seconds']:.1f} s")
     print(f"    MLMD run: {m['run_id'] or m.get('note', 'none')}")
-    print(f"    {'component':<28} {'state':<10} {'seconds':>8}")
+    print(f"    {'component':<30} {'state':<10} {'seconds':>8}")
     for c in m["components"]:
-        print(f"    {c['node_id']:<28} {c['state']:<10} {_fmt_seconds(c['seconds']):>8}")
+        print(f"    {c['node_id']:<30} {c['state']:<10} {_fmt_seconds(c['seconds']):>8}")
     component_total = sum(c["seconds"] or 0 for c in m["components"])
-    print(f"    {'sum of components':<28} {'':<10} {component_total:>8.1f}")
-    print(f"    executed {m['executed']}, cached {m['cached']}, other {m['other']}; "
+    print(f"    {'sum of components':<30} {'':<10} {component_total:>8.1f}")
+    print(f"    executed {m['executed']}, cached {m['cached']}, other {m['other']} "
+          f"(+{m['resolvers']} resolver); "
           f"artifacts in store {r['artifacts_before']} -> {r['artifacts_after']}")
 
 

@@ -101,22 +101,30 @@ def logs_to_file(log_file: str):
     terminal = os.fdopen(os.dup(1), "w", buffering=1, encoding="utf-8")
     log_fd = os.open(log_file, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
     root = logging.getLogger()
-    old_level = root.level
+    old_level, old_handlers = root.level, list(root.handlers)
     from absl import logging as absl_logging
+    log_stream = os.fdopen(os.dup(log_fd), "w", buffering=1, encoding="utf-8")
+    file_handler = logging.StreamHandler(log_stream)
+    file_handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     try:
         os.dup2(log_fd, 1)
         os.dup2(log_fd, 2)
-        absl_logging.set_verbosity(absl_logging.INFO)
+        # Our handler is in place before TFX is imported, so its logging.basicConfig() call
+        # adds no second handler.
+        root.handlers = [file_handler]
         root.setLevel(logging.INFO)
+        absl_logging.set_verbosity(absl_logging.INFO)
         yield terminal
     finally:
         sys.stdout.flush()
         sys.stderr.flush()
+        root.handlers = old_handlers
+        root.setLevel(old_level)
+        absl_logging.set_verbosity(absl_logging.WARNING)
+        log_stream.close()
         os.dup2(saved_out, 1)
         os.dup2(saved_err, 2)
         for fd in (saved_out, saved_err, log_fd):
             os.close(fd)
-        root.setLevel(old_level)
-        absl_logging.set_verbosity(absl_logging.WARNING)
         terminal.flush()
         terminal.close()

@@ -48,13 +48,12 @@ def raw_feature_spec():
     return schema_utils.schema_as_feature_spec(load_schema()).feature_spec
 
 
-def instance(row, spec, **changes):
+def instance(row, spec):
     """One raw row as a TFT instance dict covering every schema feature.
 
     Features not in `row` get a plausible constant; None becomes [] (VarLen features only).
     """
     import tensorflow as tf
-    row = {**row, **changes}
     filler = {"trip_start_timestamp": 1400000000, "trip_miles": row["fare"] / 2.5 + 0.1,
               "pickup_census_tract": 17031081500, "dropoff_census_tract": None}
     out = {}
@@ -72,33 +71,43 @@ def instance(row, spec, **changes):
     return out
 
 
-@pytest.fixture(scope="session")
-def transform_run(tmp_path_factory):
-    """preprocessing_fn run through TFT's Beam implementation on RAW_ROWS.
+def analyze_and_transform(raw, tmp, unseen_raw=()):
+    """preprocessing_fn through TFT's Beam implementation: analyze and transform `raw` rows.
 
-    Returns a dict: transformed (rows, in RAW_ROWS order), unseen (transformed rows with a
-    payment type not in the analyzed data), transform_dir (WriteTransformFn output), spec.
+    Returns a dict: transformed (rows, in input order), unseen (`unseen_raw` transformed with the
+    same transform_fn), transform_dir (WriteTransformFn output).
     """
     import tensorflow_transform.beam as tft_beam
     from tensorflow_transform.tf_metadata import dataset_metadata
 
     from modules.transform import preprocessing_fn
 
-    schema = load_schema()
     spec = raw_feature_spec()
-    metadata = dataset_metadata.DatasetMetadata(schema)
-    rows = [instance(r, spec) for r in RAW_ROWS]
-    unseen_rows = [instance(RAW_ROWS[1], spec, payment_type="Prcard"),
-                   instance(RAW_ROWS[0], spec, payment_type="Dispute")]
-    tmp = tmp_path_factory.mktemp("transform")
-    transform_dir = str(tmp / "transform_output")
-    with tft_beam.Context(temp_dir=str(tmp / "tft_tmp")):
+    metadata = dataset_metadata.DatasetMetadata(load_schema())
+    transform_dir = str(Path(tmp) / "transform_output")
+    with tft_beam.Context(temp_dir=str(Path(tmp) / "tft_tmp")):
         (transformed, _), transform_fn = (
-            (rows, metadata) | tft_beam.AnalyzeAndTransformDataset(preprocessing_fn))
+            ([instance(r, spec) for r in raw], metadata)
+            | tft_beam.AnalyzeAndTransformDataset(preprocessing_fn))
         _ = transform_fn | tft_beam.WriteTransformFn(transform_dir)
-        unseen, _ = ((unseen_rows, metadata), transform_fn) | tft_beam.TransformDataset()
-    return {"transformed": transformed, "unseen": unseen, "transform_dir": transform_dir,
-            "spec": spec}
+        unseen = []
+        if unseen_raw:
+            unseen, _ = (([instance(r, spec) for r in unseen_raw], metadata), transform_fn) \
+                | tft_beam.TransformDataset()
+    return {"transformed": transformed, "unseen": unseen, "transform_dir": transform_dir}
+
+
+@pytest.fixture(scope="session")
+def transform_run(tmp_path_factory):
+    """RAW_ROWS analyzed and transformed; `unseen` has payment types the analysis never saw."""
+    unseen = [{**RAW_ROWS[1], "payment_type": "Prcard"}, {**RAW_ROWS[0], "payment_type": "Dispute"}]
+    return analyze_and_transform(RAW_ROWS, tmp_path_factory.mktemp("transform"), unseen)
+
+
+@pytest.fixture(scope="session")
+def run_transform():
+    """analyze_and_transform, for tests that need a run on other rows."""
+    return analyze_and_transform
 
 
 @pytest.fixture(scope="session")

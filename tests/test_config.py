@@ -1,0 +1,170 @@
+"""pipeline.config: defaults, env and CLI overrides, validation and derived paths."""
+from pathlib import Path
+
+import pytest
+
+from pipeline import config as C
+
+
+def test_defaults():
+    cfg = C.from_sources(environ={})
+    assert cfg.pipeline_name == "taxi"
+    assert cfg.train_steps == 1000 and cfg.eval_steps == 150 and cfg.batch_size == 40
+    assert cfg.enable_cache is True
+    assert cfg.beam_args == ["--direct_running_mode=in_memory", "--direct_num_workers=1"]
+    assert cfg.output_root == str(C.PROJECT_ROOT / "outputs")
+    assert cfg.schema_path == str(C.PROJECT_ROOT / "schema" / "schema.pbtxt")
+    assert Path(cfg.data_root, "data.csv").is_file()
+    assert cfg.mysql_host == ""
+
+
+def test_default_lists_are_not_shared():
+    a, b = C.PipelineConfig(), C.PipelineConfig()
+    a.beam_args.append("--x")
+    assert "--x" not in b.beam_args
+
+
+def test_env_overrides():
+    env = {"TAXI_TRAIN_STEPS": "5", "TAXI_MIN_AUC": "0.5", "TAXI_ENABLE_CACHE": "false",
+           "TAXI_PIPELINE_NAME": "taxi-dev", "TAXI_NOT_A_SETTING": "x", "OTHER_TRAIN_STEPS": "7"}
+    cfg = C.from_sources(environ=env)
+    assert cfg.train_steps == 5
+    assert cfg.min_auc == 0.5
+    assert cfg.enable_cache is False
+    assert cfg.pipeline_name == "taxi-dev"
+    assert C.env_overrides(env) == {"train_steps": 5, "min_auc": 0.5, "enable_cache": False,
+                                    "pipeline_name": "taxi-dev"}
+
+
+@pytest.mark.parametrize("raw,expected", [
+    ("1", True), ("TRUE", True), ("yes", True), ("on", True),
+    ("0", False), ("False", False), ("no", False), (" off ", False)])
+def test_bool_values(raw, expected):
+    assert C.from_sources(environ={"TAXI_ENABLE_CACHE": raw}).enable_cache is expected
+
+
+def test_cli_flag_overrides_env():
+    env = {"TAXI_TRAIN_STEPS": "5", "TAXI_EVAL_STEPS": "6"}
+    cfg = C.parse_config(["--train-steps", "7"], environ=env)
+    assert cfg.train_steps == 7
+    assert cfg.eval_steps == 6  # env still applies where no flag was given
+    assert C.parse_config([], environ=env).train_steps == 5
+
+
+def test_keyword_overrides_win():
+    cfg = C.from_sources(environ={"TAXI_TRAIN_STEPS": "5"}, train_steps=9)
+    assert cfg.train_steps == 9
+
+
+@pytest.mark.parametrize("environ,argv,must_name", [
+    ({"TAXI_TRAIN_STEPS": "five"}, [], ["TAXI_TRAIN_STEPS", "train_steps", "five"]),
+    ({"TAXI_MIN_AUC": "high"}, [], ["TAXI_MIN_AUC", "min_auc"]),
+    ({"TAXI_ENABLE_CACHE": "maybe"}, [], ["TAXI_ENABLE_CACHE", "enable_cache"]),
+    ({"TAXI_BEAM_ARGS": "[1, 2"}, [], ["TAXI_BEAM_ARGS", "beam_args"]),
+    ({}, ["--batch-size", "x"], ["--batch-size", "batch_size"]),
+    ({}, ["--max-auc-regression", "lots"], ["--max-auc-regression", "max_auc_regression"]),
+])
+def test_bad_values_name_the_source(environ, argv, must_name):
+    with pytest.raises(ValueError) as e:
+        C.parse_config(argv, environ=environ)
+    for text in must_name:
+        assert text in str(e.value)
+
+
+@pytest.mark.parametrize("field,value", [
+    ("train_steps", 0), ("eval_steps", -1), ("batch_size", 0), ("tuner_trials", 0),
+    ("max_auc_regression", 1.5), ("max_auc_regression", -0.1), ("pipeline_name", "bad name!"),
+    ("pipeline_name", "")])
+def test_validate_rejects(field, value):
+    with pytest.raises(ValueError, match=field):
+        C.PipelineConfig(**{field: value})
+
+
+def test_validate_rejects_env_and_flag_values():
+    with pytest.raises(ValueError, match="train_steps"):
+        C.from_sources(environ={"TAXI_TRAIN_STEPS": "0"})
+    with pytest.raises(ValueError, match="train_steps"):
+        C.parse_config(["--train-steps", "0"], environ={})
+
+
+def test_validate_after_mutation():
+    cfg = C.PipelineConfig()
+    cfg.train_steps = 0
+    with pytest.raises(ValueError, match="train_steps must be >= 1"):
+        cfg.validate()
+
+
+@pytest.mark.parametrize("raw,expected", [
+    ('["--runner=DirectRunner", "--direct_num_workers=2"]',
+     ["--runner=DirectRunner", "--direct_num_workers=2"]),
+    ("  --runner=DirectRunner   --direct_num_workers=2 ",
+     ["--runner=DirectRunner", "--direct_num_workers=2"]),
+    ("[]", []),
+    ("", []),
+    ("[1, 2]", ["1", "2"]),
+])
+def test_beam_args_parsing(raw, expected):
+    assert C.from_sources(environ={"TAXI_BEAM_ARGS": raw}).beam_args == expected
+
+
+def test_beam_args_from_flag():
+    cfg = C.parse_config(["--beam-args=--a=1 --b=2"], environ={"TAXI_BEAM_ARGS": "--c=3"})
+    assert cfg.beam_args == ["--a=1", "--b=2"]
+
+
+def test_derived_paths_follow_output_root(tmp_path):
+    cfg = C.from_sources(environ={"TAXI_OUTPUT_ROOT": str(tmp_path / "out")})
+    root = tmp_path.resolve() / "out"
+    assert cfg.output_root == str(root)
+    assert cfg.metadata_path == str(root / "metadata.sqlite")
+    assert cfg.serving_dir == str(root / "serving_model" / "taxi")
+    assert cfg.log_file == str(root / "logs" / "pipeline.log")
+    assert cfg.pipeline_root == str(root / "pipeline_root" / "taxi")
+    assert not root.exists()  # building a config touches nothing
+
+
+def test_derived_paths_use_pipeline_name_and_explicit_values(tmp_path):
+    cfg = C.PipelineConfig(output_root=str(tmp_path), pipeline_name="taxi_b",
+                           metadata_path="/somewhere/m.sqlite")
+    assert cfg.serving_dir.endswith("/serving_model/taxi_b")
+    assert cfg.pipeline_root.endswith("/pipeline_root/taxi_b")
+    assert cfg.metadata_path == "/somewhere/m.sqlite"
+
+
+def test_relative_output_root_is_resolved(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    cfg = C.PipelineConfig(output_root="rel")
+    assert cfg.output_root == str(tmp_path.resolve() / "rel")
+
+
+def test_mysql_password_masked():
+    cfg = C.from_sources(environ={"TAXI_MYSQL_HOST": "db", "TAXI_MYSQL_PASSWORD": "s3cret",
+                                  "TAXI_MYSQL_PORT": "3307"})
+    assert cfg.mysql_password == "s3cret"
+    assert cfg.mysql_port == 3307
+    d = cfg.as_dict()
+    assert d["mysql_password"] == "***"
+    assert "s3cret" not in cfg.to_json()
+    assert cfg.mysql_password == "s3cret"  # masking does not change the config
+    assert C.PipelineConfig().as_dict()["mysql_password"] == ""
+
+
+def test_as_dict_has_every_field():
+    d = C.PipelineConfig().as_dict()
+    assert set(d) == set(C._FIELDS)
+
+
+def test_sqlite_connection_config(tmp_path):
+    cfg = C.PipelineConfig(output_root=str(tmp_path / "out"))
+    conn = cfg.metadata_connection_config()
+    assert conn.sqlite.filename_uri == cfg.metadata_path
+    assert (tmp_path / "out").is_dir()
+
+
+def test_every_field_has_a_flag():
+    import argparse
+    parser = argparse.ArgumentParser()
+    C.add_config_arguments(parser)
+    flags = {a.option_strings[0] for a in parser._actions if a.option_strings}
+    for name in C._FIELDS:
+        assert "--" + name.replace("_", "-") in flags
