@@ -37,6 +37,12 @@ RAW_ROWS = [dict(zip(_COLUMNS, row)) for row in _ROWS]
 assert len(RAW_ROWS) == 12
 
 
+def pytest_configure(config):
+    # google-api-core (pulled in by TFX) warns on every import that Python 3.10 is unsupported.
+    config.addinivalue_line(
+        "filterwarnings", "ignore:You are using a non-supported Python version:FutureWarning")
+
+
 def load_schema():
     from google.protobuf import text_format
     from tensorflow_metadata.proto.v0 import schema_pb2
@@ -78,7 +84,7 @@ def analyze_and_transform(raw, tmp, unseen_raw=()):
     same transform_fn), transform_dir (WriteTransformFn output).
     """
     import tensorflow_transform.beam as tft_beam
-    from tensorflow_transform.tf_metadata import dataset_metadata
+    from tensorflow_transform.tf_metadata import dataset_metadata, metadata_io
 
     from modules.transform import preprocessing_fn
 
@@ -94,6 +100,8 @@ def analyze_and_transform(raw, tmp, unseen_raw=()):
         if unseen_raw:
             unseen, _ = (([instance(r, spec) for r in unseen_raw], metadata), transform_fn) \
                 | tft_beam.TransformDataset()
+    # Like TFX Transform, also store the raw metadata (TFTransformOutput.raw_feature_spec).
+    metadata_io.write_metadata(metadata, str(Path(transform_dir) / "metadata"))
     return {"transformed": transformed, "unseen": unseen, "transform_dir": transform_dir}
 
 
