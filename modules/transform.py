@@ -36,7 +36,9 @@ def preprocessing_fn(inputs):
         x = inputs[key]
         present = _present(x)
         values = tf.cast(_dense(x, tf.cast(0, x.dtype)), tf.float32)
-        buckets = tft.bucketize(values, F.BUCKET_COUNT, elementwise=False)
+        # Weight 0 keeps the placeholder of missing rows out of the quantile boundaries.
+        buckets = tft.bucketize(values, F.BUCKET_COUNT, elementwise=False,
+                                weights=tf.cast(present, tf.float32))
         # Missing coordinates get their own bucket instead of joining a real one.
         outputs[F.transformed_name(key)] = tf.where(
             present, buckets, tf.cast(F.BUCKET_COUNT, buckets.dtype))

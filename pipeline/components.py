@@ -46,7 +46,7 @@ def describe_anomalies(by_split) -> list:
         if proto.HasField("dataset_anomaly_info"):
             info = proto.dataset_anomaly_info
             reasons = "; ".join(r.description or r.short_description for r in info.reason) \
-                or info.description
+                or info.description or info.short_description
             lines.append(f"dataset ({split} split): {reasons}")
     return lines
 

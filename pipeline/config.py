@@ -16,6 +16,13 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 ENV_PREFIX = "TAXI_"
 
 
+def _absolute(path: str) -> str:
+    """Local paths become absolute; URIs such as gs://bucket/dir are kept as they are."""
+    if "://" in path:
+        return path.rstrip("/")
+    return str(Path(path).expanduser().resolve())
+
+
 @dataclasses.dataclass
 class PipelineConfig:
     pipeline_name: str = "taxi"
@@ -37,9 +44,35 @@ class PipelineConfig:
     max_auc_regression: float = 0.01
 
     enable_cache: bool = True
-    beam_args: List[str] = dataclasses.field(
-        default_factory=lambda: ["--direct_running_mode=in_memory", "--direct_num_workers=1"]
-    )
+
+    # Beam for the Beam-based components (ExampleGen, StatisticsGen, Transform, Evaluator):
+    # a preset (see pipeline/beam_presets.py) plus any extra `beam_args`, which win.
+    beam_preset: str = "direct"
+    beam_args: List[str] = dataclasses.field(default_factory=list)
+    gcp_project: str = ""
+    gcp_region: str = "us-central1"
+    beam_temp_location: str = ""
+    beam_staging_location: str = ""
+    dataflow_machine_type: str = "n1-standard-4"
+    dataflow_max_workers: int = 4
+    sdk_container_image: str = ""
+    portable_job_endpoint: str = "localhost:8099"
+    portable_environment_type: str = "EXTERNAL"
+    portable_environment_config: str = "localhost:50000"
+
+    # Airflow (runners/airflow_dag.py): an empty schedule means "only when triggered".
+    airflow_schedule: str = "@daily"
+    airflow_start_date: str = "2026-01-01"
+    airflow_retries: int = 2
+    airflow_retry_delay_seconds: int = 300
+    airflow_max_retry_delay_seconds: int = 3600
+    airflow_exponential_backoff: bool = True
+
+    # Kubeflow v2 / Vertex (runners/kubeflow_v2.py): the image runs every component.
+    kfp_image: str = "taxi-tfx-pipeline:latest"
+    kfp_target: str = "vertex"
+    kfp_endpoint: str = ""
+    kfp_output_dir: str = ""
 
     # MLMD: SQLite file (default: <output_root>/metadata.sqlite) unless mysql_host is set.
     metadata_path: str = ""
@@ -53,20 +86,21 @@ class PipelineConfig:
     log_file: str = ""
 
     def __post_init__(self) -> None:
-        self.output_root = str(Path(self.output_root).expanduser().resolve())
-        for name in ("data_root", "schema_path"):
-            setattr(self, name, str(Path(getattr(self, name)).expanduser().resolve()))
+        for name in ("output_root", "data_root", "schema_path"):
+            setattr(self, name, _absolute(getattr(self, name)))
         if not self.metadata_path:
-            self.metadata_path = str(Path(self.output_root) / "metadata.sqlite")
+            self.metadata_path = os.path.join(self.output_root, "metadata.sqlite")
         if not self.serving_dir:
-            self.serving_dir = str(Path(self.output_root) / "serving_model" / self.pipeline_name)
+            self.serving_dir = os.path.join(self.output_root, "serving_model", self.pipeline_name)
+        if not self.kfp_output_dir:
+            self.kfp_output_dir = os.path.join(self.output_root, "kubeflow")
         if not self.log_file:
-            self.log_file = str(Path(self.output_root) / "logs" / "pipeline.log")
+            self.log_file = os.path.join(self.output_root, "logs", "pipeline.log")
         self.validate()
 
     @property
     def pipeline_root(self) -> str:
-        return str(Path(self.output_root) / "pipeline_root" / self.pipeline_name)
+        return os.path.join(self.output_root, "pipeline_root", self.pipeline_name)
 
     def validate(self) -> None:
         positive = ("train_steps", "eval_steps", "batch_size", "tuner_trials",
@@ -74,9 +108,20 @@ class PipelineConfig:
         for name in positive:
             if getattr(self, name) < 1:
                 raise ValueError(f"config setting {name} must be >= 1, got {getattr(self, name)}")
+        if not 0.0 <= self.min_auc <= 1.0:
+            raise ValueError(f"config setting min_auc must be in [0, 1], got {self.min_auc}")
+        if not 1 <= self.mysql_port <= 65535:
+            raise ValueError(f"config setting mysql_port must be in 1..65535, got {self.mysql_port}")
         if not 0.0 <= self.max_auc_regression <= 1.0:
             raise ValueError(f"config setting max_auc_regression must be in [0, 1], "
                              f"got {self.max_auc_regression}")
+        from pipeline.beam_presets import PRESETS
+        if self.beam_preset not in PRESETS:
+            raise ValueError(f"config setting beam_preset must be one of {sorted(PRESETS)}, "
+                             f"got {self.beam_preset!r}")
+        if self.kfp_target not in ("vertex", "kfp"):
+            raise ValueError(f"config setting kfp_target must be 'vertex' or 'kfp', "
+                             f"got {self.kfp_target!r}")
         if not self.pipeline_name.replace("-", "").replace("_", "").isalnum():
             raise ValueError(f"config setting pipeline_name must be alphanumeric with - or _, "
                              f"got {self.pipeline_name!r}")
@@ -96,7 +141,7 @@ class PipelineConfig:
             return metadata.mysql_metadata_connection_config(
                 host=self.mysql_host, port=self.mysql_port, database=self.mysql_database,
                 username=self.mysql_user, password=self.mysql_password)
-        Path(self.metadata_path).parent.mkdir(parents=True, exist_ok=True)
+        os.makedirs(os.path.dirname(self.metadata_path), exist_ok=True)
         return metadata.sqlite_metadata_connection_config(self.metadata_path)
 
 

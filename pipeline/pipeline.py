@@ -3,6 +3,7 @@ import os
 
 from tfx import v1 as tfx
 
+from pipeline.beam_presets import beam_pipeline_args
 from pipeline.components import AnomalyGate, CuratedSchemaGen
 from pipeline.config import PipelineConfig
 from pipeline.eval_config import create_eval_config
@@ -110,5 +111,5 @@ def create_pipeline(config: PipelineConfig) -> tfx.dsl.Pipeline:
         components=create_components(config),
         enable_cache=config.enable_cache,
         metadata_connection_config=config.metadata_connection_config(),
-        beam_pipeline_args=list(config.beam_args),
+        beam_pipeline_args=beam_pipeline_args(config),
     )

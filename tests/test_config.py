@@ -11,7 +11,7 @@ def test_defaults():
     assert cfg.pipeline_name == "taxi"
     assert cfg.train_steps == 1000 and cfg.eval_steps == 150 and cfg.batch_size == 40
     assert cfg.enable_cache is True
-    assert cfg.beam_args == ["--direct_running_mode=in_memory", "--direct_num_workers=1"]
+    assert cfg.beam_preset == "direct" and cfg.beam_args == []
     assert cfg.output_root == str(C.PROJECT_ROOT / "outputs")
     assert cfg.schema_path == str(C.PROJECT_ROOT / "schema" / "schema.pbtxt")
     assert Path(cfg.data_root, "data.csv").is_file()
@@ -168,3 +168,49 @@ def test_every_field_has_a_flag():
     flags = {a.option_strings[0] for a in parser._actions if a.option_strings}
     for name in C._FIELDS:
         assert "--" + name.replace("_", "-") in flags
+
+
+def test_uris_are_kept_and_local_paths_made_absolute():
+    cfg = C.PipelineConfig(output_root="gs://bucket/taxi/", data_root="data/taxi")
+    assert cfg.pipeline_root == "gs://bucket/taxi/pipeline_root/taxi"
+    assert cfg.serving_dir == "gs://bucket/taxi/serving_model/taxi"
+    assert cfg.data_root.startswith("/") and cfg.data_root.endswith("data/taxi")
+
+
+def test_unknown_beam_preset_is_named():
+    with pytest.raises(ValueError, match="beam_preset"):
+        C.PipelineConfig(beam_preset="spark-on-mars")
+
+
+@pytest.mark.parametrize("preset,flag", [
+    ("direct", "--direct_running_mode=in_memory"),
+    ("direct-multiprocess", "--direct_running_mode=multi_processing"),
+    ("portable", "--runner=PortableRunner"),
+])
+def test_beam_presets(preset, flag):
+    from pipeline.beam_presets import beam_pipeline_args
+    assert flag in beam_pipeline_args(C.PipelineConfig(beam_preset=preset))
+
+
+def test_beam_args_override_the_preset():
+    from pipeline.beam_presets import beam_pipeline_args
+    args = beam_pipeline_args(C.PipelineConfig(beam_args=["--direct_num_workers=2"]))
+    assert "--direct_num_workers=2" in args and "--direct_num_workers=1" not in args
+
+
+def test_dataflow_preset_names_missing_settings():
+    from pipeline.beam_presets import beam_pipeline_args
+    with pytest.raises(ValueError, match="gcp_project"):
+        beam_pipeline_args(C.PipelineConfig(beam_preset="dataflow"))
+    args = beam_pipeline_args(C.PipelineConfig(
+        beam_preset="dataflow", gcp_project="p", beam_temp_location="gs://b/tmp",
+        sdk_container_image="img"))
+    assert {"--runner=DataflowRunner", "--project=p", "--temp_location=gs://b/tmp",
+            "--experiments=use_runner_v2", "--sdk_container_image=img"} <= set(args)
+
+
+@pytest.mark.parametrize("field,value", [("min_auc", 7.0), ("min_auc", float("nan")),
+                                         ("mysql_port", -5)])
+def test_out_of_range_settings_are_named(field, value):
+    with pytest.raises(ValueError, match=field):
+        C.PipelineConfig(**{field: value})

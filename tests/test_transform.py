@@ -86,11 +86,6 @@ def test_bucketized_coordinates(raw_rows, rows, key):
     assert (np.diff(b[~missing][order]) >= 0).all()
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG modules/transform.py: missing coordinates are filled with 0.0 before tft.bucketize, so "
-    "the quantile analyzer counts the placeholder zeros and the bucket boundaries of real "
-    "coordinates depend on how many rows are missing (pass weights=present, or bucketize the "
-    "sparse values)"))
 def test_missing_coordinates_do_not_move_bucket_boundaries(raw_rows, rows, run_transform,
                                                            tmp_path):
     # Analyze again with four more trips that have no coordinates at all. The present

@@ -127,7 +127,7 @@ def test_impossible_threshold_publishes_no_pushed_model(three_runs, e2e_config, 
     from runners import local_runner
     pushed_before = len(_pushed_models(store))
     all_pushed_before = len(_artifacts_of_type(store, "PushedModel"))
-    strict = with_overrides(e2e_config, min_auc=1.01)
+    strict = with_overrides(e2e_config, min_auc=1.0)
     result = local_runner.run(strict)
     snap = snapshot(strict, result)
     nodes = snap.by_node()
