@@ -16,13 +16,15 @@ def _thresholds(n: int) -> str:
     return json.dumps({"num_thresholds": n})
 
 
-def create_eval_config(min_auc: float, max_auc_regression: float) -> tfma.EvalConfig:
+def create_eval_config(min_auc: float, max_auc_regression: float,
+                       with_baseline: bool = True) -> tfma.EvalConfig:
+    """with_baseline=False drops the comparison against the last blessed model."""
     auc_threshold = tfma.MetricThreshold(
-        value_threshold=tfma.GenericValueThreshold(lower_bound={"value": min_auc}),
-        change_threshold=tfma.GenericChangeThreshold(
+        value_threshold=tfma.GenericValueThreshold(lower_bound={"value": min_auc}))
+    if with_baseline:
+        auc_threshold.change_threshold.CopyFrom(tfma.GenericChangeThreshold(
             direction=tfma.MetricDirection.HIGHER_IS_BETTER,
-            absolute={"value": -max_auc_regression}),
-    )
+            absolute={"value": -max_auc_regression}))
     metrics = [
         tfma.MetricConfig(class_name="ExampleCount"),
         # Gate on the overall slice only: small slices (e.g. payment_type "No Charge") have

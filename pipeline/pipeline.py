@@ -29,7 +29,13 @@ def _check_local_inputs(config: PipelineConfig) -> None:
         raise FileNotFoundError(f"data_root has no .csv file for CsvExampleGen: {config.data_root}")
 
 
-def create_components(config: PipelineConfig) -> list:
+def create_components(config: PipelineConfig, with_baseline: bool = True) -> list:
+    """The pipeline's components in topological order.
+
+    with_baseline=False leaves out the latest-blessed-model resolver, for orchestrators that
+    cannot run Resolver nodes (open-source KFP); the Evaluator then blesses on absolute
+    thresholds only.
+    """
     _check_local_inputs(config)
     example_gen = tfx.components.CsvExampleGen(
         input_base=config.data_root,
@@ -79,16 +85,19 @@ def create_components(config: PipelineConfig) -> list:
         custom_config={"code_sha256": code_sha256, "batch_size": config.batch_size},
         **training_inputs,
     )
-    model_resolver = tfx.dsl.Resolver(
-        strategy_class=tfx.dsl.experimental.LatestBlessedModelStrategy,
-        model=tfx.dsl.Channel(type=tfx.types.standard_artifacts.Model),
-        model_blessing=tfx.dsl.Channel(type=tfx.types.standard_artifacts.ModelBlessing),
-    ).with_id(RESOLVER_ID)
+    baseline = []
+    if with_baseline:
+        baseline = [tfx.dsl.Resolver(
+            strategy_class=tfx.dsl.experimental.LatestBlessedModelStrategy,
+            model=tfx.dsl.Channel(type=tfx.types.standard_artifacts.Model),
+            model_blessing=tfx.dsl.Channel(type=tfx.types.standard_artifacts.ModelBlessing),
+        ).with_id(RESOLVER_ID)]
     evaluator = tfx.components.Evaluator(
         examples=example_gen.outputs["examples"],
         model=trainer.outputs["model"],
-        baseline_model=model_resolver.outputs["model"],
-        eval_config=create_eval_config(config.min_auc, config.max_auc_regression),
+        baseline_model=baseline[0].outputs["model"] if baseline else None,
+        eval_config=create_eval_config(config.min_auc, config.max_auc_regression,
+                                       with_baseline=with_baseline),
     )
     # Pusher only exists in a run whose model was blessed: no PushedModel is ever published
     # for a rejected model.
@@ -101,14 +110,14 @@ def create_components(config: PipelineConfig) -> list:
                     base_directory=config.serving_dir)),
         )
     return [example_gen, statistics_gen, schema_gen, curated_schema, example_validator, gate,
-            transform, tuner, trainer, model_resolver, evaluator, pusher]
+            transform, tuner, trainer, *baseline, evaluator, pusher]
 
 
-def create_pipeline(config: PipelineConfig) -> tfx.dsl.Pipeline:
+def create_pipeline(config: PipelineConfig, with_baseline: bool = True) -> tfx.dsl.Pipeline:
     return tfx.dsl.Pipeline(
         pipeline_name=config.pipeline_name,
         pipeline_root=config.pipeline_root,
-        components=create_components(config),
+        components=create_components(config, with_baseline),
         enable_cache=config.enable_cache,
         metadata_connection_config=config.metadata_connection_config(),
         beam_pipeline_args=beam_pipeline_args(config),

@@ -32,7 +32,7 @@ class RunSnapshot:
 
 def snapshot(config, result) -> RunSnapshot:
     store = mlmd_queries.connect(config)
-    run = mlmd_queries.latest_run(store, config.pipeline_name)
+    run = store.get_context_by_type_and_name("pipeline_run", result.run_id)
     return RunSnapshot(run.name, mlmd_queries.run_executions(store, run),
                        len(store.get_artifacts()), result)
 

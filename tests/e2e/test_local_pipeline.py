@@ -31,6 +31,7 @@ def _pushed_models(store):
 
 
 def test_first_run_executes_every_component_once(three_runs):
+    assert three_runs[0].run_id.startswith("local-")
     states = _states(three_runs[0])
     for node in COMPONENTS:
         assert states.get(node) == ["COMPLETE"], f"{node}: {states.get(node)}"
