@@ -60,6 +60,9 @@ def create_components(config: PipelineConfig, with_baseline: bool = True) -> lis
         schema=curated_schema.outputs["schema"],
         preprocessing_fn=PREPROCESSING_FN,
         custom_config={"code_sha256": code_sha256},
+        # StatisticsGen already describes the raw data and the gate has validated it;
+        # Transform's own pre/post statistics would repeat that work on every run.
+        disable_statistics=True,
     )
     # Explicit edge: Transform may only start once the gate has passed the data.
     transform.add_upstream_node(gate)

@@ -22,16 +22,24 @@ def _print_run_result(config, result) -> None:
     print(f"  log file:      {config.log_file}")
 
 
+RUNNERS = {"local": "LocalDagRunner", "beam": "BeamDagRunner"}
+
+
 def cmd_run(args) -> int:
     from runners import local_runner
     config = config_lib.from_sources(args)
-    print(f"Pipeline '{config.pipeline_name}' on LocalDagRunner")
+    print(f"Pipeline '{config.pipeline_name}' on {RUNNERS[args.runner]}"
+          f" (Beam preset: {config.beam_preset})")
     print(f"  data:   {config.data_root}")
     print(f"  schema: {config.schema_path}")
     print(f"  output: {config.output_root}")
     print(f"  (TFX logs: {config.log_file})\n")
     try:
-        result = local_runner.run(config)
+        if args.runner == "beam":
+            from runners import beam_runner
+            result = beam_runner.run(config)
+        else:
+            result = local_runner.run(config)
     except local_runner.PipelineFailed as e:
         print(f"\nERROR: {e}", file=sys.stderr)
         print(f"Full log: {config.log_file}", file=sys.stderr)
@@ -89,7 +97,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="taxi-pipeline", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("run", help="run the pipeline end to end on LocalDagRunner")
+    p = sub.add_parser("run", help="run the pipeline end to end (LocalDagRunner by default)")
+    p.add_argument("--runner", choices=sorted(RUNNERS), default="local",
+                   help="local: LocalDagRunner (default); beam: BeamDagRunner")
     config_lib.add_config_arguments(p)
     p.set_defaults(func=cmd_run)
 

@@ -177,3 +177,18 @@ def test_broken_column_stops_at_the_gate(three_runs, e2e_config, store, tmp_path
     for node in ("Transform", "Tuner", "Trainer", "Evaluator", "Pusher"):
         assert node not in nodes
     assert len(_artifacts_of_type(store, "Model")) == models_before
+
+
+def test_schema_propose_reads_the_latest_inferred_schema(three_runs, e2e_config, tmp_path,
+                                                         capsys):
+    from runners.cli import main
+    curated_before = Path(e2e_config.schema_path).read_text()
+    out = tmp_path / "proposal.pbtxt"
+    assert main(["schema", "propose", "--output-root", e2e_config.output_root,
+                 "--output", str(out)]) == 0
+    printed = capsys.readouterr().out
+    inferred = three_runs[0].by_node()["SchemaGen"][0].outputs["schema"][0].uri
+    assert inferred in printed
+    assert Path(e2e_config.schema_path).read_text() == curated_before
+    if "nothing to propose" not in printed:
+        assert out.exists()

@@ -1,0 +1,49 @@
+"""The pipeline as an Airflow DAG, through TFX's legacy AirflowDagRunner.
+
+Airflow finds DAGs as module-level variables of the files in its dags folder, so importing this
+module builds one (`DAG`) from `pipeline.config.from_sources()`: TAXI_* environment variables
+over the defaults. A dags folder outside this repository needs one line:
+
+    from runners.airflow_dag import DAG  # noqa: F401
+
+Each task is one TFX component run in-process by the legacy launcher, which records lineage in
+MLMD under `pipeline` / `run` / `component_run` contexts (see pipeline/run_history.py).
+"""
+import datetime
+
+import modules  # noqa: F401  sets Keras 2 before anything imports TensorFlow
+
+from pipeline.config import PipelineConfig, from_sources
+
+
+def dag_arguments(config: PipelineConfig) -> dict:
+    """Keyword arguments for airflow.models.DAG, from the config's airflow_* settings."""
+    start = datetime.datetime.fromisoformat(config.airflow_start_date)
+    if start.tzinfo is None:
+        start = start.replace(tzinfo=datetime.timezone.utc)
+    return dict(
+        schedule=config.airflow_schedule or None,
+        start_date=start,
+        # A paused or newly deployed DAG must not replay every interval since start_date: each
+        # run trains and maybe pushes a model.
+        catchup=False,
+        default_args=dict(
+            retries=config.airflow_retries,
+            retry_delay=datetime.timedelta(seconds=config.airflow_retry_delay_seconds),
+            retry_exponential_backoff=config.airflow_exponential_backoff,
+            max_retry_delay=datetime.timedelta(seconds=config.airflow_max_retry_delay_seconds),
+        ),
+    )
+
+
+def build_dag(config: PipelineConfig):
+    """An Airflow DAG (dag_id = pipeline_name) with one task per component of create_pipeline."""
+    from tfx.orchestration.airflow.airflow_dag_runner import (AirflowDagRunner,
+                                                              AirflowPipelineConfig)
+
+    from pipeline.pipeline import create_pipeline
+    runner = AirflowDagRunner(AirflowPipelineConfig(airflow_dag_config=dag_arguments(config)))
+    return runner.run(create_pipeline(config))
+
+
+DAG = build_dag(from_sources())
