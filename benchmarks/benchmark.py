@@ -49,7 +49,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--output-root", help="pipeline output root (default: a new folder "
                                          "outputs/benchmark/<timestamp>); kept afterwards")
     p.add_argument("--json", help="results file "
-                                  "(default: benchmarks/results/benchmark-<timestamp>.json)")
+                                  "(default: outputs/benchmark/benchmark-<timestamp>.json)")
     return p.parse_args(argv)
 
 
@@ -188,7 +188,7 @@ def main(argv=None) -> int:
                                      tuner_train_steps=args.tuner_train_steps)
     if not config.mysql_host and os.path.exists(config.metadata_path):
         raise SystemExit(f"{config.metadata_path} exists: the cold run needs a fresh output root")
-    json_path = Path(args.json or PROJECT_ROOT / "benchmarks" / "results"
+    json_path = Path(args.json or PROJECT_ROOT / "outputs" / "benchmark"
                      / f"benchmark-{stamp}.json")
     print(f"Benchmark output root: {config.output_root} (kept after the benchmark)")
 
