@@ -77,13 +77,16 @@ def test_second_run_executes_only_evaluator_and_pusher(three_runs, store):
     assert states["Pusher"] == ["COMPLETE"]
     for node in set(COMPONENTS) - {"Evaluator", "Pusher"}:
         assert states[node] == ["CACHED"], f"{node}: {states[node]}"
-    # The baseline of the second evaluation is the first run's blessed model.
-    first_model = three_runs[0].by_node()["Trainer"][0].outputs["model"][0]
-    evaluator = three_runs[1].by_node()["Evaluator"][0]
-    events = store.get_events_by_execution_ids([evaluator.id])
-    baseline = [e.artifact_id for e in events if e.type == metadata_store_pb2.Event.INPUT
-                and e.path.steps and e.path.steps[0].key == "baseline_model"]
-    assert baseline == [first_model.id]
+    # The baseline of the second evaluation is the first run's blessed model, as resolved.
+    # (The Evaluator's own INPUT events cannot show it here: candidate and baseline are the
+    # same artifact, and MLMD keeps one INPUT event per artifact and execution.)
+    first = three_runs[0].by_node()
+    resolver = three_runs[1].by_node()[RESOLVER][0]
+    resolved = {}
+    for event in store.get_events_by_execution_ids([resolver.id]):
+        resolved.setdefault(event.path.steps[0].key, []).append(event.artifact_id)
+    assert resolved == {"model": [first["Trainer"][0].outputs["model"][0].id],
+                        "model_blessing": [first["Evaluator"][0].outputs["blessing"][0].id]}
 
 
 def test_third_run_is_fully_cached_and_publishes_nothing(three_runs):
@@ -179,16 +182,17 @@ def test_broken_column_stops_at_the_gate(three_runs, e2e_config, store, tmp_path
     assert len(_artifacts_of_type(store, "Model")) == models_before
 
 
-def test_schema_propose_reads_the_latest_inferred_schema(three_runs, e2e_config, tmp_path,
-                                                         capsys):
+def test_schema_propose_reads_the_latest_inferred_schema(three_runs, e2e_config, store,
+                                                         tmp_path, capsys):
     from runners.cli import main
     curated_before = Path(e2e_config.schema_path).read_text()
     out = tmp_path / "proposal.pbtxt"
     assert main(["schema", "propose", "--output-root", e2e_config.output_root,
                  "--output", str(out)]) == 0
     printed = capsys.readouterr().out
-    inferred = three_runs[0].by_node()["SchemaGen"][0].outputs["schema"][0].uri
-    assert inferred in printed
+    inferred = max((a for a in store.get_artifacts_by_type("Schema") if "/SchemaGen/" in a.uri),
+                   key=lambda a: a.id)
+    assert f"inferred schema: {inferred.uri}/schema.pbtxt" in printed
     assert Path(e2e_config.schema_path).read_text() == curated_before
     if "nothing to propose" not in printed:
         assert out.exists()
