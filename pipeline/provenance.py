@@ -1,0 +1,83 @@
+"""What made a run: code version, file fingerprints, runner and effective config, kept in MLMD.
+
+Collected when the pipeline is built and recorded by the RunProvenance component, so every run
+(whatever the runner) has a RunProvenance artifact in its context and lineage needs no other
+source.
+"""
+import json
+import os
+import subprocess
+from typing import Dict
+
+from tfx import v1 as tfx
+
+from pipeline.config import PROJECT_ROOT
+from pipeline.fingerprints import modules_fingerprint, sha256_file
+
+PROVENANCE_FILE = "provenance.json"
+
+
+class RunProvenanceArtifact(tfx.dsl.Artifact):
+    TYPE_NAME = "RunProvenance"
+
+
+def _git(*args: str) -> str:
+    try:
+        out = subprocess.run(["git", *args], cwd=PROJECT_ROOT, capture_output=True, text=True,
+                             timeout=10, check=True)
+    except (OSError, subprocess.SubprocessError):
+        return ""
+    return out.stdout.strip()
+
+
+def tracked_files(schema_path: str) -> Dict[str, str]:
+    """{path relative to the project (or absolute if outside it): sha256} of what shapes a model."""
+    import modules
+    paths = sorted(os.path.join(os.path.dirname(modules.__file__), name)
+                   for name in os.listdir(os.path.dirname(modules.__file__))
+                   if name.endswith(".py"))
+    paths += [schema_path, str(PROJECT_ROOT / "requirements.lock")]
+    out = {}
+    for path in paths:
+        if os.path.isfile(path):
+            rel = os.path.relpath(path, PROJECT_ROOT)
+            out[path if rel.startswith("..") else rel] = sha256_file(path)
+    return out
+
+
+def collect(config, runner: str) -> Dict[str, object]:
+    files = tracked_files(config.schema_path)
+    commit = _git("rev-parse", "HEAD")
+    return {
+        "git_commit": commit or "unknown",
+        # Untracked files count: a new module file changes what runs.
+        "git_dirty": int(bool(_git("status", "--porcelain"))) if commit else -1,
+        "runner": runner,
+        "config_json": config.to_json(),
+        "file_sha256_json": json.dumps(files, sort_keys=True),
+        "code_sha256": modules_fingerprint(),
+    }
+
+
+@tfx.dsl.components.component
+def RunProvenance(
+    git_commit: tfx.dsl.components.Parameter[str],
+    git_dirty: tfx.dsl.components.Parameter[int],
+    runner: tfx.dsl.components.Parameter[str],
+    config_json: tfx.dsl.components.Parameter[str],
+    file_sha256_json: tfx.dsl.components.Parameter[str],
+    code_sha256: tfx.dsl.components.Parameter[str],
+    provenance: tfx.dsl.components.OutputArtifact[RunProvenanceArtifact],
+) -> None:
+    """Publishes the run's provenance as artifact properties (queryable) and a JSON file."""
+    record = {"git_commit": git_commit, "git_dirty": git_dirty, "runner": runner,
+              "config": json.loads(config_json), "files": json.loads(file_sha256_json),
+              "code_sha256": code_sha256}
+    with tfx.dsl.io.fileio.open(os.path.join(provenance.uri, PROVENANCE_FILE), "w") as f:
+        f.write(json.dumps(record, indent=2, sort_keys=True))
+    provenance.set_string_custom_property("git_commit", git_commit)
+    provenance.set_int_custom_property("git_dirty", git_dirty)
+    provenance.set_string_custom_property("runner", runner)
+    provenance.set_string_custom_property("config_json", config_json)
+    provenance.set_string_custom_property("file_sha256_json", file_sha256_json)
+    provenance.set_string_custom_property("code_sha256", code_sha256)
