@@ -44,6 +44,9 @@ def _dataflow(config) -> List[str]:
 def _portable(config) -> List[str]:
     args = ["--runner=PortableRunner",
             f"--job_endpoint={config.portable_job_endpoint}",
+            # Beam 2.59 applies this (60 s by default) to the job's state stream, failing any
+            # job that runs longer than it.
+            "--job_server_timeout=3600",
             f"--environment_type={config.portable_environment_type}",
             f"--environment_config={config.portable_environment_config}"]
     if config.sdk_container_image and config.portable_environment_type == "DOCKER":

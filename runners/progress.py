@@ -13,8 +13,9 @@ import time
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, TextIO
 
-_RUNNING = re.compile(r"^Component (\S+) is running\.$")
-_FINISHED = re.compile(r"^Component (\S+) is finished\.$")
+# LocalDagRunner says "Component X ...", BeamDagRunner "node X ...".
+_RUNNING = re.compile(r"^(?:Component|node) (\S+) is running\.$")
+_FINISHED = re.compile(r"^(?:Component|node) (\S+) is finished\.$")
 _SKIPPED_NODE = re.compile(r"^Skipping component (\S+)\.$")
 _CACHED = re.compile(r"^A cached execution (\d+) is used\.$")
 _NEW = re.compile(r"^Going to run a new execution (\d+)$")
