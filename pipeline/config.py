@@ -28,7 +28,10 @@ class PipelineConfig:
     pipeline_name: str = "taxi"
     # Everything the pipeline writes (pipeline root, MLMD store, serving models, logs) goes here.
     output_root: str = str(PROJECT_ROOT / "outputs")
-    data_root: str = str(PROJECT_ROOT / "data" / "taxi")
+    # data_root holds one folder per span (span-1, span-2, ...), each with CSV files.
+    data_root: str = str(PROJECT_ROOT / "data" / "spans")
+    # 0: the latest span in data_root; N: exactly span N.
+    span: int = 0
     schema_path: str = str(PROJECT_ROOT / "schema" / "schema.pbtxt")
 
     train_steps: int = 1000
@@ -108,6 +111,9 @@ class PipelineConfig:
         for name in positive:
             if getattr(self, name) < 1:
                 raise ValueError(f"config setting {name} must be >= 1, got {getattr(self, name)}")
+        if self.span < 0:
+            raise ValueError(f"config setting span must be 0 (latest) or a span number, "
+                             f"got {self.span}")
         if not 0.0 <= self.min_auc <= 1.0:
             raise ValueError(f"config setting min_auc must be in [0, 1], got {self.min_auc}")
         if not 1 <= self.mysql_port <= 65535:

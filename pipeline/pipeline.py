@@ -1,8 +1,10 @@
 """The one pipeline definition every runner compiles."""
+import glob
 import os
 
 from tfx import v1 as tfx
 
+from pipeline import provenance
 from pipeline.beam_presets import beam_pipeline_args
 from pipeline.components import AnomalyGate, CuratedSchemaGen
 from pipeline.config import PipelineConfig
@@ -19,26 +21,47 @@ RUN_FN = "modules.trainer.run_fn"
 RESOLVER_ID = "latest_blessed_model_resolver"
 
 
+SPAN_PATTERN = "span-{SPAN}/*.csv"
+
+
 def _check_local_inputs(config: PipelineConfig) -> None:
     """Fail before anything runs when a local input is missing (remote URIs are left to TFX)."""
     if "://" in config.data_root:
         return
     if not os.path.isdir(config.data_root):
         raise FileNotFoundError(f"data_root is not a directory: {config.data_root}")
-    if not any(name.endswith(".csv") for name in os.listdir(config.data_root)):
-        raise FileNotFoundError(f"data_root has no .csv file for CsvExampleGen: {config.data_root}")
+    spans = sorted(glob.glob(os.path.join(config.data_root, SPAN_PATTERN.replace("{SPAN}", "*"))))
+    if not spans:
+        raise FileNotFoundError(f"data_root has no span-<N>/*.csv files for CsvExampleGen: "
+                                f"{config.data_root}")
+    if config.span and not glob.glob(
+            os.path.join(config.data_root, SPAN_PATTERN.replace("{SPAN}", str(config.span)))):
+        raise FileNotFoundError(f"span {config.span} has no CSV file under {config.data_root}")
 
 
-def create_components(config: PipelineConfig, with_baseline: bool = True) -> list:
+def _example_gen_input(config: PipelineConfig) -> dict:
+    """ExampleGen ingests the latest span unless config.span names one."""
+    args = dict(input_config=tfx.proto.Input(splits=[
+        tfx.proto.Input.Split(name="single_split", pattern=SPAN_PATTERN)]))
+    if config.span:
+        args["range_config"] = tfx.proto.RangeConfig(static_range=tfx.proto.StaticRange(
+            start_span_number=config.span, end_span_number=config.span))
+    return args
+
+
+def create_components(config: PipelineConfig, with_baseline: bool = True,
+                      runner: str = "local") -> list:
     """The pipeline's components in topological order.
 
     with_baseline=False leaves out the latest-blessed-model resolver, for orchestrators that
     cannot run Resolver nodes (open-source KFP); the Evaluator then blesses on absolute
-    thresholds only.
+    thresholds only. `runner` is recorded in the run's provenance.
     """
     _check_local_inputs(config)
+    run_provenance = provenance.RunProvenance(**provenance.collect(config, runner))
     example_gen = tfx.components.CsvExampleGen(
         input_base=config.data_root,
+        **_example_gen_input(config),
         # Hash buckets on the example's content: the same rows always land in the same split.
         output_config=tfx.proto.Output(split_config=tfx.proto.SplitConfig(splits=[
             tfx.proto.SplitConfig.Split(name="train", hash_buckets=2),
@@ -112,15 +135,16 @@ def create_components(config: PipelineConfig, with_baseline: bool = True) -> lis
                 filesystem=tfx.proto.PushDestination.Filesystem(
                     base_directory=config.serving_dir)),
         )
-    return [example_gen, statistics_gen, schema_gen, curated_schema, example_validator, gate,
+    return [run_provenance, example_gen, statistics_gen, schema_gen, curated_schema, example_validator, gate,
             transform, tuner, trainer, *baseline, evaluator, pusher]
 
 
-def create_pipeline(config: PipelineConfig, with_baseline: bool = True) -> tfx.dsl.Pipeline:
+def create_pipeline(config: PipelineConfig, with_baseline: bool = True,
+                    runner: str = "local") -> tfx.dsl.Pipeline:
     return tfx.dsl.Pipeline(
         pipeline_name=config.pipeline_name,
         pipeline_root=config.pipeline_root,
-        components=create_components(config, with_baseline),
+        components=create_components(config, with_baseline, runner),
         enable_cache=config.enable_cache,
         metadata_connection_config=config.metadata_connection_config(),
         beam_pipeline_args=beam_pipeline_args(config),

@@ -60,7 +60,7 @@ def run(config: PipelineConfig, engine=None, runner_name: str = "local") -> RunR
             from tfx.dsl.compiler import compiler, constants
             from tfx.orchestration.portable import runtime_parameter_utils
             from pipeline.pipeline import create_pipeline
-            ir = compiler.Compiler().compile(create_pipeline(config))
+            ir = compiler.Compiler().compile(create_pipeline(config, runner=runner_name))
             # Bound here, the run id is known before the run; the runner keeps it.
             runtime_parameter_utils.substitute_runtime_parameter(
                 ir, {constants.PIPELINE_RUN_ID_PARAMETER_NAME: run_id})

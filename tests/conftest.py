@@ -7,7 +7,6 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 SCHEMA_PATH = REPO / "schema" / "schema.pbtxt"
-DATA_PATH = REPO / "data" / "taxi" / "data.csv"
 
 # Raw trips used by the transform and model tests. None = missing (only allowed for features the
 # schema leaves optional, i.e. VarLen). `label` is the expected big_tipper.

@@ -14,7 +14,7 @@ def test_defaults():
     assert cfg.beam_preset == "direct" and cfg.beam_args == []
     assert cfg.output_root == str(C.PROJECT_ROOT / "outputs")
     assert cfg.schema_path == str(C.PROJECT_ROOT / "schema" / "schema.pbtxt")
-    assert Path(cfg.data_root, "data.csv").is_file()
+    assert Path(cfg.data_root, "span-1", "data.csv").is_file()
     assert cfg.mysql_host == ""
 
 

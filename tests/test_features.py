@@ -11,7 +11,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 @pytest.fixture(scope="module")
 def csv_columns():
-    with open(REPO / "data" / "taxi" / "data.csv", newline="") as f:
+    with open(REPO / "data" / "spans" / "span-1" / "data.csv", newline="") as f:
         return next(csv.reader(f))
 
 

@@ -21,7 +21,7 @@ def _by_id(pipeline):
 def test_nodes_of_the_definition(built):
     _, pipeline = built
     assert set(_by_id(pipeline)) == {
-        "CsvExampleGen", "StatisticsGen", "SchemaGen", "ImportSchemaGen", "ExampleValidator",
+        "RunProvenance", "CsvExampleGen", "StatisticsGen", "SchemaGen", "ImportSchemaGen", "ExampleValidator",
         "AnomalyGate", "Transform", "Tuner", "Trainer", "latest_blessed_model_resolver",
         "Evaluator", "Pusher"}
 
@@ -73,3 +73,26 @@ def test_missing_schema_file_is_named(tmp_path):
     missing = tmp_path / "nope.pbtxt"
     with pytest.raises(FileNotFoundError, match="nope.pbtxt"):
         create_pipeline(PipelineConfig(output_root=str(tmp_path), schema_path=str(missing)))
+
+
+def test_latest_span_by_default_and_a_chosen_span_on_request(tmp_path):
+    from pipeline.pipeline import create_pipeline
+    latest = _by_id(create_pipeline(PipelineConfig(output_root=str(tmp_path))))
+    assert "span-{SPAN}" in latest["CsvExampleGen"].exec_properties["input_config"]
+    assert not latest["CsvExampleGen"].exec_properties.get("range_config")
+    chosen = _by_id(create_pipeline(PipelineConfig(output_root=str(tmp_path), span=2)))
+    static = json.loads(chosen["CsvExampleGen"].exec_properties["range_config"])["static_range"]
+    assert static == {"start_span_number": 2, "end_span_number": 2}
+    with pytest.raises(FileNotFoundError, match="span 9"):
+        create_pipeline(PipelineConfig(output_root=str(tmp_path), span=9))
+
+
+def test_provenance_records_code_schema_lock_and_runner(built):
+    config, pipeline = built
+    props = _by_id(pipeline)["RunProvenance"].exec_properties
+    files = json.loads(props["file_sha256_json"])
+    assert {"modules/trainer.py", "modules/transform.py", "schema/schema.pbtxt",
+            "requirements.lock"} <= set(files)
+    assert props["runner"] == "local"
+    assert json.loads(props["config_json"])["train_steps"] == config.train_steps
+    assert len(props["git_commit"]) == 40 or props["git_commit"] == "unknown"

@@ -11,7 +11,7 @@ from tests.e2e.conftest import SMALL, snapshot, with_overrides
 
 pytestmark = pytest.mark.e2e
 
-COMPONENTS = ["CsvExampleGen", "StatisticsGen", "SchemaGen", "ImportSchemaGen",
+COMPONENTS = ["RunProvenance", "CsvExampleGen", "StatisticsGen", "SchemaGen", "ImportSchemaGen",
               "ExampleValidator", "AnomalyGate", "Transform", "Tuner", "Trainer",
               "Evaluator", "Pusher"]
 RESOLVER = "latest_blessed_model_resolver"
@@ -103,7 +103,8 @@ def test_pushed_model_scores_raw_examples(three_runs):
     model = tf.saved_model.load(destination)
     serve = model.signatures["serving_default"]
 
-    rows = list(csv.DictReader(open(Path(__file__).parents[2] / "data/taxi/data.csv")))[:200]
+    rows = list(csv.DictReader(open(Path(__file__).parents[2] / "data/spans/span-4/data.csv")))
+    rows = rows[:200]
     examples = []
     for row in rows:
         feats = {}
@@ -148,8 +149,9 @@ def test_broken_column_stops_at_the_gate(three_runs, e2e_config, store, tmp_path
     import subprocess
     import sys
     data = tmp_path / "broken"
-    data.mkdir()
-    with open(Path(e2e_config.data_root) / "data.csv") as src, open(data / "data.csv", "w") as dst:
+    (data / "span-1").mkdir(parents=True)
+    with open(Path(e2e_config.data_root) / "span-4" / "data.csv") as src, \
+            open(data / "span-1" / "data.csv", "w") as dst:
         reader = csv.DictReader(src)
         writer = csv.DictWriter(dst, fieldnames=reader.fieldnames)
         writer.writeheader()
