@@ -12,6 +12,12 @@ import pytest
 from pipeline import mlmd_queries
 from pipeline.config import PipelineConfig
 
+# Every component node of the definition (the resolver is a system node, listed apart).
+COMPONENTS = ["RunProvenance", "CsvExampleGen", "StatisticsGen", "SchemaGen", "ImportSchemaGen",
+              "ExampleValidator", "AnomalyGate", "Transform", "Tuner", "Trainer",
+              "Evaluator", "Pusher"]
+RESOLVER = "latest_blessed_model_resolver"
+
 SMALL = dict(train_steps=300, eval_steps=50, batch_size=64, tuner_trials=2,
              tuner_train_steps=40, tuner_eval_steps=10, min_auc=0.7)
 

@@ -5,14 +5,10 @@ import pytest
 
 from pipeline import mlmd_queries
 from pipeline.config import PipelineConfig
-from tests.e2e.conftest import SMALL, snapshot
+from tests.e2e.conftest import COMPONENTS, RESOLVER, SMALL, snapshot
 
 pytestmark = pytest.mark.e2e
 
-COMPONENTS = ["CsvExampleGen", "StatisticsGen", "SchemaGen", "ImportSchemaGen",
-              "ExampleValidator", "AnomalyGate", "Transform", "Tuner", "Trainer",
-              "Evaluator", "Pusher"]
-RESOLVER = "latest_blessed_model_resolver"
 
 
 def _states(snap):

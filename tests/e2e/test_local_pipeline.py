@@ -7,14 +7,10 @@ import pytest
 from ml_metadata.proto import metadata_store_pb2
 
 from pipeline import mlmd_queries
-from tests.e2e.conftest import SMALL, snapshot, with_overrides
+from tests.e2e.conftest import COMPONENTS, RESOLVER, SMALL, snapshot, with_overrides
 
 pytestmark = pytest.mark.e2e
 
-COMPONENTS = ["RunProvenance", "CsvExampleGen", "StatisticsGen", "SchemaGen", "ImportSchemaGen",
-              "ExampleValidator", "AnomalyGate", "Transform", "Tuner", "Trainer",
-              "Evaluator", "Pusher"]
-RESOLVER = "latest_blessed_model_resolver"
 
 
 def _states(snap):

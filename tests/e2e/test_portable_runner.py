@@ -17,13 +17,10 @@ from pathlib import Path
 import pytest
 
 from pipeline.config import PipelineConfig
-from tests.e2e.conftest import SMALL
+from tests.e2e.conftest import COMPONENTS, SMALL
 
 pytestmark = pytest.mark.e2e
 
-COMPONENTS = ["CsvExampleGen", "StatisticsGen", "SchemaGen", "ImportSchemaGen",
-              "ExampleValidator", "AnomalyGate", "Transform", "Tuner", "Trainer",
-              "Evaluator", "Pusher"]
 BEAM_COMPONENTS = ["CsvExampleGen", "StatisticsGen", "Transform", "Evaluator"]
 # Less training than SMALL: the test is about where the Beam work runs, not about the model.
 PORTABLE_SMALL = {**SMALL, "train_steps": 150, "tuner_trials": 1, "tuner_train_steps": 20,
