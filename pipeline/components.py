@@ -17,7 +17,9 @@ ANOMALIES_FILE = "SchemaDiff.pb"
 
 class DataGateVerdict(tfx.dsl.Artifact):
     """Record that a set of example anomalies was checked and found clean."""
-    TYPE_NAME = "DataGateVerdict"
+    # KFP v2 containers re-import a custom artifact class from its type name, which must read
+    # "<module>.<Class>" with one dot; pipeline/__init__.py re-exports the class.
+    TYPE_NAME = "pipeline.DataGateVerdict"
 
 
 class AnomaliesFound(RuntimeError):
@@ -63,6 +65,8 @@ def AnomalyGate(
             f"data validation found {len(problems)} anomal{'y' if len(problems) == 1 else 'ies'} "
             f"in {anomalies.uri}; Transform, Tuner and Trainer will not run:\n  - "
             + "\n  - ".join(problems))
+    # KFP's container entrypoint does not create output folders.
+    fileio.makedirs(verdict.uri)
     with fileio.open(os.path.join(verdict.uri, "verdict.json"), "w") as f:
         f.write(json.dumps({"anomalies_uri": anomalies.uri, "anomalies": []}))
     verdict.set_int_custom_property("passed", 1)

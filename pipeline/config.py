@@ -142,6 +142,9 @@ class PipelineConfig:
         return json.dumps(self.as_dict(), indent=2, sort_keys=True)
 
     def metadata_connection_config(self):
+        """None when the store path is a URI: KFP and Vertex keep lineage in their own service."""
+        if not self.mysql_host and "://" in self.metadata_path:
+            return None
         from tfx.orchestration import metadata  # deferred: importing TFX costs seconds
         if self.mysql_host:
             return metadata.mysql_metadata_connection_config(

@@ -18,7 +18,8 @@ PROVENANCE_FILE = "provenance.json"
 
 
 class RunProvenanceArtifact(tfx.dsl.Artifact):
-    TYPE_NAME = "RunProvenance"
+    # "<module>.<Class>", re-exported by pipeline/__init__.py: see DataGateVerdict.
+    TYPE_NAME = "pipeline.RunProvenance"
 
 
 def _git(*args: str) -> str:
@@ -73,6 +74,7 @@ def RunProvenance(
     record = {"git_commit": git_commit, "git_dirty": git_dirty, "runner": runner,
               "config": json.loads(config_json), "files": json.loads(file_sha256_json),
               "code_sha256": code_sha256}
+    tfx.dsl.io.fileio.makedirs(provenance.uri)
     with tfx.dsl.io.fileio.open(os.path.join(provenance.uri, PROVENANCE_FILE), "w") as f:
         f.write(json.dumps(record, indent=2, sort_keys=True))
     provenance.set_string_custom_property("git_commit", git_commit)

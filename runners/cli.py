@@ -107,6 +107,9 @@ def build_parser() -> argparse.ArgumentParser:
     config_lib.add_config_arguments(p)
     p.set_defaults(func=cmd_config)
 
+    from runners import kubeflow_v2
+    kubeflow_v2.register_cli(sub, config_lib.add_config_arguments)
+
     schema = sub.add_parser("schema", help="curated schema tools")
     schema_sub = schema.add_subparsers(dest="schema_command", required=True)
     p = schema_sub.add_parser(

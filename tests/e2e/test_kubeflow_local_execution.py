@@ -20,7 +20,7 @@ from pipeline.config import PipelineConfig
 
 pytestmark = pytest.mark.e2e
 
-EXECUTED = ("CsvExampleGen", "ImportSchemaGen", "StatisticsGen", "SchemaGen",
+EXECUTED = ("RunProvenance", "CsvExampleGen", "ImportSchemaGen", "StatisticsGen", "SchemaGen",
             "ExampleValidator", "AnomalyGate", "Transform")
 INVOCATION_PLACEHOLDER = "{{$}}"
 
@@ -160,7 +160,7 @@ def _count_records(split_dir: Path) -> int:
 
 def test_compiled_tasks_execute_locally_without_cluster(executed):
     _, backend, levels = executed
-    assert levels == [["CsvExampleGen", "ImportSchemaGen"], ["StatisticsGen"],
+    assert levels == [["CsvExampleGen", "ImportSchemaGen", "RunProvenance"], ["StatisticsGen"],
                       ["ExampleValidator", "SchemaGen"], ["AnomalyGate"], ["Transform"]]
     assert set(backend.outputs) == set(EXECUTED)
 
@@ -169,14 +169,15 @@ def test_example_gen_driver_and_executor_split_every_csv_row(executed):
     config, backend, _ = executed
     # The driver computes span and input fingerprint, the backend's cache key for ExampleGen.
     driver = backend.driver_outputs["CsvExampleGen"]
-    assert driver.parameter_values["span"].number_value == 0
+    latest = max(int(p.name.split("-")[1]) for p in Path(config.data_root).glob("span-*"))
+    assert driver.parameter_values["span"].number_value == latest
     assert "num_files:1" in driver.parameter_values["input_fingerprint"].string_value
     examples = _single(backend, "CsvExampleGen", "examples")
     assert driver.artifacts["examples"].artifacts[0].uri == examples.uri
     assert json.loads(examples.metadata["split_names"]) == ["train", "eval"]
     uri = Path(examples.uri)
     counts = {split: _count_records(uri / f"Split-{split}") for split in ("train", "eval")}
-    with open(Path(config.data_root) / "data.csv") as f:
+    with open(Path(config.data_root) / f"span-{latest}" / "data.csv") as f:
         rows = sum(1 for _ in f) - 1
     assert counts["train"] + counts["eval"] == rows
     assert counts["train"] > counts["eval"] > 0  # 2:1 hash buckets
@@ -211,3 +212,11 @@ def test_transform_writes_the_graph_and_transformed_examples(executed):
     assert (graph / "transformed_metadata" / "schema.pbtxt").is_file()
     transformed = Path(_single(backend, "Transform", "transformed_examples").uri)
     assert _count_records(transformed / "Split-eval") > 0
+
+
+def test_provenance_task_records_code_and_runner(executed):
+    _, backend, _ = executed
+    record = json.loads(Path(_single(backend, "RunProvenance", "provenance").uri,
+                             "provenance.json").read_text())
+    assert record["runner"] == "vertex"
+    assert "modules/trainer.py" in record["files"] and "schema/schema.pbtxt" in record["files"]

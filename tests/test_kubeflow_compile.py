@@ -1,0 +1,311 @@
+"""Kubeflow v2 / Vertex packages: compiled for real, parsed strictly, compared with the local DAG.
+
+No cluster and no Google Cloud here: the two submit tests replace kfp.Client and
+aiplatform.PipelineJob with recorders and say so in their names.
+"""
+import argparse
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from pipeline import config as config_lib
+from pipeline.config import PipelineConfig
+
+# Spelled out rather than imported from pipeline.pipeline, which imports TFX at collection time.
+RESOLVER_ID = "latest_blessed_model_resolver"
+
+IMAGE = "registry.example.com/taxi-tfx-pipeline:test"
+EXTRA_BEAM_ARGS = ["--direct_num_workers=2"]
+
+
+def _config(tmp, **changes) -> PipelineConfig:
+    return PipelineConfig(output_root=str(tmp), kfp_image=IMAGE, beam_args=EXTRA_BEAM_ARGS,
+                          **changes)
+
+
+@pytest.fixture(scope="module")
+def compiled(tmp_path_factory):
+    from runners import kubeflow_v2
+    config = _config(tmp_path_factory.mktemp("kfp"))
+    return config, {t: kubeflow_v2.compile_pipeline(config, t) for t in kubeflow_v2.TARGETS}
+
+
+def _strict_spec(compiled_pipeline):
+    """(PipelineSpec from the YAML, PipelineJob from the JSON); unknown fields are errors."""
+    from google.protobuf import json_format
+    from kfp.pipeline_spec import pipeline_spec_pb2
+    with open(compiled_pipeline.pipeline_spec_yaml) as f:
+        spec = json_format.ParseDict(yaml.safe_load(f), pipeline_spec_pb2.PipelineSpec())
+    with open(compiled_pipeline.pipeline_job_json) as f:
+        job = json_format.Parse(f.read(), pipeline_spec_pb2.PipelineJob())
+    return spec, job
+
+
+def _as_dict(message):
+    from google.protobuf import json_format
+    return json_format.MessageToDict(message)
+
+
+def _spec_dict(compiled_pipeline):
+    with open(compiled_pipeline.pipeline_job_json) as f:
+        return json.load(f)["pipelineSpec"]
+
+
+def _node_of(task_name: str) -> str:
+    # The compiler splits the latest-blessed-model resolver into two resolver tasks.
+    return RESOLVER_ID if task_name.startswith(RESOLVER_ID + "-") else task_name
+
+
+def _compiled_graph(spec):
+    tasks = spec["root"]["dag"]["tasks"]
+    nodes = {_node_of(name) for name in tasks}
+    edges = {(_node_of(up), _node_of(name)) for name, task in tasks.items()
+             for up in task.get("dependentTasks", [])}
+    return nodes, edges
+
+
+def _local_graph(config, with_baseline):
+    from pipeline.pipeline import create_pipeline
+    pipeline = create_pipeline(config, with_baseline=with_baseline)
+    nodes = {c.id for c in pipeline.components}
+    edges = {(up.id, c.id) for c in pipeline.components for up in c.upstream_nodes}
+    return nodes, edges
+
+
+def _containers(spec):
+    return {label: executor["container"]
+            for label, executor in spec["deploymentSpec"]["executors"].items()
+            if "container" in executor}
+
+
+@pytest.mark.parametrize("target", ["vertex", "kfp"])
+def test_packages_parse_strictly_with_the_pipeline_spec_protos(compiled, target):
+    config, packages = compiled
+    spec, job = _strict_spec(packages[target])
+    assert spec.pipeline_info.name == config.pipeline_name
+    assert spec.default_pipeline_root == config.pipeline_root
+    assert job.runtime_config.gcs_output_directory == config.pipeline_root
+    assert _as_dict(spec) == _as_dict(job.pipeline_spec)
+
+
+@pytest.mark.parametrize("target", ["vertex", "kfp"])
+def test_kfp_sdk_loads_the_yaml(compiled, target):
+    from kfp import components
+    _, packages = compiled
+    loaded = components.load_component_from_file(packages[target].pipeline_spec_yaml)
+    assert loaded.name == "taxi"
+
+
+def test_vertex_keeps_every_node_and_edge_of_the_local_pipeline(compiled):
+    from pipeline.pipeline import RESOLVER_ID as resolver_id
+    assert resolver_id == RESOLVER_ID
+    config, packages = compiled
+    assert _compiled_graph(_spec_dict(packages["vertex"])) == _local_graph(config, True)
+    tasks = _spec_dict(packages["vertex"])["root"]["dag"]["tasks"]
+    baseline = tasks["Evaluator"]["inputs"]["artifacts"]["baseline_model"]
+    assert baseline["taskOutputArtifact"]["producerTask"] == f"{RESOLVER_ID}-model-resolver"
+
+
+def test_kfp_target_drops_only_the_resolver_and_the_baseline_input(compiled):
+    config, packages = compiled
+    nodes, edges = _local_graph(config, True)
+    kfp_nodes, kfp_edges = _compiled_graph(_spec_dict(packages["kfp"]))
+    assert kfp_nodes == nodes - {RESOLVER_ID}
+    assert kfp_edges == {e for e in edges if RESOLVER_ID not in e}
+    assert (kfp_nodes, kfp_edges) == _local_graph(config, False)
+    tasks = _spec_dict(packages["kfp"])["root"]["dag"]["tasks"]
+    assert set(tasks["Evaluator"]["inputs"]["artifacts"]) == {"examples", "model"}
+    assert packages["kfp"].with_baseline is False and packages["vertex"].with_baseline is True
+
+
+def test_every_container_runs_the_configured_image_with_the_beam_args(compiled):
+    from pipeline.beam_presets import beam_pipeline_args
+    config, packages = compiled
+    beam_args = beam_pipeline_args(config)
+    assert EXTRA_BEAM_ARGS[0] in beam_args
+    component_nodes = _local_graph(config, True)[0] - {RESOLVER_ID}
+    for target, package in packages.items():
+        containers = _containers(_spec_dict(package))
+        assert len(containers) == len(component_nodes), target  # the resolver is no container
+        for label, container in containers.items():
+            assert container["image"] == IMAGE, label
+            assert container["command"] == [
+                "python", "-m", "tfx.orchestration.kubeflow.v2.container.kubeflow_v2_run_executor"]
+            assert container["args"][-len(beam_args):] == beam_args, label
+
+
+def test_pusher_runs_only_for_a_blessed_model_and_caching_follows_config(compiled):
+    _, packages = compiled
+    for package in packages.values():
+        tasks = _spec_dict(package)["root"]["dag"]["tasks"]
+        assert "['blessed'] == 1.0" in tasks["Pusher"]["triggerPolicy"]["condition"]
+        assert tasks["Transform"]["cachingOptions"] == {"enableCache": True}
+
+
+def test_gs_uris_compile_without_google_cloud_access(tmp_path, monkeypatch):
+    from runners import kubeflow_v2
+    monkeypatch.chdir(tmp_path)  # a URI mistaken for a local path would show up here
+    config = _config("gs://taxi-bucket/out", data_root="gs://taxi-bucket/data",
+                     kfp_output_dir=str(tmp_path / "packages"))
+    spec, job = _strict_spec(kubeflow_v2.compile_pipeline(config, "vertex"))
+    assert job.runtime_config.gcs_output_directory == "gs://taxi-bucket/out/pipeline_root/taxi"
+    tasks = _as_dict(spec)["root"]["dag"]["tasks"]
+    input_base = tasks["CsvExampleGen"]["inputs"]["parameters"]["input_base"]
+    assert input_base["runtimeValue"]["constantValue"]["stringValue"] == "gs://taxi-bucket/data"
+    push = tasks["Pusher"]["inputs"]["parameters"]["push_destination"]
+    assert "gs://taxi-bucket/out/serving_model/taxi" in \
+        push["runtimeValue"]["constantValue"]["stringValue"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["packages"]
+
+
+def test_a_remote_package_folder_is_refused(tmp_path):
+    from runners import kubeflow_v2
+    with pytest.raises(ValueError, match="kfp_output_dir must be a local folder"):
+        kubeflow_v2.compile_pipeline(_config(tmp_path, kfp_output_dir="gs://b/packages"), "kfp")
+
+
+def _cli():
+    from runners import kubeflow_v2
+    parser = argparse.ArgumentParser()
+    kubeflow_v2.register_cli(parser.add_subparsers(dest="command", required=True),
+                             config_lib.add_config_arguments)
+    return parser
+
+
+def test_cli_compile_writes_both_packages_and_notes_the_missing_resolver(tmp_path, capsys):
+    args = _cli().parse_args(["kubeflow", "compile", "--target", "kfp",
+                              "--output-root", str(tmp_path), "--kfp-image", IMAGE])
+    assert args.func(args) == 0
+    out = capsys.readouterr().out
+    assert "absolute thresholds only" in out
+    assert str(tmp_path / "kubeflow" / "taxi-kfp.yaml") in out
+    assert (tmp_path / "kubeflow" / "taxi-kfp.json").is_file()
+
+
+def test_submit_needs_an_endpoint_or_a_project(tmp_path):
+    from runners import kubeflow_v2
+    with pytest.raises(ValueError, match="kfp_endpoint"):
+        kubeflow_v2.submit(_config(tmp_path), "kfp")
+    with pytest.raises(ValueError, match="gcp_project"):
+        kubeflow_v2.submit(_config(tmp_path), "vertex")
+
+
+def test_submit_to_kfp_without_cluster_sends_the_yaml(tmp_path, monkeypatch):
+    import kfp
+    from runners import kubeflow_v2
+    calls = {}
+
+    class RecordingClient:
+        def __init__(self, host):
+            calls["host"] = host
+
+        def create_run_from_pipeline_package(self, pipeline_file, **kwargs):
+            calls["file"], calls["kwargs"] = pipeline_file, kwargs
+            return "run"
+
+    monkeypatch.setattr(kfp, "Client", RecordingClient)
+    config = _config(tmp_path, kfp_endpoint="http://127.0.0.1:8888")
+    assert kubeflow_v2.submit(config, "kfp", run_name="r1") == "run"
+    assert calls["host"] == "http://127.0.0.1:8888"
+    assert calls["file"] == kubeflow_v2.package_paths(config, "kfp")[0]
+    assert calls["kwargs"]["pipeline_root"] == config.pipeline_root
+    assert calls["kwargs"]["run_name"] == "r1"
+
+
+def test_submit_to_vertex_without_google_cloud_sends_the_job_json(tmp_path, monkeypatch):
+    from google.cloud import aiplatform
+    from runners import kubeflow_v2
+    calls = {}
+
+    class RecordingJob:
+        def __init__(self, **kwargs):
+            calls["init"] = kwargs
+
+        def submit(self, service_account=None):
+            calls["service_account"] = service_account
+
+    monkeypatch.setattr(aiplatform, "PipelineJob", RecordingJob)
+    config = _config(tmp_path, gcp_project="taxi-project", gcp_region="europe-west4")
+    kubeflow_v2.submit(config, "vertex", service_account="sa@taxi-project.iam")
+    init = calls["init"]
+    assert init["template_path"] == kubeflow_v2.package_paths(config, "vertex")[1]
+    assert (init["project"], init["location"]) == ("taxi-project", "europe-west4")
+    assert init["pipeline_root"] == config.pipeline_root
+    assert calls["service_account"] == "sa@taxi-project.iam"
+
+
+# --- Dockerfile: no Docker engine here, so it is parsed and checked rather than built. ---
+
+REPO = Path(__file__).resolve().parents[1]
+DOCKER_INSTRUCTIONS = {"FROM", "RUN", "CMD", "LABEL", "EXPOSE", "ENV", "ADD", "COPY",
+                       "ENTRYPOINT", "VOLUME", "USER", "WORKDIR", "ARG", "ONBUILD",
+                       "STOPSIGNAL", "HEALTHCHECK", "SHELL"}
+
+
+def _dockerfile_instructions():
+    """[(INSTRUCTION, argument text)], joining continuation lines and dropping comments."""
+    instructions, pending = [], ""
+    for line in (REPO / "Dockerfile").read_text().splitlines():
+        stripped = line.strip()
+        if not pending and (not stripped or stripped.startswith("#")):
+            continue
+        if pending and stripped.startswith("#"):
+            continue  # comment lines inside a continued instruction are dropped by Docker
+        pending += " " + stripped
+        if pending.endswith("\\"):
+            pending = pending[:-1]
+            continue
+        keyword, _, rest = pending.strip().partition(" ")
+        instructions.append((keyword, rest.strip()))
+        pending = ""
+    assert not pending, "Dockerfile ends inside a continued line"
+    return instructions
+
+
+def _dockerignore():
+    return [line.strip() for line in (REPO / ".dockerignore").read_text().splitlines()
+            if line.strip() and not line.startswith("#")]
+
+
+def test_dockerfile_instructions_are_valid_and_the_base_is_pinned():
+    instructions = _dockerfile_instructions()
+    assert all(keyword in DOCKER_INSTRUCTIONS for keyword, _ in instructions), instructions
+    froms = [rest for keyword, rest in instructions if keyword == "FROM"]
+    assert froms == ["tensorflow/tfx:1.16.0"]
+    assert instructions[0][0] == "FROM"
+    assert not any(":latest" in rest or rest.endswith(":") for rest in froms)
+    for keyword, rest in instructions:
+        if keyword in ("ENTRYPOINT", "CMD"):
+            assert isinstance(json.loads(rest), list), f"{keyword} must use the exec form"
+        if keyword == "WORKDIR":
+            assert rest.startswith("/")
+    assert ("ENV", "TF_USE_LEGACY_KERAS=1") in instructions
+
+
+def test_dockerfile_copies_existing_files_that_dockerignore_keeps():
+    ignored = _dockerignore()
+    for excluded in (".venv", "outputs", ".git"):
+        assert excluded in ignored
+    copies = [rest.split() for keyword, rest in _dockerfile_instructions()
+              if keyword in ("COPY", "ADD")]
+    assert copies
+    for *sources, _destination in copies:
+        for source in sources:
+            assert not source.startswith("--"), "COPY flags are not expected here"
+            assert (REPO / source).exists(), f"COPY source {source} is not in the repository"
+            assert source == "." or source.split("/")[0] not in ignored
+
+
+def test_packages_installed_in_the_image_are_pinned_by_the_lock():
+    pins = {line.split("==")[0].lower() for line in
+            (REPO / "requirements.lock").read_text().splitlines() if "==" in line
+            and not line.startswith(" ")}
+    runs = [rest for keyword, rest in _dockerfile_instructions() if keyword == "RUN"]
+    constrained = [r for r in runs if "--constraint /pipeline/requirements.lock" in r]
+    assert len(constrained) == 1
+    packages = constrained[0].split("requirements.lock", 1)[1].split("&&")[0].split()
+    assert packages and all(p.lower() in pins for p in packages), packages
+    assert {"tfx", "tensorflow"} <= pins
+    assert "tfx==1.16.0" in (REPO / "requirements.lock").read_text().splitlines()
