@@ -43,7 +43,10 @@ def test_full_pipeline_on_beam_dag_runner(tmp_path):
 
 
 def test_beam_run_reuses_the_local_runs_cache(e2e_config, three_runs):
-    """A Beam run on the local runs' store and pipeline root executes nothing new."""
+    """A Beam run on the local runs' store and pipeline root reuses every component's outputs.
+
+    Only RunProvenance executes: it records the runner, which is now "beam".
+    """
     from runners import beam_runner
     store = mlmd_queries.connect(e2e_config)
     artifacts_before = len(store.get_artifacts())
@@ -52,9 +55,12 @@ def test_beam_run_reuses_the_local_runs_cache(e2e_config, three_runs):
 
     assert snap.run_id.startswith("beam-")
     states = _states(snap)
-    for node in COMPONENTS:
+    assert states["RunProvenance"] == ["COMPLETE"]
+    for node in set(COMPONENTS) - {"RunProvenance"}:
         assert states[node] == ["CACHED"], f"{node}: {states[node]}"
-    assert snap.artifact_count == artifacts_before
+    assert snap.artifact_count == artifacts_before + 1
+    provenance = snap.by_node()["RunProvenance"][0].outputs["provenance"][0]
+    assert provenance.custom_properties["runner"].string_value == "beam"
     # The cached outputs are the very artifacts the first local run produced.
     local = three_runs[0].by_node()
     beam = snap.by_node()

@@ -109,10 +109,15 @@ class LocalBackend:
         task_dir = Path(executor_input.outputs.output_file).parent
         pre_cache_check = container.get("lifecycle", {}).get("preCacheCheck")
         if pre_cache_check:
-            # The driver leaves its ExecutorOutput in output_file, where the executor reads it.
+            # The driver writes its ExecutorOutput to output_file.
             _run(_command_line(pre_cache_check, invocation), task_dir / "driver.log",
                  f"{name} driver")
             self.driver_outputs[name] = self._read_output(executor_input)
+            # As the platform does: the driver's parameters (resolved span, its input_config
+            # with {SPAN} filled in, the input fingerprint) become the executor's inputs.
+            for key, value in self.driver_outputs[name].parameter_values.items():
+                executor_input.inputs.parameter_values[key].CopyFrom(value)
+            invocation = json_format.MessageToJson(executor_input)
         _run(_command_line(container, invocation), task_dir / "executor.log", name)
         self.outputs[name] = self._read_output(executor_input)
 
