@@ -46,6 +46,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--eval-steps", type=int, default=150)
     p.add_argument("--tuner-trials", type=int, default=defaults.tuner_trials)
     p.add_argument("--tuner-train-steps", type=int, default=defaults.tuner_train_steps)
+    p.add_argument("--data", choices=["all", "latest-span"], default="all",
+                   help="all (default): every span as one, the 15,002 rows the TFX template "
+                        "reads; latest-span: what `taxi-pipeline run` reads by default")
     p.add_argument("--output-root", help="pipeline output root (default: a new folder "
                                          "outputs/benchmark/<timestamp>); kept afterwards")
     p.add_argument("--json", help="results file "
@@ -53,11 +56,24 @@ def parse_args(argv=None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
-def taxi_pipeline_command(args: argparse.Namespace, output_root: str) -> List[str]:
+def all_spans_as_one(data_root: str, folder: Path) -> str:
+    """A data root whose single span holds every row of every span, as the template reads."""
+    target = folder / "span-1" / "data.csv"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with open(target, "w") as out:
+        for i, path in enumerate(sorted(Path(data_root).glob("span-*/*.csv"))):
+            lines = path.read_text().splitlines(keepends=True)
+            out.writelines(lines if i == 0 else lines[1:])
+    return str(folder)
+
+
+def taxi_pipeline_command(args: argparse.Namespace, output_root: str,
+                          data_root: Optional[str] = None) -> List[str]:
     exe = Path(sys.executable).parent / "taxi-pipeline"
     if not exe.exists():
         raise SystemExit(f"{exe} not found: run with the project's venv python")
-    return [str(exe), "run",
+    extra = ["--data-root", data_root] if data_root else []
+    return [str(exe), "run", *extra,
             "--output-root", output_root,
             "--train-steps", str(args.train_steps),
             "--eval-steps", str(args.eval_steps),
@@ -124,12 +140,12 @@ def mlmd_summary(config: PipelineConfig, previous_run_id: Optional[str]) -> Dict
 
 
 def benchmark_run(index: int, args: argparse.Namespace, config: PipelineConfig,
-                  previous_run_id: Optional[str]) -> Dict[str, Any]:
+                  previous_run_id: Optional[str], data_root: Optional[str]) -> Dict[str, Any]:
     label = RUN_LABELS[index]
     print(f"\n=== run {index + 1}/3: {label} ===", flush=True)
     before = artifact_count(config)
     result = {"run": index + 1, "label": label, "artifacts_before": before}
-    result.update(run_child(taxi_pipeline_command(args, config.output_root)))
+    result.update(run_child(taxi_pipeline_command(args, config.output_root, data_root)))
     result["artifacts_after"] = artifact_count(config)
     result["mlmd"] = mlmd_summary(config, previous_run_id)
     print_run_table(result)
@@ -191,21 +207,24 @@ def main(argv=None) -> int:
     json_path = Path(args.json or PROJECT_ROOT / "outputs" / "benchmark"
                      / f"benchmark-{stamp}.json")
     print(f"Benchmark output root: {config.output_root} (kept after the benchmark)")
+    data_root = None
+    if args.data == "all":
+        data_root = all_spans_as_one(config.data_root, Path(config.output_root) / "data")
 
     results: Dict[str, Any] = {
         "started": datetime.datetime.now().isoformat(timespec="seconds"),
-        "settings": {"train_steps": args.train_steps, "eval_steps": args.eval_steps,
-                     "tuner_trials": args.tuner_trials,
+        "settings": {"data": args.data, "train_steps": args.train_steps,
+                     "eval_steps": args.eval_steps, "tuner_trials": args.tuner_trials,
                      "tuner_train_steps": args.tuner_train_steps},
         "output_root": config.output_root,
-        "command": taxi_pipeline_command(args, config.output_root),
+        "command": taxi_pipeline_command(args, config.output_root, data_root),
         "machine": machine_info(),
         "runs": [],
         "reference_not_measured": TEMPLATE_REFERENCE,
     }
     previous_run_id = None
     for i in range(3):
-        run = benchmark_run(i, args, config, previous_run_id)
+        run = benchmark_run(i, args, config, previous_run_id, data_root)
         results["runs"].append(run)
         previous_run_id = run["mlmd"]["run_id"] or previous_run_id
 
