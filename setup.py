@@ -11,6 +11,6 @@ setup(
     description="A production TFX pipeline with full ML Metadata lineage",
     python_requires=">=3.10,<3.11",
     packages=find_packages(include=["pipeline", "pipeline.*", "modules", "modules.*",
-                                    "runners", "runners.*"]),
+                                    "runners", "runners.*", "lineage", "lineage.*"]),
     entry_points={"console_scripts": ["taxi-pipeline=runners.cli:main"]},
 )

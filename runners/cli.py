@@ -10,9 +10,11 @@ from pipeline import config as config_lib
 
 def _print_run_result(config, result) -> None:
     print(f"\nRun {result.run_id} finished in {result.wall_seconds:.1f} s")
+    pusher_cached = any(r.node_id == "Pusher" and r.state == "CACHED" for r in result.executions)
     if result.pushed:
         for dest in result.pushed:
-            print(f"  pushed model:  {dest}")
+            note = " (pushed by an earlier run: nothing changed)" if pusher_cached else ""
+            print(f"  pushed model:  {dest}{note}")
     else:
         print("  pushed model:  none (the model was not blessed by the Evaluator)")
     store = (f"mysql://{config.mysql_host}:{config.mysql_port}/{config.mysql_database}"
@@ -109,6 +111,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     from runners import kubeflow_v2
     kubeflow_v2.register_cli(sub, config_lib.add_config_arguments)
+    from lineage.cli import register_cli as register_lineage_cli
+    register_lineage_cli(sub, config_lib.add_config_arguments)
 
     schema = sub.add_parser("schema", help="curated schema tools")
     schema_sub = schema.add_subparsers(dest="schema_command", required=True)

@@ -1,0 +1,132 @@
+"""`taxi-pipeline lineage ...`: trace, impact, runs, diff and graph over the MLMD store.
+
+register_cli(subparsers, add_config_arguments) adds the `lineage` command to the project's CLI.
+Importing this module (and running any lineage command) imports no TensorFlow, TFX, TFDV, TFMA
+or Beam: only ml_metadata, protobuf and proto modules.
+"""
+import argparse
+import json
+import os
+import sys
+
+from lineage.trace import NotFound
+
+
+def _store(args):
+    from pipeline import config as config_lib
+    from pipeline import mlmd_queries
+    config = config_lib.from_sources(args)
+    if not config.mysql_host and not os.path.exists(config.metadata_path):
+        raise NotFound(f"no MLMD store at {config.metadata_path}: run the pipeline first")
+    return config, mlmd_queries.connect(config)
+
+
+def _emit(args, result, formatter) -> int:
+    if args.json:
+        print(json.dumps(result, indent=2, sort_keys=True, default=str))
+    else:
+        print(formatter(result))
+    return 0
+
+
+def cmd_trace(args) -> int:
+    from lineage import text, trace
+    _, store = _store(args)
+    return _emit(args, trace.trace(store, args.target), text.format_trace)
+
+
+def cmd_impact(args) -> int:
+    from lineage import impact, text
+    _, store = _store(args)
+    return _emit(args, impact.impact(store, args.examples), text.format_impact)
+
+
+def cmd_runs(args) -> int:
+    from lineage import runs, text
+    config, store = _store(args)
+    return _emit(args, runs.run_rows(store, config.pipeline_name), text.format_runs)
+
+
+def cmd_diff(args) -> int:
+    from lineage import diff, text
+    config, store = _store(args)
+    result = diff.diff(store, config.pipeline_name, args.run_a, args.run_b, top=args.top)
+    return _emit(args, result, text.format_diff)
+
+
+def cmd_graph(args) -> int:
+    from lineage import render, runs
+    config, store = _store(args)
+    g, title = runs.graph_for(store, config.pipeline_name, args.target)
+    if args.json:
+        output = json.dumps({"title": title, **render.to_json(g)}, indent=2) + "\n"
+    else:
+        output = {"dot": render.to_dot, "svg": render.to_svg,
+                  "html": lambda graph_: render.to_html(graph_, title)}[args.format](g)
+    if args.output:
+        with open(args.output, "w") as f:
+            f.write(output)
+        print(f"{'json' if args.json else args.format} lineage graph of {title} "
+              f"({len(g.artifacts)} artifacts, {len(g.executions)} executions) "
+              f"written to {args.output}")
+    else:
+        sys.stdout.write(output)
+    return 0
+
+
+def register_cli(subparsers, add_config_arguments) -> None:
+    parser = subparsers.add_parser(
+        "lineage", help="lineage questions over the MLMD store",
+        description="Lineage questions over the pipeline's MLMD store (the store comes from the "
+                    "pipeline settings: --output-root, --metadata-path or --mysql-*). "
+                    "Every command takes --json.")
+    sub = parser.add_subparsers(dest="lineage_command", required=True)
+
+    def command(name, func, help_text):
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        p.add_argument("--json", action="store_true", help="print JSON for scripts")
+        add_config_arguments(p)
+        p.set_defaults(func=lambda args: _run(func, args))
+        return p
+
+    p = command("trace", cmd_trace, "upstream chain of a pushed model or a model")
+    p.add_argument("target", help="artifact id, 'latest-pushed' or a serving path")
+    p = command("impact", cmd_impact, "everything derived from a data span or Examples artifact")
+    p.add_argument("examples", help="span number (or Examples artifact id if no such span); "
+                                    "span:N or id:N to say which")
+    command("runs", cmd_runs, "every run of the pipeline, whatever the runner")
+    p = command("diff", cmd_diff, "what changed between two runs")
+    p.add_argument("run_a", help="run id (see `lineage runs`), 'latest' or 'previous'")
+    p.add_argument("run_b", help="run id, 'latest' or 'previous'")
+    p.add_argument("--top", type=int, default=10, help="features to show by drift (default 10)")
+    p = command("graph", cmd_graph, "the lineage graph of a run or an artifact")
+    p.add_argument("target", help="run id, 'latest', 'previous' or an artifact id")
+    p.add_argument("--format", choices=("dot", "svg", "html"), default="dot",
+                   help="dot (for graphviz), svg, or a self-contained html page; "
+                        "--json prints nodes and edges instead")
+    p.add_argument("--output", help="file to write (default: standard output)")
+
+
+def _run(func, args) -> int:
+    """Errors a user can fix (unknown id, no store) are one line on stderr and exit status 1."""
+    try:
+        return func(args)
+    except NotFound as e:
+        print(f"ERROR: {e}", file=sys.stderr)
+        return 1
+    except BrokenPipeError:  # `... | head` closed the pipe: not an error of ours
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+
+
+def main(argv=None) -> int:
+    """`lineage <command> ...` on its own, as `taxi-pipeline lineage <command> ...` runs it."""
+    from pipeline.config import add_config_arguments
+    parser = argparse.ArgumentParser(prog="taxi-pipeline")
+    register_cli(parser.add_subparsers(dest="command", required=True), add_config_arguments)
+    args = parser.parse_args(["lineage", *(sys.argv[1:] if argv is None else argv)])
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

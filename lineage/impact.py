@@ -1,0 +1,76 @@
+"""`impact`: everything derived from a data span or an Examples artifact, and what serves now."""
+import os
+from typing import Dict, List
+
+from ml_metadata.metadata_store import ListOptions
+
+from lineage import graph
+from lineage.graph import custom
+from lineage.trace import NotFound, describe, fill_reuse
+
+DERIVED_TYPES = ("TransformGraph", "Model", "ModelEvaluation", "ModelBlessing", "PushedModel")
+
+
+def resolve_examples(store, spec: str) -> List[int]:
+    """Examples ids for `span:N`, `id:N`, or a bare N: span N if there is one, else the
+    Examples artifact with id N (spans and artifact ids are both small numbers)."""
+    kind, _, number = spec.rpartition(":")
+    if not number.isdigit() or kind not in ("", "span", "id"):
+        raise NotFound(f"expected a span number or an Examples artifact id, got {spec!r}")
+    if kind in ("", "span"):
+        found = store.get_artifacts(list_options=ListOptions(
+            filter_query=f"type = 'Examples' AND custom_properties.span.int_value = {number}"))
+        if found or kind == "span":
+            if not found:
+                raise NotFound(f"no Examples artifact for span {number}")
+            return sorted(a.id for a in found)
+    found = store.get_artifacts(list_options=ListOptions(
+        filter_query=f"type = 'Examples' AND id = {number}"))
+    if not found:
+        raise NotFound(f"no span {number} and no Examples artifact with id {number}")
+    return [found[0].id]
+
+
+def serving_now(store) -> Dict[str, int]:
+    """{serving base directory: PushedModel id}: the newest push per directory still on disk."""
+    pushed = store.get_artifacts(list_options=ListOptions(
+        filter_query="type = 'PushedModel' AND custom_properties.pushed.int_value = 1"))
+    out: Dict[str, tuple] = {}
+    for artifact in pushed:
+        destination = custom(artifact, "pushed_destination") or ""
+        if not os.path.isdir(destination):
+            continue
+        base = os.path.dirname(destination.rstrip("/"))
+        key = (artifact.create_time_since_epoch, artifact.id)
+        if base not in out or key > out[base][0]:
+            out[base] = (key, artifact.id)
+    return {base: artifact_id for base, (_, artifact_id) in out.items()}
+
+
+def impact(store, spec: str) -> Dict[str, object]:
+    examples_ids = resolve_examples(store, spec)
+    g = graph.load(store, "downstream", graph.MAX_HOPS, artifact_ids=examples_ids)
+    graph.load(store, "upstream", 1, artifact_ids=examples_ids, graph=g)  # their producers
+    serving = serving_now(store)
+    serving_ids = set(serving.values())
+    derived: Dict[str, List[dict]] = {name: [] for name in DERIVED_TYPES}
+    for type_name in DERIVED_TYPES:
+        for artifact in g.artifacts_of_type(type_name):
+            entry = describe(g, artifact.id)
+            if type_name == "ModelBlessing":
+                entry["blessed"] = bool(custom(artifact, "blessed", 0))
+                entry["model_id"] = custom(artifact, "current_model_id")
+            if type_name == "PushedModel":
+                entry["pushed"] = bool(custom(artifact, "pushed", 0))
+                entry["destination"] = custom(artifact, "pushed_destination")
+                entry["serving_now"] = artifact.id in serving_ids
+            derived[type_name].append(entry)
+    examples = [{**describe(g, i), "span": custom(g.artifacts[i], "span")} for i in examples_ids]
+    fill_reuse(store, g, examples + [e for entries in derived.values() for e in entries])
+    return {
+        "examples": examples,
+        "derived": derived,
+        "serving_now": [{"base_directory": base, "pushed_model_id": pid,
+                         "derived_from_these_examples": pid in g.artifacts}
+                        for base, pid in sorted(serving.items())],
+    }

@@ -1,0 +1,38 @@
+"""Code provenance of a run: the RunProvenance artifact in the run's context, if it has one."""
+import json
+from typing import Dict, Optional
+
+from ml_metadata.metadata_store import ListOptions
+
+from lineage.graph import custom
+
+# pipeline/provenance.py's artifact type: "pipeline.RunProvenance" (importable by KFP v2
+# containers); stores written before that rename call it "RunProvenance".
+TYPE_NAMES = ("pipeline.RunProvenance", "RunProvenance")
+UNKNOWN = "unknown"
+
+
+def run_provenance(store, run_context_id: Optional[int]) -> Dict[str, object]:
+    """git commit, dirty flag, runner, code sha256 and file hashes; "unknown" fields otherwise.
+
+    Runs recorded before provenance existed have no such artifact: every field is "unknown".
+    """
+    artifact = None
+    if run_context_id is not None:
+        types = " OR ".join(f"type = '{name}'" for name in TYPE_NAMES)
+        found = store.get_artifacts(list_options=ListOptions(
+            filter_query=f"({types}) AND contexts_a.id = {run_context_id}", limit=1))
+        artifact = found[0] if found else None
+    if artifact is None:
+        return {"git_commit": UNKNOWN, "git_dirty": UNKNOWN, "runner": UNKNOWN,
+                "code_sha256": UNKNOWN, "files": {}, "config": {}, "artifact_id": None}
+    dirty = custom(artifact, "git_dirty")
+    return {
+        "git_commit": custom(artifact, "git_commit", UNKNOWN),
+        "git_dirty": UNKNOWN if dirty is None or dirty < 0 else bool(dirty),
+        "runner": custom(artifact, "runner", UNKNOWN),
+        "code_sha256": custom(artifact, "code_sha256", UNKNOWN),
+        "files": json.loads(custom(artifact, "file_sha256_json", "{}") or "{}"),
+        "config": json.loads(custom(artifact, "config_json", "{}") or "{}"),
+        "artifact_id": artifact.id,
+    }

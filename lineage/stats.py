@@ -1,0 +1,163 @@
+"""TFDV statistics and anomalies read from artifact folders, and TFDV-style drift distances.
+
+Distances follow TFDV's skew/drift comparators, in pure Python:
+- categorical and string features: L-infinity distance between the two normalized value-count
+  distributions (top_values, else rank_histogram);
+- numeric features: Jensen-Shannon divergence (log base 2, so in [0, 1]) between the two
+  standard histograms, after re-bucketing both onto the union of their bucket boundaries
+  (a bucket's count is spread uniformly over its width).
+"""
+import math
+import os
+from dataclasses import dataclass
+from typing import Dict, List, Optional, Tuple
+
+STATS_FILE = "FeatureStats.pb"
+ANOMALIES_FILE = "SchemaDiff.pb"
+
+
+def split_dirs(uri: str) -> Dict[str, str]:
+    """{split name: folder} for a split-aware artifact's Split-* folders."""
+    if not os.path.isdir(uri):
+        return {}
+    return {name[len("Split-"):]: os.path.join(uri, name)
+            for name in sorted(os.listdir(uri)) if name.startswith("Split-")}
+
+
+def read_statistics(uri: str):
+    """{split: DatasetFeatureStatistics} for an ExampleStatistics artifact."""
+    from tensorflow_metadata.proto.v0 import statistics_pb2
+    out = {}
+    for split, folder in split_dirs(uri).items():
+        path = os.path.join(folder, STATS_FILE)
+        if os.path.exists(path):
+            with open(path, "rb") as f:
+                stats_list = statistics_pb2.DatasetFeatureStatisticsList.FromString(f.read())
+            if stats_list.datasets:
+                out[split] = stats_list.datasets[0]
+    return out
+
+
+def row_counts(uri: str) -> Dict[str, int]:
+    return {split: int(ds.num_examples) for split, ds in read_statistics(uri).items()}
+
+
+def read_anomalies(uri: str) -> Dict[str, List[str]]:
+    """{split: ["feature: reason", ...]} for an ExampleAnomalies artifact (empty lists = clean)."""
+    from tensorflow_metadata.proto.v0 import anomalies_pb2
+    out = {}
+    for split, folder in split_dirs(uri).items():
+        path = os.path.join(folder, ANOMALIES_FILE)
+        if not os.path.exists(path):
+            continue
+        with open(path, "rb") as f:
+            proto = anomalies_pb2.Anomalies.FromString(f.read())
+        lines = []
+        for feature, info in sorted(proto.anomaly_info.items()):
+            reasons = "; ".join(r.short_description or r.description for r in info.reason)
+            lines.append(f"{feature}: {reasons or info.short_description or info.description}")
+        if proto.HasField("dataset_anomaly_info"):
+            info = proto.dataset_anomaly_info
+            reasons = "; ".join(r.short_description or r.description for r in info.reason)
+            lines.append(f"(dataset): {reasons or info.short_description}")
+        out[split] = lines
+    return out
+
+
+def feature_name(feature) -> str:
+    return ".".join(feature.path.step) if feature.HasField("path") else feature.name
+
+
+def _categorical_counts(feature) -> Optional[Dict[str, float]]:
+    if not feature.HasField("string_stats"):
+        return None
+    string_stats = feature.string_stats
+    counts: Dict[str, float] = {}
+    if string_stats.top_values:
+        pairs = [(v.value, v.frequency) for v in string_stats.top_values]
+    else:
+        pairs = [(b.label, b.sample_count) for b in string_stats.rank_histogram.buckets]
+    for label, count in pairs:
+        counts[label] = counts.get(label, 0.0) + count
+    return counts
+
+
+def _numeric_histogram(feature) -> Optional[List[Tuple[float, float, float]]]:
+    if not feature.HasField("num_stats"):
+        return None
+    for histogram in feature.num_stats.histograms:
+        if histogram.type == histogram.STANDARD:
+            return [(b.low_value, b.high_value, b.sample_count) for b in histogram.buckets]
+    return None
+
+
+def linf_distance(a: Dict[str, float], b: Dict[str, float]) -> float:
+    """L-infinity distance between two value-count maps, each normalized to sum 1."""
+    total_a, total_b = sum(a.values()), sum(b.values())
+    if not total_a or not total_b:
+        return 0.0 if total_a == total_b else 1.0
+    return max(abs(a.get(k, 0.0) / total_a - b.get(k, 0.0) / total_b) for k in set(a) | set(b))
+
+
+def _rebucket(buckets: List[Tuple[float, float, float]], edges: List[float]) -> List[float]:
+    """Counts of `buckets` over the intervals between consecutive `edges`."""
+    out = [0.0] * (len(edges) - 1)
+    for low, high, count in buckets:
+        if high <= low:  # a point mass: goes to the interval holding it
+            for i in range(len(out)):
+                if edges[i] <= low <= edges[i + 1]:
+                    out[i] += count
+                    break
+            continue
+        for i in range(len(out)):
+            overlap = min(high, edges[i + 1]) - max(low, edges[i])
+            if overlap > 0:
+                out[i] += count * overlap / (high - low)
+    return out
+
+
+def js_divergence(a: List[Tuple[float, float, float]],
+                  b: List[Tuple[float, float, float]]) -> float:
+    """Jensen-Shannon divergence (base 2) between two histograms of (low, high, count)."""
+    edges = sorted({v for low, high, _ in a + b for v in (low, high)
+                    if not (math.isnan(v) or math.isinf(v))})
+    if len(edges) < 2:
+        return 0.0
+    p, q = _rebucket(a, edges), _rebucket(b, edges)
+    total_p, total_q = sum(p), sum(q)
+    if not total_p or not total_q:
+        return 0.0 if total_p == total_q else 1.0
+    p = [x / total_p for x in p]
+    q = [x / total_q for x in q]
+
+    def kl(x, m):
+        return sum(xi * math.log2(xi / mi) for xi, mi in zip(x, m) if xi > 0)
+
+    mean = [(pi + qi) / 2 for pi, qi in zip(p, q)]
+    return max(0.0, (kl(p, mean) + kl(q, mean)) / 2)
+
+
+@dataclass
+class FeatureDrift:
+    feature: str
+    measure: str  # "L-infinity" or "Jensen-Shannon"
+    distance: float
+
+
+def feature_drifts(old, new) -> List[FeatureDrift]:
+    """Distances between two DatasetFeatureStatistics, largest first."""
+    old_by_name = {feature_name(f): f for f in old.features}
+    out = []
+    for feature in new.features:
+        name = feature_name(feature)
+        before = old_by_name.get(name)
+        if before is None:
+            continue
+        counts_new, counts_old = _categorical_counts(feature), _categorical_counts(before)
+        if counts_new is not None and counts_old is not None:
+            out.append(FeatureDrift(name, "L-infinity", linf_distance(counts_old, counts_new)))
+            continue
+        hist_new, hist_old = _numeric_histogram(feature), _numeric_histogram(before)
+        if hist_new is not None and hist_old is not None:
+            out.append(FeatureDrift(name, "Jensen-Shannon", js_divergence(hist_old, hist_new)))
+    return sorted(out, key=lambda d: (-d.distance, d.feature))
