@@ -113,10 +113,17 @@ class LocalBackend:
             _run(_command_line(pre_cache_check, invocation), task_dir / "driver.log",
                  f"{name} driver")
             self.driver_outputs[name] = self._read_output(executor_input)
-            # As the platform does: the driver's parameters (resolved span, its input_config
-            # with {SPAN} filled in, the input fingerprint) become the executor's inputs.
+            # As the platform does: the driver's output parameters (the resolved span, the
+            # input_config with {SPAN} filled in, the input fingerprint) replace the task's
+            # input parameters before the executor starts. A schema 2.0.0 executor without an
+            # inputs spec reads the legacy `parameters` map, so both maps are updated.
             for key, value in self.driver_outputs[name].parameter_values.items():
                 executor_input.inputs.parameter_values[key].CopyFrom(value)
+                legacy = executor_input.inputs.parameters[key]
+                if value.WhichOneof("kind") == "number_value":
+                    legacy.int_value = int(value.number_value)
+                else:
+                    legacy.string_value = value.string_value
             invocation = json_format.MessageToJson(executor_input)
         _run(_command_line(container, invocation), task_dir / "executor.log", name)
         self.outputs[name] = self._read_output(executor_input)
