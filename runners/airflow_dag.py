@@ -70,8 +70,9 @@ def _merged_input_events_metadata_class():
         candidate model is also the resolver's latest blessed model (a rerun whose Trainer was
         cached), the same artifact arrives under `model` and `baseline_model`, and MLMD allows
         one INPUT event per artifact and execution: `AlreadyExistsError: Given event already
-        exists`. Like the IR runners (tfx/orchestration/portable/mlmd/execution_lib.py), the
-        second key and index are appended to the first event's path instead.
+        exists` (surfacing as an AssertionError from register_execution's retry path). Like
+        the IR runners (tfx/orchestration/portable/mlmd/execution_lib.py), the second key and
+        index are appended to the first event's path instead.
         """
 
         def _artifact_and_event_pairs(self, *args, **kwargs):

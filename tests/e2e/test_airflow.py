@@ -1,122 +1,203 @@
 """End-to-end: the Airflow DAG (runners/airflow_dag.py) run for real by `airflow dags test`.
 
-Airflow gets a temporary AIRFLOW_HOME with an SQLite database and a dags folder outside the
-repository holding the documented one-line DAG file. The run writes to the MLMD store the local
-runs of tests/e2e/conftest.py wrote, so both runners' lineage ends up in one store. min_auc=1.0
-makes the model unblessable, which shows how the legacy launcher treats the Cond around Pusher.
+Airflow gets one temporary AIRFLOW_HOME for the module (SQLite database migrated once) and a dags
+folder outside the repository holding the documented one-line DAG file. Its runs write to a copy
+of the MLMD store the local runs of tests/e2e/conftest.py wrote, so both runners' lineage ends up
+in one store, while the session's own store and serving directory stay as the other e2e files
+expect them (no Airflow-blessed model becomes their baseline).
+
+Two DAG runs, in order:
+1. first: every task executes (the legacy launcher never reuses Local runs' executions) and
+   blesses its model (max_auc_regression=1.0, so the bless does not hinge on how close two
+   trainings of the same data land);
+2. rerun with unchanged inputs: Trainer is cached and its model is also the latest blessed one,
+   so the Evaluator gets one artifact as both `model` and `baseline_model`.
+Each `airflow dags test` spends about a minute starting and importing TFX here, so the Cond
+around Pusher (ignored by the legacy launcher, see docs/airflow.md) gets no third, unblessed run.
 """
 import json
 import os
+import shutil
 import subprocess
 import sys
+from dataclasses import dataclass
+from typing import Dict
 
 import pytest
+from ml_metadata.proto.metadata_store_pb2 import Event
 
 from pipeline import mlmd_queries
+from pipeline.config import PipelineConfig
 from pipeline.run_history import list_runs
-from tests.e2e.conftest import SMALL
+from tests.e2e.conftest import COMPONENTS, RESOLVER, SMALL
 
 pytestmark = pytest.mark.e2e
 
-TASKS = {"CsvExampleGen", "StatisticsGen", "SchemaGen", "ImportSchemaGen", "ExampleValidator",
-         "AnomalyGate", "Transform", "Tuner", "Trainer", "latest_blessed_model_resolver",
-         "Evaluator", "Pusher"}
-
+TASKS = [*COMPONENTS, RESOLVER]
 DAG_FILE = "from runners.airflow_dag import DAG  # noqa: F401\n"
-LOGICAL_DATE = "2026-01-02T00:00:00+00:00"
-RUN_ID = f"manual__{LOGICAL_DATE}"
+FIRST, RERUN = "2026-01-02T00:00:00+00:00", "2026-01-03T00:00:00+00:00"
 
 
-def _airflow_env(tmp_path, e2e_config):
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TAXI_", "AIRFLOW"))}
-    env.update(AIRFLOW_HOME=str(tmp_path / "airflow_home"),
-               AIRFLOW__CORE__LOAD_EXAMPLES="False",
-               AIRFLOW__CORE__DAGS_FOLDER=str(tmp_path / "dags"),
-               # Importing TFX to build the DAG takes ~35 s here; Airflow's default is 30 s.
-               AIRFLOW__CORE__DAGBAG_IMPORT_TIMEOUT="300",
-               TAXI_OUTPUT_ROOT=e2e_config.output_root,
-               TAXI_AIRFLOW_RETRIES="0",
-               TAXI_MIN_AUC="1.0")
-    for key, value in SMALL.items():
-        env.setdefault(f"TAXI_{key.upper()}", str(value))
-    return env
+@dataclass
+class AirflowRun:
+    run_id: str
+    task_states: Dict[str, str]  # as Airflow's database has them
 
 
-def _airflow(env, cwd, *args, timeout=120):
-    cli = os.path.join(os.path.dirname(sys.executable), "airflow")
-    proc = subprocess.run([cli, *args], env=env, cwd=cwd, capture_output=True, text=True,
-                          timeout=timeout)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-5000:]
-    return proc.stdout
+class Airflow:
+    """One AIRFLOW_HOME and Airflow database for every DAG run of this module."""
+
+    def __init__(self, root, output_root: str, metadata_path: str):
+        self.root = root
+        (root / "dags").mkdir()
+        (root / "dags" / "taxi_dag.py").write_text(DAG_FILE)
+        self.env = {k: v for k, v in os.environ.items()
+                    if not k.startswith(("TAXI_", "AIRFLOW"))}
+        self.env.update(
+            AIRFLOW_HOME=str(root / "airflow_home"),
+            AIRFLOW__CORE__LOAD_EXAMPLES="False",
+            AIRFLOW__CORE__DAGS_FOLDER=str(root / "dags"),
+            # Importing TFX to build the DAG takes ~35 s here; Airflow's default is 30 s.
+            AIRFLOW__CORE__DAGBAG_IMPORT_TIMEOUT="300",
+            TAXI_OUTPUT_ROOT=output_root,
+            TAXI_METADATA_PATH=metadata_path,
+            TAXI_AIRFLOW_RETRIES="0",
+            TAXI_MAX_AUC_REGRESSION="1.0")
+        for key, value in SMALL.items():
+            self.env.setdefault(f"TAXI_{key.upper()}", str(value))
+        self.cli("db", "migrate")
+
+    def cli(self, *args, timeout=120) -> str:
+        airflow = os.path.join(os.path.dirname(sys.executable), "airflow")
+        proc = subprocess.run([airflow, *args], env=self.env, cwd=self.root,
+                              capture_output=True, text=True, timeout=timeout)
+        assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-5000:]
+        return proc.stdout
+
+    def run_dag(self, logical_date: str) -> AirflowRun:
+        # Parses the dags folder (the installed package, not this checkout's cwd) and runs the
+        # DAG in one process, recording task instances in Airflow's database.
+        self.cli("dags", "test", "taxi", logical_date, timeout=900)
+        run_id = f"manual__{logical_date}"
+        # Task states as Airflow's database has them, read by a separate process.
+        states = json.loads(self.cli("tasks", "states-for-dag-run", "taxi", run_id,
+                                     "--output", "json"))
+        return AirflowRun(run_id, {t["task_id"]: t["state"] for t in states})
 
 
 @pytest.fixture(scope="module")
-def airflow_run(three_runs, e2e_config, tmp_path_factory):
-    tmp_path = tmp_path_factory.mktemp("airflow")
-    (tmp_path / "dags").mkdir()
-    (tmp_path / "dags" / "taxi_dag.py").write_text(DAG_FILE)
-    env = _airflow_env(tmp_path, e2e_config)
-    _airflow(env, tmp_path, "db", "migrate")
-    # Parses the dags folder (the installed package, not this checkout's cwd) and runs the DAG
-    # in one process, recording task instances in Airflow's database.
-    _airflow(env, tmp_path, "dags", "test", "taxi", LOGICAL_DATE, timeout=900)
-    # Task states as Airflow's database has them, read by a separate process.
-    states = json.loads(_airflow(env, tmp_path, "tasks", "states-for-dag-run", "taxi", RUN_ID,
-                                 "--output", "json"))
-    return {"run_id": RUN_ID, "task_states": {t["task_id"]: t["state"] for t in states}}
+def airflow_config(three_runs, e2e_config, tmp_path_factory) -> PipelineConfig:
+    root = tmp_path_factory.mktemp("airflow")
+    metadata_path = str(root / "metadata.sqlite")
+    shutil.copyfile(e2e_config.metadata_path, metadata_path)
+    return PipelineConfig(output_root=str(root / "outputs"), metadata_path=metadata_path, **SMALL)
 
 
-def test_every_task_succeeds(airflow_run):
-    assert airflow_run["task_states"] == {task: "success" for task in TASKS}
+@pytest.fixture(scope="module")
+def airflow(airflow_config, tmp_path_factory) -> Airflow:
+    return Airflow(tmp_path_factory.mktemp("airflow_home"), airflow_config.output_root,
+                   airflow_config.metadata_path)
 
 
-def test_lineage_lands_in_mlmd_under_run_and_component_run_contexts(airflow_run, store):
-    run = store.get_context_by_type_and_name("run", f"taxi.{airflow_run['run_id']}")
-    assert run is not None
-    assert store.get_context_by_type_and_name("pipeline", "taxi") is not None
-    executions = store.get_executions_by_context(run.id)
+@pytest.fixture(scope="module")
+def first_run(airflow) -> AirflowRun:
+    return airflow.run_dag(FIRST)
+
+
+@pytest.fixture(scope="module")
+def rerun(airflow, first_run) -> AirflowRun:
+    return airflow.run_dag(RERUN)
+
+
+@pytest.fixture(scope="module")
+def airflow_store(airflow_config):
+    return mlmd_queries.connect(airflow_config)
+
+
+def _executions_by_task(store, run: AirflowRun):
+    context = store.get_context_by_type_and_name("run", f"taxi.{run.run_id}")
+    assert context is not None
     by_task = {}
-    for e in executions:
+    for e in store.get_executions_by_context(context.id):
         by_task.setdefault(e.properties["component_id"].string_value, []).append(e)
-    assert set(by_task) == TASKS
+    return by_task
+
+
+def _artifact(store, execution, key, event_type):
+    [artifact_id] = [ev.artifact_id for ev in store.get_events_by_execution_ids([execution.id])
+                     if ev.type == event_type and ev.path.steps[0].key == key]
+    [artifact] = store.get_artifacts_by_id([artifact_id])
+    return artifact
+
+
+def _type_name(store, artifact) -> str:
+    return store.get_artifact_types_by_id([artifact.type_id])[0].name
+
+
+def _states(executions) -> list:
+    return [mlmd_queries.STATE_NAMES[e.last_known_state] for e in executions]
+
+
+def test_every_task_succeeds(first_run):
+    assert first_run.task_states == {task: "success" for task in TASKS}
+
+
+def test_lineage_lands_in_mlmd_under_run_and_component_run_contexts(first_run, airflow_store):
+    store = airflow_store
+    assert store.get_context_by_type_and_name("pipeline", "taxi") is not None
+    by_task = _executions_by_task(store, first_run)
+    assert set(by_task) == set(TASKS)
     component_runs = {c.name for c in store.get_contexts_by_type("component_run")}
     for task, group in by_task.items():
-        assert f"taxi.{airflow_run['run_id']}.{task}" in component_runs
+        assert f"taxi.{first_run.run_id}.{task}" in component_runs
         # The legacy launcher reuses only its own cache, never the local runs' executions,
         # and records the resolver as CACHED.
-        expected = "CACHED" if task == "latest_blessed_model_resolver" else "COMPLETE"
-        assert [mlmd_queries.STATE_NAMES[e.last_known_state] for e in group] == [expected], task
+        assert _states(group) == ["CACHED" if task == RESOLVER else "COMPLETE"], task
 
-    events = store.get_events_by_execution_ids([e.id for e in executions])
-    outputs = {(ev.execution_id, ev.path.steps[0].key): ev.artifact_id for ev in events
-               if ev.type == ev.OUTPUT}
     [trainer] = by_task["Trainer"]
-    [model] = store.get_artifacts_by_id([outputs[(trainer.id, "model")]])
-    assert store.get_artifact_type_by_id(model.type_id).name == "Model"
+    model = _artifact(store, trainer, "model", Event.OUTPUT)
+    assert _type_name(store, model) == "Model"
     assert os.path.isdir(model.uri)
-
-    # tfx.dsl.Cond is ignored by the legacy launcher: Pusher runs for the unblessed model and
-    # its executor records "not pushed".
-    [evaluator] = by_task["Evaluator"]
-    [blessing] = store.get_artifacts_by_id([outputs[(evaluator.id, "blessing")]])
-    assert blessing.custom_properties["blessed"].int_value == 0
+    [provenance] = by_task["RunProvenance"]
+    record = _artifact(store, provenance, "provenance", Event.OUTPUT)
+    assert _type_name(store, record) == "pipeline.RunProvenance"
+    assert record.custom_properties["runner"].string_value == "airflow"
+    [gate] = by_task["AnomalyGate"]
+    assert _type_name(store, _artifact(store, gate, "verdict", Event.OUTPUT)) == \
+        "pipeline.DataGateVerdict"
     [pusher] = by_task["Pusher"]
-    [pushed] = store.get_artifacts_by_id([outputs[(pusher.id, "pushed_model")]])
-    assert pushed.custom_properties["pushed"].int_value == 0
+    assert _artifact(store, pusher, "pushed_model",
+                     Event.OUTPUT).custom_properties["pushed"].int_value == 1
 
 
-def test_local_and_airflow_runs_share_one_store(airflow_run, three_runs, store):
-    runs = list_runs(store, "taxi")
+def test_rerun_with_unchanged_inputs_succeeds(rerun, first_run, airflow_store):
+    """The Evaluator's candidate is also its baseline: one INPUT event with both keys."""
+    store = airflow_store
+    assert rerun.task_states == {task: "success" for task in TASKS}
+    by_task = _executions_by_task(store, rerun)
+    assert _states(by_task["Trainer"]) == ["CACHED"]
+    [first_trainer] = _executions_by_task(store, first_run)["Trainer"]
+    first_model = _artifact(store, first_trainer, "model", Event.OUTPUT)
+
+    [evaluator] = by_task["Evaluator"]
+    assert _states([evaluator]) == ["COMPLETE"]
+    [model_event] = [ev for ev in store.get_events_by_execution_ids([evaluator.id])
+                     if ev.type == Event.INPUT and ev.artifact_id == first_model.id]
+    assert [s.key for s in model_event.path.steps if s.HasField("key")] == [
+        "model", "baseline_model"]
+
+
+def test_local_and_airflow_runs_share_one_store(first_run, rerun, three_runs, airflow_store):
+    runs = list_runs(airflow_store, "taxi")
     local = [r for r in runs if r.schema == "ir"]
-    airflow = [r for r in runs if r.schema == "airflow"]
+    airflow_runs = [r for r in runs if r.schema == "airflow"]
     assert [r.run_id for r in local[:3]] == [s.run_id for s in three_runs]
     assert all(r.runner == "local" for r in local)
-    assert [r.run_id for r in airflow] == [airflow_run["run_id"]]
-    assert airflow[0].runner == "airflow"
-    assert airflow[0].status == "COMPLETE"
-    assert airflow[0].pushed is False
-    assert airflow[0].components == {
-        task: "CACHED" if task == "latest_blessed_model_resolver" else "COMPLETE"
-        for task in TASKS}
     assert local[0].pushed is True
-    assert runs.index(airflow[0]) > runs.index(local[2])
+    assert [r.run_id for r in airflow_runs] == [first_run.run_id, rerun.run_id]
+    assert all(r.runner == "airflow" and r.status == "COMPLETE" for r in airflow_runs)
+    # The rerun's model, blessed against itself, is pushed again.
+    assert [r.pushed for r in airflow_runs] == [True, True]
+    assert airflow_runs[0].components == {
+        task: "CACHED" if task == RESOLVER else "COMPLETE" for task in TASKS}
+    assert runs.index(airflow_runs[0]) > runs.index(local[2])
