@@ -175,6 +175,10 @@ _PRUNED_EXECUTIONS = ("last_known_state = CACHED OR "
                       "type = 'tfx.dsl.components.common.resolver.Resolver'")
 
 
+_SUBGRAPH_FIELDS = ["artifacts", "executions", "events", "associations", "artifact_types",
+                    "execution_types"]
+
+
 def _query(store, direction, hops: int, artifact_ids=(), execution_ids=(),
            prune: bool = True) -> mlmd_pb2.LineageGraph:
     options = _Options(max_num_hops=hops, direction=direction)
@@ -186,7 +190,15 @@ def _query(store, direction, hops: int, artifact_ids=(), execution_ids=(),
     else:
         options.starting_executions.filter_query = \
             f"id IN ({', '.join(map(str, execution_ids))})"
-    return store.get_lineage_subgraph(options)
+    # Asking MLMD for contexts would return every context any node is attributed to: the
+    # curated schema belongs to every run, so on a store with many runs that is thousands.
+    # Only the contexts of the subgraph's executions are needed, fetched by id.
+    lineage = store.get_lineage_subgraph(options, field_mask_paths=_SUBGRAPH_FIELDS)
+    context_ids = sorted({a.context_id for a in lineage.associations})
+    if context_ids:
+        lineage.contexts.extend(store.get_contexts_by_id(context_ids))
+        lineage.context_types.extend(store.get_context_types())
+    return lineage
 
 
 def _chunks(ids: Iterable[int]):
