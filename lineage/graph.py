@@ -13,6 +13,8 @@ from typing import Dict, Iterable, List, Optional
 
 from ml_metadata.proto import metadata_store_pb2 as mlmd_pb2
 
+from pipeline.mlmd_queries import STATE_NAMES
+
 MAX_HOPS = 100  # MLMD's limit for get_lineage_subgraph
 MAX_STARTING_NODES = 100
 RUN_CONTEXT_TYPES = ("pipeline_run", "run")
@@ -23,7 +25,6 @@ INPUT_EVENTS = (mlmd_pb2.Event.INPUT, mlmd_pb2.Event.DECLARED_INPUT, mlmd_pb2.Ev
 # A resolver's INTERNAL_OUTPUT hands an existing artifact over: an output, but not a write.
 WRITE_EVENTS = (mlmd_pb2.Event.OUTPUT, mlmd_pb2.Event.DECLARED_OUTPUT)
 OUTPUT_EVENTS = (*WRITE_EVENTS, mlmd_pb2.Event.INTERNAL_OUTPUT)
-STATE_NAMES = {v: k for k, v in mlmd_pb2.Execution.State.items()}
 
 
 def event_keys(event) -> List[str]:

@@ -47,11 +47,35 @@ def node_ids(store, executions) -> Dict[int, str]:
     return out
 
 
+def context_type(store, name: str):
+    """The context type, or None where no run has written one (MLMD raises NotFoundError)."""
+    from ml_metadata import errors
+    try:
+        return store.get_context_type(name)
+    except errors.NotFoundError:
+        return None
+
+
+def ir_runs(store, pipeline_context) -> List[metadata_store_pb2.Context]:
+    """pipeline_run contexts (Local and Beam runners) under a pipeline context, unordered."""
+    run_type = context_type(store, "pipeline_run")
+    if run_type is None:
+        return []
+    return [c for c in store.get_children_contexts_by_context(pipeline_context.id)
+            if c.type_id == run_type.id]
+
+
 def pipeline_runs(store, pipeline_name: str) -> List[metadata_store_pb2.Context]:
     """pipeline_run contexts of a pipeline (Local and Beam runners), oldest first."""
-    runs = [c for c in store.get_contexts_by_type("pipeline_run")
-            if any(p.name == pipeline_name for p in store.get_parent_contexts_by_context(c.id))]
-    return sorted(runs, key=lambda c: (c.create_time_since_epoch, c.id))
+    from ml_metadata import errors
+    try:
+        pipeline_context = store.get_context_by_type_and_name("pipeline", pipeline_name)
+    except errors.NotFoundError:
+        return []
+    if pipeline_context is None:
+        return []
+    return sorted(ir_runs(store, pipeline_context),
+                  key=lambda c: (c.create_time_since_epoch, c.id))
 
 
 def latest_run(store, pipeline_name: str) -> Optional[metadata_store_pb2.Context]:

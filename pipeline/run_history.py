@@ -19,8 +19,9 @@ from typing import Dict, List, Optional
 
 from ml_metadata.proto import metadata_store_pb2
 
+from pipeline.mlmd_queries import STATE_NAMES, context_type, ir_runs
+
 _State = metadata_store_pb2.Execution.State
-STATE_NAMES = {v: k for k, v in _State.items()}
 _UNFINISHED = {_State.UNKNOWN, _State.NEW, _State.RUNNING}
 _OUTPUTS = {metadata_store_pb2.Event.OUTPUT, metadata_store_pb2.Event.DECLARED_OUTPUT}
 # runners/local_runner.py new_run_id: "<runner>-<ISO date and time>".
@@ -60,26 +61,9 @@ def _status(executions) -> str:
     return "COMPLETE"
 
 
-def _context_type(store, name):
-    """The context type, or None where no run has written one (MLMD raises NotFoundError)."""
-    from ml_metadata import errors
-    try:
-        return store.get_context_type(name)
-    except errors.NotFoundError:
-        return None
-
-
-def _ir_runs(store, pipeline_context):
-    run_type = _context_type(store, "pipeline_run")
-    if run_type is None:
-        return []
-    return [c for c in store.get_children_contexts_by_context(pipeline_context.id)
-            if c.type_id == run_type.id]
-
-
 def _ir_node_ids(store, pipeline_name: str) -> Dict[int, str]:
     """{execution id: node id}: one query per node of the pipeline, not per execution."""
-    if _context_type(store, "node") is None:
+    if context_type(store, "node") is None:
         return {}
     prefix = pipeline_name + "."
     out = {}
@@ -91,7 +75,7 @@ def _ir_node_ids(store, pipeline_name: str) -> Dict[int, str]:
 
 
 def _airflow_runs(store, pipeline_name: str):
-    if _context_type(store, "run") is None:
+    if context_type(store, "run") is None:
         return []
     return [c for c in store.get_contexts_by_type("run")
             if c.properties["pipeline_name"].string_value == pipeline_name]
@@ -116,7 +100,7 @@ def list_runs(store, pipeline_name: str) -> List[RunInfo]:
         return []
     if pipeline_context is None:
         return []
-    runs = [("ir", c.name, c) for c in _ir_runs(store, pipeline_context)]
+    runs = [("ir", c.name, c) for c in ir_runs(store, pipeline_context)]
     runs += [("airflow", c.properties["run_id"].string_value, c)
              for c in _airflow_runs(store, pipeline_name)]
     ir_nodes = _ir_node_ids(store, pipeline_name)
