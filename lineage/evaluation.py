@@ -1,7 +1,14 @@
-"""TFMA Evaluator output read without TFMA: overall-slice metrics and the validation verdict."""
+"""TFMA Evaluator output read without TFMA: metrics by slice, plots, thresholds, validation.
+
+TFMA's loaders import TensorFlow and Beam (seconds); these read the same files with protobuf
+and a pure-Python TFRecord reader, so lineage and report commands stay fast.
+"""
 import glob
+import json
+import math
 import os
-from typing import Dict, Optional
+import re
+from typing import Dict, List, Optional, Tuple
 
 from google.protobuf.message import DecodeError
 
@@ -97,3 +104,246 @@ def _varint_field(data: bytes, field_number: int) -> int:
         else:
             raise ValueError(f"unsupported protobuf wire type {wire_type}")
     return 0
+
+
+OVERALL = None  # the slice key of the overall slice
+
+
+def slice_of(slice_key) -> Optional[Tuple[str, str]]:
+    """(column, value as text) of a single-column slice; OVERALL for the overall slice;
+    "a=1, b=2"-style column and value for crossed slices."""
+    keys = list(slice_key.single_slice_keys)
+    if not keys:
+        return OVERALL
+    parts = []
+    for key in keys:
+        kind = key.WhichOneof("kind")
+        value = getattr(key, kind) if kind else ""
+        if isinstance(value, bytes):
+            value = value.decode("utf-8", "replace")
+        elif isinstance(value, float) and value.is_integer():
+            value = int(value)
+        parts.append((key.column, str(value)))
+    if len(parts) == 1:
+        return parts[0]
+    return " x ".join(c for c, _ in parts), ", ".join(f"{c}={v}" for c, v in parts)
+
+
+def _records(uri: str, prefix: str):
+    for path in sorted(glob.glob(os.path.join(uri, f"{prefix}-*"))):
+        for record, stored_crc in tfrecord.iter_records(path):
+            yield path, record, stored_crc
+
+
+def _parse(message_class, path: str, record: bytes, stored_crc: int):
+    try:
+        return message_class.FromString(tfrecord.verify(record, stored_crc, path))
+    except DecodeError as e:
+        raise tfrecord.CorruptRecord(f"{path}: not a {message_class.__name__} record: {e}")
+
+
+def metrics_by_slice(uri: str) -> List[dict]:
+    """One entry per slice: {"slice": (column, value) or None, "metrics": {"candidate": {...},
+    "baseline": {...}, "diff": {...}}}, overall slice first.
+
+    TFMA also reports the model's own compiled Keras metrics ("auc", "accuracy", "loss") under
+    keys without example_weighted; where the eval config computes a metric of the same name,
+    the config's value wins.
+    """
+    pb2 = protos.metrics_for_slice_pb2()
+    out = []
+    for path, record, crc in _records(uri, "metrics"):
+        metrics = _parse(pb2.MetricsForSlice, path, record, crc)
+        groups: Dict[str, Dict[str, float]] = {"candidate": {}, "baseline": {}, "diff": {}}
+        ordered = sorted(metrics.metric_keys_and_values,
+                         key=lambda item: item.key.HasField("example_weighted"))
+        for item in ordered:
+            value = _metric_value(item.value)
+            if value is None:
+                continue
+            if item.key.is_diff:
+                group = "diff"
+            elif item.key.model_name == BASELINE_MODEL_NAME:
+                group = "baseline"
+            else:
+                group = "candidate"
+            groups[group][item.key.name] = value
+        out.append({"slice": slice_of(metrics.slice_key), "metrics": groups})
+    out.sort(key=lambda entry: entry["slice"] is not OVERALL)
+    return out
+
+
+def _finite(value: float) -> Optional[float]:
+    return None if value is None or math.isnan(value) or math.isinf(value) else value
+
+
+def overall_plots(uri: str) -> Dict[str, dict]:
+    """{model name: {"calibration": [...], "confusion": [...]}} for the overall slice.
+
+    calibration: buckets with lower/upper bound, examples, label and prediction sums;
+    confusion: per threshold tp, fp, tn, fn, precision, recall, false_positive_rate.
+    """
+    pb2 = protos.metrics_for_slice_pb2()
+    out: Dict[str, dict] = {}
+    for path, record, crc in _records(uri, "plots"):
+        plots = pb2.PlotsForSlice()
+        try:
+            plots.ParseFromString(record)
+        except DecodeError:
+            tfrecord.verify(record, crc, path)
+            raise
+        if plots.slice_key.single_slice_keys:
+            continue
+        tfrecord.verify(record, crc, path)
+        for item in plots.plot_keys_and_values:
+            model = item.key.model_name or "candidate"
+            entry = out.setdefault(model, {"calibration": [], "confusion": []})
+            value = item.value
+            if value.HasField("calibration_histogram_buckets"):
+                entry["calibration"] = [{
+                    "lower": _finite(b.lower_threshold_inclusive),
+                    "upper": _finite(b.upper_threshold_exclusive),
+                    "examples": b.num_weighted_examples.value,
+                    "label_sum": b.total_weighted_label.value,
+                    "prediction_sum": b.total_weighted_refined_prediction.value,
+                } for b in value.calibration_histogram_buckets.buckets]
+            if value.HasField("confusion_matrix_at_thresholds"):
+                entry["confusion"] = [{
+                    "threshold": m.threshold, "tp": m.true_positives,
+                    "fp": m.false_positives, "tn": m.true_negatives,
+                    "fn": m.false_negatives, "precision": _finite(m.precision),
+                    "recall": _finite(m.recall),
+                    "false_positive_rate": _finite(m.false_positive_rate),
+                } for m in value.confusion_matrix_at_thresholds.matrices]
+    return out
+
+
+def thresholds(uri: str) -> List[dict]:
+    """The thresholds the evaluation was configured with (eval_config.json, as TFMA wrote it):
+    metric, slices it applies to ("overall" or feature keys), bounds and change limits."""
+    path = os.path.join(uri, "eval_config.json")
+    if not os.path.exists(path):
+        return []
+    with open(path) as f:
+        try:
+            config = json.load(f).get("evalConfig", {})
+        except json.JSONDecodeError as e:
+            raise tfrecord.CorruptRecord(f"{path}: not JSON: {e}")
+    out = []
+    for spec in config.get("metricsSpecs", []):
+        for metric in spec.get("metrics", []):
+            name = metric_name(metric)
+            found = [(["all slices"], metric["threshold"])] if "threshold" in metric else []
+            for per_slice in metric.get("perSliceThresholds", []):
+                slices = [_slicing_spec_text(s) for s in per_slice.get("slicingSpecs", [])]
+                found.append((slices, per_slice.get("threshold", {})))
+            for slices, threshold in found:
+                value = threshold.get("valueThreshold", {})
+                change = threshold.get("changeThreshold", {})
+                out.append({
+                    "metric": name, "slices": slices,
+                    "lower_bound": value.get("lowerBound"),
+                    "upper_bound": value.get("upperBound"),
+                    "change_absolute": change.get("absolute"),
+                    "change_relative": change.get("relative"),
+                    "direction": change.get("direction"),
+                })
+    return out
+
+
+def metric_name(metric: dict) -> str:
+    """The metric key name TFMA gives a configured metric: its config's "name", else the class
+    name in snake case (AUCPrecisionRecall -> auc_precision_recall)."""
+    try:
+        configured = json.loads(metric.get("config") or "{}").get("name")
+    except (json.JSONDecodeError, AttributeError):
+        configured = None
+    if configured:
+        return configured
+    name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", metric.get("className", ""))
+    return re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", name).lower()
+
+
+def _slicing_spec_text(spec: dict) -> str:
+    keys = spec.get("featureKeys", [])
+    values = spec.get("featureValues", {})
+    if not keys and not values:
+        return "overall"
+    return ", ".join(keys + [f"{k}={v}" for k, v in sorted(values.items())])
+
+
+def _fields(data: bytes):
+    """(field number, wire type, value) of each top-level field of a protobuf message."""
+    index = 0
+    while index < len(data):
+        tag, index = _read_varint(data, index)
+        number, wire_type = tag >> 3, tag & 7
+        if wire_type == 0:
+            value, index = _read_varint(data, index)
+        elif wire_type == 1:
+            value, index = data[index:index + 8], index + 8
+        elif wire_type == 2:
+            length, index = _read_varint(data, index)
+            value, index = data[index:index + length], index + length
+        elif wire_type == 5:
+            value, index = data[index:index + 4], index + 4
+        else:
+            raise ValueError(f"unsupported protobuf wire type {wire_type}")
+        yield number, wire_type, value
+
+
+# tensorflow_model_analysis/proto/validation_result.proto field numbers.
+_VR_OK, _VR_PER_SLICE, _VR_MISSING_SLICES, _VR_MISSING_THRESHOLDS, _VR_RUBBER_STAMP = 1, 2, 3, 6, 7
+_MVS_SLICE_KEY, _MVS_FAILURES = 2, 3
+_FAILURE_KEY, _FAILURE_VALUE, _FAILURE_MESSAGE = 1, 3, 4
+
+
+def validation(uri: str) -> Optional[dict]:
+    """The Evaluator's ValidationResult: ok, each failed threshold (slice, metric, model, value,
+    TFMA's message), missing slices and missing thresholds. None when there is none.
+
+    The MetricKey, MetricValue and SliceKey parts are parsed with TFMA's metrics proto; the rest
+    is read from the wire format (the full ValidationResult proto module imports TFMA itself).
+    """
+    path = os.path.join(uri, "validations.tfrecord")
+    if not os.path.exists(path):
+        return None
+    pb2 = protos.metrics_for_slice_pb2()
+    for record in tfrecord.read_records(path):
+        result = {"ok": False, "failures": [], "missing_slices": 0,
+                  "missing_thresholds": False, "rubber_stamp": False}
+        for number, _, value in _fields(record):
+            if number == _VR_OK:
+                result["ok"] = bool(value)
+            elif number == _VR_MISSING_THRESHOLDS:
+                result["missing_thresholds"] = bool(value)
+            elif number == _VR_RUBBER_STAMP:
+                result["rubber_stamp"] = bool(value)
+            elif number == _VR_MISSING_SLICES:
+                result["missing_slices"] += 1
+            elif number == _VR_PER_SLICE:
+                result["failures"].extend(_slice_failures(pb2, value))
+        return result
+    return None
+
+
+def _slice_failures(pb2, data: bytes) -> List[dict]:
+    slice_key, failures = OVERALL, []
+    for number, _, value in _fields(data):
+        if number == _MVS_SLICE_KEY:
+            slice_key = slice_of(pb2.SliceKey.FromString(value))
+        elif number == _MVS_FAILURES:
+            failure = {"metric": None, "model": None, "value": None, "message": ""}
+            for f_number, _, f_value in _fields(value):
+                if f_number == _FAILURE_KEY:
+                    key = pb2.MetricKey.FromString(f_value)
+                    failure["metric"], failure["model"] = key.name, key.model_name
+                    failure["is_diff"] = key.is_diff
+                elif f_number == _FAILURE_VALUE:
+                    failure["value"] = _metric_value(pb2.MetricValue.FromString(f_value))
+                elif f_number == _FAILURE_MESSAGE:
+                    failure["message"] = f_value.decode("utf-8", "replace")
+            failures.append(failure)
+    for failure in failures:
+        failure["slice"] = slice_key
+    return failures

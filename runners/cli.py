@@ -113,6 +113,8 @@ def build_parser() -> argparse.ArgumentParser:
     kubeflow_v2.register_cli(sub, config_lib.add_config_arguments)
     from lineage.cli import register_cli as register_lineage_cli
     register_lineage_cli(sub, config_lib.add_config_arguments)
+    from review.cli import register_cli as register_report_cli
+    register_report_cli(sub, config_lib.add_config_arguments)
 
     schema = sub.add_parser("schema", help="curated schema tools")
     schema_sub = schema.add_subparsers(dest="schema_command", required=True)

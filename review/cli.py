@@ -1,0 +1,63 @@
+"""`taxi-pipeline report`: a run's model review as one self-contained HTML file.
+
+Reads the MLMD store and the artifacts it names; imports no TensorFlow, TFX or TFMA, so it
+takes about a second.
+"""
+import json
+import os
+import re
+import sys
+
+from lineage.trace import NotFound
+
+
+def default_output(output_root: str, run_id: str) -> str:
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "-", run_id).strip("-") or "run"
+    return os.path.join(output_root, "reports", f"review-{safe}.html")
+
+
+def cmd_report(args) -> int:
+    from lineage.cli import _store
+    from review import collect, page
+    try:
+        config, store = _store(args)
+        review = collect.collect(store, config.pipeline_name, args.run)
+    except NotFound as e:
+        print(f"ERROR: {e}", file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps(review, indent=2, sort_keys=True, default=str))
+        return 0
+    output = args.output or default_output(config.output_root, review["run"]["id"])
+    os.makedirs(os.path.dirname(os.path.abspath(output)), exist_ok=True)
+    tmp = f"{output}.tmp"
+    with open(tmp, "w", encoding="utf-8") as f:
+        f.write(page.render(review))
+    os.replace(tmp, output)  # a reader never sees half a page
+    evaluation = review["evaluation"]
+    if evaluation is None:
+        outcome = "no evaluation in this run"
+    else:
+        outcome = "blessed" if evaluation["blessed"] else "NOT blessed"
+        auc = evaluation["overall"].get("candidate", {}).get("auc")
+        if auc is not None:
+            outcome += f", AUC {auc:.4f}"
+    print(f"Review of run {review['run']['id']} ({outcome}) written to {output}")
+    return 0
+
+
+def register_cli(subparsers, add_config_arguments) -> None:
+    p = subparsers.add_parser(
+        "report", help="write a self-contained HTML model review of a run",
+        description="Write a model review of a run as one HTML file that opens offline: "
+                    "headline metrics beside the baseline's, thresholds, metrics by slice, "
+                    "ROC/PR/calibration plots, data statistics and anomalies, the run's "
+                    "lineage graph and provenance.")
+    p.add_argument("run", nargs="?", default="latest",
+                   help="run id (see `taxi-pipeline lineage runs`), 'latest' (default) or "
+                        "'previous'")
+    p.add_argument("--output", help="HTML file to write "
+                                    "(default: <output_root>/reports/review-<run id>.html)")
+    p.add_argument("--json", action="store_true", help="print the review data as JSON instead")
+    add_config_arguments(p)
+    p.set_defaults(func=cmd_report)

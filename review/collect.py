@@ -1,0 +1,252 @@
+"""Everything a model review shows, gathered for one run from MLMD and the artifacts it names.
+
+The result is plain JSON-ready data (the HTML page, the notebook and `report --json` all render
+it). Reads ml_metadata, protobuf and artifact files only: no TensorFlow, TFX or TFMA import.
+"""
+import datetime
+from typing import Dict, List, Optional
+
+from lineage import evaluation, graph, render, stats
+from lineage.graph import Graph, custom
+from lineage.provenance import run_provenance
+from lineage.runs import executions_by_node, list_runs, node_output, run_context, run_graph
+from lineage.trace import NotFound, describe
+
+RESOLVER_NODE = "latest_blessed_model_resolver"
+SLICE_COLUMNS = ("trip_start_hour", "payment_type")
+
+
+def _seconds(execution) -> Optional[float]:
+    if not execution.last_update_time_since_epoch:
+        return None
+    return (execution.last_update_time_since_epoch - execution.create_time_since_epoch) / 1000.0
+
+
+def _iso(millis: int) -> str:
+    return datetime.datetime.fromtimestamp(
+        millis / 1000.0, tz=datetime.timezone.utc).isoformat(timespec="seconds")
+
+
+def components_table(g: Graph, nodes: Dict[str, int]) -> List[dict]:
+    rows = []
+    for node, execution_id in sorted(nodes.items(), key=lambda item: (
+            g.executions[item[1]].create_time_since_epoch, item[1])):
+        execution = g.executions[execution_id]
+        rows.append({"node": node, "execution_id": execution_id,
+                     "state": g.state(execution_id), "seconds": _seconds(execution)})
+    return rows
+
+
+def _origin(g: Graph, artifact_id: Optional[int], run_id: str) -> Optional[dict]:
+    """describe() plus whether this run made the artifact or reused an earlier run's."""
+    entry = describe(g, artifact_id)
+    if entry is not None:
+        entry["reused"] = entry["run"] is not None and entry["run"] != run_id
+    return entry
+
+
+def _numeric_summary(feature) -> dict:
+    num = feature.num_stats
+    histogram = []
+    for h in num.histograms:
+        if h.type == h.STANDARD:
+            histogram = [[b.low_value, b.high_value, b.sample_count] for b in h.buckets]
+    median = None
+    for h in num.histograms:
+        if h.type == h.QUANTILES and h.buckets:
+            median = h.buckets[len(h.buckets) // 2].low_value
+    return {"kind": "numeric", "mean": num.mean, "std_dev": num.std_dev, "min": num.min,
+            "median": median, "max": num.max, "zeros": num.num_zeros,
+            "common": num.common_stats, "histogram": histogram}
+
+
+def _string_summary(feature) -> dict:
+    strings = feature.string_stats
+    top = [[v.value, v.frequency] for v in strings.top_values[:5]]
+    return {"kind": "categorical", "unique": strings.unique, "top": top,
+            "common": strings.common_stats}
+
+
+def _missing_fraction(common) -> float:
+    """Share of examples without a value. An empty CSV cell becomes an empty list, which TFDV
+    counts as present (num_non_missing), so single-valued features count values instead."""
+    total = common.num_non_missing + common.num_missing
+    if not total:
+        return 0.0
+    if common.max_num_values <= 1:
+        return 1.0 - min(common.tot_num_values, common.num_non_missing) / total
+    return common.num_missing / total
+
+
+def statistics_summary(uri: str) -> Dict[str, dict]:
+    """{split: {"examples": n, "features": [...]}} from an ExampleStatistics artifact."""
+    out = {}
+    for split, dataset in stats.read_statistics(uri).items():
+        features = []
+        for feature in dataset.features:
+            if feature.HasField("num_stats"):
+                summary = _numeric_summary(feature)
+            elif feature.HasField("string_stats"):
+                summary = _string_summary(feature)
+            else:
+                continue
+            common = summary.pop("common")
+            summary.update(name=stats.feature_name(feature),
+                           type=feature.DESCRIPTOR.fields_by_name["type"].enum_type
+                           .values_by_number[feature.type].name,
+                           missing_fraction=_missing_fraction(common))
+            features.append(summary)
+        out[split] = {"examples": int(dataset.num_examples),
+                      "features": sorted(features, key=lambda f: f["name"])}
+    return out
+
+
+def _slices(entries: List[dict]) -> Dict[str, List[dict]]:
+    """{column: [{"value", "candidate", "baseline"}]} for the report's slice columns, values in
+    natural order (numbers numerically)."""
+    out: Dict[str, List[dict]] = {column: [] for column in SLICE_COLUMNS}
+    for entry in entries:
+        if entry["slice"] is None:
+            continue
+        column, value = entry["slice"]
+        out.setdefault(column, []).append({"value": value,
+                                           "candidate": entry["metrics"]["candidate"],
+                                           "baseline": entry["metrics"]["baseline"]})
+
+    def natural(row):
+        try:
+            return (0, float(row["value"]), "")
+        except ValueError:
+            return (1, 0.0, row["value"])
+
+    return {column: sorted(rows, key=natural) for column, rows in out.items()}
+
+
+def _threshold_checks(thresholds: List[dict], overall: dict) -> List[dict]:
+    """Each configured threshold on the overall slice against the overall values: the report
+    shows the numbers behind TFMA's verdict, which stays the authority (validation)."""
+    checks = []
+    candidate, diff = overall.get("candidate", {}), overall.get("diff", {})
+    for t in thresholds:
+        if "overall" not in t["slices"] and "all slices" not in t["slices"]:
+            continue
+        value = candidate.get(t["metric"])
+        if t["lower_bound"] is not None or t["upper_bound"] is not None:
+            ok = value is not None and \
+                (t["lower_bound"] is None or value >= t["lower_bound"]) and \
+                (t["upper_bound"] is None or value <= t["upper_bound"])
+            bound = " and ".join(
+                text for text in (
+                    f">= {t['lower_bound']:g}" if t["lower_bound"] is not None else "",
+                    f"<= {t['upper_bound']:g}" if t["upper_bound"] is not None else "")
+                if text)
+            checks.append({"metric": t["metric"], "kind": "value", "rule": bound,
+                           "value": value, "passed": ok})
+        if t["change_absolute"] is not None or t["change_relative"] is not None:
+            change = diff.get(t["metric"])
+            higher = t["direction"] != "LOWER_IS_BETTER"
+            ok = None  # no baseline: TFMA skips change thresholds
+            if change is not None and t["change_absolute"] is not None:
+                ok = change >= t["change_absolute"] if higher else change <= t["change_absolute"]
+            rule = (f"change vs baseline {'>=' if higher else '<='} "
+                    f"{t['change_absolute']:g}" if t["change_absolute"] is not None
+                    else f"relative change {t['change_relative']:g}")
+            checks.append({"metric": t["metric"], "kind": "change", "rule": rule,
+                           "value": change, "passed": ok})
+    return checks
+
+
+def _evaluation_section(store, g: Graph, nodes: Dict[str, int], run_id: str) -> Optional[dict]:
+    evaluator = nodes.get("Evaluator")
+    evaluation_id = node_output(g, nodes, "Evaluator", "evaluation")
+    if evaluator is None or evaluation_id is None:
+        return None
+    uri = g.artifacts[evaluation_id].uri
+    entries = evaluation.metrics_by_slice(uri)
+    overall = next((e["metrics"] for e in entries if e["slice"] is None), {})
+    thresholds = evaluation.thresholds(uri)
+    blessing_id = node_output(g, nodes, "Evaluator", "blessing")
+    blessing = g.artifacts.get(blessing_id) if blessing_id is not None else None
+    model_id = g.input(evaluator, "model")
+    baseline_id = custom(blessing, "baseline_model_id") if blessing is not None else None
+    if baseline_id is None:
+        baseline_id = g.input(evaluator, "baseline_model") or node_output(
+            g, nodes, RESOLVER_NODE, "model")
+    if baseline_id is not None and baseline_id not in g.artifacts:
+        graph.load(store, "upstream", 1, artifact_ids=[baseline_id], graph=g)
+    return {
+        "artifact": _origin(g, evaluation_id, run_id),
+        "state": g.state(evaluator),
+        "model": _origin(g, model_id, run_id),
+        "baseline": describe(g, baseline_id) if baseline_id is not None else None,
+        "has_baseline_metrics": bool(overall.get("baseline")),
+        "blessed": bool(custom(blessing, "blessed", 0)) if blessing is not None else None,
+        "blessing": _origin(g, blessing_id, run_id),
+        "overall": overall,
+        "slices": _slices(entries),
+        "plots": evaluation.overall_plots(uri),
+        "thresholds": thresholds,
+        "threshold_checks": _threshold_checks(thresholds, overall),
+        "validation": evaluation.validation(uri),
+    }
+
+
+def _push_section(g: Graph, nodes: Dict[str, int]) -> Optional[dict]:
+    pushed_id = node_output(g, nodes, "Pusher", "pushed_model")
+    if pushed_id is None:
+        return None
+    artifact = g.artifacts[pushed_id]
+    return {"id": pushed_id, "state": g.state(nodes["Pusher"]),
+            "pushed": bool(custom(artifact, "pushed", 0)),
+            "destination": custom(artifact, "pushed_destination"),
+            "version": custom(artifact, "pushed_version")}
+
+
+def _data_section(g: Graph, nodes: Dict[str, int], run_id: str) -> dict:
+    examples_id = node_output(g, nodes, "CsvExampleGen", "examples")
+    statistics_id = node_output(g, nodes, "StatisticsGen", "statistics")
+    anomalies_id = node_output(g, nodes, "ExampleValidator", "anomalies")
+    examples = g.artifacts.get(examples_id) if examples_id is not None else None
+    return {
+        "examples": _origin(g, examples_id, run_id),
+        "span": custom(examples, "span") if examples is not None else None,
+        "statistics": _origin(g, statistics_id, run_id),
+        "summary": statistics_summary(g.artifacts[statistics_id].uri)
+        if statistics_id is not None else {},
+        "anomalies": stats.read_anomalies(g.artifacts[anomalies_id].uri)
+        if anomalies_id is not None else None,
+        "gate": g.state(nodes["AnomalyGate"]) if "AnomalyGate" in nodes else None,
+    }
+
+
+def collect(store, pipeline_name: str, run: str = "latest") -> dict:
+    """The review of one run (`latest`, `previous` or a run id as `lineage runs` lists it)."""
+    context = run_context(store, pipeline_name, run)
+    info = next((r for r in list_runs(store, pipeline_name)
+                 if context.name in (r.run_id, f"{pipeline_name}.{r.run_id}")), None)
+    if info is None:
+        raise NotFound(f"run {run!r} is not a run of pipeline {pipeline_name!r}")
+    g = run_graph(store, context)
+    nodes = executions_by_node(g, context.id)
+    run_id = info.run_id
+    lineage_svg = render.to_svg(g) if g.executions else ""
+    # Which run made each artifact: a cached run's artifacts were written by an earlier run's
+    # execution, outside this run's graph.
+    if g.artifacts:
+        graph.load(store, "upstream", 1, artifact_ids=list(g.artifacts), graph=g)
+    return {
+        "pipeline": pipeline_name,
+        "run": {"id": run_id, "runner": info.runner, "status": info.status,
+                "started": info.started.isoformat(timespec="seconds"),
+                "ended": info.ended.isoformat(timespec="seconds") if info.ended else None,
+                "seconds": (info.ended - info.started).total_seconds() if info.ended else None,
+                "failed_at": [node for node, state in info.components.items()
+                              if state == "FAILED"]},
+        "components": components_table(g, nodes),
+        "data": _data_section(g, nodes, run_id),
+        "evaluation": _evaluation_section(store, g, nodes, run_id),
+        "push": _push_section(g, nodes),
+        "provenance": run_provenance(store, context.id),
+        "lineage_svg": lineage_svg,
+        "generated": _iso(int(datetime.datetime.now(datetime.timezone.utc).timestamp() * 1000)),
+    }
