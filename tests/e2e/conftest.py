@@ -5,6 +5,7 @@ scenario tests then add runs to the same store, each reading only what its own r
 """
 import dataclasses
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Dict, List
 
 import pytest
@@ -65,3 +66,48 @@ def store(e2e_config, three_runs):
 
 def with_overrides(config: PipelineConfig, **changes) -> PipelineConfig:
     return dataclasses.replace(config, **changes)
+
+
+@pytest.fixture(scope="session")
+def strict_run(e2e_config, three_runs):
+    """A run whose model cannot be blessed: mostly cached, the Evaluator judges afresh.
+
+    min_auc differs from test_local_pipeline.py's 1.0 so that its own strict run still executes
+    its Evaluator (same store, same inputs) whichever file runs first.
+    """
+    from runners import local_runner
+    strict = with_overrides(e2e_config, min_auc=0.9999)
+    return snapshot(strict, local_runner.run(strict))
+
+
+def span_csv(config, span: int) -> Path:
+    [path] = (Path(config.data_root) / f"span-{span}").glob("*.csv")
+    return path
+
+
+@pytest.fixture(scope="session")
+def drifted_run(e2e_config, three_runs, tmp_path_factory):
+    """A run on other data for the same span number, which the gate stops: only the trips with
+    fare >= 10, and a broken trip_start_hour in a third of them. Returns the run id."""
+    import csv
+    from runners import local_runner
+    span = out(three_runs[0], "CsvExampleGen", "examples").custom_properties["span"].int_value
+    data = tmp_path_factory.mktemp("drifted")
+    (data / f"span-{span}").mkdir()
+    with open(span_csv(e2e_config, span)) as src, \
+            open(data / f"span-{span}" / "data.csv", "w", newline="") as dst:
+        reader = csv.DictReader(src)
+        writer = csv.DictWriter(dst, fieldnames=reader.fieldnames)
+        writer.writeheader()
+        for i, row in enumerate(r for r in reader if r["fare"] and float(r["fare"]) >= 10):
+            if i % 3 == 0:
+                row["trip_start_hour"] = "late evening"
+            writer.writerow(row)
+    with pytest.raises(local_runner.PipelineFailed) as failed:
+        local_runner.run(with_overrides(e2e_config, data_root=str(data)))
+    assert failed.value.node_id == "AnomalyGate"
+    return failed.value.run_id
+
+
+def out(snap, node, key):
+    return snap.by_node()[node][0].outputs[key][0]
