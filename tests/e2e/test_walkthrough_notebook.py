@@ -1,0 +1,201 @@
+"""End-to-end: the InteractiveContext walkthrough notebook, executed top to bottom in a kernel.
+
+The notebook runs with the small e2e sizes (TAXI_* environment variables) in a fresh output
+root; the tests then read the interactive MLMD store it wrote and the outputs it displayed.
+"""
+import os
+import re
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+from ml_metadata import metadata_store
+from ml_metadata.proto import metadata_store_pb2 as mlmd_pb2
+
+from tests.e2e.conftest import COMPONENTS, RESOLVER, SMALL
+from tests.notebooks import REPO, execute_notebook
+
+pytestmark = pytest.mark.e2e
+
+NOTEBOOK = REPO / "notebooks" / "interactive_walkthrough.ipynb"
+STATE = {v: k for k, v in mlmd_pb2.Execution.State.items()}
+
+
+@pytest.fixture(scope="module")
+def walkthrough(tmp_path_factory):
+    root = tmp_path_factory.mktemp("walkthrough")
+    env = {f"TAXI_{name.upper()}": str(value) for name, value in SMALL.items()}
+    env["TAXI_OUTPUT_ROOT"] = str(root / "outputs")
+    executed = root / "interactive_walkthrough.executed.ipynb"
+    with pytest.MonkeyPatch.context() as mp:
+        # Only this test's settings reach the notebook's config.
+        for key in [k for k in os.environ if k.startswith("TAXI_")]:
+            mp.delenv(key)
+        start = time.monotonic()
+        nb = execute_notebook(NOTEBOOK, env, executed)
+        seconds = time.monotonic() - start
+    print(f"\nwalkthrough notebook executed in {seconds:.0f} s: {executed}")
+    return {"nb": nb, "output_root": root / "outputs", "path": executed, "seconds": seconds}
+
+
+@pytest.fixture(scope="module")
+def store(walkthrough):
+    path = walkthrough["output_root"] / "interactive" / "metadata.sqlite"
+    assert path.is_file(), f"the notebook wrote no interactive MLMD store at {path}"
+    cc = mlmd_pb2.ConnectionConfig()
+    cc.sqlite.filename_uri = str(path)
+    cc.sqlite.connection_mode = mlmd_pb2.SqliteMetadataSourceConfig.READONLY
+    return metadata_store.MetadataStore(cc)
+
+
+def _executions_by_component(store):
+    out = {}
+    for e in store.get_executions():
+        out.setdefault(e.properties["component_id"].string_value, []).append(e)
+    return out
+
+
+def _output(store, execution, key):
+    """The one artifact `execution` published under output key `key`."""
+    ids = [ev.artifact_id for ev in store.get_events_by_execution_ids([execution.id])
+           if ev.type == mlmd_pb2.Event.OUTPUT and ev.path.steps
+           and ev.path.steps[0].key == key]
+    assert len(ids) == 1, f"execution {execution.id}: {len(ids)} outputs under {key!r}"
+    return store.get_artifacts_by_id(ids)[0]
+
+
+def _upstream_artifact_ids(store, artifact_id):
+    """Every artifact some chain of executions turned into `artifact_id` (walked event by event)."""
+    seen, frontier = set(), [artifact_id]
+    while frontier:
+        events = store.get_events_by_artifact_ids(frontier)
+        producers = {ev.execution_id for ev in events if ev.type == mlmd_pb2.Event.OUTPUT}
+        frontier = []
+        if producers:
+            for ev in store.get_events_by_execution_ids(sorted(producers)):
+                if ev.type == mlmd_pb2.Event.INPUT and ev.artifact_id not in seen:
+                    seen.add(ev.artifact_id)
+                    frontier.append(ev.artifact_id)
+    return seen
+
+
+def _cell(nb, tag):
+    [cell] = [c for c in nb.cells if tag in c.metadata.get("tags", [])]
+    assert cell.outputs, f"cell {tag!r} displayed nothing"
+    return cell
+
+
+def _text(cell, mime):
+    parts = []
+    for out in cell.outputs:
+        if out.output_type == "stream" and mime == "text/plain":
+            parts.append(out.text)
+        elif mime in out.get("data", {}):
+            data = out.data[mime]
+            parts.append(data if isinstance(data, str) else "".join(data))
+    return "\n".join(parts)
+
+
+def test_notebook_ran_in_this_venv_from_the_repo_root(walkthrough):
+    setup = next(c for c in walkthrough["nb"].cells if c.cell_type == "code")
+    printed = _text(setup, "text/plain")
+    assert f"python:              {sys.executable}" in printed
+    assert f"working directory:   {REPO}" in printed
+    assert "TF_USE_LEGACY_KERAS: 1" in printed
+
+
+def test_every_component_of_the_definition_executed_once(store):
+    by_component = _executions_by_component(store)
+    assert set(by_component) == set(COMPONENTS) | {RESOLVER}, sorted(by_component)
+    states = {cid: [STATE[e.last_known_state] for e in execs]
+              for cid, execs in by_component.items()}
+    # A fresh store has nothing to reuse: every component ran. The resolver never executes
+    # anything; the legacy resolver driver records it as CACHED.
+    for component_id in COMPONENTS:
+        assert states[component_id] == ["COMPLETE"], f"{component_id}: {states[component_id]}"
+    assert states[RESOLVER] == ["CACHED"]
+
+
+def test_model_lineage_reaches_the_examples(store):
+    execs = {cid: e for cid, [e] in _executions_by_component(store).items()}
+    model = _output(store, execs["Trainer"], "model")
+    upstream = _upstream_artifact_ids(store, model.id)
+    expected = {
+        "Examples": _output(store, execs["CsvExampleGen"], "examples"),
+        "curated Schema": _output(store, execs["ImportSchemaGen"], "schema"),
+        "TransformGraph": _output(store, execs["Transform"], "transform_graph"),
+        "transformed Examples": _output(store, execs["Transform"], "transformed_examples"),
+        "HyperParameters": _output(store, execs["Tuner"], "best_hyperparameters"),
+    }
+    for what, artifact in expected.items():
+        assert artifact.id in upstream, f"{what} (artifact {artifact.id}) not upstream of the Model"
+    # The inferred schema is shown for review; the model does not depend on it.
+    assert _output(store, execs["SchemaGen"], "schema").id not in upstream
+    # ...and the blessed, pushed model is that Model.
+    pushed = _output(store, execs["Pusher"], "pushed_model")
+    assert model.id in _upstream_artifact_ids(store, pushed.id)
+
+
+def test_push_went_to_the_interactive_serving_dir_only(store, walkthrough):
+    execs = {cid: e for cid, [e] in _executions_by_component(store).items()}
+    blessing = _output(store, execs["Evaluator"], "blessing")
+    assert blessing.custom_properties["blessed"].int_value == 1
+    pushed = _output(store, execs["Pusher"], "pushed_model")
+    assert pushed.custom_properties["pushed"].int_value == 1
+    destination = Path(pushed.custom_properties["pushed_destination"].string_value)
+    root = walkthrough["output_root"]
+    assert destination.parent == root / "interactive" / "serving_model" / "taxi"
+    assert (destination / "saved_model.pb").is_file()
+    # Nothing went to the pipeline's own store or serving folder.
+    assert not (root / "serving_model").exists()
+    assert not (root / "metadata.sqlite").exists()
+
+
+def test_notebook_displayed_statistics_schemas_and_anomalies(walkthrough):
+    nb = walkthrough["nb"]
+    assert "facets" in _text(_cell(nb, "show-statistics"), "text/html").lower()
+    stats = _text(_cell(nb, "statistics-table"), "text/html")
+    for feature in ("trip_start_hour", "fare", "payment_type"):
+        assert feature in stats
+    for tag in ("show-inferred-schema", "show-curated-schema"):
+        html = _text(_cell(nb, tag), "text/html")
+        assert "trip_start_hour" in html and "payment_type" in html, tag
+    assert "No anomalies found" in _text(_cell(nb, "show-anomalies"), "text/html")
+
+
+def test_notebook_displayed_the_tfma_widget_and_slicing_tables(walkthrough):
+    nb = walkthrough["nb"]
+    widget = _cell(nb, "tfma-widget")
+    views = [o.data["application/vnd.jupyter.widget-view+json"] for o in widget.outputs
+             if "application/vnd.jupyter.widget-view+json" in o.get("data", {})]
+    assert len(views) == 1, widget.outputs
+    state = nb.metadata["widgets"]["application/vnd.jupyter.widget-state+json"]["state"]
+    model = state[views[0]["model_id"]]
+    assert model["model_name"] == "SlicingMetricsModel"
+    # The widget got the per-hour slices (the data the classic notebook draws).
+    assert any("trip_start_hour" in str(v) for v in model["state"].get("data", []))
+
+    table = _text(_cell(nb, "slicing-metrics-table"), "text/plain")
+    assert "trip_start_hour" in table and "auc" in table
+    hours = {int(m) for m in re.findall(r"^(\d+)\s", table, flags=re.M)}
+    assert len(hours) >= 20 and hours <= set(range(24)), sorted(hours)
+    assert "auc" in _text(_cell(nb, "overall-metrics"), "text/plain")
+    assert "Credit Card" in _text(_cell(nb, "payment-type-metrics"), "text/plain")
+
+
+def test_notebook_pushed_and_listed_its_mlmd_executions(walkthrough):
+    nb = walkthrough["nb"]
+    assert "pushed: True" in _text(_cell(nb, "pusher"), "text/plain")
+    listing = _text(_cell(nb, "mlmd-executions"), "text/plain")
+    for component_id in COMPONENTS + [RESOLVER]:
+        assert component_id in listing, component_id
+
+
+def test_committed_notebook_has_no_outputs():
+    nb = nbformat.read(NOTEBOOK, as_version=4)
+    nbformat.validate(nb)
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type == "code":
+            assert cell.outputs == [] and cell.execution_count is None, f"cell {index}"
