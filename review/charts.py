@@ -88,6 +88,10 @@ def bar_chart(chart_id: str, title: str, categories: Sequence[str],
         for j, (name, vals, color) in enumerate(series):
             value = vals[i]
             if value is None:
+                out.append(f'<text class="missing" x="{x0 + (j + 0.5) * bar_w:.1f}" '
+                           f'y="{top + plot_h - 4:.1f}" text-anchor="middle" fill="{AXIS}" '
+                           f'font-size="9">n/a<title>{_esc(category)}: {_esc(name)} '
+                           f'undefined</title></text>')
                 continue
             bar_h = plot_h * max(min(value / top_value, 1.0), 0.0)
             tip = f"{category}: {name} {_fmt(value)}"

@@ -250,3 +250,11 @@ def collect(store, pipeline_name: str, run: str = "latest") -> dict:
         "lineage_svg": lineage_svg,
         "generated": _iso(int(datetime.datetime.now(datetime.timezone.utc).timestamp() * 1000)),
     }
+
+
+def latest_evaluated_run(store, pipeline_name: str) -> Optional[str]:
+    """The newest run whose Evaluator ran or was served from the cache (None if no run has)."""
+    for info in reversed(list_runs(store, pipeline_name)):
+        if info.components.get("Evaluator") in ("COMPLETE", "CACHED"):
+            return info.run_id
+    return None

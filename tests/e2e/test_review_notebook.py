@@ -1,0 +1,64 @@
+"""End-to-end: the model-review notebook, executed top to bottom in a real Jupyter kernel on the
+shared store of real runs. It must find its run in MLMD by itself (no path is given to it)."""
+import re
+from pathlib import Path
+
+import pytest
+
+from tests.notebooks import execute_notebook
+
+pytestmark = pytest.mark.e2e
+
+REPO = Path(__file__).resolve().parents[2]
+NOTEBOOK = REPO / "notebooks" / "model_review.ipynb"
+EXECUTED = REPO / "outputs" / "notebooks" / "model_review.executed.ipynb"
+WIDGET = "application/vnd.jupyter.widget-view+json"
+
+
+def outputs_of(nb):
+    """(cell index, cell source, output) for every output of every code cell."""
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type == "code":
+            for output in cell.get("outputs", []):
+                yield index, cell.source, output
+
+
+def text_of(output) -> str:
+    if output.output_type == "stream":
+        return output.text
+    return "".join(str(v) for k, v in output.get("data", {}).items() if k != WIDGET)
+
+
+def test_model_review_notebook_reviews_the_latest_evaluated_run(e2e_config, three_runs, store):
+    from review import collect
+    expected_run = collect.latest_evaluated_run(store, e2e_config.pipeline_name)
+    expected = collect.collect(store, e2e_config.pipeline_name, expected_run)
+
+    nb = execute_notebook(NOTEBOOK, {"TAXI_OUTPUT_ROOT": e2e_config.output_root}, EXECUTED)
+    print(f"\nexecuted model-review notebook: {EXECUTED}")
+
+    outputs = list(outputs_of(nb))
+    printed = "".join(text_of(o) for _, _, o in outputs)
+    assert f"run: {expected_run}" in printed
+    assert expected["evaluation"]["artifact"]["uri"] in printed
+    validation_ok = expected["evaluation"]["validation"]["ok"]
+    assert f"validation ok: {validation_ok}" in printed
+
+    # TFMA's widgets were created: the slicing-metrics view and the plot viewer.
+    widget_cells = [source for _, source, o in outputs if WIDGET in o.get("data", {})]
+    assert any("render_slicing_metrics" in s for s in widget_cells)
+    assert any("render_plot" in s for s in widget_cells)
+
+    # The static views that display everywhere: every trip_start_hour slice in the table,
+    # the plots and the lineage graph.
+    hours = {row["value"] for row in expected["evaluation"]["slices"]["trip_start_hour"]}
+    tables = [text_of(o) for _, s, o in outputs if 'slice_table(eval_result, "trip_start_hour")'
+              in s and o.output_type == "execute_result"]
+    assert len(tables) == 1
+    shown = set(re.findall(r"<th>(\d+)</th>", tables[0]))
+    assert shown == hours
+    assert 'data-chart="roc"' in printed and 'data-chart="calibration"' in printed
+    assert any("image/svg+xml" in o.get("data", {}) for _, _, o in outputs)
+
+    report = re.search(r"report written to (\S+)", printed).group(1)
+    assert Path(report).exists() and "Model review" in Path(report).read_text()
