@@ -41,7 +41,7 @@ class _ThisInterpreterKernelSpecs(KernelSpecManager):
             return KernelSpec(
                 argv=[sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
                 display_name=f"Python ({sys.executable})", language="python",
-                resource_dir=str(REPO))
+                resource_dir="")
         return super().get_kernel_spec(kernel_name)
 
 
@@ -56,7 +56,8 @@ def execute_notebook(path: Union[str, Path], env: Mapping[str, str],
     - any cell error, a cell running past `timeout_per_cell` seconds or a dead kernel raises
       NotebookCellError naming the cell index and the error;
     - the executed notebook (also a partly executed one, on failure) is written to
-      `output_path`.
+      `output_path`, and what the kernel process printed outside cells to
+      `<output_path>.kernel.log`.
     """
     path, output_path = Path(path), Path(output_path)
     nb = nbformat.read(path, as_version=4)
@@ -88,9 +89,13 @@ def execute_notebook(path: Union[str, Path], env: Mapping[str, str],
 
     client.on_notebook_start = check_interpreter
     kernel_env = {**os.environ, **{k: str(v) for k, v in env.items()}}
+    output_path.parent.mkdir(parents=True, exist_ok=True)
+    kernel_log = _kernel_log(output_path)
     # nbclient only shuts down kernels it created itself; this one is ours to stop.
     try:
-        client.execute(env=kernel_env)
+        # What the kernel process writes outside any cell (start-up, a crash) goes to a log file.
+        with open(kernel_log, "w") as log:
+            client.execute(env=kernel_env, stdout=log, stderr=log)
     except CellExecutionError as e:
         raise _fail(nb, output_path, state["cell"],
                     f"{e.ename}: {e.evalue}\n{_ANSI.sub('', str(e))}") from e
@@ -98,12 +103,17 @@ def execute_notebook(path: Union[str, Path], env: Mapping[str, str],
         raise _fail(nb, output_path, state["cell"],
                     f"timed out after {timeout_per_cell} s: {e}") from e
     except DeadKernelError as e:
-        raise _fail(nb, output_path, state["cell"], f"the kernel died: {e}") from e
+        raise _fail(nb, output_path, state["cell"],
+                    f"the kernel died: {e}; see its log {kernel_log}") from e
     finally:
         if km.has_kernel:
             client._cleanup_kernel()  # pylint: disable=protected-access
     _write(nb, output_path)
     return nb
+
+
+def _kernel_log(output_path: Path) -> Path:
+    return output_path.with_name(output_path.name + ".kernel.log")
 
 
 def _write(nb: nbformat.NotebookNode, output_path: Path) -> None:
