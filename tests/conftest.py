@@ -36,6 +36,25 @@ RAW_ROWS = [dict(zip(_COLUMNS, row)) for row in _ROWS]
 assert len(RAW_ROWS) == 12
 
 
+# Files a reviewer should look at after a run (screenshots, executed notebooks): listed at the
+# end of pytest's output, so CI logs say where they are.
+_KEPT_FILES = []
+
+
+@pytest.fixture
+def keep_file():
+    def keep(label: str, path) -> None:
+        _KEPT_FILES.append((label, str(path)))
+    return keep
+
+
+def pytest_terminal_summary(terminalreporter):
+    if _KEPT_FILES:
+        terminalreporter.section("files to look at")
+        for label, path in _KEPT_FILES:
+            terminalreporter.write_line(f"{label}: {path}")
+
+
 def pytest_configure(config):
     # google-api-core (pulled in by TFX) warns on every import that Python 3.10 is unsupported.
     config.addinivalue_line(

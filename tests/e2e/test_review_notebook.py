@@ -29,13 +29,14 @@ def text_of(output) -> str:
     return "".join(str(v) for k, v in output.get("data", {}).items() if k != WIDGET)
 
 
-def test_model_review_notebook_reviews_the_latest_evaluated_run(e2e_config, three_runs, store):
+def test_model_review_notebook_reviews_the_latest_evaluated_run(e2e_config, three_runs, store,
+                                                               keep_file):
     from review import collect
     expected_run = collect.latest_evaluated_run(store, e2e_config.pipeline_name)
     expected = collect.collect(store, e2e_config.pipeline_name, expected_run)
 
     nb = execute_notebook(NOTEBOOK, {"TAXI_OUTPUT_ROOT": e2e_config.output_root}, EXECUTED)
-    print(f"\nexecuted model-review notebook: {EXECUTED}")
+    keep_file("executed model-review notebook", EXECUTED)
 
     outputs = list(outputs_of(nb))
     printed = "".join(text_of(o) for _, _, o in outputs)

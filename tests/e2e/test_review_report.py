@@ -7,6 +7,7 @@ and log no console error. The full-page screenshot is kept under outputs/screens
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -97,7 +98,8 @@ def tfma_slices(uri, column):
     return values
 
 
-def test_report_of_a_run_with_a_baseline_renders_in_chromium(e2e_config, three_runs, tmp_path):
+def test_report_of_a_run_with_a_baseline_renders_in_chromium(e2e_config, three_runs, tmp_path,
+                                                             keep_file):
     second = three_runs[1]  # its Evaluator compared the new model with run 1's blessed one
     html = write_report(e2e_config, second.run_id, tmp_path / "review.html")
 
@@ -126,7 +128,10 @@ def test_report_of_a_run_with_a_baseline_renders_in_chromium(e2e_config, three_r
           return Array.from(t.tBodies[0].rows).map(r => parseFloat(r.cells[1].dataset.value));
         })()""")
         messages, requests = browser.messages, browser.requests
-    print(f"\nreview report screenshot: {shot}")
+    keep_file("review report screenshot (headless Chromium)", shot)
+    page_copy = SCREENSHOTS / "review-report.html"
+    shutil.copyfile(tmp_path / "review.html", page_copy)
+    keep_file("the review report it shows", page_copy)
 
     assert [m for m in messages if m["level"] in ("error", "warning")] == []
     assert set(requests) == {page_url}, requests
