@@ -29,7 +29,8 @@ STATE = {v: k for k, v in mlmd_pb2.Execution.State.items()}
 def _execute(root: Path, name: str) -> dict:
     env = {f"TAXI_{key.upper()}": str(value) for key, value in SMALL.items()}
     env["TAXI_OUTPUT_ROOT"] = str(root / "outputs")
-    executed = root / f"{name}.ipynb"
+    # Kept under outputs/ (ignored by git) so a reviewer can open it after the suite.
+    executed = REPO / "outputs" / "notebooks" / f"{name}.executed.ipynb"
     with pytest.MonkeyPatch.context() as mp:
         # Only this test's settings reach the notebook's config.
         for key in [k for k in os.environ if k.startswith("TAXI_")]:
