@@ -111,7 +111,8 @@ class Browser:
         elif method == "Log.entryAdded":
             entry = params.get("entry", {})
             self.messages.append({"source": f"log:{entry.get('source')}",
-                                  "level": entry.get("level"), "text": entry.get("text")})
+                                  "level": entry.get("level"), "text": entry.get("text"),
+                                  "url": entry.get("url", "")})
         elif method == "Network.requestWillBeSent":
             self.requests.append(params.get("request", {}).get("url", ""))
 

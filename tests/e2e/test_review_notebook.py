@@ -45,10 +45,10 @@ def test_model_review_notebook_reviews_the_latest_evaluated_run(e2e_config, thre
     validation_ok = expected["evaluation"]["validation"]["ok"]
     assert f"validation ok: {validation_ok}" in printed
 
-    # TFMA's widgets were created: the slicing-metrics view and the plot viewer.
+    # TFMA's slicing-metrics widget was created (what the browser makes of it:
+    # test_notebook_in_browser.py).
     widget_cells = [source for _, source, o in outputs if WIDGET in o.get("data", {})]
     assert any("render_slicing_metrics" in s for s in widget_cells)
-    assert any("render_plot" in s for s in widget_cells)
 
     # The static views that display everywhere: every trip_start_hour slice in the table,
     # the plots and the lineage graph.
