@@ -12,7 +12,7 @@ import sys
 from lineage.trace import NotFound
 
 
-def _store(args):
+def open_store(args):
     from pipeline import config as config_lib
     from pipeline import mlmd_queries
     config = config_lib.from_sources(args)
@@ -31,32 +31,32 @@ def _emit(args, result, formatter) -> int:
 
 def cmd_trace(args) -> int:
     from lineage import text, trace
-    _, store = _store(args)
+    _, store = open_store(args)
     return _emit(args, trace.trace(store, args.target), text.format_trace)
 
 
 def cmd_impact(args) -> int:
     from lineage import impact, text
-    _, store = _store(args)
+    _, store = open_store(args)
     return _emit(args, impact.impact(store, args.examples), text.format_impact)
 
 
 def cmd_runs(args) -> int:
     from lineage import runs, text
-    config, store = _store(args)
+    config, store = open_store(args)
     return _emit(args, runs.run_rows(store, config.pipeline_name), text.format_runs)
 
 
 def cmd_diff(args) -> int:
     from lineage import diff, text
-    config, store = _store(args)
+    config, store = open_store(args)
     result = diff.diff(store, config.pipeline_name, args.run_a, args.run_b, top=args.top)
     return _emit(args, result, text.format_diff)
 
 
 def cmd_graph(args) -> int:
     from lineage import render, runs
-    config, store = _store(args)
+    config, store = open_store(args)
     g, title = runs.graph_for(store, config.pipeline_name, args.target)
     if args.json:
         output = json.dumps({"title": title, **render.to_json(g)}, indent=2) + "\n"

@@ -12,7 +12,7 @@ AXIS, GRID, TEXT = "#5f6368", "#e8eaed", "#202124"
 FONT = 'font-family="sans-serif" font-size="11"'
 
 
-def _fmt(value: Optional[float], digits: int = 3) -> str:
+def fmt(value: Optional[float], digits: int = 3) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "n/a"
     if abs(value) >= 1000:
@@ -94,7 +94,7 @@ def bar_chart(chart_id: str, title: str, categories: Sequence[str],
                            f'undefined</title></text>')
                 continue
             bar_h = plot_h * max(min(value / top_value, 1.0), 0.0)
-            tip = f"{category}: {name} {_fmt(value)}"
+            tip = f"{category}: {name} {fmt(value)}"
             if notes:
                 tip += f" ({notes[i]})"
             out.append(f'<rect class="bar" x="{x0 + j * bar_w:.1f}" '
@@ -116,10 +116,10 @@ def bar_chart(chart_id: str, title: str, categories: Sequence[str],
         y = top + plot_h - plot_h * min(value / top_value, 1.0)
         out.append(f'<line class="reference" x1="{left}" x2="{left + plot_w}" y1="{y:.1f}" '
                    f'y2="{y:.1f}" stroke="{REFERENCE}" stroke-dasharray="5 3">'
-                   f'<title>{_esc(name)} {_fmt(value)}</title></line>')
+                   f'<title>{_esc(name)} {fmt(value)}</title></line>')
     legend = [(name, color) for name, _, color in series]
     if reference:
-        legend.append((f"{reference[0]} ({_fmt(reference[1])})", REFERENCE))
+        legend.append((f"{reference[0]} ({fmt(reference[1])})", REFERENCE))
     out.extend(_legend(legend, left + 260, 16))
     out.append("</svg>")
     return "".join(out)
@@ -176,7 +176,7 @@ def line_chart(chart_id: str, title: str, x_label: str, y_label: str,
         if markers:
             for x, y in points:
                 out.append(f'<circle cx="{px(x):.1f}" cy="{py(y):.1f}" r="3" fill="{color}">'
-                           f'<title>{_esc(name)}: {_fmt(x)}, {_fmt(y)}</title></circle>')
+                           f'<title>{_esc(name)}: {fmt(x)}, {fmt(y)}</title></circle>')
     legend = [(name, color) for name, _, color in series]
     out.extend(_legend(legend, left + 6, top + 16))
     out.append("</svg>")

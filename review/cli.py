@@ -17,10 +17,10 @@ def default_output(output_root: str, run_id: str) -> str:
 
 
 def cmd_report(args) -> int:
-    from lineage.cli import _store
+    from lineage.cli import open_store
     from review import collect, page
     try:
-        config, store = _store(args)
+        config, store = open_store(args)
         review = collect.collect(store, config.pipeline_name, args.run)
     except NotFound as e:
         print(f"ERROR: {e}", file=sys.stderr)

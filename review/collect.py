@@ -9,7 +9,8 @@ from typing import Dict, List, Optional
 from lineage import evaluation, graph, render, stats
 from lineage.graph import Graph, custom
 from lineage.provenance import run_provenance
-from lineage.runs import executions_by_node, list_runs, node_output, run_context, run_graph
+from lineage.runs import (LATEST, PREVIOUS, executions_by_node, list_runs, node_output,
+                          run_context, run_graph)
 from lineage.trace import NotFound, describe
 
 RESOLVER_NODE = "latest_blessed_model_resolver"
@@ -20,11 +21,6 @@ def _seconds(execution) -> Optional[float]:
     if not execution.last_update_time_since_epoch:
         return None
     return (execution.last_update_time_since_epoch - execution.create_time_since_epoch) / 1000.0
-
-
-def _iso(millis: int) -> str:
-    return datetime.datetime.fromtimestamp(
-        millis / 1000.0, tz=datetime.timezone.utc).isoformat(timespec="seconds")
 
 
 def components_table(g: Graph, nodes: Dict[str, int]) -> List[dict]:
@@ -221,8 +217,16 @@ def _data_section(g: Graph, nodes: Dict[str, int], run_id: str) -> dict:
 
 def collect(store, pipeline_name: str, run: str = "latest") -> dict:
     """The review of one run (`latest`, `previous` or a run id as `lineage runs` lists it)."""
+    # One listing of the runs (a query per run on a large store) serves both the lookup of
+    # latest/previous and the run's summary.
+    runs = list_runs(store, pipeline_name)
+    if run in (LATEST, PREVIOUS):
+        index = -1 if run == LATEST else -2
+        if len(runs) < -index:
+            raise NotFound(f"the store has {len(runs)} run(s): no {run} run")
+        run = runs[index].run_id
     context = run_context(store, pipeline_name, run)
-    info = next((r for r in list_runs(store, pipeline_name)
+    info = next((r for r in runs
                  if context.name in (r.run_id, f"{pipeline_name}.{r.run_id}")), None)
     if info is None:
         raise NotFound(f"run {run!r} is not a run of pipeline {pipeline_name!r}")
@@ -248,7 +252,7 @@ def collect(store, pipeline_name: str, run: str = "latest") -> dict:
         "push": _push_section(g, nodes),
         "provenance": run_provenance(store, context.id),
         "lineage_svg": lineage_svg,
-        "generated": _iso(int(datetime.datetime.now(datetime.timezone.utc).timestamp() * 1000)),
+        "generated": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
     }
 
 

@@ -9,7 +9,7 @@ import json
 from typing import Dict, List, Optional
 
 from review import charts
-from review.charts import BASELINE, CANDIDATE, _fmt
+from review.charts import BASELINE, CANDIDATE, fmt
 
 # Metrics of the headline table, in reading order, with the direction that counts as better.
 HEADLINE = [("example_count", "examples", None), ("auc", "AUC", "higher"),
@@ -86,7 +86,7 @@ def _e(text) -> str:
 def _cell(value, digits: int = 3, css: str = "") -> str:
     data = "" if value is None else f' data-value="{value}"'
     cls = f' class="{css}"' if css else ""
-    return f"<td{cls}{data}>{_fmt(value, digits)}</td>"
+    return f"<td{cls}{data}>{fmt(value, digits)}</td>"
 
 
 def _change_css(change: Optional[float], better: Optional[str], candidate, baseline) -> str:
@@ -185,7 +185,7 @@ def thresholds_html(evaluation: dict) -> str:
             where = "overall" if failure["slice"] is None else "=".join(failure["slice"])
             details.append(f"<li>{_e(where)}: <b>{_e(failure['metric'])}</b>"
                            f"{' (change)' if failure.get('is_diff') else ''} "
-                           f"= {_fmt(failure['value'], 4)}: {_e(failure['message'])}</li>")
+                           f"= {fmt(failure['value'], 4)}: {_e(failure['message'])}</li>")
         if validation["missing_slices"]:
             details.append(f"<li>{validation['missing_slices']} configured slice(s) had no "
                            "data</li>")
@@ -209,7 +209,7 @@ def slices_html(evaluation: dict) -> str:
             continue
         categories = [row["value"] for row in rows]
         counts = [row["candidate"].get("example_count") for row in rows]
-        notes = [f"{_fmt(c, 0)} examples" for c in counts]
+        notes = [f"{fmt(c, 0)} examples" for c in counts]
         series = [("candidate", [_auc(row["candidate"]) for row in rows], CANDIDATE)]
         if any(row["baseline"] for row in rows):
             series.append(("baseline", [_auc(row["baseline"]) for row in rows], BASELINE))
@@ -289,11 +289,11 @@ def plots_html(evaluation: dict) -> str:
         calibration.append((name, _calibration_points(plots[name]["calibration"]), color))
     auc = evaluation["overall"].get("candidate", {})
     return ('<div class="charts">' +
-            charts.line_chart("roc", f"ROC (candidate AUC {_fmt(auc.get('auc'))})",
+            charts.line_chart("roc", f"ROC (candidate AUC {fmt(auc.get('auc'))})",
                               "false positive rate", "true positive rate", roc,
                               dashed=["baseline"], diagonal="chance") +
             charts.line_chart("pr", "Precision-recall (AUC-PR "
-                              f"{_fmt(auc.get('auc_precision_recall'))})",
+                              f"{fmt(auc.get('auc_precision_recall'))})",
                               "recall", "precision", pr, dashed=["baseline"]) +
             charts.line_chart("calibration", "Calibration", "mean prediction",
                               "observed rate of big tippers", calibration,
@@ -308,11 +308,11 @@ def _feature_row(split: str, feature: dict) -> str:
         histogram = feature["histogram"]
         spark = charts.sparkline(
             f"hist-{split}-{feature['name']}", [b[2] for b in histogram],
-            [f"{_fmt(b[0], 2)} to {_fmt(b[1], 2)}" for b in histogram]) if histogram else ""
+            [f"{fmt(b[0], 2)} to {fmt(b[1], 2)}" for b in histogram]) if histogram else ""
         detail = "no values" if feature["missing_fraction"] >= 1.0 else (
-                  f"mean {_fmt(feature['mean'], 3)}, std {_fmt(feature['std_dev'], 3)}, "
-                  f"min {_fmt(feature['min'], 3)}, median {_fmt(feature['median'], 3)}, "
-                  f"max {_fmt(feature['max'], 3)}")
+                  f"mean {fmt(feature['mean'], 3)}, std {fmt(feature['std_dev'], 3)}, "
+                  f"min {fmt(feature['min'], 3)}, median {fmt(feature['median'], 3)}, "
+                  f"max {fmt(feature['max'], 3)}")
     else:
         top = feature["top"]
         spark = charts.sparkline(f"top-{split}-{feature['name']}", [t[1] for t in top],

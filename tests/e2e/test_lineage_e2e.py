@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from ml_metadata.proto import metadata_store_pb2 as mlmd_pb2
 
-from tests.e2e.conftest import out, snapshot, span_csv, with_overrides
+from tests.e2e.conftest import out, span_csv
 
 pytestmark = pytest.mark.e2e
 
