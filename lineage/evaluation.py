@@ -34,29 +34,48 @@ def overall_metrics(evaluation_uri: str) -> Dict[str, Dict[str, float]]:
     baseline model.
     """
     pb2 = protos.metrics_for_slice_pb2()
-    out: Dict[str, Dict[str, float]] = {"candidate": {}, "baseline": {}, "diff": {}}
-    for path in sorted(glob.glob(os.path.join(evaluation_uri, "metrics-*"))):
+    items = [item for metrics in _overall_slice(evaluation_uri, "metrics", pb2.MetricsForSlice)
+             for item in metrics.metric_keys_and_values]
+    return _grouped(items)
+
+
+def _overall_slice(uri: str, prefix: str, message_class):
+    """The overall-slice records of TFMA's `prefix`-* files, parsed. Only these have their data
+    checksum verified: the files hold every slice, and pure-Python CRC costs ~1 us a byte."""
+    for path in sorted(glob.glob(os.path.join(uri, f"{prefix}-*"))):
         for record, stored_crc in tfrecord.iter_records(path):
             try:
-                metrics = pb2.MetricsForSlice.FromString(record)
+                message = message_class.FromString(record)
             except DecodeError:
                 tfrecord.verify(record, stored_crc, path)  # says "bad checksum" if it is one
                 raise
-            if metrics.slice_key.single_slice_keys:
+            if message.slice_key.single_slice_keys:
                 continue
             tfrecord.verify(record, stored_crc, path)
-            for item in metrics.metric_keys_and_values:
-                value = _metric_value(item.value)
-                if value is None:
-                    continue
-                if item.key.is_diff:
-                    group = "diff"
-                elif item.key.model_name == BASELINE_MODEL_NAME:
-                    group = "baseline"
-                else:
-                    group = "candidate"
-                out[group][item.key.name] = value
-    return out
+            yield message
+
+
+def _grouped(metric_keys_and_values) -> Dict[str, Dict[str, float]]:
+    """{"candidate", "baseline", "diff"} -> {metric name: value}.
+
+    TFMA also reports the model's own compiled Keras metrics ("auc", "accuracy", "loss") under
+    keys without example_weighted; where the eval config computes a metric of the same name,
+    the config's value wins.
+    """
+    groups: Dict[str, Dict[str, float]] = {"candidate": {}, "baseline": {}, "diff": {}}
+    for item in sorted(metric_keys_and_values,
+                       key=lambda item: item.key.HasField("example_weighted")):
+        value = _metric_value(item.value)
+        if value is None:
+            continue
+        if item.key.is_diff:
+            group = "diff"
+        elif item.key.model_name == BASELINE_MODEL_NAME:
+            group = "baseline"
+        else:
+            group = "candidate"
+        groups[group][item.key.name] = value
+    return groups
 
 
 def validation_ok(evaluation_uri: str) -> Optional[bool]:
@@ -144,31 +163,13 @@ def _parse(message_class, path: str, record: bytes, stored_crc: int):
 
 def metrics_by_slice(uri: str) -> List[dict]:
     """One entry per slice: {"slice": (column, value) or None, "metrics": {"candidate": {...},
-    "baseline": {...}, "diff": {...}}}, overall slice first.
-
-    TFMA also reports the model's own compiled Keras metrics ("auc", "accuracy", "loss") under
-    keys without example_weighted; where the eval config computes a metric of the same name,
-    the config's value wins.
-    """
+    "baseline": {...}, "diff": {...}}}, overall slice first. Every record is verified."""
     pb2 = protos.metrics_for_slice_pb2()
     out = []
     for path, record, crc in _records(uri, "metrics"):
         metrics = _parse(pb2.MetricsForSlice, path, record, crc)
-        groups: Dict[str, Dict[str, float]] = {"candidate": {}, "baseline": {}, "diff": {}}
-        ordered = sorted(metrics.metric_keys_and_values,
-                         key=lambda item: item.key.HasField("example_weighted"))
-        for item in ordered:
-            value = _metric_value(item.value)
-            if value is None:
-                continue
-            if item.key.is_diff:
-                group = "diff"
-            elif item.key.model_name == BASELINE_MODEL_NAME:
-                group = "baseline"
-            else:
-                group = "candidate"
-            groups[group][item.key.name] = value
-        out.append({"slice": slice_of(metrics.slice_key), "metrics": groups})
+        out.append({"slice": slice_of(metrics.slice_key),
+                    "metrics": _grouped(metrics.metric_keys_and_values)})
     out.sort(key=lambda entry: entry["slice"] is not OVERALL)
     return out
 
@@ -185,16 +186,7 @@ def overall_plots(uri: str) -> Dict[str, dict]:
     """
     pb2 = protos.metrics_for_slice_pb2()
     out: Dict[str, dict] = {}
-    for path, record, crc in _records(uri, "plots"):
-        plots = pb2.PlotsForSlice()
-        try:
-            plots.ParseFromString(record)
-        except DecodeError:
-            tfrecord.verify(record, crc, path)
-            raise
-        if plots.slice_key.single_slice_keys:
-            continue
-        tfrecord.verify(record, crc, path)
+    for plots in _overall_slice(uri, "plots", pb2.PlotsForSlice):
         for item in plots.plot_keys_and_values:
             model = item.key.model_name or "candidate"
             entry = out.setdefault(model, {"calibration": [], "confusion": []})
