@@ -1,0 +1,129 @@
+"""What the pipeline is made of, in the names every reader uses: node ids, output keys, artifact
+type names, file names inside artifacts and the evaluation's slice columns.
+
+The definition (pipeline/pipeline.py) builds its nodes with these ids and every reader (the
+metadata layer, lineage, report, notebooks, benchmarks) looks outputs up through them, so a
+rename happens here once. Imports nothing: readers load it without TFX.
+tests/unit/test_contract.py compiles the pipeline and pins it to this module.
+"""
+
+# Node ids, in the definition's topological order.
+PROVENANCE = "RunProvenance"
+EXAMPLE_GEN = "CsvExampleGen"
+STATISTICS_GEN = "StatisticsGen"
+SCHEMA_GEN = "SchemaGen"
+CURATED_SCHEMA = "ImportSchemaGen"
+EXAMPLE_VALIDATOR = "ExampleValidator"
+ANOMALY_GATE = "AnomalyGate"
+TRANSFORM = "Transform"
+TUNER = "Tuner"
+TRAINER = "Trainer"
+RESOLVER = "latest_blessed_model_resolver"
+EVALUATOR = "Evaluator"
+PUSHER = "Pusher"
+
+NODES = (PROVENANCE, EXAMPLE_GEN, STATISTICS_GEN, SCHEMA_GEN, CURATED_SCHEMA, EXAMPLE_VALIDATOR,
+         ANOMALY_GATE, TRANSFORM, TUNER, TRAINER, RESOLVER, EVALUATOR, PUSHER)
+
+# Output keys, by node.
+PROVENANCE_KEY = "provenance"
+EXAMPLES_KEY = "examples"
+STATISTICS_KEY = "statistics"
+SCHEMA_KEY = "schema"
+ANOMALIES_KEY = "anomalies"
+VERDICT_KEY = "verdict"
+TRANSFORM_GRAPH_KEY = "transform_graph"
+TRANSFORMED_EXAMPLES_KEY = "transformed_examples"
+BEST_HYPERPARAMETERS_KEY = "best_hyperparameters"
+TUNER_RESULTS_KEY = "tuner_results"
+MODEL_KEY = "model"
+MODEL_RUN_KEY = "model_run"
+EVALUATION_KEY = "evaluation"
+BLESSING_KEY = "blessing"
+PUSHED_MODEL_KEY = "pushed_model"
+RESOLVED_MODEL_KEY = "model"
+RESOLVED_BLESSING_KEY = "model_blessing"
+
+OUTPUTS = {
+    PROVENANCE: (PROVENANCE_KEY,),
+    EXAMPLE_GEN: (EXAMPLES_KEY,),
+    STATISTICS_GEN: (STATISTICS_KEY,),
+    SCHEMA_GEN: (SCHEMA_KEY,),
+    CURATED_SCHEMA: (SCHEMA_KEY,),
+    EXAMPLE_VALIDATOR: (ANOMALIES_KEY,),
+    ANOMALY_GATE: (VERDICT_KEY,),
+    TRANSFORM: (TRANSFORM_GRAPH_KEY, TRANSFORMED_EXAMPLES_KEY),
+    TUNER: (BEST_HYPERPARAMETERS_KEY, TUNER_RESULTS_KEY),
+    TRAINER: (MODEL_KEY, MODEL_RUN_KEY),
+    RESOLVER: (RESOLVED_MODEL_KEY, RESOLVED_BLESSING_KEY),
+    EVALUATOR: (EVALUATION_KEY, BLESSING_KEY),
+    PUSHER: (PUSHED_MODEL_KEY,),
+}
+
+# Input keys the readers follow upstream.
+TRAINER_INPUT_SCHEMA = "schema"
+TRAINER_INPUT_TRANSFORM_GRAPH = "transform_graph"
+TRAINER_INPUT_HYPERPARAMETERS = "hyperparameters"
+TRANSFORM_INPUT_EXAMPLES = "examples"
+EVALUATOR_INPUT_MODEL = "model"
+EVALUATOR_INPUT_BASELINE = "baseline_model"
+PUSHER_INPUT_MODEL = "model"
+PUSHER_INPUT_BLESSING = "model_blessing"
+VALIDATOR_INPUT_SCHEMA = "schema"
+
+# Artifact type names as MLMD records them. The project's own types are "<module>.<Class>"
+# because KFP v2 containers re-import the class from that name (pipeline/__init__.py).
+PROVENANCE_TYPE = "pipeline.RunProvenance"
+# Stores written before the types were renamed call them by the bare class name.
+PROVENANCE_TYPES = (PROVENANCE_TYPE, "RunProvenance")
+GATE_VERDICT_TYPE = "pipeline.DataGateVerdict"
+EXAMPLES_TYPE = "Examples"
+MODEL_TYPE = "Model"
+PUSHED_MODEL_TYPE = "PushedModel"
+MODEL_BLESSING_TYPE = "ModelBlessing"
+DERIVED_TYPES = ("TransformGraph", MODEL_TYPE, "ModelEvaluation", MODEL_BLESSING_TYPE,
+                 PUSHED_MODEL_TYPE)
+
+# Execution type of TFX's resolver nodes (lineage traversals stop there).
+RESOLVER_EXECUTION_TYPE = "tfx.dsl.components.common.resolver.Resolver"
+
+# Custom properties the readers rely on.
+SPAN_PROPERTY = "span"
+PUSHED_PROPERTY = "pushed"
+PUSHED_DESTINATION_PROPERTY = "pushed_destination"
+PUSHED_VERSION_PROPERTY = "pushed_version"
+BLESSED_PROPERTY = "blessed"
+BASELINE_MODEL_PROPERTY = "baseline_model_id"
+CURRENT_MODEL_PROPERTY = "current_model_id"
+SCHEMA_SHA256_PROPERTY = "schema_sha256"
+
+# File names inside artifact folders.
+SPLIT_PREFIX = "Split-"
+SCHEMA_FILE = "schema.pbtxt"
+STATISTICS_FILE = "FeatureStats.pb"
+ANOMALIES_FILE = "SchemaDiff.pb"
+HYPERPARAMETERS_FILE = "best_hyperparameters.txt"
+TUNER_RESULTS_FILE = "tuner_results.json"
+PROVENANCE_FILE = "provenance.json"
+GATE_VERDICT_FILE = "verdict.json"
+EVAL_CONFIG_FILE = "eval_config.json"
+VALIDATIONS_FILE = "validations.tfrecord"
+METRICS_PREFIX = "metrics"
+PLOTS_PREFIX = "plots"
+
+# The name TFX's Evaluator gives the baseline model spec.
+BASELINE_MODEL_NAME = "baseline"
+CANDIDATE_MODEL_NAME = "candidate"
+
+# Columns the Evaluator slices metrics by (the report shows one section per column).
+SLICE_COLUMNS = ("trip_start_hour", "payment_type")
+
+# MLMD context types. Local and Beam runs: `pipeline` > `pipeline_run`, nodes in `node`.
+# Airflow's legacy launcher: `pipeline`, `run` ("<pipeline>.<run id>"), `component_run`.
+PIPELINE_CONTEXT = "pipeline"
+IR_RUN_CONTEXT = "pipeline_run"
+IR_NODE_CONTEXT = "node"
+AIRFLOW_RUN_CONTEXT = "run"
+AIRFLOW_NODE_CONTEXT = "component_run"
+RUN_CONTEXT_TYPES = (IR_RUN_CONTEXT, AIRFLOW_RUN_CONTEXT)
+NODE_CONTEXT_TYPES = (IR_NODE_CONTEXT, AIRFLOW_NODE_CONTEXT)
