@@ -11,7 +11,7 @@ setup(
     description="A production TFX pipeline with full ML Metadata lineage",
     python_requires=">=3.10,<3.11",
     packages=find_packages(include=["pipeline", "pipeline.*", "modules", "modules.*",
-                                    "runners", "runners.*", "lineage", "lineage.*", "review",
+                                    "runners", "runners.*", "lineage", "lineage.*", "metadata", "metadata.*", "review",
                                     "review.*"]),
     entry_points={"console_scripts": ["taxi-pipeline=runners.cli:main"]},
 )

@@ -110,31 +110,36 @@ def store_exists(config: PipelineConfig) -> bool:
 def artifact_count(config: PipelineConfig) -> int:
     if not store_exists(config):
         return 0
-    from pipeline import mlmd_queries
-    return len(mlmd_queries.connect(config).get_artifacts())
+    from metadata.store import open_store
+    return len(open_store(config).get_artifacts())
 
 
 def mlmd_summary(config: PipelineConfig, previous_run_id: Optional[str]) -> Dict[str, Any]:
     """Per-component state and seconds of the latest pipeline run recorded in MLMD."""
-    from pipeline import mlmd_queries
+    from metadata import runs
+    from metadata.errors import NotFound
+    from metadata.store import open_store
     if not store_exists(config):
         return {"run_id": None, "components": [], "executed": 0, "cached": 0, "resolvers": 0,
                 "other": 0}
-    store = mlmd_queries.connect(config)
-    run = mlmd_queries.latest_run(store, config.pipeline_name)
-    if run is None or run.name == previous_run_id:
+    store = open_store(config)
+    try:
+        run_id = runs.resolve_run(store, config.pipeline_name, runs.LATEST).run_id
+    except NotFound:
+        run_id = None
+    if run_id is None or run_id == previous_run_id:
         return {"run_id": None, "components": [], "executed": 0, "cached": 0, "resolvers": 0,
                 "other": 0,
                 "note": "no new pipeline_run context in MLMD for this run"}
     components = [{"node_id": r.node_id, "type": r.type_name, "state": r.state,
                    "seconds": None if r.seconds is None else round(r.seconds, 2)}
-                  for r in mlmd_queries.run_executions(store, run)]
+                  for r in runs.run_executions(store, config.pipeline_name, run_id)]
     # A Resolver runs (COMPLETE) on every run, cached or not: count it apart from components.
     is_resolver = [c["type"].endswith(".Resolver") for c in components]
     states = [c["state"] for c, r in zip(components, is_resolver) if not r]
     executed = states.count("COMPLETE")
     cached = states.count("CACHED")
-    return {"run_id": run.name, "components": components, "executed": executed,
+    return {"run_id": run_id, "components": components, "executed": executed,
             "cached": cached, "resolvers": sum(is_resolver),
             "other": len(states) - executed - cached}
 

@@ -538,10 +538,10 @@ def open_store(backend: str, folder: Path):
     if backend == "mysql":
         from tests import mariadb
         with mariadb.running(folder / "mariadb") as server:
-            from pipeline import mlmd_queries
+            from metadata.store import open_store
             from pipeline.config import PipelineConfig
             config = PipelineConfig(output_root=str(folder), **server.config_fields())
-            yield mlmd_queries.connect(config), server.cli_flags()
+            yield open_store(config, readonly=False), server.cli_flags()
         return
     path = folder / "metadata.sqlite"
     cc = pb.ConnectionConfig()

@@ -132,29 +132,22 @@ def airflow_mlmd_summary(config: PipelineConfig) -> Dict[str, Any]:
              "other": 0}
     if not store_exists(config):
         return empty
-    from pipeline import mlmd_queries
-    store = mlmd_queries.connect(config)
-    # Read directly, not through run_history.list_runs: it raises NotFoundError on a store
-    # that has no `pipeline_run` context type (one only Airflow has written).
-    runs = [c for c in store.get_contexts_by_type("run")
-            if c.properties["pipeline_name"].string_value == config.pipeline_name]
-    if not runs:
+    from metadata import runs
+    from metadata.store import open_store
+    store = open_store(config)
+    airflow_runs = [r for r in runs.list_runs(store, config.pipeline_name)
+                    if r.schema == "airflow"]
+    if not airflow_runs:
         return {**empty, "note": "no Airflow run context in MLMD"}
-    context = max(runs, key=lambda c: (c.create_time_since_epoch, c.id))
-    types = {t.id: t.name for t in store.get_execution_types()}
-    components = []
-    for e in sorted(store.get_executions_by_context(context.id),
-                    key=lambda e: (e.create_time_since_epoch, e.id)):
-        seconds = (e.last_update_time_since_epoch - e.create_time_since_epoch) / 1000.0
-        components.append({"node_id": e.properties["component_id"].string_value,
-                           "type": types.get(e.type_id, "?"),
-                           "state": mlmd_queries.STATE_NAMES[e.last_known_state],
-                           "seconds": round(seconds, 2)})
+    run_id = airflow_runs[-1].run_id
+    components = [{"node_id": r.node_id, "type": r.type_name, "state": r.state,
+                   "seconds": None if r.seconds is None else round(r.seconds, 2)}
+                  for r in runs.run_executions(store, config.pipeline_name, run_id)]
     # The legacy launcher records the resolver as CACHED; count it apart, as mlmd_summary does.
     is_resolver = [c["type"].endswith(".Resolver") for c in components]
     states = [c["state"] for c, r in zip(components, is_resolver) if not r]
     executed, cached = states.count("COMPLETE"), states.count("CACHED")
-    return {"run_id": context.properties["run_id"].string_value, "components": components,
+    return {"run_id": run_id, "components": components,
             "executed": executed, "cached": cached, "resolvers": sum(is_resolver),
             "other": len(states) - executed - cached}
 

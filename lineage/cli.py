@@ -9,16 +9,14 @@ import json
 import os
 import sys
 
-from lineage.trace import NotFound
+from metadata.errors import NotFound, StoreError
 
 
 def open_store(args):
+    from metadata.store import open_store as open_readonly
     from pipeline import config as config_lib
-    from pipeline import mlmd_queries
     config = config_lib.from_sources(args)
-    if not config.mysql_host and not os.path.exists(config.metadata_path):
-        raise NotFound(f"no MLMD store at {config.metadata_path}: run the pipeline first")
-    return config, mlmd_queries.connect(config)
+    return config, open_readonly(config)
 
 
 def _emit(args, result, formatter) -> int:
@@ -43,8 +41,17 @@ def cmd_impact(args) -> int:
 
 def cmd_runs(args) -> int:
     from lineage import runs, text
+    from metadata.runs import count_runs
     config, store = open_store(args)
-    return _emit(args, runs.run_rows(store, config.pipeline_name), text.format_runs)
+    newest = None if args.all else args.last
+    rows = runs.run_rows(store, config.pipeline_name, newest)
+    if args.json:
+        return _emit(args, rows, text.format_runs)
+    print(text.format_runs(rows))
+    older = count_runs(store, config.pipeline_name) - len(rows)
+    if older > 0:
+        print(f"({older} older run(s) not shown: --all lists every run, --last N the newest N)")
+    return 0
 
 
 def cmd_diff(args) -> int:
@@ -94,7 +101,10 @@ def register_cli(subparsers, add_config_arguments) -> None:
     p = command("impact", cmd_impact, "everything derived from a data span or Examples artifact")
     p.add_argument("examples", help="span number (or Examples artifact id if no such span); "
                                     "span:N or id:N to say which")
-    command("runs", cmd_runs, "every run of the pipeline, whatever the runner")
+    p = command("runs", cmd_runs, "the pipeline's runs, whatever the runner, oldest first")
+    p.add_argument("--last", type=int, default=50, metavar="N",
+                   help="list the newest N runs (default 50)")
+    p.add_argument("--all", action="store_true", help="list every run")
     p = command("diff", cmd_diff, "what changed between two runs")
     p.add_argument("run_a", help="run id (see `lineage runs`), 'latest' or 'previous'")
     p.add_argument("run_b", help="run id, 'latest' or 'previous'")
@@ -114,6 +124,9 @@ def _run(func, args) -> int:
     except NotFound as e:
         print(f"ERROR: {e}", file=sys.stderr)
         return 1
+    except StoreError as e:
+        print(f"ERROR: {e}", file=sys.stderr)
+        return 2
     except BrokenPipeError:  # `... | head` closed the pipe: not an error of ours
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0

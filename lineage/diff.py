@@ -1,58 +1,58 @@
 """`diff`: what changed between two runs: data, schema, statistics, hyperparameters, metrics."""
 from typing import Dict, Optional
 
-from lineage import evaluation, files, runs, stats
-from lineage.graph import custom, run_id_of
-from lineage.provenance import run_provenance
+from lineage import evaluation, files, stats
+from metadata.graph import custom
+from metadata.provenance import run_provenance
+from metadata.runs import executions_by_node, node_output, resolve_run, run_graph
+from pipeline import contract as C
 
 TOP_FEATURES = 10
 
 
 def run_summary(store, pipeline_name: str, spec: str) -> Dict[str, object]:
-    context = runs.run_context(store, pipeline_name, spec)
-    g = runs.run_graph(store, context)
-    nodes = runs.executions_by_node(g, context.id)
+    run = resolve_run(store, pipeline_name, spec)
+    g = run_graph(store, run)
+    nodes = executions_by_node(g, run.context.id)
 
     def output(node, key):
-        return runs.node_output(g, nodes, node, key)
+        return node_output(g, nodes, node, key)
 
-    examples_id = output("CsvExampleGen", "examples")
-    statistics_id = output("StatisticsGen", "statistics")
-    anomalies_id = output("ExampleValidator", "anomalies")
-    curated_exec = nodes.get("ImportSchemaGen")
-    inferred_id = output("SchemaGen", "schema")
-    hparams_id = output("Tuner", "best_hyperparameters")
-    evaluation_id = output("Evaluator", "evaluation")
-    blessing_id = output("Evaluator", "blessing")
-    pushed_id = output("Pusher", "pushed_model")
+    examples_id = output(C.EXAMPLE_GEN, C.EXAMPLES_KEY)
+    statistics_id = output(C.STATISTICS_GEN, C.STATISTICS_KEY)
+    anomalies_id = output(C.EXAMPLE_VALIDATOR, C.ANOMALIES_KEY)
+    curated_exec = nodes.get(C.CURATED_SCHEMA)
+    inferred_id = output(C.SCHEMA_GEN, C.SCHEMA_KEY)
+    hparams_id = output(C.TUNER, C.BEST_HYPERPARAMETERS_KEY)
+    evaluation_id = output(C.EVALUATOR, C.EVALUATION_KEY)
+    blessing_id = output(C.EVALUATOR, C.BLESSING_KEY)
+    pushed_id = output(C.PUSHER, C.PUSHED_MODEL_KEY)
     examples = g.artifacts.get(examples_id)
     blessing = g.artifacts.get(blessing_id)
     pushed = g.artifacts.get(pushed_id)
     return {
-        "run_id": run_id_of(context, store.get_context_types_by_id([context.type_id])[0].name),
+        "run_id": run.run_id,
         "states": {node: g.state(e) for node, e in sorted(nodes.items())},
         "examples_id": examples_id,
-        "span": custom(examples, "span") if examples else None,
+        "span": custom(examples, C.SPAN_PROPERTY) if examples else None,
         "input_fingerprint": custom(examples, "input_fingerprint") if examples else None,
         "statistics_uri": g.artifacts[statistics_id].uri if statistics_id else None,
         "row_counts": stats.row_counts(g.artifacts[statistics_id].uri) if statistics_id else {},
         "anomalies": sum(len(v) for v in stats.read_anomalies(
             g.artifacts[anomalies_id].uri).values()) if anomalies_id else None,
-        "curated_schema_sha256": custom(g.executions[curated_exec], "schema_sha256")
+        "curated_schema_sha256": custom(g.executions[curated_exec], C.SCHEMA_SHA256_PROPERTY)
         if curated_exec else None,
         "inferred_schema_uri": g.artifacts[inferred_id].uri if inferred_id else None,
-        "model_id": output("Trainer", "model"),
+        "model_id": output(C.TRAINER, C.MODEL_KEY),
         "hyperparameters": files.hyperparameters(g.artifacts[hparams_id].uri)
         if hparams_id else None,
         "metrics": evaluation.overall_metrics(g.artifacts[evaluation_id].uri)["candidate"]
         if evaluation_id else {},
-        "blessed": bool(custom(blessing, "blessed", 0)) if blessing else None,
-        "baseline_model_id": custom(blessing, "baseline_model_id") if blessing else None,
-        # A CACHED Pusher repeats an earlier run's push: this run pushed only if it executed.
-        "pushed": bool(pushed and custom(pushed, "pushed", 0)
-                       and g.state(nodes["Pusher"]) == "COMPLETE"),
-        "pushed_destination": custom(pushed, "pushed_destination") if pushed else None,
-        "provenance": run_provenance(store, context.id),
+        "blessed": bool(custom(blessing, C.BLESSED_PROPERTY, 0)) if blessing else None,
+        "baseline_model_id": custom(blessing, C.BASELINE_MODEL_PROPERTY) if blessing else None,
+        "pushed": run.pushed,
+        "pushed_destination": custom(pushed, C.PUSHED_DESTINATION_PROPERTY) if pushed else None,
+        "provenance": run_provenance(store, run.context.id),
     }
 
 

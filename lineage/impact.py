@@ -4,11 +4,11 @@ from typing import Dict, List
 
 from ml_metadata.metadata_store import ListOptions
 
-from lineage import graph
-from lineage.graph import custom
-from lineage.trace import NotFound, describe, fill_reuse
-
-DERIVED_TYPES = ("TransformGraph", "Model", "ModelEvaluation", "ModelBlessing", "PushedModel")
+from metadata import graph
+from metadata.artifacts import describe, fill_reuse
+from metadata.errors import NotFound
+from metadata.graph import custom
+from pipeline import contract as C
 
 
 def resolve_examples(store, spec: str) -> List[int]:
@@ -19,13 +19,14 @@ def resolve_examples(store, spec: str) -> List[int]:
         raise NotFound(f"expected a span number or an Examples artifact id, got {spec!r}")
     if kind in ("", "span"):
         found = store.get_artifacts(list_options=ListOptions(
-            filter_query=f"type = 'Examples' AND custom_properties.span.int_value = {number}"))
+            filter_query=(f"type = '{C.EXAMPLES_TYPE}' AND "
+                          f"custom_properties.{C.SPAN_PROPERTY}.int_value = {number}")))
         if found or kind == "span":
             if not found:
                 raise NotFound(f"no Examples artifact for span {number}")
             return sorted(a.id for a in found)
     found = store.get_artifacts(list_options=ListOptions(
-        filter_query=f"type = 'Examples' AND id = {number}"))
+        filter_query=f"type = '{C.EXAMPLES_TYPE}' AND id = {number}"))
     if not found:
         raise NotFound(f"no span {number} and no Examples artifact with id {number}")
     return [found[0].id]
@@ -34,10 +35,11 @@ def resolve_examples(store, spec: str) -> List[int]:
 def serving_now(store) -> Dict[str, int]:
     """{serving base directory: PushedModel id}: the newest push per directory still on disk."""
     pushed = store.get_artifacts(list_options=ListOptions(
-        filter_query="type = 'PushedModel' AND custom_properties.pushed.int_value = 1"))
+        filter_query=(f"type = '{C.PUSHED_MODEL_TYPE}' AND "
+                      f"custom_properties.{C.PUSHED_PROPERTY}.int_value = 1")))
     out: Dict[str, tuple] = {}
     for artifact in pushed:
-        destination = custom(artifact, "pushed_destination") or ""
+        destination = custom(artifact, C.PUSHED_DESTINATION_PROPERTY) or ""
         if not os.path.isdir(destination):
             continue
         base = os.path.dirname(destination.rstrip("/"))
@@ -53,19 +55,19 @@ def impact(store, spec: str) -> Dict[str, object]:
     graph.load(store, "upstream", 1, artifact_ids=examples_ids, graph=g)  # their producers
     serving = serving_now(store)
     serving_ids = set(serving.values())
-    derived: Dict[str, List[dict]] = {name: [] for name in DERIVED_TYPES}
-    for type_name in DERIVED_TYPES:
+    derived: Dict[str, List[dict]] = {name: [] for name in C.DERIVED_TYPES}
+    for type_name in C.DERIVED_TYPES:
         for artifact in g.artifacts_of_type(type_name):
             entry = describe(g, artifact.id)
-            if type_name == "ModelBlessing":
-                entry["blessed"] = bool(custom(artifact, "blessed", 0))
-                entry["model_id"] = custom(artifact, "current_model_id")
-            if type_name == "PushedModel":
-                entry["pushed"] = bool(custom(artifact, "pushed", 0))
-                entry["destination"] = custom(artifact, "pushed_destination")
+            if type_name == C.MODEL_BLESSING_TYPE:
+                entry["blessed"] = bool(custom(artifact, C.BLESSED_PROPERTY, 0))
+                entry["model_id"] = custom(artifact, C.CURRENT_MODEL_PROPERTY)
+            if type_name == C.PUSHED_MODEL_TYPE:
+                entry["pushed"] = bool(custom(artifact, C.PUSHED_PROPERTY, 0))
+                entry["destination"] = custom(artifact, C.PUSHED_DESTINATION_PROPERTY)
                 entry["serving_now"] = artifact.id in serving_ids
             derived[type_name].append(entry)
-    examples = [{**describe(g, i), "span": custom(g.artifacts[i], "span")} for i in examples_ids]
+    examples = [{**describe(g, i), "span": custom(g.artifacts[i], C.SPAN_PROPERTY)} for i in examples_ids]
     fill_reuse(store, g, examples + [e for entries in derived.values() for e in entries])
     return {
         "examples": examples,

@@ -8,7 +8,7 @@ import html
 from dataclasses import dataclass
 from typing import Dict, List, Tuple
 
-from lineage.graph import INPUT_EVENTS, OUTPUT_EVENTS, Graph
+from metadata.graph import INPUT_EVENTS, OUTPUT_EVENTS, Graph
 
 NODE_W, NODE_H, GAP_X, GAP_Y, MARGIN = 170, 44, 60, 18, 20
 ARTIFACT_FILL, EXECUTION_FILL, CACHED_FILL = "#e8f0fe", "#fef7e0", "#f1f3f4"

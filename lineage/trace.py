@@ -4,16 +4,15 @@ from typing import Dict, Optional
 
 from ml_metadata.metadata_store import ListOptions, OrderByField
 
-from lineage import evaluation, files, graph, stats
-from lineage.graph import Graph, custom
-from lineage.provenance import run_provenance
+from lineage import evaluation, files, stats
+from metadata import graph
+from metadata.artifacts import describe, described_entries, fill_reuse
+from metadata.errors import NotFound
+from metadata.graph import Graph, custom
+from metadata.provenance import run_provenance
+from pipeline import contract as C
 
 LATEST_PUSHED = "latest-pushed"
-RESOLVER_NODE = "latest_blessed_model_resolver"
-
-
-class NotFound(LookupError):
-    pass
 
 
 def resolve_target(store, spec: str):
@@ -22,57 +21,23 @@ def resolve_target(store, spec: str):
         found = store.get_artifacts_by_id([int(spec)])
     elif spec == LATEST_PUSHED:
         found = store.get_artifacts(list_options=ListOptions(
-            filter_query="type = 'PushedModel' AND custom_properties.pushed.int_value = 1",
+            filter_query=(f"type = '{C.PUSHED_MODEL_TYPE}' AND "
+                          f"custom_properties.{C.PUSHED_PROPERTY}.int_value = 1"),
             order_by=OrderByField.CREATE_TIME, is_asc=False, limit=1))
     else:
         path = os.path.abspath(spec).rstrip("/").replace("'", "")
         found = store.get_artifacts(list_options=ListOptions(
-            filter_query=("type = 'PushedModel' AND "
-                          f"custom_properties.pushed_destination.string_value = '{path}'"),
+            filter_query=(f"type = '{C.PUSHED_MODEL_TYPE}' AND custom_properties."
+                          f"{C.PUSHED_DESTINATION_PROPERTY}.string_value = '{path}'"),
             limit=1)) or store.get_artifacts(list_options=ListOptions(
-                filter_query=f"type = 'Model' AND uri = '{path}'", limit=1))
+                filter_query=f"type = '{C.MODEL_TYPE}' AND uri = '{path}'", limit=1))
     if not found:
         raise NotFound(f"no pushed model or model matches {spec!r}")
     artifact = found[0]
     type_name = store.get_artifact_types_by_id([artifact.type_id])[0].name
-    if type_name not in ("PushedModel", "Model"):
+    if type_name not in (C.PUSHED_MODEL_TYPE, C.MODEL_TYPE):
         raise NotFound(f"artifact {artifact.id} is a {type_name}, not a PushedModel or Model")
     return artifact
-
-
-def describe(g: Graph, artifact_id: Optional[int]) -> Optional[Dict[str, object]]:
-    """id, type, uri and the run that produced it; `fill_reuse` adds how runs reused it."""
-    if artifact_id is None or artifact_id not in g.artifacts:
-        return None
-    artifact = g.artifacts[artifact_id]
-    producer = g.producer(artifact_id)
-    return {"id": artifact_id, "type": g.type_name(artifact), "uri": artifact.uri,
-            "produced_by": None if producer is None else g.node_id(producer),
-            "run": None if producer is None else g.run_id(producer),
-            "reuse_count": 0, "last_reused_by_run": None}
-
-
-def fill_reuse(store, g: Graph, entries) -> None:
-    """Set each described artifact's reuse_count (runs that took it from the cache) and
-    last_reused_by_run, for all entries in one batch."""
-    entries = [e for e in entries if e]
-    reusers = graph.load_reuse(store, [e["id"] for e in entries], g)
-    for entry in entries:
-        executions = reusers.get(entry["id"], [])
-        entry["reuse_count"] = len(executions)
-        entry["last_reused_by_run"] = g.run_id(executions[-1]) if executions else None
-
-
-def _entries(value):
-    """Every `describe` entry inside a report (dicts with an id and a reuse_count)."""
-    if isinstance(value, dict):
-        if "reuse_count" in value and "id" in value:
-            yield value
-        for item in value.values():
-            yield from _entries(item)
-    elif isinstance(value, list):
-        for item in value:
-            yield from _entries(item)
 
 
 def _producer_input(g: Graph, artifact_id: Optional[int], key: str) -> Optional[int]:
@@ -96,11 +61,11 @@ def _validation_of(store, g: Graph, statistics_id: int, schema_id: Optional[int]
     The same statistics may have been validated against several curated schemas over time
     (a schema fix re-runs only the validator); the model's own schema is the one that counts.
     """
-    validators = [e for e in g.consumers(statistics_id) if g.node_id(e) == "ExampleValidator"]
+    validators = [e for e in g.consumers(statistics_id) if g.node_id(e) == C.EXAMPLE_VALIDATOR]
     graph.load_executions(store, validators, graph=g)  # their schema inputs
-    matching = [e for e in validators if g.input(e, "schema") == schema_id] or validators
+    matching = [e for e in validators if g.input(e, C.VALIDATOR_INPUT_SCHEMA) == schema_id] or validators
     complete = [e for e in matching if g.state(e) == "COMPLETE"] or matching
-    return g.output(complete[-1], "anomalies") if complete else None
+    return g.output(complete[-1], C.ANOMALIES_KEY) if complete else None
 
 
 def data_section(store, g: Graph, examples_id: Optional[int],
@@ -109,12 +74,12 @@ def data_section(store, g: Graph, examples_id: Optional[int],
     if examples_id is None:
         return {}
     graph.load(store, "downstream", 2, artifact_ids=[examples_id], graph=g)
-    statistics_id = _downstream_output(g, examples_id, "StatisticsGen", "statistics")
+    statistics_id = _downstream_output(g, examples_id, C.STATISTICS_GEN, C.STATISTICS_KEY)
     if statistics_id is not None:
         graph.load(store, "downstream", 2, artifact_ids=[statistics_id], graph=g)
     examples = g.artifacts[examples_id]
     out = {**describe(g, examples_id),
-           "span": custom(examples, "span"), "version": custom(examples, "version"),
+           "span": custom(examples, C.SPAN_PROPERTY), "version": custom(examples, "version"),
            "input_fingerprint": custom(examples, "input_fingerprint"),
            "files": files.data_files(examples.uri),
            "statistics": describe(g, statistics_id),
@@ -122,7 +87,7 @@ def data_section(store, g: Graph, examples_id: Optional[int],
            if statistics_id else {}}
     if statistics_id is not None:
         anomalies_id = _validation_of(store, g, statistics_id, schema_id)
-        inferred_id = _downstream_output(g, statistics_id, "SchemaGen", "schema")
+        inferred_id = _downstream_output(g, statistics_id, C.SCHEMA_GEN, C.SCHEMA_KEY)
         out["anomalies"] = describe(g, anomalies_id)
         if anomalies_id is not None:
             out["anomalies"]["by_split"] = stats.read_anomalies(g.artifacts[anomalies_id].uri)
@@ -135,7 +100,7 @@ def schema_section(g: Graph, curated_id: Optional[int], inferred: Optional[dict]
     if curated is not None:
         producer = g.producer(curated_id)
         execution = g.executions[producer] if producer is not None else None
-        curated["schema_sha256"] = custom(execution, "schema_sha256") if execution else None
+        curated["schema_sha256"] = custom(execution, C.SCHEMA_SHA256_PROPERTY) if execution else None
         curated["schema_file"] = custom(execution, "schema_file") if execution else None
         if inferred is not None:
             inferred["differences_from_curated"] = files.schema_differences(
@@ -150,8 +115,8 @@ def _resolved_baseline(store, g: Graph, evaluator: int) -> Optional[int]:
     run_executions = [e.id for e in store.get_executions_by_context(context.id)]
     graph.load_executions(store, run_executions, graph=g)
     for execution in run_executions:
-        if g.node_id(execution) == RESOLVER_NODE:
-            return g.output(execution, "model")
+        if g.node_id(execution) == C.RESOLVER:
+            return g.output(execution, C.RESOLVED_MODEL_KEY)
     return None
 
 
@@ -162,32 +127,32 @@ def judgement_section(store, g: Graph, model_id: int, blessing_id: Optional[int]
     """
     if blessing_id is None:
         graph.load(store, "downstream", 2, artifact_ids=[model_id], graph=g)
-        evaluators = [e for e in g.consumers(model_id, key="model")
-                      if g.node_id(e) == "Evaluator" and g.state(e) == "COMPLETE"]
+        evaluators = [e for e in g.consumers(model_id, key=C.EVALUATOR_INPUT_MODEL)
+                      if g.node_id(e) == C.EVALUATOR and g.state(e) == "COMPLETE"]
         if not evaluators:
             return {"evaluation": None, "blessing": None}
-        blessing_id = g.output(evaluators[-1], "blessing")
+        blessing_id = g.output(evaluators[-1], C.BLESSING_KEY)
     else:
         graph.load(store, "upstream", 1, artifact_ids=[blessing_id], graph=g)
     evaluator = g.producer(blessing_id)
     if evaluator is None:
         return {"evaluation": None, "blessing": describe(g, blessing_id)}
     graph.load_executions(store, [evaluator], graph=g)
-    evaluation_id = g.output(evaluator, "evaluation")
+    evaluation_id = g.output(evaluator, C.EVALUATION_KEY)
     evaluation_out = describe(g, evaluation_id)
     if evaluation_out is not None:
         evaluation_out["metrics"] = evaluation.overall_metrics(evaluation_out["uri"])
         evaluation_out["validation_ok"] = evaluation.validation_ok(evaluation_out["uri"])
     blessing = g.artifacts[blessing_id]
-    baseline_id = custom(blessing, "baseline_model_id")
+    baseline_id = custom(blessing, C.BASELINE_MODEL_PROPERTY)
     if baseline_id is None:
         # The Evaluator's baseline edge is missing when candidate and baseline are one artifact
         # (one INPUT event per artifact and execution); the blessing's property is the record,
         # then the Evaluator's input key, then what the run's resolver handed over.
-        baseline_id = g.input(evaluator, "baseline_model") or _resolved_baseline(
+        baseline_id = g.input(evaluator, C.EVALUATOR_INPUT_BASELINE) or _resolved_baseline(
             store, g, evaluator)
-    blessing_out = {**describe(g, blessing_id), "blessed": bool(custom(blessing, "blessed", 0)),
-                    "current_model_id": custom(blessing, "current_model_id"),
+    blessing_out = {**describe(g, blessing_id), "blessed": bool(custom(blessing, C.BLESSED_PROPERTY, 0)),
+                    "current_model_id": custom(blessing, C.CURRENT_MODEL_PROPERTY),
                     "baseline_model_id": baseline_id}
     if baseline_id is not None:
         graph.load(store, "upstream", 1, artifact_ids=[baseline_id], graph=g)
@@ -200,21 +165,21 @@ def trace(store, spec: str) -> Dict[str, object]:
     g = graph.load(store, "upstream", 2, artifact_ids=[target.id])
     push = None
     model_id, blessing_id = target.id, None
-    if g.type_name(target) == "PushedModel":
+    if g.type_name(target) == C.PUSHED_MODEL_TYPE:
         pusher = g.producer(target.id)
         if pusher is None:
             raise NotFound(f"pushed model {target.id} has no COMPLETE Pusher execution")
-        model_id = g.input(pusher, "model")
-        blessing_id = g.input(pusher, "model_blessing")
-        push = {**describe(g, target.id), "pushed": bool(custom(target, "pushed", 0)),
-                "destination": custom(target, "pushed_destination"),
-                "version": custom(target, "pushed_version")}
+        model_id = g.input(pusher, C.PUSHER_INPUT_MODEL)
+        blessing_id = g.input(pusher, C.PUSHER_INPUT_BLESSING)
+        push = {**describe(g, target.id), "pushed": bool(custom(target, C.PUSHED_PROPERTY, 0)),
+                "destination": custom(target, C.PUSHED_DESTINATION_PROPERTY),
+                "version": custom(target, C.PUSHED_VERSION_PROPERTY)}
     graph.load(store, "upstream", graph.MAX_HOPS, artifact_ids=[model_id], graph=g)
     trainer = g.producer(model_id)
-    transform_graph_id = g.input(trainer, "transform_graph") if trainer else None
-    examples_id = _producer_input(g, transform_graph_id, "examples")
-    curated_id = g.input(trainer, "schema") if trainer else None
-    hparams_id = g.input(trainer, "hyperparameters") if trainer else None
+    transform_graph_id = g.input(trainer, C.TRAINER_INPUT_TRANSFORM_GRAPH) if trainer else None
+    examples_id = _producer_input(g, transform_graph_id, C.TRANSFORM_INPUT_EXAMPLES)
+    curated_id = g.input(trainer, C.TRAINER_INPUT_SCHEMA) if trainer else None
+    hparams_id = g.input(trainer, C.TRAINER_INPUT_HYPERPARAMETERS) if trainer else None
 
     data = data_section(store, g, examples_id, curated_id)
     hyper = describe(g, hparams_id)
@@ -223,7 +188,7 @@ def trace(store, spec: str) -> Dict[str, object]:
         if tuner is not None:
             graph.load_executions(store, [tuner], graph=g)  # tuner_results is not upstream
         hyper["values"] = files.hyperparameters(hyper["uri"])
-        tuner_results = describe(g, g.output(tuner, "tuner_results")) if tuner else None
+        tuner_results = describe(g, g.output(tuner, C.TUNER_RESULTS_KEY)) if tuner else None
         if tuner_results is not None:
             tuner_results["trials"] = files.tuner_trials(tuner_results["uri"])
         hyper["tuner_results"] = tuner_results
@@ -245,5 +210,5 @@ def trace(store, spec: str) -> Dict[str, object]:
         **judgement_section(store, g, model_id, blessing_id),
         "provenance": run_provenance(store, run_context.id if run_context else None),
     }
-    fill_reuse(store, g, _entries(report))
+    fill_reuse(store, g, described_entries(report))
     return report

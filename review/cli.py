@@ -8,7 +8,7 @@ import os
 import re
 import sys
 
-from lineage.trace import NotFound
+from metadata.errors import NotFound, StoreError
 
 
 def default_output(output_root: str, run_id: str) -> str:
@@ -25,6 +25,9 @@ def cmd_report(args) -> int:
     except NotFound as e:
         print(f"ERROR: {e}", file=sys.stderr)
         return 1
+    except StoreError as e:
+        print(f"ERROR: {e}", file=sys.stderr)
+        return 2
     if args.json:
         print(json.dumps(review, indent=2, sort_keys=True, default=str))
         return 0

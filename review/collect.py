@@ -6,15 +6,13 @@ it). Reads ml_metadata, protobuf and artifact files only: no TensorFlow, TFX or 
 import datetime
 from typing import Dict, List, Optional
 
-from lineage import evaluation, graph, render, stats
-from lineage.graph import Graph, custom
-from lineage.provenance import run_provenance
-from lineage.runs import (LATEST, PREVIOUS, executions_by_node, list_runs, node_output,
-                          run_context, run_graph)
-from lineage.trace import NotFound, describe
-
-RESOLVER_NODE = "latest_blessed_model_resolver"
-SLICE_COLUMNS = ("trip_start_hour", "payment_type")
+from lineage import evaluation, render, stats
+from metadata import graph
+from metadata.artifacts import describe, describe_in_run
+from metadata.graph import Graph, custom
+from metadata.provenance import run_provenance
+from metadata.runs import executions_by_node, list_runs, node_output, resolve_run, run_graph
+from pipeline import contract as C
 
 
 def _seconds(execution) -> Optional[float]:
@@ -31,14 +29,6 @@ def components_table(g: Graph, nodes: Dict[str, int]) -> List[dict]:
         rows.append({"node": node, "execution_id": execution_id,
                      "state": g.state(execution_id), "seconds": _seconds(execution)})
     return rows
-
-
-def _origin(g: Graph, artifact_id: Optional[int], run_id: str) -> Optional[dict]:
-    """describe() plus whether this run made the artifact or reused an earlier run's."""
-    entry = describe(g, artifact_id)
-    if entry is not None:
-        entry["reused"] = entry["run"] is not None and entry["run"] != run_id
-    return entry
 
 
 def _numeric_summary(feature) -> dict:
@@ -100,7 +90,7 @@ def statistics_summary(uri: str) -> Dict[str, dict]:
 def _slices(entries: List[dict]) -> Dict[str, List[dict]]:
     """{column: [{"value", "candidate", "baseline"}]} for the report's slice columns, values in
     natural order (numbers numerically)."""
-    out: Dict[str, List[dict]] = {column: [] for column in SLICE_COLUMNS}
+    out: Dict[str, List[dict]] = {column: [] for column in C.SLICE_COLUMNS}
     for entry in entries:
         if entry["slice"] is None:
             continue
@@ -153,31 +143,31 @@ def _threshold_checks(thresholds: List[dict], overall: dict) -> List[dict]:
 
 
 def _evaluation_section(store, g: Graph, nodes: Dict[str, int], run_id: str) -> Optional[dict]:
-    evaluator = nodes.get("Evaluator")
-    evaluation_id = node_output(g, nodes, "Evaluator", "evaluation")
+    evaluator = nodes.get(C.EVALUATOR)
+    evaluation_id = node_output(g, nodes, C.EVALUATOR, C.EVALUATION_KEY)
     if evaluator is None or evaluation_id is None:
         return None
     uri = g.artifacts[evaluation_id].uri
     entries = evaluation.metrics_by_slice(uri)
     overall = next((e["metrics"] for e in entries if e["slice"] is None), {})
     thresholds = evaluation.thresholds(uri)
-    blessing_id = node_output(g, nodes, "Evaluator", "blessing")
+    blessing_id = node_output(g, nodes, C.EVALUATOR, C.BLESSING_KEY)
     blessing = g.artifacts.get(blessing_id) if blessing_id is not None else None
-    model_id = g.input(evaluator, "model")
-    baseline_id = custom(blessing, "baseline_model_id") if blessing is not None else None
+    model_id = g.input(evaluator, C.EVALUATOR_INPUT_MODEL)
+    baseline_id = custom(blessing, C.BASELINE_MODEL_PROPERTY) if blessing is not None else None
     if baseline_id is None:
-        baseline_id = g.input(evaluator, "baseline_model") or node_output(
-            g, nodes, RESOLVER_NODE, "model")
+        baseline_id = g.input(evaluator, C.EVALUATOR_INPUT_BASELINE) or node_output(
+            g, nodes, C.RESOLVER, C.RESOLVED_MODEL_KEY)
     if baseline_id is not None and baseline_id not in g.artifacts:
         graph.load(store, "upstream", 1, artifact_ids=[baseline_id], graph=g)
     return {
-        "artifact": _origin(g, evaluation_id, run_id),
+        "artifact": describe_in_run(g, evaluation_id, run_id),
         "state": g.state(evaluator),
-        "model": _origin(g, model_id, run_id),
+        "model": describe_in_run(g, model_id, run_id),
         "baseline": describe(g, baseline_id) if baseline_id is not None else None,
         "has_baseline_metrics": bool(overall.get("baseline")),
-        "blessed": bool(custom(blessing, "blessed", 0)) if blessing is not None else None,
-        "blessing": _origin(g, blessing_id, run_id),
+        "blessed": bool(custom(blessing, C.BLESSED_PROPERTY, 0)) if blessing is not None else None,
+        "blessing": describe_in_run(g, blessing_id, run_id),
         "overall": overall,
         "slices": _slices(entries),
         "plots": evaluation.overall_plots(uri),
@@ -188,49 +178,38 @@ def _evaluation_section(store, g: Graph, nodes: Dict[str, int], run_id: str) -> 
 
 
 def _push_section(g: Graph, nodes: Dict[str, int]) -> Optional[dict]:
-    pushed_id = node_output(g, nodes, "Pusher", "pushed_model")
+    pushed_id = node_output(g, nodes, C.PUSHER, C.PUSHED_MODEL_KEY)
     if pushed_id is None:
         return None
     artifact = g.artifacts[pushed_id]
-    return {"id": pushed_id, "state": g.state(nodes["Pusher"]),
-            "pushed": bool(custom(artifact, "pushed", 0)),
-            "destination": custom(artifact, "pushed_destination"),
-            "version": custom(artifact, "pushed_version")}
+    return {"id": pushed_id, "state": g.state(nodes[C.PUSHER]),
+            "pushed": bool(custom(artifact, C.PUSHED_PROPERTY, 0)),
+            "destination": custom(artifact, C.PUSHED_DESTINATION_PROPERTY),
+            "version": custom(artifact, C.PUSHED_VERSION_PROPERTY)}
 
 
 def _data_section(g: Graph, nodes: Dict[str, int], run_id: str) -> dict:
-    examples_id = node_output(g, nodes, "CsvExampleGen", "examples")
-    statistics_id = node_output(g, nodes, "StatisticsGen", "statistics")
-    anomalies_id = node_output(g, nodes, "ExampleValidator", "anomalies")
+    examples_id = node_output(g, nodes, C.EXAMPLE_GEN, C.EXAMPLES_KEY)
+    statistics_id = node_output(g, nodes, C.STATISTICS_GEN, C.STATISTICS_KEY)
+    anomalies_id = node_output(g, nodes, C.EXAMPLE_VALIDATOR, C.ANOMALIES_KEY)
     examples = g.artifacts.get(examples_id) if examples_id is not None else None
     return {
-        "examples": _origin(g, examples_id, run_id),
-        "span": custom(examples, "span") if examples is not None else None,
-        "statistics": _origin(g, statistics_id, run_id),
+        "examples": describe_in_run(g, examples_id, run_id),
+        "span": custom(examples, C.SPAN_PROPERTY) if examples is not None else None,
+        "statistics": describe_in_run(g, statistics_id, run_id),
         "summary": statistics_summary(g.artifacts[statistics_id].uri)
         if statistics_id is not None else {},
         "anomalies": stats.read_anomalies(g.artifacts[anomalies_id].uri)
         if anomalies_id is not None else None,
-        "gate": g.state(nodes["AnomalyGate"]) if "AnomalyGate" in nodes else None,
+        "gate": g.state(nodes[C.ANOMALY_GATE]) if C.ANOMALY_GATE in nodes else None,
     }
 
 
 def collect(store, pipeline_name: str, run: str = "latest") -> dict:
     """The review of one run (`latest`, `previous` or a run id as `lineage runs` lists it)."""
-    # One listing of the runs (a query per run on a large store) serves both the lookup of
-    # latest/previous and the run's summary.
-    runs = list_runs(store, pipeline_name)
-    if run in (LATEST, PREVIOUS):
-        index = -1 if run == LATEST else -2
-        if len(runs) < -index:
-            raise NotFound(f"the store has {len(runs)} run(s): no {run} run")
-        run = runs[index].run_id
-    context = run_context(store, pipeline_name, run)
-    info = next((r for r in runs
-                 if context.name in (r.run_id, f"{pipeline_name}.{r.run_id}")), None)
-    if info is None:
-        raise NotFound(f"run {run!r} is not a run of pipeline {pipeline_name!r}")
-    g = run_graph(store, context)
+    info = resolve_run(store, pipeline_name, run)
+    context = info.context
+    g = run_graph(store, info)
     nodes = executions_by_node(g, context.id)
     run_id = info.run_id
     lineage_svg = render.to_svg(g) if g.executions else ""
@@ -259,6 +238,6 @@ def collect(store, pipeline_name: str, run: str = "latest") -> dict:
 def latest_evaluated_run(store, pipeline_name: str) -> Optional[str]:
     """The newest run whose Evaluator ran or was served from the cache (None if no run has)."""
     for info in reversed(list_runs(store, pipeline_name)):
-        if info.components.get("Evaluator") in ("COMPLETE", "CACHED"):
+        if info.components.get(C.EVALUATOR) in ("COMPLETE", "CACHED"):
             return info.run_id
     return None

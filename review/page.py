@@ -8,6 +8,7 @@ import html
 import json
 from typing import Dict, List, Optional
 
+from pipeline import contract
 from review import charts
 from review.charts import BASELINE, CANDIDATE, fmt
 
@@ -115,7 +116,7 @@ def verdict(review: dict) -> str:
     evaluation, push = review["evaluation"], review["push"]
     failed = review["run"]["failed_at"]
     if evaluation is None:
-        if "AnomalyGate" in failed:
+        if contract.ANOMALY_GATE in failed:
             return '<span class="verdict fail">STOPPED AT THE DATA GATE: no model was trained</span>'
         if failed:
             return (f'<span class="verdict fail">RUN FAILED at {_e(", ".join(failed))}: '

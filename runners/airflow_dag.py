@@ -7,7 +7,7 @@ over the defaults. A dags folder outside this repository needs one line:
     from runners.airflow_dag import DAG  # noqa: F401
 
 Each task is one TFX component run in-process by the legacy launcher, which records lineage in
-MLMD under `pipeline` / `run` / `component_run` contexts (see pipeline/run_history.py and
+MLMD under `pipeline` / `run` / `component_run` contexts (see metadata/runs.py and
 docs/airflow.md).
 """
 import datetime

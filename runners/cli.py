@@ -56,15 +56,18 @@ def cmd_config(args) -> int:
 
 
 def _latest_inferred_schema(config) -> str:
-    from pipeline import mlmd_queries
-    if not config.mysql_host and not os.path.exists(config.metadata_path):
-        raise SystemExit(f"no MLMD store at {config.metadata_path}: run the pipeline first")
-    store = mlmd_queries.connect(config)
-    for run in reversed(mlmd_queries.pipeline_runs(store, config.pipeline_name)):
-        for record in mlmd_queries.run_executions(store, run):
-            if record.node_id == "SchemaGen" and record.outputs.get("schema"):
-                return os.path.join(record.outputs["schema"][0].uri, "schema.pbtxt")
-    raise SystemExit(f"no SchemaGen output in {config.metadata_path}: run the pipeline first")
+    from metadata.errors import StoreError
+    from metadata.runs import latest_output
+    from metadata.store import open_store
+    from pipeline import contract
+    try:
+        store = open_store(config)
+    except StoreError as e:
+        raise SystemExit(str(e))
+    schema = latest_output(store, config.pipeline_name, contract.SCHEMA_GEN, contract.SCHEMA_KEY)
+    if schema is None:
+        raise SystemExit(f"no SchemaGen output in {config.metadata_path}: run the pipeline first")
+    return os.path.join(schema.uri, contract.SCHEMA_FILE)
 
 
 def cmd_schema_propose(args) -> int:

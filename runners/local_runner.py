@@ -32,13 +32,14 @@ class RunResult:
 
 
 def _summarize(config: PipelineConfig, run_id: str, wall: float) -> RunResult:
-    from pipeline import mlmd_queries
-    store = mlmd_queries.connect(config)
-    run = store.get_context_by_type_and_name("pipeline_run", run_id)
-    if run is None:
+    from metadata import runs
+    from metadata.errors import NotFound
+    from metadata.store import open_store
+    try:
+        records = runs.run_executions(open_store(config), config.pipeline_name, run_id)
+    except NotFound:
         return RunResult(wall, run_id)
-    records = mlmd_queries.run_executions(store, run)
-    return RunResult(wall, run_id, records, mlmd_queries.pushed_destinations(records))
+    return RunResult(wall, run_id, records, runs.pushed_destinations(records))
 
 
 def new_run_id(runner_name: str) -> str:

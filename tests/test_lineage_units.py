@@ -8,7 +8,7 @@ from ml_metadata.proto import metadata_store_pb2 as mlmd_pb2
 from tensorflow_metadata.proto.v0 import statistics_pb2
 
 from lineage import evaluation, files, protos, render, stats, tfrecord
-from lineage.graph import Graph
+from metadata.graph import Graph
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -9,7 +9,7 @@ import pytest
 from ml_metadata import metadata_store
 from ml_metadata.proto import metadata_store_pb2 as pb
 
-from pipeline.run_history import list_runs
+from metadata.runs import list_runs
 
 S = pb.Execution.State
 # RunProvenance is an ordinary component to list_runs, in both schemas.

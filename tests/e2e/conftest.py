@@ -10,7 +10,8 @@ from typing import Dict, List
 
 import pytest
 
-from pipeline import mlmd_queries
+from metadata import runs as mlmd_runs
+from metadata.store import open_store
 from pipeline.config import PipelineConfig
 
 # Every component node of the definition (the resolver is a system node, listed apart).
@@ -26,21 +27,21 @@ SMALL = dict(train_steps=300, eval_steps=50, batch_size=64, tuner_trials=2,
 @dataclass
 class RunSnapshot:
     run_id: str
-    executions: List[mlmd_queries.ExecutionRecord]
+    executions: List[mlmd_runs.ExecutionRecord]
     artifact_count: int
     result: object
 
-    def by_node(self) -> Dict[str, List[mlmd_queries.ExecutionRecord]]:
-        out: Dict[str, List[mlmd_queries.ExecutionRecord]] = {}
+    def by_node(self) -> Dict[str, List[mlmd_runs.ExecutionRecord]]:
+        out: Dict[str, List[mlmd_runs.ExecutionRecord]] = {}
         for record in self.executions:
             out.setdefault(record.node_id, []).append(record)
         return out
 
 
 def snapshot(config, result) -> RunSnapshot:
-    store = mlmd_queries.connect(config)
-    run = store.get_context_by_type_and_name("pipeline_run", result.run_id)
-    return RunSnapshot(run.name, mlmd_queries.run_executions(store, run),
+    store = open_store(config)
+    return RunSnapshot(result.run_id,
+                       mlmd_runs.run_executions(store, config.pipeline_name, result.run_id),
                        len(store.get_artifacts()), result)
 
 
@@ -61,7 +62,7 @@ def three_runs(e2e_config):
 
 @pytest.fixture(scope="session")
 def store(e2e_config, three_runs):
-    return mlmd_queries.connect(e2e_config)
+    return open_store(e2e_config)
 
 
 def with_overrides(config: PipelineConfig, **changes) -> PipelineConfig:

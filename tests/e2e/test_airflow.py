@@ -26,9 +26,10 @@ from typing import Dict
 import pytest
 from ml_metadata.proto.metadata_store_pb2 import Event
 
-from pipeline import mlmd_queries
+from metadata.graph import STATE_NAMES
+from metadata.runs import list_runs
+from metadata.store import open_store
 from pipeline.config import PipelineConfig
-from pipeline.run_history import list_runs
 from tests.e2e.conftest import COMPONENTS, RESOLVER, SMALL
 
 pytestmark = pytest.mark.e2e
@@ -111,7 +112,7 @@ def rerun(airflow, first_run) -> AirflowRun:
 
 @pytest.fixture(scope="module")
 def airflow_store(airflow_config):
-    return mlmd_queries.connect(airflow_config)
+    return open_store(airflow_config)
 
 
 def _executions_by_task(store, run: AirflowRun):
@@ -135,7 +136,7 @@ def _type_name(store, artifact) -> str:
 
 
 def _states(executions) -> list:
-    return [mlmd_queries.STATE_NAMES[e.last_known_state] for e in executions]
+    return [STATE_NAMES[e.last_known_state] for e in executions]
 
 
 def test_every_task_succeeds(first_run):

@@ -3,7 +3,8 @@ import os
 
 import pytest
 
-from pipeline import mlmd_queries
+from metadata.runs import list_runs
+from metadata.store import open_store
 from pipeline.config import PipelineConfig
 from tests.e2e.conftest import COMPONENTS, RESOLVER, SMALL, snapshot
 
@@ -29,7 +30,7 @@ def test_full_pipeline_on_beam_dag_runner(tmp_path):
 
     # Same context schema as LocalDagRunner: each execution sits in its pipeline, its run and
     # its node.
-    store = mlmd_queries.connect(config)
+    store = open_store(config)
     types = {t.id: t.name for t in store.get_context_types()}
     for record in snap.executions:
         contexts = {(types[c.type_id], c.name) for c in store.get_contexts_by_execution(record.id)}
@@ -48,7 +49,7 @@ def test_beam_run_reuses_the_local_runs_cache(e2e_config, three_runs):
     Only RunProvenance executes: it records the runner, which is now "beam".
     """
     from runners import beam_runner
-    store = mlmd_queries.connect(e2e_config)
+    store = open_store(e2e_config)
     artifacts_before = len(store.get_artifacts())
     result = beam_runner.run(e2e_config)
     snap = snapshot(e2e_config, result)
@@ -69,5 +70,5 @@ def test_beam_run_reuses_the_local_runs_cache(e2e_config, three_runs):
         assert [a.id for a in beam[node][0].outputs[key]] == \
             [a.id for a in local[node][0].outputs[key]], node
     # Pipeline contexts are shared: the local and Beam runs are children of one pipeline.
-    runs = [c.name for c in mlmd_queries.pipeline_runs(store, e2e_config.pipeline_name)]
+    runs = [r.run_id for r in list_runs(store, e2e_config.pipeline_name)]
     assert three_runs[0].run_id in runs and snap.run_id in runs

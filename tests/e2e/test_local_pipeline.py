@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from ml_metadata.proto import metadata_store_pb2
 
-from pipeline import mlmd_queries
+from metadata import runs as mlmd_runs
 from tests.e2e.conftest import COMPONENTS, RESOLVER, SMALL, snapshot, with_overrides
 
 pytestmark = pytest.mark.e2e
@@ -169,9 +169,9 @@ def test_broken_column_stops_at_the_gate(three_runs, e2e_config, store, tmp_path
     assert "absl" not in proc.stdout and "INFO" not in proc.stdout
     assert "Component CsvExampleGen is running" in Path(e2e_config.log_file).read_text()
 
-    run = mlmd_queries.latest_run(store, e2e_config.pipeline_name)
+    run = mlmd_runs.resolve_run(store, e2e_config.pipeline_name, mlmd_runs.LATEST)
     nodes = {}
-    for record in mlmd_queries.run_executions(store, run):
+    for record in mlmd_runs.run_executions(store, e2e_config.pipeline_name, run.run_id):
         nodes.setdefault(record.node_id, []).append(record.state)
     assert nodes["AnomalyGate"] == ["FAILED"]
     assert nodes["CsvExampleGen"] == ["COMPLETE"]

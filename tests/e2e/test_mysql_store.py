@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import mlmd_queries
+from metadata.store import open_store
 from pipeline.config import PipelineConfig
 from tests import mariadb
 from tests.e2e.conftest import COMPONENTS, RESOLVER, SMALL, snapshot
@@ -112,7 +112,7 @@ def _provenance_changed(store, first, second) -> bool:
 
 def test_second_identical_run_is_cached_but_evaluator_and_pusher(two_runs, mysql_config):
     first, second = two_runs
-    store = mlmd_queries.connect(mysql_config)
+    store = open_store(mysql_config)
     states = _states(second)
     assert states["Evaluator"] == ["COMPLETE"] and states["Pusher"] == ["COMPLETE"]
     cached = set(COMPONENTS) - {"Evaluator", "Pusher"}

@@ -13,12 +13,11 @@ from typing import Dict, Iterable, List, Optional
 
 from ml_metadata.proto import metadata_store_pb2 as mlmd_pb2
 
-from pipeline.mlmd_queries import STATE_NAMES
+from pipeline import contract
 
 MAX_HOPS = 100  # MLMD's limit for get_lineage_subgraph
 MAX_STARTING_NODES = 100
-RUN_CONTEXT_TYPES = ("pipeline_run", "run")
-NODE_CONTEXT_TYPES = ("node", "component_run")
+STATE_NAMES = {v: k for k, v in mlmd_pb2.Execution.State.items()}
 
 _Options = mlmd_pb2.LineageSubgraphQueryOptions
 INPUT_EVENTS = (mlmd_pb2.Event.INPUT, mlmd_pb2.Event.DECLARED_INPUT, mlmd_pb2.Event.INTERNAL_INPUT)
@@ -144,13 +143,13 @@ class Graph:
         component_id = custom(execution, "component_id")
         if component_id:  # Airflow's legacy launcher
             return component_id
-        node = self._context_of(execution_id, NODE_CONTEXT_TYPES)
+        node = self._context_of(execution_id, contract.NODE_CONTEXT_TYPES)
         if node is not None:
             return node.name.split(".", 1)[-1]
         return self.type_name(execution).rsplit(".", 1)[-1]
 
     def run_context(self, execution_id: int) -> Optional[mlmd_pb2.Context]:
-        return self._context_of(execution_id, RUN_CONTEXT_TYPES)
+        return self._context_of(execution_id, contract.RUN_CONTEXT_TYPES)
 
     def run_id(self, execution_id: int) -> Optional[str]:
         context = self.run_context(execution_id)
@@ -163,7 +162,7 @@ class Graph:
 
 def run_id_of(context, type_name: str) -> str:
     """The run id a run context stands for: Airflow's `run` contexts are "<pipeline>.<run id>"."""
-    if type_name == "run" and "." in context.name:
+    if type_name == contract.AIRFLOW_RUN_CONTEXT and "." in context.name:
         return custom(context, "run_id") or context.name.split(".", 1)[1]
     return context.name
 
@@ -173,7 +172,7 @@ def run_id_of(context, type_name: str) -> str:
 # edge to each model they hand over). load_reuse counts the CACHED writers back, in one batch,
 # for the artifacts a report names.
 _PRUNED_EXECUTIONS = ("last_known_state = CACHED OR "
-                      "type = 'tfx.dsl.components.common.resolver.Resolver'")
+                      f"type = '{contract.RESOLVER_EXECUTION_TYPE}'")
 
 
 _SUBGRAPH_FIELDS = ["artifacts", "executions", "events", "associations", "artifact_types",

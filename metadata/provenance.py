@@ -4,11 +4,9 @@ from typing import Dict, Optional
 
 from ml_metadata.metadata_store import ListOptions
 
-from lineage.graph import custom
+from metadata.graph import custom
+from pipeline import contract
 
-# pipeline/provenance.py's artifact type: "pipeline.RunProvenance" (importable by KFP v2
-# containers); stores written before that rename call it "RunProvenance".
-TYPE_NAMES = ("pipeline.RunProvenance", "RunProvenance")
 UNKNOWN = "unknown"
 
 
@@ -19,7 +17,7 @@ def run_provenance(store, run_context_id: Optional[int]) -> Dict[str, object]:
     """
     artifact = None
     if run_context_id is not None:
-        types = " OR ".join(f"type = '{name}'" for name in TYPE_NAMES)
+        types = " OR ".join(f"type = '{name}'" for name in contract.PROVENANCE_TYPES)
         found = store.get_artifacts(list_options=ListOptions(
             filter_query=f"({types}) AND contexts_a.id = {run_context_id}", limit=1))
         artifact = found[0] if found else None

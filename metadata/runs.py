@@ -1,0 +1,352 @@
+"""A pipeline's runs, whichever runner made them, and what each run's nodes output.
+
+Two context schemas share one store:
+- 'ir' (LocalDagRunner, BeamDagRunner): a `pipeline_run` context, child of the `pipeline`
+  context, named by the run id; each execution is also in a `node` context "<pipeline>.<node>".
+- 'airflow' (TFX's legacy launcher, runners/airflow_dag.py): a `run` context named
+  "<pipeline>.<run id>" with properties pipeline_name and run_id, no parent; each execution has
+  properties component_id and state, and is also in a `component_run` context.
+
+"Did this run push" is answered here and nowhere else: a run pushed when its own Pusher
+executed (COMPLETE, not CACHED: a cached Pusher repeats an earlier run's push) and published a
+PushedModel with pushed=1.
+"""
+import datetime
+import re
+from dataclasses import dataclass, field
+from typing import Callable, Dict, Iterable, List, Optional, Tuple
+
+from ml_metadata import errors as mlmd_errors
+from ml_metadata.metadata_store import ListOptions
+from ml_metadata.proto import metadata_store_pb2
+
+from metadata import graph
+from metadata.errors import NotFound
+from metadata.graph import STATE_NAMES, Graph, custom, event_keys
+from pipeline import contract
+
+LATEST, PREVIOUS = "latest", "previous"
+
+_State = metadata_store_pb2.Execution.State
+_UNFINISHED = {_State.UNKNOWN, _State.NEW, _State.RUNNING}
+_WRITES = {metadata_store_pb2.Event.OUTPUT, metadata_store_pb2.Event.DECLARED_OUTPUT}
+# runners/local_runner.py new_run_id: "<runner>-<ISO date and time>".
+_RUNNER_PREFIX = re.compile(r"^([a-z][a-z0-9_]*)-\d{4}-\d{2}-\d{2}T")
+
+
+@dataclass
+class RunInfo:
+    run_id: str
+    runner: str                 # local, beam, airflow, or unknown
+    schema: str                 # 'ir' or 'airflow'
+    started: datetime.datetime  # UTC
+    ended: Optional[datetime.datetime]  # None while RUNNING
+    # FAILED if any execution failed, RUNNING if any has not finished, else COMPLETE.
+    # The legacy Airflow launcher never records a failure: a failed task's execution stays
+    # RUNNING in MLMD (Airflow's own database has the task's real state).
+    status: str
+    components: Dict[str, str]  # node id -> state of its latest execution in the run
+    pushed: bool                # this run's own Pusher executed and pushed a model
+    span: Optional[int] = None  # span of the Examples the run's ExampleGen output
+    context: Optional[metadata_store_pb2.Context] = field(default=None, repr=False,
+                                                          compare=False)
+
+    @property
+    def seconds(self) -> Optional[float]:
+        return (self.ended - self.started).total_seconds() if self.ended else None
+
+
+@dataclass
+class ExecutionRecord:
+    id: int
+    node_id: str
+    type_name: str
+    state: str
+    seconds: Optional[float]
+    outputs: Dict[str, List[metadata_store_pb2.Artifact]]
+
+
+def context_type(store, name: str):
+    """The context type, or None where no run has written one (MLMD raises NotFoundError)."""
+    try:
+        return store.get_context_type(name)
+    except mlmd_errors.NotFoundError:
+        return None
+
+
+def _pipeline_context(store, pipeline_name: str):
+    try:
+        return store.get_context_by_type_and_name(contract.PIPELINE_CONTEXT, pipeline_name)
+    except mlmd_errors.NotFoundError:  # a store no pipeline has written yet
+        return None
+
+
+def _run_contexts(store, pipeline_name: str) -> List[Tuple[str, str, metadata_store_pb2.Context]]:
+    """(schema, run id, context) of every run of the pipeline, oldest first. No executions."""
+    pipeline_context = _pipeline_context(store, pipeline_name)
+    if pipeline_context is None:
+        return []
+    runs = []
+    ir_type = context_type(store, contract.IR_RUN_CONTEXT)
+    if ir_type is not None:
+        runs += [("ir", c.name, c)
+                 for c in store.get_children_contexts_by_context(pipeline_context.id)
+                 if c.type_id == ir_type.id]
+    if context_type(store, contract.AIRFLOW_RUN_CONTEXT) is not None:
+        runs += [("airflow", c.properties["run_id"].string_value, c)
+                 for c in store.get_contexts_by_type(contract.AIRFLOW_RUN_CONTEXT)
+                 if c.properties["pipeline_name"].string_value == pipeline_name]
+    # Context ids break ties between runs started in the same millisecond.
+    return sorted(runs, key=lambda run: (run[2].create_time_since_epoch, run[2].id))
+
+
+def _node_labeler(store, pipeline_name: str) -> Callable[[metadata_store_pb2.Execution], str]:
+    """execution -> node id, for executions of this pipeline's runs.
+
+    Airflow's executions carry their component id. An IR execution's node is its `node`
+    context; reading every node context's executions would load each execution a second time,
+    so where a node's executions all have one execution type that no other node of the
+    pipeline uses (checked with two one-row queries per node), the type names the node.
+    Nodes that share a type, or whose type changed over time, are read in full.
+    """
+    by_execution: Dict[int, str] = {}
+    by_type: Dict[int, str] = {}
+    if context_type(store, contract.IR_NODE_CONTEXT) is not None:
+        prefix = pipeline_name + "."
+        nodes = [c for c in store.get_contexts_by_type(contract.IR_NODE_CONTEXT)
+                 if c.name.startswith(prefix)]
+        type_nodes: Dict[int, List] = {}
+        read_in_full = []
+        for node in nodes:
+            newest = store.get_executions_by_context(node.id, list_options=ListOptions(limit=1))
+            if not newest:
+                continue
+            other = store.get_executions_by_context(node.id, list_options=ListOptions(
+                limit=1, filter_query=f"type != '{newest[0].type}'"))
+            if other:
+                read_in_full.append(node)
+            else:
+                type_nodes.setdefault(newest[0].type_id, []).append(node)
+        for type_id, owners in type_nodes.items():
+            if len(owners) == 1:
+                by_type[type_id] = owners[0].name[len(prefix):]
+            else:
+                read_in_full += owners
+        for node in read_in_full:
+            for execution in store.get_executions_by_context(node.id):
+                by_execution[execution.id] = node.name[len(prefix):]
+
+    def label(execution) -> str:
+        if "component_id" in execution.properties:  # Airflow's legacy launcher
+            return execution.properties["component_id"].string_value
+        return by_execution.get(execution.id) or by_type.get(execution.type_id) or execution.name
+
+    return label
+
+
+def _utc(millis: int) -> datetime.datetime:
+    return datetime.datetime.fromtimestamp(millis / 1000.0, tz=datetime.timezone.utc)
+
+
+def _runner_of(schema: str, run_id: str) -> str:
+    if schema == "airflow":
+        return "airflow"
+    match = _RUNNER_PREFIX.match(run_id)
+    return match.group(1) if match else "unknown"
+
+
+def _status(executions) -> str:
+    states = {e.last_known_state for e in executions}
+    if _State.FAILED in states:
+        return "FAILED"
+    if not executions or states & _UNFINISHED:
+        return "RUNNING"
+    return "COMPLETE"
+
+
+def _outputs_of(store, execution_ids: Iterable[int], key: str) -> Dict[int, List[int]]:
+    """{execution id: ids of the artifacts it output under `key`}, one events query."""
+    ids = sorted(set(execution_ids))
+    out: Dict[int, List[int]] = {}
+    for event in store.get_events_by_execution_ids(ids) if ids else []:
+        if event.type in _WRITES and key in event_keys(event):
+            out.setdefault(event.execution_id, []).append(event.artifact_id)
+    return out
+
+
+def _summaries(store, pipeline_name: str, runs) -> List[RunInfo]:
+    """RunInfo for (schema, run id, context) triples: one executions query per run, and a
+    handful of batched queries for node names, pushes and spans whatever the number of runs."""
+    label = _node_labeler(store, pipeline_name)
+    executions = {c.id: sorted(store.get_executions_by_context(c.id),
+                               key=lambda e: (e.create_time_since_epoch, e.id))
+                  for _, _, c in runs}
+    nodes = {e.id: label(e) for group in executions.values() for e in group}
+    pushers = [e.id for group in executions.values() for e in group
+               if nodes[e.id] == contract.PUSHER and e.last_known_state == _State.COMPLETE]
+    example_gens = [e.id for group in executions.values() for e in group
+                    if nodes[e.id] == contract.EXAMPLE_GEN]
+    pushed_outputs = _outputs_of(store, pushers, contract.PUSHED_MODEL_KEY)
+    examples_outputs = _outputs_of(store, example_gens, contract.EXAMPLES_KEY)
+    artifact_ids = sorted({a for ids in (*pushed_outputs.values(), *examples_outputs.values())
+                           for a in ids})
+    artifacts = {a.id: a for a in store.get_artifacts_by_id(artifact_ids)} if artifact_ids else {}
+
+    def pushed(execution_id: int) -> bool:
+        return any(custom(artifacts[a], contract.PUSHED_PROPERTY, 0) == 1
+                   for a in pushed_outputs.get(execution_id, ()) if a in artifacts)
+
+    def span(execution_id: int) -> Optional[int]:
+        for a in examples_outputs.get(execution_id, ()):
+            if a in artifacts and custom(artifacts[a], contract.SPAN_PROPERTY) is not None:
+                return custom(artifacts[a], contract.SPAN_PROPERTY)
+        return None
+
+    out = []
+    for schema, run_id, context in runs:
+        group = executions[context.id]
+        status = _status(group)
+        spans = [span(e.id) for e in group if nodes[e.id] == contract.EXAMPLE_GEN]
+        out.append(RunInfo(
+            run_id=run_id,
+            runner=_runner_of(schema, run_id),
+            schema=schema,
+            started=_utc(context.create_time_since_epoch),
+            ended=None if status == "RUNNING" else _utc(
+                max(e.last_update_time_since_epoch for e in group)),
+            status=status,
+            components={nodes[e.id]: STATE_NAMES[e.last_known_state] for e in group},
+            pushed=any(pushed(e.id) for e in group),
+            span=next((s for s in reversed(spans) if s is not None), None),
+            context=context,
+        ))
+    return out
+
+
+def count_runs(store, pipeline_name: str) -> int:
+    return len(_run_contexts(store, pipeline_name))
+
+
+def list_runs(store, pipeline_name: str, newest: Optional[int] = None) -> List[RunInfo]:
+    """Every run of `pipeline_name` in the store, both schemas, oldest first; only the
+    `newest` N when given (listing runs costs a query per run, finding them does not)."""
+    runs = _run_contexts(store, pipeline_name)
+    if newest is not None:
+        runs = runs[-newest:] if newest > 0 else []
+    return _summaries(store, pipeline_name, runs)
+
+
+def _named_context(store, pipeline_name: str, run_id: str):
+    """The run context of a run id of this pipeline (IR or Airflow), or None."""
+    for schema, type_name, name in (("ir", contract.IR_RUN_CONTEXT, run_id),
+                                    ("airflow", contract.AIRFLOW_RUN_CONTEXT,
+                                     f"{pipeline_name}.{run_id}")):
+        if context_type(store, type_name) is None:
+            continue
+        context = store.get_context_by_type_and_name(type_name, name)
+        if context is None:
+            continue
+        if schema == "ir":
+            parents = {c.name for c in store.get_parent_contexts_by_context(context.id)}
+            if pipeline_name not in parents:
+                raise NotFound(f"run {run_id!r} is not a run of pipeline {pipeline_name!r}")
+            return schema, context
+        return schema, context
+    return None
+
+
+def resolve_run(store, pipeline_name: str, spec: str) -> RunInfo:
+    """The run a user named: `latest`, `previous` or a run id as `lineage runs` lists it."""
+    if spec in (LATEST, PREVIOUS):
+        runs = _run_contexts(store, pipeline_name)
+        index = -1 if spec == LATEST else -2
+        if len(runs) < -index:
+            raise NotFound(f"the store has {len(runs)} run(s): no {spec} run")
+        return _summaries(store, pipeline_name, [runs[index]])[0]
+    found = _named_context(store, pipeline_name, spec)
+    if found is None:
+        raise NotFound(f"no run {spec!r} in the store (see `lineage runs`)")
+    schema, context = found
+    return _summaries(store, pipeline_name, [(schema, spec, context)])[0]
+
+
+def run_graph(store, run: RunInfo) -> Graph:
+    """The run's executions with their input and output artifacts."""
+    executions = store.get_executions_by_context(run.context.id)
+    if not executions:
+        return Graph()
+    return graph.load_executions(store, [e.id for e in executions])
+
+
+def executions_by_node(g: Graph, context_id: int) -> Dict[str, int]:
+    """{node id: execution id} of the run (the newest execution if a node ran twice)."""
+    out: Dict[str, int] = {}
+    for execution_id in sorted(g.executions, key=lambda i: (
+            g.executions[i].create_time_since_epoch, i)):
+        if context_id in g.execution_contexts.get(execution_id, ()):
+            out[g.node_id(execution_id)] = execution_id
+    return out
+
+
+def node_output(g: Graph, nodes: Dict[str, int], node: str, key: str) -> Optional[int]:
+    """The artifact id `node` output under `key` in the run, or None."""
+    return g.output(nodes[node], key) if node in nodes else None
+
+
+def latest_output(store, pipeline_name: str, node: str,
+                  key: str) -> Optional[metadata_store_pb2.Artifact]:
+    """The newest run's output of `node` under `key` (reused from the cache or not)."""
+    runs = _run_contexts(store, pipeline_name)
+    if not runs:
+        return None
+    label = _node_labeler(store, pipeline_name)
+    for _, _, context in reversed(runs):
+        executions = [e for e in store.get_executions_by_context(context.id)
+                      if label(e) == node]
+        outputs = _outputs_of(store, [e.id for e in executions], key)
+        ids = [a for e in sorted(executions, key=lambda e: (e.create_time_since_epoch, e.id),
+                                 reverse=True) for a in outputs.get(e.id, [])]
+        if ids:
+            return store.get_artifacts_by_id(ids[:1])[0]
+    return None
+
+
+def run_executions(store, pipeline_name: str, run_id: str) -> List[ExecutionRecord]:
+    """Every execution of the run, oldest first, with its node, state, seconds and outputs."""
+    found = _named_context(store, pipeline_name, run_id)
+    if found is None:
+        raise NotFound(f"no run {run_id!r} in the store (see `lineage runs`)")
+    executions = sorted(store.get_executions_by_context(found[1].id),
+                        key=lambda e: (e.create_time_since_epoch, e.id))
+    label = _node_labeler(store, pipeline_name)
+    types = {t.id: t.name for t in store.get_execution_types()}
+    outputs: Dict[int, Dict[str, List[int]]] = {}
+    ids = [e.id for e in executions]
+    for event in store.get_events_by_execution_ids(ids) if ids else []:
+        if event.type in _WRITES:
+            for key in event_keys(event) or [""]:
+                outputs.setdefault(event.execution_id, {}).setdefault(key, []).append(
+                    event.artifact_id)
+    artifact_ids = sorted({a for d in outputs.values() for v in d.values() for a in v})
+    artifacts = {a.id: a for a in store.get_artifacts_by_id(artifact_ids)} if artifact_ids else {}
+    records = []
+    for e in executions:
+        seconds = None
+        if e.last_update_time_since_epoch and e.create_time_since_epoch:
+            seconds = (e.last_update_time_since_epoch - e.create_time_since_epoch) / 1000.0
+        records.append(ExecutionRecord(
+            e.id, label(e), types.get(e.type_id, "?"), STATE_NAMES.get(e.last_known_state,
+                                                                      "UNKNOWN"),
+            seconds, {k: [artifacts[i] for i in v if i in artifacts]
+                      for k, v in outputs.get(e.id, {}).items()}))
+    return records
+
+
+def pushed_destinations(records: List[ExecutionRecord]) -> List[str]:
+    """Where the run's Pusher put the model (empty when nothing was pushed)."""
+    out = []
+    for record in records:
+        for artifact in record.outputs.get(contract.PUSHED_MODEL_KEY, []):
+            if custom(artifact, contract.PUSHED_PROPERTY, 0) == 1:
+                out.append(custom(artifact, contract.PUSHED_DESTINATION_PROPERTY))
+    return out

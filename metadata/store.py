@@ -1,0 +1,78 @@
+"""Opening the MLMD store a configuration names: SQLite by default, MySQL/MariaDB when
+`mysql_host` is set.
+
+`store_cfg` is the configuration's store section, or any object with the attributes
+metadata_path, mysql_host, mysql_port, mysql_database, mysql_user and mysql_password.
+Readers open SQLite read-only, so a mistyped path never creates an empty store.
+"""
+import os
+
+from ml_metadata import metadata_store
+from ml_metadata.proto import metadata_store_pb2
+
+from metadata.errors import StoreError
+
+
+def store_label(store_cfg) -> str:
+    """How messages name the store: its SQLite path, or mysql://host:port/database."""
+    if store_cfg.mysql_host:
+        return f"mysql://{store_cfg.mysql_host}:{store_cfg.mysql_port}/{store_cfg.mysql_database}"
+    return store_cfg.metadata_path
+
+
+def connection_config(store_cfg, create: bool) -> metadata_store_pb2.ConnectionConfig:
+    """The ConnectionConfig for the store; SQLite is opened read-only unless `create`.
+
+    Built here rather than with TFX's helpers so that readers and the configuration never
+    import TFX; no file or folder is touched.
+    """
+    cc = metadata_store_pb2.ConnectionConfig()
+    if store_cfg.mysql_host:
+        cc.mysql.host = store_cfg.mysql_host
+        cc.mysql.port = int(store_cfg.mysql_port)
+        cc.mysql.database = store_cfg.mysql_database
+        cc.mysql.user = store_cfg.mysql_user
+        cc.mysql.password = store_cfg.mysql_password
+    else:
+        cc.sqlite.filename_uri = store_cfg.metadata_path
+        cc.sqlite.connection_mode = (
+            metadata_store_pb2.SqliteMetadataSourceConfig.READWRITE_OPENCREATE if create
+            else metadata_store_pb2.SqliteMetadataSourceConfig.READONLY)
+    return cc
+
+
+# ml_metadata reports every connection problem as a RuntimeError whose text carries the
+# database's own message; these turn the common ones into a sentence a user can act on.
+_CAUSES = (
+    ("file is not a database", "is not an SQLite database (corrupt, or another kind of file)"),
+    ("readonly database", "is an SQLite database without ML Metadata's tables"),
+    ("database is locked", "is locked by another process; retry when it has finished"),
+    ("unable to open database file", "cannot be opened (check the path and its permissions)"),
+)
+
+
+def _explain(store_cfg, error: Exception) -> StoreError:
+    label = store_label(store_cfg)
+    text = str(error).splitlines()[0] if str(error) else type(error).__name__
+    if store_cfg.mysql_host:
+        return StoreError(f"cannot read the MLMD store {label}: {text}")
+    for needle, sentence in _CAUSES:
+        if needle in text:
+            return StoreError(f"the MLMD store {label} {sentence}")
+    return StoreError(f"cannot read the MLMD store {label}: {text}")
+
+
+def open_store(store_cfg, readonly: bool = True) -> metadata_store.MetadataStore:
+    """A connected store; StoreError (one line naming the store) when it cannot be read.
+
+    Read-only opening of a missing SQLite file says so instead of creating it.
+    """
+    if readonly and not store_cfg.mysql_host and not os.path.isfile(store_cfg.metadata_path):
+        raise StoreError(f"no MLMD store at {store_cfg.metadata_path}: run the pipeline first")
+    try:
+        store = metadata_store.MetadataStore(connection_config(store_cfg, create=not readonly))
+        store.get_context_types()  # surfaces a corrupt or locked file now, not mid-command
+    except RuntimeError as e:  # ml_metadata's errors derive from RuntimeError too
+        raise _explain(store_cfg, e) from None
+    return store
+
