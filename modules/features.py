@@ -32,9 +32,6 @@ FARE_KEY = "fare"
 BIG_TIPPER_FRACTION = 0.2
 LABEL_KEY = "big_tipper"
 
-# Slices reviewed in evaluation.
-SLICE_FEATURES = ["trip_start_hour", "payment_type"]
-
 # Columns present in the data that the model deliberately does not read.
 UNUSED_FEATURES = ["trip_start_timestamp", "pickup_census_tract", "dropoff_census_tract"]
 

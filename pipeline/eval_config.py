@@ -4,6 +4,7 @@ import json
 import tensorflow_model_analysis as tfma
 
 from modules import features as F
+from pipeline import contract
 
 # TFMA's defaults (10,000 thresholds and buckets, for every slice and both models) made the
 # Evaluator the slowest component; these resolutions are ample for 5,000 eval examples.
@@ -51,5 +52,5 @@ def create_eval_config(min_auc: float, max_auc_regression: float,
         )],
         metrics_specs=[tfma.MetricsSpec(metrics=metrics)],
         slicing_specs=[tfma.SlicingSpec()] + [
-            tfma.SlicingSpec(feature_keys=[key]) for key in F.SLICE_FEATURES],
+            tfma.SlicingSpec(feature_keys=[key]) for key in contract.SLICE_COLUMNS],
     )

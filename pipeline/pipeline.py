@@ -4,6 +4,7 @@ import os
 
 from tfx import v1 as tfx
 
+from pipeline import contract as C
 from pipeline import provenance
 from pipeline.beam_presets import beam_pipeline_args
 from pipeline.components import AnomalyGate, CuratedSchemaGen
@@ -17,9 +18,6 @@ from pipeline.fingerprints import modules_fingerprint
 PREPROCESSING_FN = "modules.transform.preprocessing_fn"
 TUNER_FN = "modules.tuner.tuner_fn"
 RUN_FN = "modules.trainer.run_fn"
-
-RESOLVER_ID = "latest_blessed_model_resolver"
-
 
 SPAN_PATTERN = "span-{SPAN}/*.csv"
 
@@ -58,7 +56,8 @@ def create_components(config: PipelineConfig, with_baseline: bool = True,
     thresholds only. `runner` is recorded in the run's provenance.
     """
     _check_local_inputs(config)
-    run_provenance = provenance.RunProvenance(**provenance.collect(config, runner))
+    run_provenance = provenance.RunProvenance(
+        **provenance.collect(config, runner)).with_id(C.PROVENANCE)
     example_gen = tfx.components.CsvExampleGen(
         input_base=config.data_root,
         **_example_gen_input(config),
@@ -67,33 +66,36 @@ def create_components(config: PipelineConfig, with_baseline: bool = True,
             tfx.proto.SplitConfig.Split(name="train", hash_buckets=2),
             tfx.proto.SplitConfig.Split(name="eval", hash_buckets=1),
         ])),
-    )
-    statistics_gen = tfx.components.StatisticsGen(examples=example_gen.outputs["examples"])
+    ).with_id(C.EXAMPLE_GEN)
+    statistics_gen = tfx.components.StatisticsGen(
+        examples=example_gen.outputs[C.EXAMPLES_KEY]).with_id(C.STATISTICS_GEN)
     schema_gen = tfx.components.SchemaGen(
-        statistics=statistics_gen.outputs["statistics"], infer_feature_shape=True)
-    curated_schema = CuratedSchemaGen(schema_file=config.schema_path).with_id("ImportSchemaGen")
+        statistics=statistics_gen.outputs[C.STATISTICS_KEY],
+        infer_feature_shape=True).with_id(C.SCHEMA_GEN)
+    curated_schema = CuratedSchemaGen(schema_file=config.schema_path).with_id(C.CURATED_SCHEMA)
     example_validator = tfx.components.ExampleValidator(
-        statistics=statistics_gen.outputs["statistics"],
-        schema=curated_schema.outputs["schema"])
-    gate = AnomalyGate(anomalies=example_validator.outputs["anomalies"])
+        statistics=statistics_gen.outputs[C.STATISTICS_KEY],
+        schema=curated_schema.outputs[C.SCHEMA_KEY]).with_id(C.EXAMPLE_VALIDATOR)
+    gate = AnomalyGate(
+        anomalies=example_validator.outputs[C.ANOMALIES_KEY]).with_id(C.ANOMALY_GATE)
 
     code_sha256 = modules_fingerprint()
     transform = tfx.components.Transform(
-        examples=example_gen.outputs["examples"],
-        schema=curated_schema.outputs["schema"],
+        examples=example_gen.outputs[C.EXAMPLES_KEY],
+        schema=curated_schema.outputs[C.SCHEMA_KEY],
         preprocessing_fn=PREPROCESSING_FN,
         custom_config={"code_sha256": code_sha256},
         # StatisticsGen already describes the raw data and the gate has validated it;
         # Transform's own pre/post statistics would repeat that work on every run.
         disable_statistics=True,
-    )
+    ).with_id(C.TRANSFORM)
     # Explicit edge: Transform may only start once the gate has passed the data.
     transform.add_upstream_node(gate)
 
     training_inputs = dict(
-        examples=transform.outputs["transformed_examples"],
-        transform_graph=transform.outputs["transform_graph"],
-        schema=curated_schema.outputs["schema"],
+        examples=transform.outputs[C.TRANSFORMED_EXAMPLES_KEY],
+        transform_graph=transform.outputs[C.TRANSFORM_GRAPH_KEY],
+        schema=curated_schema.outputs[C.SCHEMA_KEY],
     )
     tuner = tfx.components.Tuner(
         tuner_fn=TUNER_FN,
@@ -102,39 +104,39 @@ def create_components(config: PipelineConfig, with_baseline: bool = True,
         custom_config={"code_sha256": code_sha256, "max_trials": config.tuner_trials,
                        "batch_size": config.batch_size},
         **training_inputs,
-    )
+    ).with_id(C.TUNER)
     trainer = tfx.components.Trainer(
         run_fn=RUN_FN,
-        hyperparameters=tuner.outputs["best_hyperparameters"],
+        hyperparameters=tuner.outputs[C.BEST_HYPERPARAMETERS_KEY],
         train_args=tfx.proto.TrainArgs(num_steps=config.train_steps),
         eval_args=tfx.proto.EvalArgs(num_steps=config.eval_steps),
         custom_config={"code_sha256": code_sha256, "batch_size": config.batch_size},
         **training_inputs,
-    )
+    ).with_id(C.TRAINER)
     baseline = []
     if with_baseline:
         baseline = [tfx.dsl.Resolver(
             strategy_class=tfx.dsl.experimental.LatestBlessedModelStrategy,
             model=tfx.dsl.Channel(type=tfx.types.standard_artifacts.Model),
             model_blessing=tfx.dsl.Channel(type=tfx.types.standard_artifacts.ModelBlessing),
-        ).with_id(RESOLVER_ID)]
+        ).with_id(C.RESOLVER)]
     evaluator = tfx.components.Evaluator(
-        examples=example_gen.outputs["examples"],
-        model=trainer.outputs["model"],
-        baseline_model=baseline[0].outputs["model"] if baseline else None,
+        examples=example_gen.outputs[C.EXAMPLES_KEY],
+        model=trainer.outputs[C.MODEL_KEY],
+        baseline_model=baseline[0].outputs[C.RESOLVED_MODEL_KEY] if baseline else None,
         eval_config=create_eval_config(config.min_auc, config.max_auc_regression,
                                        with_baseline=with_baseline),
-    )
+    ).with_id(C.EVALUATOR)
     # Pusher only exists in a run whose model was blessed: no PushedModel is ever published
     # for a rejected model.
-    with tfx.dsl.Cond(evaluator.outputs["blessing"].future()[0].custom_property("blessed") == 1):
+    with tfx.dsl.Cond(evaluator.outputs[C.BLESSING_KEY].future()[0].custom_property(C.BLESSED_PROPERTY) == 1):
         pusher = tfx.components.Pusher(
-            model=trainer.outputs["model"],
-            model_blessing=evaluator.outputs["blessing"],
+            model=trainer.outputs[C.MODEL_KEY],
+            model_blessing=evaluator.outputs[C.BLESSING_KEY],
             push_destination=tfx.proto.PushDestination(
                 filesystem=tfx.proto.PushDestination.Filesystem(
                     base_directory=config.serving_dir)),
-        )
+        ).with_id(C.PUSHER)
     return [run_provenance, example_gen, statistics_gen, schema_gen, curated_schema, example_validator, gate,
             transform, tuner, trainer, *baseline, evaluator, pusher]
 

@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 
 from modules import features as F
+from pipeline import contract
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -63,7 +64,7 @@ def test_label_sources_are_not_model_inputs(csv_columns, schema_features):
 
 
 def test_slice_features_are_csv_columns(csv_columns):
-    assert set(F.SLICE_FEATURES) <= set(csv_columns)
+    assert set(contract.SLICE_COLUMNS) <= set(csv_columns)
 
 
 def test_schema_types_match_feature_groups(schema_features):

@@ -99,7 +99,7 @@ def test_kfp_sdk_loads_the_yaml(compiled, target):
 
 
 def test_vertex_keeps_every_node_and_edge_of_the_local_pipeline(compiled):
-    from pipeline.pipeline import RESOLVER_ID as resolver_id
+    from pipeline.contract import RESOLVER as resolver_id
     assert resolver_id == RESOLVER_ID
     config, packages = compiled
     assert _compiled_graph(_spec_dict(packages["vertex"])) == _local_graph(config, True)

@@ -14,7 +14,7 @@ import pytest
 pytestmark = pytest.mark.e2e  # builds the Airflow DAG in a subprocess: a minute or more
 
 from pipeline.config import PipelineConfig
-from pipeline.pipeline import RESOLVER_ID
+from pipeline.contract import RESOLVER as RESOLVER_ID
 
 Graph = tuple  # (set of node ids, set of (upstream, downstream) edges)
 
