@@ -6,7 +6,7 @@ from ml_metadata.metadata_store import ListOptions, OrderByField
 
 from lineage import evaluation, files, stats
 from metadata import graph
-from metadata.artifacts import describe, described_entries, fill_reuse
+from metadata.artifacts import baseline_model, describe, described_entries, fill_reuse
 from metadata.errors import NotFound
 from metadata.graph import Graph, custom
 from metadata.provenance import run_provenance
@@ -108,18 +108,6 @@ def schema_section(g: Graph, curated_id: Optional[int], inferred: Optional[dict]
     return {"curated": curated, "inferred": inferred}
 
 
-def _resolved_baseline(store, g: Graph, evaluator: int) -> Optional[int]:
-    context = g.run_context(evaluator)
-    if context is None:
-        return None
-    run_executions = [e.id for e in store.get_executions_by_context(context.id)]
-    graph.load_executions(store, run_executions, graph=g)
-    for execution in run_executions:
-        if g.node_id(execution) == C.RESOLVER:
-            return g.output(execution, C.RESOLVED_MODEL_KEY)
-    return None
-
-
 def judgement_section(store, g: Graph, model_id: int, blessing_id: Optional[int]):
     """Evaluation metrics and the blessing (with its baseline) of the model.
 
@@ -144,18 +132,11 @@ def judgement_section(store, g: Graph, model_id: int, blessing_id: Optional[int]
         evaluation_out["metrics"] = evaluation.overall_metrics(evaluation_out["uri"])
         evaluation_out["validation_ok"] = evaluation.validation_ok(evaluation_out["uri"])
     blessing = g.artifacts[blessing_id]
-    baseline_id = custom(blessing, C.BASELINE_MODEL_PROPERTY)
-    if baseline_id is None:
-        # The Evaluator's baseline edge is missing when candidate and baseline are one artifact
-        # (one INPUT event per artifact and execution); the blessing's property is the record,
-        # then the Evaluator's input key, then what the run's resolver handed over.
-        baseline_id = g.input(evaluator, C.EVALUATOR_INPUT_BASELINE) or _resolved_baseline(
-            store, g, evaluator)
+    baseline_id = baseline_model(store, g, evaluator, blessing_id)
     blessing_out = {**describe(g, blessing_id), "blessed": bool(custom(blessing, C.BLESSED_PROPERTY, 0)),
                     "current_model_id": custom(blessing, C.CURRENT_MODEL_PROPERTY),
                     "baseline_model_id": baseline_id}
     if baseline_id is not None:
-        graph.load(store, "upstream", 1, artifact_ids=[baseline_id], graph=g)
         blessing_out["baseline_run"] = (describe(g, baseline_id) or {}).get("run")
     return {"evaluation": evaluation_out, "blessing": blessing_out}
 

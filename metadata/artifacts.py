@@ -2,7 +2,8 @@
 from typing import Dict, Optional
 
 from metadata import graph
-from metadata.graph import Graph
+from metadata.graph import Graph, custom
+from pipeline import contract as C
 
 
 def describe(g: Graph, artifact_id: Optional[int]) -> Optional[Dict[str, object]]:
@@ -47,3 +48,28 @@ def described_entries(value):
     elif isinstance(value, list):
         for item in value:
             yield from described_entries(item)
+
+
+def baseline_model(store, g: Graph, evaluator: int, blessing_id: Optional[int]) -> Optional[int]:
+    """The model the Evaluator compared the candidate with, or None (no baseline yet).
+
+    The Evaluator's baseline edge is missing when candidate and baseline are one artifact (MLMD
+    keeps one INPUT event per artifact and execution), so the blessing's baseline_model_id
+    property is the record; then the Evaluator's input key; then what the run's resolver
+    handed over (its executions are loaded into `g` if they are not there).
+    """
+    blessing = g.artifacts.get(blessing_id) if blessing_id is not None else None
+    baseline = custom(blessing, C.BASELINE_MODEL_PROPERTY) if blessing is not None else None
+    if baseline is None:
+        baseline = g.input(evaluator, C.EVALUATOR_INPUT_BASELINE)
+    if baseline is None:
+        context = g.run_context(evaluator)
+        if context is not None:
+            executions = [e.id for e in store.get_executions_by_context(context.id)]
+            graph.load_executions(store, [e for e in executions if e not in g.executions],
+                                  graph=g)
+            resolvers = [e for e in executions if g.node_id(e) == C.RESOLVER]
+            baseline = g.output(resolvers[-1], C.RESOLVED_MODEL_KEY) if resolvers else None
+    if baseline is not None and (baseline not in g.artifacts or g.producer(baseline) is None):
+        graph.load(store, "upstream", 1, artifact_ids=[baseline], graph=g)
+    return baseline

@@ -8,7 +8,7 @@ from typing import Dict, List, Optional
 
 from lineage import evaluation, render, stats
 from metadata import graph
-from metadata.artifacts import describe, describe_in_run
+from metadata.artifacts import baseline_model, describe, describe_in_run
 from metadata.graph import Graph, custom
 from metadata.provenance import run_provenance
 from metadata.runs import executions_by_node, list_runs, node_output, resolve_run, run_graph
@@ -154,12 +154,7 @@ def _evaluation_section(store, g: Graph, nodes: Dict[str, int], run_id: str) -> 
     blessing_id = node_output(g, nodes, C.EVALUATOR, C.BLESSING_KEY)
     blessing = g.artifacts.get(blessing_id) if blessing_id is not None else None
     model_id = g.input(evaluator, C.EVALUATOR_INPUT_MODEL)
-    baseline_id = custom(blessing, C.BASELINE_MODEL_PROPERTY) if blessing is not None else None
-    if baseline_id is None:
-        baseline_id = g.input(evaluator, C.EVALUATOR_INPUT_BASELINE) or node_output(
-            g, nodes, C.RESOLVER, C.RESOLVED_MODEL_KEY)
-    if baseline_id is not None and baseline_id not in g.artifacts:
-        graph.load(store, "upstream", 1, artifact_ids=[baseline_id], graph=g)
+    baseline_id = baseline_model(store, g, evaluator, blessing_id)
     return {
         "artifact": describe_in_run(g, evaluation_id, run_id),
         "state": g.state(evaluator),
