@@ -15,6 +15,9 @@ from runners.progress import ProgressHandler, logs_to_file
 
 
 class PipelineFailed(RuntimeError):
+    """A run that did not complete: `node_id` is the component MLMD records as failed (None
+    when no component execution failed: the pipeline could not be built or orchestrated)."""
+
     def __init__(self, run_id: str, node_id: Optional[str], cause: BaseException):
         where = f"component {node_id}" if node_id else "pipeline set-up"
         super().__init__(f"run {run_id}: {where} failed: {cause}")
@@ -42,6 +45,27 @@ def _summarize(config: PipelineConfig, run_id: str, wall: float) -> RunResult:
     return RunResult(wall, run_id, records, runs.pushed_destinations(records))
 
 
+def failed_node(config: PipelineConfig, run_id: str) -> Optional[str]:
+    """The node of the run's execution that MLMD records as FAILED; else one left unfinished
+    (the process died inside it); None when the run never reached a component.
+
+    Read from the store, not from TFX's log wording, so a change of log text cannot turn a
+    component failure into a set-up failure.
+    """
+    from metadata import runs
+    from metadata.errors import NotFound, StoreError
+    from metadata.store import open_store
+    try:
+        records = runs.run_executions(open_store(config), config.pipeline_name, run_id)
+    except (NotFound, StoreError):
+        return None
+    for wanted in (("FAILED",), ("RUNNING", "NEW", "UNKNOWN")):
+        for record in records:
+            if record.state in wanted:
+                return record.node_id
+    return None
+
+
 def new_run_id(runner_name: str) -> str:
     """Run ids name their runner, so MLMD's pipeline_run contexts say which runner made them."""
     return f"{runner_name}-{datetime.datetime.now().isoformat()}"
@@ -67,9 +91,10 @@ def run(config: PipelineConfig, engine=None, runner_name: str = "local") -> RunR
                 ir, {constants.PIPELINE_RUN_ID_PARAMETER_NAME: run_id})
             (engine or tfx.orchestration.LocalDagRunner()).run_with_ir(ir)
         except Exception as e:
-            failed = handler.mark_failed()
             traceback.print_exc(file=sys.stderr)  # fd 2 is the log file here
-            raise PipelineFailed(run_id, failed.node_id if failed else None, e) from e
+            node_id = failed_node(config, run_id)
+            handler.mark_failed(node_id)
+            raise PipelineFailed(run_id, node_id, e) from e
         finally:
             root.removeHandler(handler)
     return _summarize(config, run_id, time.monotonic() - start)

@@ -82,14 +82,17 @@ class ProgressHandler(logging.Handler):
         elif m := _SKIPPED_NODE.match(msg):
             self._say(f"  - {m.group(1):<32} skipped")
 
-    def mark_failed(self) -> Optional[NodeProgress]:
-        if self.state.current is None:
-            return None
-        node = self.state.nodes[self.state.current]
+    def mark_failed(self, node_id: Optional[str]) -> None:
+        """Show `node_id` (the node MLMD records as failed) as the run's failure."""
+        if node_id is None:
+            return
+        node = self.state.nodes.get(node_id)
+        if node is None:  # its start was not seen in the log
+            self._say(f"  ✗ {node_id:<32} FAILED")
+            return
         node.seconds = time.monotonic() - node.started
         node.outcome = "failed"
         self._say(f"  ✗ {node.node_id:<32} FAILED    {node.seconds:7.1f} s")
-        return node
 
 
 @contextlib.contextmanager
