@@ -487,6 +487,7 @@ def time_command(args: List[str], store_flags: List[str], reps: int) -> Dict[str
 def measure(store, store_flags: List[str], n_targets: int, reps: int,
             rng: random.Random) -> List[Dict[str, object]]:
     from lineage import impact, trace
+    from metadata.runs import list_runs
     pushed = [a.id for a in store.get_artifacts_by_type("PushedModel")
               if a.custom_properties["pushed"].int_value == 1]
     models = [a.id for a in store.get_artifacts_by_type("Model")]
@@ -509,12 +510,16 @@ def measure(store, store_flags: List[str], n_targets: int, reps: int,
         time_in_process(store, "impact span:<n>", impact.impact,
                         ["span:" + str(s) for s in rng.sample(spans, min(n_targets,
                                                                           len(spans)))]),
+        time_in_process(store, "list every run", lambda store_, name: list_runs(store_, name),
+                        ["taxi"] * min(n_targets, 5)),
     ]
     rows += [
         time_command(["trace", rng.choice(sample(pushed))], store_flags, reps),
         time_command(["trace", "latest-pushed"], store_flags, reps),
         time_command(["impact", "id:" + rng.choice(sample(raw_examples))], store_flags, reps),
-        time_command(["runs"], store_flags, max(1, reps // 2)),
+        time_command(["runs"], store_flags, reps),
+        time_command(["runs", "--all"], store_flags, max(1, reps // 2)),
+        time_command(["diff", "previous", "latest"], store_flags, max(1, reps // 2)),
     ]
     return rows
 

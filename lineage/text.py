@@ -1,6 +1,8 @@
 """Human-readable output for the lineage commands (fits an 80-100 column terminal)."""
 from typing import Dict, List, Optional
 
+from pipeline import contract
+
 WIDTH = 100
 KEY_METRICS = ("auc", "auc_precision_recall", "binary_accuracy", "precision", "recall",
                "example_count")
@@ -99,9 +101,9 @@ def format_impact(r: dict) -> str:
         lines.append(f"{type_name}: {len(entries)}")
         for e in entries:
             extra = ""
-            if type_name == "ModelBlessing":
+            if type_name == contract.MODEL_BLESSING_TYPE:
                 extra = f"  model #{e['model_id']} {'blessed' if e['blessed'] else 'NOT blessed'}"
-            if type_name == "PushedModel":
+            if type_name == contract.PUSHED_MODEL_TYPE:
                 extra = f"  {e['destination']}" + ("  <- SERVING NOW" if e["serving_now"] else "")
             lines.append(f"  #{e['id']:<5} run {e['run']}{extra}")
     lines.append("Serving now:")

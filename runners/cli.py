@@ -6,11 +6,12 @@ import sys
 from pathlib import Path
 
 from pipeline import config as config_lib
+from pipeline import contract
 
 
 def _print_run_result(config, result) -> None:
     print(f"\nRun {result.run_id} finished in {result.wall_seconds:.1f} s")
-    pusher_cached = any(r.node_id == "Pusher" and r.state == "CACHED" for r in result.executions)
+    pusher_cached = any(r.node_id == contract.PUSHER and r.state == "CACHED" for r in result.executions)
     if result.pushed:
         for dest in result.pushed:
             note = " (pushed by an earlier run: nothing changed)" if pusher_cached else ""
