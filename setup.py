@@ -12,6 +12,6 @@ setup(
     python_requires=">=3.10,<3.11",
     packages=find_packages(include=["pipeline", "pipeline.*", "modules", "modules.*",
                                     "runners", "runners.*", "lineage", "lineage.*", "review",
-                                    "review.*"]),
+                                    "review.*", "artifacts", "artifacts.*"]),
     entry_points={"console_scripts": ["taxi-pipeline=runners.cli:main"]},
 )

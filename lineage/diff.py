@@ -1,7 +1,8 @@
 """`diff`: what changed between two runs: data, schema, statistics, hyperparameters, metrics."""
 from typing import Dict, Optional
 
-from lineage import evaluation, files, runs, stats
+from artifacts import evaluation
+from lineage import files, runs, stats
 from lineage.graph import custom, run_id_of
 from lineage.provenance import run_provenance
 

@@ -4,7 +4,8 @@ from typing import Dict, Optional
 
 from ml_metadata.metadata_store import ListOptions, OrderByField
 
-from lineage import evaluation, files, graph, stats
+from artifacts import evaluation
+from lineage import files, graph, stats
 from lineage.graph import Graph, custom
 from lineage.provenance import run_provenance
 

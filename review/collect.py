@@ -6,7 +6,8 @@ it). Reads ml_metadata, protobuf and artifact files only: no TensorFlow, TFX or 
 import datetime
 from typing import Dict, List, Optional
 
-from lineage import evaluation, graph, render, stats
+from artifacts import evaluation
+from lineage import graph, render, stats
 from lineage.graph import Graph, custom
 from lineage.provenance import run_provenance
 from lineage.runs import (LATEST, PREVIOUS, executions_by_node, list_runs, node_output,

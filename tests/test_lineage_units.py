@@ -1,77 +1,15 @@
 """Fast tests of the lineage package's pure parts, on real protos and real MLMD records."""
 import math
-import struct
 from pathlib import Path
 
 import pytest
 from ml_metadata.proto import metadata_store_pb2 as mlmd_pb2
 from tensorflow_metadata.proto.v0 import statistics_pb2
 
-from lineage import evaluation, files, protos, render, stats, tfrecord
+from lineage import files, render, stats
 from lineage.graph import Graph
 
 REPO = Path(__file__).resolve().parents[1]
-
-
-def write_records(path, payloads):
-    """TFRecord framing written by hand, so the reader is checked against the format itself."""
-    with open(path, "wb") as f:
-        for data in payloads:
-            length = struct.pack("<Q", len(data))
-            f.write(length + struct.pack("<I", tfrecord.masked_crc(length)) + data
-                    + struct.pack("<I", tfrecord.masked_crc(data)))
-
-
-def test_crc32c_matches_the_castagnoli_check_value():
-    # The standard check value of CRC-32C for the ASCII digits 1-9 (RFC 3720, B.4).
-    assert tfrecord.crc32c(b"123456789") == 0xE3069283
-
-
-def test_tfrecord_reader_returns_each_record(tmp_path):
-    path = tmp_path / "r.tfrecord"
-    write_records(path, [b"first", b"", b"x" * 1000])
-    assert list(tfrecord.read_records(str(path))) == [b"first", b"", b"x" * 1000]
-
-
-def test_tfrecord_reader_rejects_a_corrupted_record(tmp_path):
-    path = tmp_path / "r.tfrecord"
-    write_records(path, [b"payload"])
-    raw = bytearray(path.read_bytes())
-    raw[13] ^= 0xFF  # a data byte
-    path.write_bytes(bytes(raw))
-    with pytest.raises(tfrecord.CorruptRecord, match="data checksum"):
-        list(tfrecord.read_records(str(path)))
-    path.write_bytes(bytes(raw[:15]))
-    with pytest.raises(tfrecord.CorruptRecord):
-        list(tfrecord.read_records(str(path)))
-
-
-def metrics_record(pb2, model_name, name, value, is_diff=False, slice_feature=None):
-    metrics = pb2.MetricsForSlice()
-    if slice_feature:
-        key = metrics.slice_key.single_slice_keys.add()
-        key.column, key.int64_value = slice_feature, 3
-    item = metrics.metric_keys_and_values.add()
-    item.key.name, item.key.model_name, item.key.is_diff = name, model_name, is_diff
-    item.value.double_value.value = value
-    return metrics.SerializeToString()
-
-
-def test_evaluator_metrics_and_verdict_are_read_without_tfma(tmp_path):
-    pb2 = protos.metrics_for_slice_pb2()
-    write_records(tmp_path / "metrics-00000-of-00001.tfrecord", [
-        metrics_record(pb2, "candidate", "auc", 0.91),
-        metrics_record(pb2, "baseline", "auc", 0.90),
-        metrics_record(pb2, "candidate", "auc", 0.01, is_diff=True),
-        metrics_record(pb2, "candidate", "auc", 0.5, slice_feature="trip_start_hour"),
-    ])
-    # ValidationResult{validation_ok: true (field 1), validation_details (field 4, bytes)}.
-    write_records(tmp_path / "validations.tfrecord", [b"\x22\x02\x08\x01\x08\x01"])
-    assert evaluation.overall_metrics(str(tmp_path)) == {
-        "candidate": {"auc": 0.91}, "baseline": {"auc": 0.90}, "diff": {"auc": 0.01}}
-    assert evaluation.validation_ok(str(tmp_path)) is True
-    write_records(tmp_path / "validations.tfrecord", [b"\x22\x00"])  # proto3 omits false
-    assert evaluation.validation_ok(str(tmp_path)) is False
 
 
 def _full_parse(text):
