@@ -1,7 +1,7 @@
 """`diff`: what changed between two runs: data, schema, statistics, hyperparameters, metrics."""
 from typing import Dict, Optional
 
-from artifacts import evaluation
+from artifacts import evaluation, schema
 from lineage import files, runs, stats
 from lineage.graph import custom, run_id_of
 from lineage.provenance import run_provenance
@@ -85,9 +85,9 @@ def diff(store, pipeline_name: str, spec_a: str, spec_b: str,
         drift = sorted(drift, key=lambda d: (-d["distance"], d["feature"], d["split"]))[:top]
     schema_changes = []
     if a["inferred_schema_uri"] and b["inferred_schema_uri"]:
-        schema_changes = files.schema_differences(
-            files.schema_features(a["inferred_schema_uri"]),
-            files.schema_features(b["inferred_schema_uri"]))
+        schema_changes = schema.schema_differences(
+            schema.schema_features(a["inferred_schema_uri"]),
+            schema.schema_features(b["inferred_schema_uri"]))
     metric_names = sorted(set(a["metrics"]) | set(b["metrics"]))
     prov_a, prov_b = a["provenance"], b["provenance"]
     changed_files = sorted(k for k in set(prov_a["files"]) | set(prov_b["files"])

@@ -4,7 +4,7 @@ from typing import Dict, Optional
 
 from ml_metadata.metadata_store import ListOptions, OrderByField
 
-from artifacts import evaluation
+from artifacts import evaluation, schema
 from lineage import files, graph, stats
 from lineage.graph import Graph, custom
 from lineage.provenance import run_provenance
@@ -139,8 +139,8 @@ def schema_section(g: Graph, curated_id: Optional[int], inferred: Optional[dict]
         curated["schema_sha256"] = custom(execution, "schema_sha256") if execution else None
         curated["schema_file"] = custom(execution, "schema_file") if execution else None
         if inferred is not None:
-            inferred["differences_from_curated"] = files.schema_differences(
-                files.schema_features(curated["uri"]), files.schema_features(inferred["uri"]))
+            inferred["differences_from_curated"] = schema.schema_differences(
+                schema.schema_features(curated["uri"]), schema.schema_features(inferred["uri"]))
     return {"curated": curated, "inferred": inferred}
 
 

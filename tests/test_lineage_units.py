@@ -1,48 +1,12 @@
 """Fast tests of the lineage package's pure parts, on real protos and real MLMD records."""
 import math
-from pathlib import Path
 
 import pytest
 from ml_metadata.proto import metadata_store_pb2 as mlmd_pb2
 from tensorflow_metadata.proto.v0 import statistics_pb2
 
-from lineage import files, render, stats
+from lineage import render, stats
 from lineage.graph import Graph
-
-REPO = Path(__file__).resolve().parents[1]
-
-
-def _full_parse(text):
-    from google.protobuf import text_format
-    from tensorflow_metadata.proto.v0 import schema_pb2
-    schema = text_format.Parse(text, schema_pb2.Schema())
-    return {f.name: f"{schema_pb2.FeatureType.Name(f.type)}, "
-                    f"{'fixed shape' if f.HasField('shape') else 'varlen'}" for f in schema.feature}
-
-
-def test_schema_scanner_agrees_with_protobufs_parser(tmp_path):
-    from google.protobuf import text_format
-    from tensorflow_metadata.proto.v0 import schema_pb2
-    curated = (REPO / "schema" / "schema.pbtxt").read_text()
-    (tmp_path / "schema.pbtxt").write_text(curated)
-    assert files.schema_features(str(tmp_path)) == _full_parse(curated)
-    # Canonical text as SchemaGen writes it, with a string holding braces and a '#'.
-    schema = schema_pb2.Schema()
-    feature = schema.feature.add(name="a", type=schema_pb2.BYTES)
-    feature.shape.dim.add(size=1)
-    feature.string_domain.value.extend(["{x}", "# not a comment"])
-    schema.feature.add(name="b", type=schema_pb2.FLOAT).presence.min_fraction = 0.5
-    text = text_format.MessageToString(schema)
-    (tmp_path / "schema.pbtxt").write_text(text)
-    assert files.schema_features(str(tmp_path)) == _full_parse(text) == {
-        "a": "BYTES, fixed shape", "b": "FLOAT, varlen"}
-
-
-def test_schema_differences_name_added_removed_and_changed_features():
-    old = {"a": "INT, fixed shape", "b": "FLOAT, varlen"}
-    new = {"a": "INT, varlen", "c": "BYTES, varlen"}
-    assert files.schema_differences(old, new) == [
-        "+ c (BYTES, varlen)", "- b", "~ a: INT, fixed shape -> INT, varlen"]
 
 
 def test_linf_distance_over_normalized_counts():
