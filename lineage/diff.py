@@ -1,8 +1,9 @@
 """`diff`: what changed between two runs: data, schema, statistics, hyperparameters, metrics."""
 from typing import Dict, Optional
 
-from artifacts import evaluation, schema
-from lineage import files, runs, stats
+from artifacts import anomalies, evaluation, schema, statistics, tuning
+from artifacts.drift import feature_drifts
+from lineage import runs
 from lineage.graph import custom, run_id_of
 from lineage.provenance import run_provenance
 
@@ -36,14 +37,15 @@ def run_summary(store, pipeline_name: str, spec: str) -> Dict[str, object]:
         "span": custom(examples, "span") if examples else None,
         "input_fingerprint": custom(examples, "input_fingerprint") if examples else None,
         "statistics_uri": g.artifacts[statistics_id].uri if statistics_id else None,
-        "row_counts": stats.row_counts(g.artifacts[statistics_id].uri) if statistics_id else {},
-        "anomalies": sum(len(v) for v in stats.read_anomalies(
+        "row_counts": statistics.row_counts(g.artifacts[statistics_id].uri)
+        if statistics_id else {},
+        "anomalies": sum(len(v) for v in anomalies.anomaly_lines(
             g.artifacts[anomalies_id].uri).values()) if anomalies_id else None,
         "curated_schema_sha256": custom(g.executions[curated_exec], "schema_sha256")
         if curated_exec else None,
         "inferred_schema_uri": g.artifacts[inferred_id].uri if inferred_id else None,
         "model_id": output("Trainer", "model"),
-        "hyperparameters": files.hyperparameters(g.artifacts[hparams_id].uri)
+        "hyperparameters": tuning.hyperparameters(g.artifacts[hparams_id].uri)
         if hparams_id else None,
         "metrics": evaluation.overall_metrics(g.artifacts[evaluation_id].uri)["candidate"]
         if evaluation_id else {},
@@ -76,12 +78,12 @@ def diff(store, pipeline_name: str, spec_a: str, spec_b: str,
     b = run_summary(store, pipeline_name, spec_b)
     drift = []
     if a["statistics_uri"] and b["statistics_uri"] and a["statistics_uri"] != b["statistics_uri"]:
-        stats_a, stats_b = (stats.read_statistics(a["statistics_uri"]),
-                            stats.read_statistics(b["statistics_uri"]))
+        stats_a, stats_b = (statistics.read_statistics(a["statistics_uri"]),
+                            statistics.read_statistics(b["statistics_uri"]))
         for split in sorted(set(stats_a) & set(stats_b)):
             drift += [{"split": split, "feature": d.feature, "measure": d.measure,
                        "distance": d.distance}
-                      for d in stats.feature_drifts(stats_a[split], stats_b[split])]
+                      for d in feature_drifts(stats_a[split], stats_b[split])]
         drift = sorted(drift, key=lambda d: (-d["distance"], d["feature"], d["split"]))[:top]
     schema_changes = []
     if a["inferred_schema_uri"] and b["inferred_schema_uri"]:

@@ -127,10 +127,12 @@ def test_artifact_readers_import_no_tensorflow(tmp_path):
     write_records(tmp_path / "validations.tfrecord", [b"\x08\x01"])
     code = (
         "import sys\n"
-        "from artifacts import evaluation, protos, tfrecord, wire\n"
+        "from artifacts import (anomalies, drift, evaluation, files, protos, schema,\n"
+        "                       statistics, tfrecord, tuning, wire)\n"
         "protos.metrics_for_slice_pb2()\n"
         f"assert evaluation.validation_ok({str(tmp_path)!r}) is True\n"
         f"assert evaluation.overall_metrics({str(tmp_path)!r})['candidate'] == {{}}\n"
+        f"schema.schema_features({str(REPO / 'schema')!r})\n"
         "heavy = [m for m in ('tensorflow', 'tfx', 'tensorflow_model_analysis', 'apache_beam',\n"
         "                     'tensorflow_data_validation') if m in sys.modules]\n"
         "assert not heavy, heavy\n")

@@ -1,56 +1,8 @@
 """Fast tests of the lineage package's pure parts, on real protos and real MLMD records."""
-import math
-
-import pytest
 from ml_metadata.proto import metadata_store_pb2 as mlmd_pb2
-from tensorflow_metadata.proto.v0 import statistics_pb2
 
-from lineage import render, stats
+from lineage import render
 from lineage.graph import Graph
-
-
-def test_linf_distance_over_normalized_counts():
-    assert stats.linf_distance({"a": 1, "b": 1}, {"a": 2, "b": 2}) == 0.0
-    assert stats.linf_distance({"a": 3, "b": 1}, {"a": 1, "b": 1}) == pytest.approx(0.25)
-    assert stats.linf_distance({"a": 1}, {"b": 5}) == 1.0
-
-
-def test_jensen_shannon_divergence_bounds_and_rebucketing():
-    same = [(0.0, 1.0, 10.0), (1.0, 2.0, 30.0)]
-    assert stats.js_divergence(same, [(0.0, 1.0, 1.0), (1.0, 2.0, 3.0)]) == pytest.approx(0.0)
-    assert stats.js_divergence([(0.0, 1.0, 5.0)], [(2.0, 3.0, 5.0)]) == pytest.approx(1.0)
-    # One wide bucket spread uniformly equals two halves with the same counts.
-    assert stats.js_divergence([(0.0, 2.0, 10.0)],
-                               [(0.0, 1.0, 5.0), (1.0, 2.0, 5.0)]) == pytest.approx(0.0)
-    # Half the mass moved to a new interval: JS(p, q) with p=(1,0), q=(.5,.5).
-    expected = 0.5 * (1 * math.log2(1 / 0.75)) + 0.5 * (
-        0.5 * math.log2(0.5 / 0.75) + 0.5 * math.log2(0.5 / 0.25))
-    assert stats.js_divergence([(0.0, 1.0, 4.0)],
-                               [(0.0, 1.0, 2.0), (1.0, 2.0, 2.0)]) == pytest.approx(expected)
-
-
-def _dataset(payment_counts, fare_buckets):
-    dataset = statistics_pb2.DatasetFeatureStatistics(num_examples=100)
-    payment = dataset.features.add()
-    payment.path.step.append("payment_type")
-    for value, count in payment_counts.items():
-        payment.string_stats.top_values.add(value=value, frequency=count)
-    fare = dataset.features.add()
-    fare.path.step.append("fare")
-    histogram = fare.num_stats.histograms.add(type=statistics_pb2.Histogram.STANDARD)
-    for low, high, count in fare_buckets:
-        histogram.buckets.add(low_value=low, high_value=high, sample_count=count)
-    return dataset
-
-
-def test_feature_drifts_rank_features_by_distance():
-    old = _dataset({"Cash": 50, "Card": 50}, [(0, 10, 50), (10, 20, 50)])
-    new = _dataset({"Cash": 90, "Card": 10}, [(0, 10, 50), (10, 20, 50)])
-    drifts = stats.feature_drifts(old, new)
-    assert [(d.feature, d.measure) for d in drifts] == [
-        ("payment_type", "L-infinity"), ("fare", "Jensen-Shannon")]
-    assert drifts[0].distance == pytest.approx(0.4)
-    assert drifts[1].distance == pytest.approx(0.0)
 
 
 def small_graph() -> Graph:
