@@ -1,7 +1,8 @@
 """`diff`: what changed between two runs: data, schema, statistics, hyperparameters, metrics."""
 from typing import Dict, Optional
 
-from lineage import evaluation, files, stats
+from artifacts import anomalies, evaluation, schema, statistics, tuning
+from artifacts.drift import feature_drifts
 from metadata.graph import custom
 from metadata.provenance import run_provenance
 from metadata.runs import executions_by_node, node_output, resolve_run, run_graph
@@ -37,14 +38,15 @@ def run_summary(store, pipeline_name: str, spec: str) -> Dict[str, object]:
         "span": custom(examples, C.SPAN_PROPERTY) if examples else None,
         "input_fingerprint": custom(examples, "input_fingerprint") if examples else None,
         "statistics_uri": g.artifacts[statistics_id].uri if statistics_id else None,
-        "row_counts": stats.row_counts(g.artifacts[statistics_id].uri) if statistics_id else {},
-        "anomalies": sum(len(v) for v in stats.read_anomalies(
+        "row_counts": statistics.row_counts(g.artifacts[statistics_id].uri)
+        if statistics_id else {},
+        "anomalies": sum(len(v) for v in anomalies.anomaly_lines(
             g.artifacts[anomalies_id].uri).values()) if anomalies_id else None,
         "curated_schema_sha256": custom(g.executions[curated_exec], C.SCHEMA_SHA256_PROPERTY)
         if curated_exec else None,
         "inferred_schema_uri": g.artifacts[inferred_id].uri if inferred_id else None,
         "model_id": output(C.TRAINER, C.MODEL_KEY),
-        "hyperparameters": files.hyperparameters(g.artifacts[hparams_id].uri)
+        "hyperparameters": tuning.hyperparameters(g.artifacts[hparams_id].uri)
         if hparams_id else None,
         "metrics": evaluation.overall_metrics(g.artifacts[evaluation_id].uri)["candidate"]
         if evaluation_id else {},
@@ -75,18 +77,18 @@ def diff(store, pipeline_name: str, spec_a: str, spec_b: str,
     b = run_summary(store, pipeline_name, spec_b)
     drift = []
     if a["statistics_uri"] and b["statistics_uri"] and a["statistics_uri"] != b["statistics_uri"]:
-        stats_a, stats_b = (stats.read_statistics(a["statistics_uri"]),
-                            stats.read_statistics(b["statistics_uri"]))
+        stats_a, stats_b = (statistics.read_statistics(a["statistics_uri"]),
+                            statistics.read_statistics(b["statistics_uri"]))
         for split in sorted(set(stats_a) & set(stats_b)):
             drift += [{"split": split, "feature": d.feature, "measure": d.measure,
                        "distance": d.distance}
-                      for d in stats.feature_drifts(stats_a[split], stats_b[split])]
+                      for d in feature_drifts(stats_a[split], stats_b[split])]
         drift = sorted(drift, key=lambda d: (-d["distance"], d["feature"], d["split"]))[:top]
     schema_changes = []
     if a["inferred_schema_uri"] and b["inferred_schema_uri"]:
-        schema_changes = files.schema_differences(
-            files.schema_features(a["inferred_schema_uri"]),
-            files.schema_features(b["inferred_schema_uri"]))
+        schema_changes = schema.schema_differences(
+            schema.schema_features(a["inferred_schema_uri"]),
+            schema.schema_features(b["inferred_schema_uri"]))
     metric_names = sorted(set(a["metrics"]) | set(b["metrics"]))
     prov_a, prov_b = a["provenance"], b["provenance"]
     changed_files = sorted(k for k in set(prov_a["files"]) | set(prov_b["files"])

@@ -4,7 +4,7 @@ from typing import Dict, Optional
 
 from ml_metadata.metadata_store import ListOptions, OrderByField
 
-from lineage import evaluation, files, stats
+from artifacts import anomalies, evaluation, files, schema, statistics, tuning
 from metadata import graph
 from metadata.artifacts import baseline_model, describe, described_entries, fill_reuse
 from metadata.errors import NotFound
@@ -83,14 +83,14 @@ def data_section(store, g: Graph, examples_id: Optional[int],
            "input_fingerprint": custom(examples, "input_fingerprint"),
            "files": files.data_files(examples.uri),
            "statistics": describe(g, statistics_id),
-           "row_counts": stats.row_counts(g.artifacts[statistics_id].uri)
+           "row_counts": statistics.row_counts(g.artifacts[statistics_id].uri)
            if statistics_id else {}}
     if statistics_id is not None:
         anomalies_id = _validation_of(store, g, statistics_id, schema_id)
         inferred_id = _downstream_output(g, statistics_id, C.SCHEMA_GEN, C.SCHEMA_KEY)
         out["anomalies"] = describe(g, anomalies_id)
         if anomalies_id is not None:
-            out["anomalies"]["by_split"] = stats.read_anomalies(g.artifacts[anomalies_id].uri)
+            out["anomalies"]["by_split"] = anomalies.anomaly_lines(g.artifacts[anomalies_id].uri)
         out["inferred_schema"] = describe(g, inferred_id)
     return out
 
@@ -103,8 +103,8 @@ def schema_section(g: Graph, curated_id: Optional[int], inferred: Optional[dict]
         curated["schema_sha256"] = custom(execution, C.SCHEMA_SHA256_PROPERTY) if execution else None
         curated["schema_file"] = custom(execution, "schema_file") if execution else None
         if inferred is not None:
-            inferred["differences_from_curated"] = files.schema_differences(
-                files.schema_features(curated["uri"]), files.schema_features(inferred["uri"]))
+            inferred["differences_from_curated"] = schema.schema_differences(
+                schema.schema_features(curated["uri"]), schema.schema_features(inferred["uri"]))
     return {"curated": curated, "inferred": inferred}
 
 
@@ -168,10 +168,10 @@ def trace(store, spec: str) -> Dict[str, object]:
         tuner = g.producer(hparams_id)
         if tuner is not None:
             graph.load_executions(store, [tuner], graph=g)  # tuner_results is not upstream
-        hyper["values"] = files.hyperparameters(hyper["uri"])
+        hyper["values"] = tuning.hyperparameters(hyper["uri"])
         tuner_results = describe(g, g.output(tuner, C.TUNER_RESULTS_KEY)) if tuner else None
         if tuner_results is not None:
-            tuner_results["trials"] = files.tuner_trials(tuner_results["uri"])
+            tuner_results["trials"] = tuning.tuner_trials(tuner_results["uri"])
         hyper["tuner_results"] = tuner_results
     transform = describe(g, transform_graph_id)
     if transform is not None:

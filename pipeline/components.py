@@ -10,16 +10,16 @@ from tfx.types import artifact_utils, standard_artifacts
 from tfx.types.component_spec import ExecutionParameter
 from tfx.types.standard_component_specs import ImportSchemaGenSpec
 
+from artifacts.anomalies import describe_anomalies
+from pipeline.contract import ANOMALIES_FILE, GATE_VERDICT_FILE, GATE_VERDICT_TYPE, SPLIT_PREFIX
 from pipeline.fingerprints import sha256_file
-
-ANOMALIES_FILE = "SchemaDiff.pb"
 
 
 class DataGateVerdict(tfx.dsl.Artifact):
     """Record that a set of example anomalies was checked and found clean."""
     # KFP v2 containers re-import a custom artifact class from its type name, which must read
     # "<module>.<Class>" with one dot; pipeline/__init__.py re-exports the class.
-    TYPE_NAME = "pipeline.DataGateVerdict"
+    TYPE_NAME = GATE_VERDICT_TYPE
 
 
 class AnomaliesFound(RuntimeError):
@@ -27,30 +27,17 @@ class AnomaliesFound(RuntimeError):
 
 
 def read_anomalies(anomalies: tfx.dsl.Artifact):
-    """{split name: tensorflow_metadata Anomalies proto} for an ExampleAnomalies artifact."""
+    """{split name: tensorflow_metadata Anomalies proto} for an ExampleAnomalies artifact.
+
+    Read through TFX's fileio (the gate runs inside TFX, where the artifact may be remote);
+    artifacts.anomalies describes the result."""
     from tensorflow_metadata.proto.v0 import anomalies_pb2
     result = {}
     for split in artifact_utils.decode_split_names(anomalies.split_names):
-        path = os.path.join(anomalies.uri, f"Split-{split}", ANOMALIES_FILE)
+        path = os.path.join(anomalies.uri, f"{SPLIT_PREFIX}{split}", ANOMALIES_FILE)
         with fileio.open(path, "rb") as f:
             result[split] = anomalies_pb2.Anomalies.FromString(f.read())
     return result
-
-
-def describe_anomalies(by_split) -> list:
-    """One line per anomalous feature (or dataset-level problem) and split."""
-    lines = []
-    for split, proto in sorted(by_split.items()):
-        for feature, info in sorted(proto.anomaly_info.items()):
-            reasons = "; ".join(r.description or r.short_description for r in info.reason) \
-                or info.description or info.short_description
-            lines.append(f"feature '{feature}' ({split} split): {reasons}")
-        if proto.HasField("dataset_anomaly_info"):
-            info = proto.dataset_anomaly_info
-            reasons = "; ".join(r.description or r.short_description for r in info.reason) \
-                or info.description or info.short_description
-            lines.append(f"dataset ({split} split): {reasons}")
-    return lines
 
 
 @tfx.dsl.components.component
@@ -67,7 +54,7 @@ def AnomalyGate(
             + "\n  - ".join(problems))
     # KFP's container entrypoint does not create output folders.
     fileio.makedirs(verdict.uri)
-    with fileio.open(os.path.join(verdict.uri, "verdict.json"), "w") as f:
+    with fileio.open(os.path.join(verdict.uri, GATE_VERDICT_FILE), "w") as f:
         f.write(json.dumps({"anomalies_uri": anomalies.uri, "anomalies": []}))
     verdict.set_int_custom_property("passed", 1)
 

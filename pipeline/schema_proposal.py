@@ -1,8 +1,9 @@
 """Propose updates to the curated schema from a freshly inferred one.
 
-Pure functions over ``tensorflow_metadata`` Schema protos. Deliberately imports
-only ``tensorflow_metadata`` and ``google.protobuf`` (no TensorFlow, TFX or
-TFDV) so that it is fast to import and to test.
+Pure functions over ``tensorflow_metadata`` Schema protos, read with
+``artifacts.schema.load_schema``. Deliberately imports only
+``tensorflow_metadata`` and ``google.protobuf`` (no TensorFlow, TFX or TFDV)
+so that it is fast to import and to test.
 
 The curated schema (``schema/schema.pbtxt``) is the reviewed source of truth.
 ``propose_update`` starts from it and only:
@@ -28,27 +29,12 @@ from __future__ import annotations
 import difflib
 import math
 from pathlib import Path
-from typing import Dict, List, Optional, Tuple, Union
+from typing import Dict, List, Optional, Tuple
 
 from google.protobuf import text_format
 from tensorflow_metadata.proto.v0 import schema_pb2
 
-PathLike = Union[str, Path]
-
-
-def load_schema(path: PathLike) -> schema_pb2.Schema:
-    """Read a Schema from a text-format proto file.
-
-    Raises ValueError naming the file if the text does not parse as a Schema.
-    """
-    path = Path(path)
-    text = path.read_text(encoding="utf-8")
-    schema = schema_pb2.Schema()
-    try:
-        text_format.Parse(text, schema)
-    except text_format.ParseError as err:
-        raise ValueError(f"{path}: not a valid text-format Schema: {err}") from err
-    return schema
+from artifacts.schema import PathLike, load_schema
 
 
 def schema_to_text(schema: schema_pb2.Schema) -> str:

@@ -6,7 +6,9 @@ it). Reads ml_metadata, protobuf and artifact files only: no TensorFlow, TFX or 
 import datetime
 from typing import Dict, List, Optional
 
-from lineage import evaluation, render, stats
+from artifacts import anomalies, evaluation
+from artifacts.statistics import statistics_summary
+from lineage import render
 from metadata import graph
 from metadata.artifacts import baseline_model, describe, describe_in_run
 from metadata.graph import Graph, custom
@@ -31,60 +33,6 @@ def components_table(g: Graph, nodes: Dict[str, int]) -> List[dict]:
     return rows
 
 
-def _numeric_summary(feature) -> dict:
-    num = feature.num_stats
-    histogram = []
-    for h in num.histograms:
-        if h.type == h.STANDARD:
-            histogram = [[b.low_value, b.high_value, b.sample_count] for b in h.buckets]
-    median = None
-    for h in num.histograms:
-        if h.type == h.QUANTILES and h.buckets:
-            median = h.buckets[len(h.buckets) // 2].low_value
-    return {"kind": "numeric", "mean": num.mean, "std_dev": num.std_dev, "min": num.min,
-            "median": median, "max": num.max, "zeros": num.num_zeros,
-            "common": num.common_stats, "histogram": histogram}
-
-
-def _string_summary(feature) -> dict:
-    strings = feature.string_stats
-    top = [[v.value, v.frequency] for v in strings.top_values[:5]]
-    return {"kind": "categorical", "unique": strings.unique, "top": top,
-            "common": strings.common_stats}
-
-
-def _missing_fraction(common) -> float:
-    """Share of examples without a value. An empty CSV cell becomes an empty list, which TFDV
-    counts as present (num_non_missing), so single-valued features count values instead."""
-    total = common.num_non_missing + common.num_missing
-    if not total:
-        return 0.0
-    if common.max_num_values <= 1:
-        return 1.0 - min(common.tot_num_values, common.num_non_missing) / total
-    return common.num_missing / total
-
-
-def statistics_summary(uri: str) -> Dict[str, dict]:
-    """{split: {"examples": n, "features": [...]}} from an ExampleStatistics artifact."""
-    out = {}
-    for split, dataset in stats.read_statistics(uri).items():
-        features = []
-        for feature in dataset.features:
-            if feature.HasField("num_stats"):
-                summary = _numeric_summary(feature)
-            elif feature.HasField("string_stats"):
-                summary = _string_summary(feature)
-            else:
-                continue
-            common = summary.pop("common")
-            summary.update(name=stats.feature_name(feature),
-                           type=feature.DESCRIPTOR.fields_by_name["type"].enum_type
-                           .values_by_number[feature.type].name,
-                           missing_fraction=_missing_fraction(common))
-            features.append(summary)
-        out[split] = {"examples": int(dataset.num_examples),
-                      "features": sorted(features, key=lambda f: f["name"])}
-    return out
 
 
 def _slices(entries: List[dict]) -> Dict[str, List[dict]]:
@@ -194,7 +142,7 @@ def _data_section(g: Graph, nodes: Dict[str, int], run_id: str) -> dict:
         "statistics": describe_in_run(g, statistics_id, run_id),
         "summary": statistics_summary(g.artifacts[statistics_id].uri)
         if statistics_id is not None else {},
-        "anomalies": stats.read_anomalies(g.artifacts[anomalies_id].uri)
+        "anomalies": anomalies.anomaly_lines(g.artifacts[anomalies_id].uri)
         if anomalies_id is not None else None,
         "gate": g.state(nodes[C.ANOMALY_GATE]) if C.ANOMALY_GATE in nodes else None,
     }

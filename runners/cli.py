@@ -72,6 +72,7 @@ def _latest_inferred_schema(config) -> str:
 
 
 def cmd_schema_propose(args) -> int:
+    from artifacts.schema import load_schema
     from pipeline import schema_proposal
     config = config_lib.from_sources(args)
     inferred = args.inferred or _latest_inferred_schema(config)
@@ -85,7 +86,7 @@ def cmd_schema_propose(args) -> int:
     for change in changes:
         print(f"  - {change}")
     # Compare canonical texts so the curated file's review comments do not show as changes.
-    old = schema_proposal.schema_to_text(schema_proposal.load_schema(config.schema_path))
+    old = schema_proposal.schema_to_text(load_schema(config.schema_path))
     new = Path(out).read_text()
     print()
     print(schema_proposal.unified_diff(old, new, config.schema_path, out))

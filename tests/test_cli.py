@@ -4,6 +4,7 @@ import shutil
 
 import pytest
 
+from artifacts.schema import load_schema
 from pipeline import schema_proposal
 from pipeline.config import PipelineConfig
 from runners.cli import main
@@ -32,7 +33,7 @@ def curated_copy(tmp_path):
 
 
 def _inferred_with_new_payment_type(curated_path, tmp_path):
-    schema = schema_proposal.load_schema(curated_path)
+    schema = load_schema(curated_path)
     domain = next(d for d in schema.string_domain if d.name == "payment_type") \
         if any(d.name == "payment_type" for d in schema.string_domain) else None
     if domain is None:

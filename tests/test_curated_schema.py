@@ -6,6 +6,7 @@ import pytest
 import tensorflow_data_validation as tfdv
 from tensorflow_metadata.proto.v0 import anomalies_pb2, schema_pb2
 
+from artifacts.schema import load_schema
 from pipeline import schema_proposal as sp
 
 REPO = Path(__file__).resolve().parents[1]
@@ -17,7 +18,7 @@ PAYMENT_TYPES = ["Cash", "Credit Card", "Dispute", "No Charge", "Pcard", "Prcard
 
 @pytest.fixture(scope="module")
 def schema() -> schema_pb2.Schema:
-    return sp.load_schema(SCHEMA_PATH)
+    return load_schema(SCHEMA_PATH)
 
 
 @pytest.fixture(scope="module")
@@ -109,12 +110,12 @@ def test_meaningful_ranges(schema):
 def test_file_is_in_canonical_order_apart_from_comments():
     # Keeps `taxi-pipeline schema propose` diffs down to real changes (plus
     # removed comments). If this fails, reorder fields to match
-    # sp.schema_to_text(sp.load_schema(SCHEMA_PATH)); comments may stay.
+    # sp.schema_to_text(load_schema(SCHEMA_PATH)); comments may stay.
     raw = SCHEMA_PATH.read_text().splitlines(keepends=True)
     stripped = "".join(
         line for line in raw if line.strip() and not line.lstrip().startswith("#")
     )
-    assert stripped == sp.schema_to_text(sp.load_schema(SCHEMA_PATH))
+    assert stripped == sp.schema_to_text(load_schema(SCHEMA_PATH))
 
 
 # --- validation against data ------------------------------------------------------

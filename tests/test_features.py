@@ -18,10 +18,8 @@ def csv_columns():
 
 @pytest.fixture(scope="module")
 def schema_features():
-    from google.protobuf import text_format
-    from tensorflow_metadata.proto.v0 import schema_pb2
-    schema = text_format.Parse((REPO / "schema" / "schema.pbtxt").read_text(), schema_pb2.Schema())
-    return {f.name: f for f in schema.feature}
+    from artifacts.schema import load_schema
+    return {f.name: f for f in load_schema(REPO / "schema" / "schema.pbtxt").feature}
 
 
 def test_model_inputs_are_csv_columns(csv_columns):

@@ -1,8 +1,11 @@
-"""AnomalyGate helpers on real tensorflow_metadata Anomalies protos and artifact layouts."""
+"""The AnomalyGate's reading and describing of anomalies, on real tensorflow_metadata Anomalies
+protos and artifact layouts."""
 import pytest
 from tensorflow_metadata.proto.v0 import anomalies_pb2
 
-from pipeline.components import ANOMALIES_FILE, describe_anomalies, read_anomalies
+from artifacts.anomalies import describe_anomalies
+from pipeline.components import read_anomalies
+from pipeline.contract import ANOMALIES_FILE
 
 
 def feature_anomaly():

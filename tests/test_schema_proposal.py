@@ -7,6 +7,7 @@ import pytest
 from google.protobuf import text_format
 from tensorflow_metadata.proto.v0 import schema_pb2
 
+from artifacts.schema import load_schema
 from pipeline import schema_proposal as sp
 
 REPO = Path(__file__).resolve().parents[1]
@@ -117,16 +118,16 @@ def inferred():
 def test_load_schema_reads_text_proto_with_comments(tmp_path):
     path = tmp_path / "schema.pbtxt"
     path.write_text(CURATED_TEXT)
-    schema = sp.load_schema(path)
+    schema = load_schema(path)
     assert schema == parse(CURATED_TEXT)
-    assert sp.load_schema(str(path)) == schema
+    assert load_schema(str(path)) == schema
 
 
 def test_load_schema_parse_error_names_the_file(tmp_path):
     path = tmp_path / "broken.pbtxt"
     path.write_text('feature { name: "x" type: NOT_A_TYPE }\n')
     with pytest.raises(ValueError, match="broken.pbtxt"):
-        sp.load_schema(path)
+        load_schema(path)
 
 
 def test_schema_to_text_round_trips(curated):
@@ -136,7 +137,7 @@ def test_schema_to_text_round_trips(curated):
 
 
 def test_real_curated_schema_file_loads():
-    schema = sp.load_schema(CURATED_FILE)
+    schema = load_schema(CURATED_FILE)
     assert {f.name for f in schema.feature} >= {"fare", "tips", "payment_type"}
 
 
@@ -360,7 +361,7 @@ def test_write_proposal_writes_out_path_only(tmp_path):
         "feature 'payment_type': new value 'Bitcoin' added to string domain 'payment_type'"
     ]
     assert curated_path.read_text() == CURATED_TEXT
-    proposed = sp.load_schema(out_path)
+    proposed = load_schema(out_path)
     assert "Bitcoin" in string_domain(proposed, "payment_type").value
 
 
@@ -368,7 +369,7 @@ def test_write_proposal_without_changes_writes_curated_equivalent(tmp_path):
     curated_path, inferred_path = _write_inputs(tmp_path)
     out_path = tmp_path / "proposed.pbtxt"
     assert sp.write_proposal(curated_path, inferred_path, out_path) == []
-    assert sp.load_schema(out_path) == parse(CURATED_TEXT)
+    assert load_schema(out_path) == parse(CURATED_TEXT)
 
 
 def test_write_proposal_refuses_to_overwrite_curated(tmp_path):

@@ -291,14 +291,15 @@ def test_trace_and_impact_speed_is_measured(three_runs, strict_run, e2e_config, 
 
 def test_tfma_proto_coexists_with_the_real_tfma_package(tmp_path):
     """Private load first, then real TFMA in the same process: one descriptor, both work."""
-    from lineage import protos
-    from tests.test_lineage_units import metrics_record, write_records
+    from artifacts import protos
+    from tests.test_artifacts_evaluation import metrics_record
+    from tests.test_artifacts_records import write_records
     pb2 = protos.metrics_for_slice_pb2()
     write_records(tmp_path / "metrics-00000-of-00001.tfrecord",
                   [metrics_record(pb2, "", "auc", 0.8)])
     code = (
         "import sys, json\n"
-        "from lineage import evaluation, protos\n"
+        "from artifacts import evaluation, protos\n"
         f"before = evaluation.overall_metrics({str(tmp_path)!r})\n"
         "private = protos.metrics_for_slice_pb2()\n"
         "assert 'tensorflow_model_analysis' not in sys.modules\n"

@@ -1,6 +1,5 @@
-"""TFDV statistics and anomalies read from artifact folders, and TFDV-style drift distances.
-
-Distances follow TFDV's skew/drift comparators, in pure Python:
+"""Drift between two statistics of the same features, measured as TFDV's skew/drift
+comparators do, in pure Python:
 - categorical and string features: L-infinity distance between the two normalized value-count
   distributions (top_values, else rank_histogram);
 - numeric features: Jensen-Shannon divergence (log base 2, so in [0, 1]) between the two
@@ -8,64 +7,10 @@ Distances follow TFDV's skew/drift comparators, in pure Python:
   (a bucket's count is spread uniformly over its width).
 """
 import math
-import os
 from dataclasses import dataclass
 from typing import Dict, List, Optional, Tuple
 
-STATS_FILE = "FeatureStats.pb"
-ANOMALIES_FILE = "SchemaDiff.pb"
-
-
-def split_dirs(uri: str) -> Dict[str, str]:
-    """{split name: folder} for a split-aware artifact's Split-* folders."""
-    if not os.path.isdir(uri):
-        return {}
-    return {name[len("Split-"):]: os.path.join(uri, name)
-            for name in sorted(os.listdir(uri)) if name.startswith("Split-")}
-
-
-def read_statistics(uri: str):
-    """{split: DatasetFeatureStatistics} for an ExampleStatistics artifact."""
-    from tensorflow_metadata.proto.v0 import statistics_pb2
-    out = {}
-    for split, folder in split_dirs(uri).items():
-        path = os.path.join(folder, STATS_FILE)
-        if os.path.exists(path):
-            with open(path, "rb") as f:
-                stats_list = statistics_pb2.DatasetFeatureStatisticsList.FromString(f.read())
-            if stats_list.datasets:
-                out[split] = stats_list.datasets[0]
-    return out
-
-
-def row_counts(uri: str) -> Dict[str, int]:
-    return {split: int(ds.num_examples) for split, ds in read_statistics(uri).items()}
-
-
-def read_anomalies(uri: str) -> Dict[str, List[str]]:
-    """{split: ["feature: reason", ...]} for an ExampleAnomalies artifact (empty lists = clean)."""
-    from tensorflow_metadata.proto.v0 import anomalies_pb2
-    out = {}
-    for split, folder in split_dirs(uri).items():
-        path = os.path.join(folder, ANOMALIES_FILE)
-        if not os.path.exists(path):
-            continue
-        with open(path, "rb") as f:
-            proto = anomalies_pb2.Anomalies.FromString(f.read())
-        lines = []
-        for feature, info in sorted(proto.anomaly_info.items()):
-            reasons = "; ".join(r.short_description or r.description for r in info.reason)
-            lines.append(f"{feature}: {reasons or info.short_description or info.description}")
-        if proto.HasField("dataset_anomaly_info"):
-            info = proto.dataset_anomaly_info
-            reasons = "; ".join(r.short_description or r.description for r in info.reason)
-            lines.append(f"(dataset): {reasons or info.short_description}")
-        out[split] = lines
-    return out
-
-
-def feature_name(feature) -> str:
-    return ".".join(feature.path.step) if feature.HasField("path") else feature.name
+from artifacts.statistics import feature_name
 
 
 def _categorical_counts(feature) -> Optional[Dict[str, float]]:

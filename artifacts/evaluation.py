@@ -1,7 +1,8 @@
 """TFMA Evaluator output read without TFMA: metrics by slice, plots, thresholds, validation.
 
 TFMA's loaders import TensorFlow and Beam (seconds); these read the same files with protobuf
-and a pure-Python TFRecord reader, so lineage and report commands stay fast.
+and a TFRecord reader that checks every record's checksums, so lineage and report commands stay
+fast.
 """
 import glob
 import json
@@ -12,7 +13,10 @@ from typing import Dict, List, Optional, Tuple
 
 from google.protobuf.message import DecodeError
 
-from lineage import protos, tfrecord
+from artifacts import protos, tfrecord, wire
+from artifacts.tfrecord import CorruptRecord
+from pipeline.contract import (BASELINE_MODEL_NAME, EVAL_CONFIG_FILE, METRICS_PREFIX,
+                               PLOTS_PREFIX, VALIDATIONS_FILE)
 
 
 def _metric_value(value) -> Optional[float]:
@@ -24,9 +28,6 @@ def _metric_value(value) -> Optional[float]:
     return None
 
 
-BASELINE_MODEL_NAME = "baseline"  # the name TFX's Evaluator gives the baseline model spec
-
-
 def overall_metrics(evaluation_uri: str) -> Dict[str, Dict[str, float]]:
     """Overall-slice metrics: {"candidate": {name: value}, "baseline": {...}, "diff": {...}}.
 
@@ -34,24 +35,17 @@ def overall_metrics(evaluation_uri: str) -> Dict[str, Dict[str, float]]:
     baseline model.
     """
     pb2 = protos.metrics_for_slice_pb2()
-    items = [item for metrics in _overall_slice(evaluation_uri, "metrics", pb2.MetricsForSlice)
+    items = [item for metrics in _overall_slice(evaluation_uri, METRICS_PREFIX,
+                                                pb2.MetricsForSlice)
              for item in metrics.metric_keys_and_values]
     return _grouped(items)
 
 
 def _overall_slice(uri: str, prefix: str, message_class):
-    """The overall-slice records of TFMA's `prefix`-* files, parsed. Only these have their data
-    checksum verified: the files hold every slice, and pure-Python CRC costs ~1 us a byte."""
-    for path in sorted(glob.glob(os.path.join(uri, f"{prefix}-*"))):
-        for record, stored_crc in tfrecord.iter_records(path):
-            try:
-                message = message_class.FromString(record)
-            except DecodeError:
-                tfrecord.verify(record, stored_crc, path)  # says "bad checksum" if it is one
-                raise
-            if message.slice_key.single_slice_keys:
-                continue
-            tfrecord.verify(record, stored_crc, path)
+    """The overall-slice records of TFMA's `prefix`-* files, parsed (every record of the files
+    is checked, whichever slice it holds)."""
+    for message in _messages(uri, prefix, message_class):
+        if not message.slice_key.single_slice_keys:
             yield message
 
 
@@ -78,51 +72,32 @@ def _grouped(metric_keys_and_values) -> Dict[str, Dict[str, float]]:
     return groups
 
 
+# tensorflow_model_analysis/proto/validation_result.proto field numbers.
+_VR_OK, _VR_PER_SLICE, _VR_MISSING_SLICES, _VR_MISSING_THRESHOLDS, _VR_RUBBER_STAMP = 1, 2, 3, 6, 7
+_MVS_SLICE_KEY, _MVS_FAILURES = 2, 3
+_FAILURE_KEY, _FAILURE_VALUE, _FAILURE_MESSAGE = 1, 3, 4
+
+
 def validation_ok(evaluation_uri: str) -> Optional[bool]:
     """ValidationResult.validation_ok (field 1), read from the protobuf wire format.
 
     Parsing the whole ValidationResult would need TFMA's config proto, whose generated module
     imports the tensorflow_model_analysis package; field 1 is all this needs.
     """
-    path = os.path.join(evaluation_uri, "validations.tfrecord")
+    path = os.path.join(evaluation_uri, VALIDATIONS_FILE)
     if not os.path.exists(path):
         return None
     for record in tfrecord.read_records(path):
-        return bool(_varint_field(record, 1))
+        return bool(_from_wire(path, wire.varint_field, record, _VR_OK))
     return None
 
 
-def _read_varint(data: bytes, index: int):
-    result, shift = 0, 0
-    while True:
-        byte = data[index]
-        index += 1
-        result |= (byte & 0x7F) << shift
-        if not byte & 0x80:
-            return result, index
-        shift += 7
-
-
-def _varint_field(data: bytes, field_number: int) -> int:
-    """The value of a top-level varint field; 0 (proto3's default) when absent."""
-    index = 0
-    while index < len(data):
-        tag, index = _read_varint(data, index)
-        number, wire_type = tag >> 3, tag & 7
-        if wire_type == 0:
-            value, index = _read_varint(data, index)
-            if number == field_number:
-                return value
-        elif wire_type == 1:
-            index += 8
-        elif wire_type == 2:
-            length, index = _read_varint(data, index)
-            index += length
-        elif wire_type == 5:
-            index += 4
-        else:
-            raise ValueError(f"unsupported protobuf wire type {wire_type}")
-    return 0
+def _from_wire(path: str, read, data: bytes, *args):
+    """read(data, *args), a malformed message reported as CorruptRecord naming the file."""
+    try:
+        return read(data, *args)
+    except (ValueError, DecodeError) as e:
+        raise CorruptRecord(f"{path}: not a ValidationResult record: {e}") from e
 
 
 OVERALL = None  # the slice key of the overall slice
@@ -148,26 +123,22 @@ def slice_of(slice_key) -> Optional[Tuple[str, str]]:
     return " x ".join(c for c, _ in parts), ", ".join(f"{c}={v}" for c, v in parts)
 
 
-def _records(uri: str, prefix: str):
+def _messages(uri: str, prefix: str, message_class):
+    """Every record of TFMA's `prefix`-* shards, checked and parsed as `message_class`."""
     for path in sorted(glob.glob(os.path.join(uri, f"{prefix}-*"))):
-        for record, stored_crc in tfrecord.iter_records(path):
-            yield path, record, stored_crc
-
-
-def _parse(message_class, path: str, record: bytes, stored_crc: int):
-    try:
-        return message_class.FromString(tfrecord.verify(record, stored_crc, path))
-    except DecodeError as e:
-        raise tfrecord.CorruptRecord(f"{path}: not a {message_class.__name__} record: {e}")
+        for record in tfrecord.read_records(path):
+            try:
+                yield message_class.FromString(record)
+            except DecodeError as e:
+                raise CorruptRecord(f"{path}: not a {message_class.__name__} record: {e}")
 
 
 def metrics_by_slice(uri: str) -> List[dict]:
     """One entry per slice: {"slice": (column, value) or None, "metrics": {"candidate": {...},
-    "baseline": {...}, "diff": {...}}}, overall slice first. Every record is verified."""
+    "baseline": {...}, "diff": {...}}}, overall slice first."""
     pb2 = protos.metrics_for_slice_pb2()
     out = []
-    for path, record, crc in _records(uri, "metrics"):
-        metrics = _parse(pb2.MetricsForSlice, path, record, crc)
+    for metrics in _messages(uri, METRICS_PREFIX, pb2.MetricsForSlice):
         out.append({"slice": slice_of(metrics.slice_key),
                     "metrics": _grouped(metrics.metric_keys_and_values)})
     out.sort(key=lambda entry: entry["slice"] is not OVERALL)
@@ -186,7 +157,7 @@ def overall_plots(uri: str) -> Dict[str, dict]:
     """
     pb2 = protos.metrics_for_slice_pb2()
     out: Dict[str, dict] = {}
-    for plots in _overall_slice(uri, "plots", pb2.PlotsForSlice):
+    for plots in _overall_slice(uri, PLOTS_PREFIX, pb2.PlotsForSlice):
         for item in plots.plot_keys_and_values:
             model = item.key.model_name or "candidate"
             entry = out.setdefault(model, {"calibration": [], "confusion": []})
@@ -213,14 +184,14 @@ def overall_plots(uri: str) -> Dict[str, dict]:
 def thresholds(uri: str) -> List[dict]:
     """The thresholds the evaluation was configured with (eval_config.json, as TFMA wrote it):
     metric, slices it applies to ("overall" or feature keys), bounds and change limits."""
-    path = os.path.join(uri, "eval_config.json")
+    path = os.path.join(uri, EVAL_CONFIG_FILE)
     if not os.path.exists(path):
         return []
     with open(path) as f:
         try:
             config = json.load(f).get("evalConfig", {})
         except json.JSONDecodeError as e:
-            raise tfrecord.CorruptRecord(f"{path}: not JSON: {e}")
+            raise CorruptRecord(f"{path}: not JSON: {e}")
     out = []
     for spec in config.get("metricsSpecs", []):
         for metric in spec.get("metrics", []):
@@ -264,32 +235,6 @@ def _slicing_spec_text(spec: dict) -> str:
     return ", ".join(keys + [f"{k}={v}" for k, v in sorted(values.items())])
 
 
-def _fields(data: bytes):
-    """(field number, wire type, value) of each top-level field of a protobuf message."""
-    index = 0
-    while index < len(data):
-        tag, index = _read_varint(data, index)
-        number, wire_type = tag >> 3, tag & 7
-        if wire_type == 0:
-            value, index = _read_varint(data, index)
-        elif wire_type == 1:
-            value, index = data[index:index + 8], index + 8
-        elif wire_type == 2:
-            length, index = _read_varint(data, index)
-            value, index = data[index:index + length], index + length
-        elif wire_type == 5:
-            value, index = data[index:index + 4], index + 4
-        else:
-            raise ValueError(f"unsupported protobuf wire type {wire_type}")
-        yield number, wire_type, value
-
-
-# tensorflow_model_analysis/proto/validation_result.proto field numbers.
-_VR_OK, _VR_PER_SLICE, _VR_MISSING_SLICES, _VR_MISSING_THRESHOLDS, _VR_RUBBER_STAMP = 1, 2, 3, 6, 7
-_MVS_SLICE_KEY, _MVS_FAILURES = 2, 3
-_FAILURE_KEY, _FAILURE_VALUE, _FAILURE_MESSAGE = 1, 3, 4
-
-
 def validation(uri: str) -> Optional[dict]:
     """The Evaluator's ValidationResult: ok, each failed threshold (slice, metric, model, value,
     TFMA's message), missing slices and missing thresholds. None when there is none.
@@ -297,36 +242,40 @@ def validation(uri: str) -> Optional[dict]:
     The MetricKey, MetricValue and SliceKey parts are parsed with TFMA's metrics proto; the rest
     is read from the wire format (the full ValidationResult proto module imports TFMA itself).
     """
-    path = os.path.join(uri, "validations.tfrecord")
+    path = os.path.join(uri, VALIDATIONS_FILE)
     if not os.path.exists(path):
         return None
     pb2 = protos.metrics_for_slice_pb2()
     for record in tfrecord.read_records(path):
-        result = {"ok": False, "failures": [], "missing_slices": 0,
-                  "missing_thresholds": False, "rubber_stamp": False}
-        for number, _, value in _fields(record):
-            if number == _VR_OK:
-                result["ok"] = bool(value)
-            elif number == _VR_MISSING_THRESHOLDS:
-                result["missing_thresholds"] = bool(value)
-            elif number == _VR_RUBBER_STAMP:
-                result["rubber_stamp"] = bool(value)
-            elif number == _VR_MISSING_SLICES:
-                result["missing_slices"] += 1
-            elif number == _VR_PER_SLICE:
-                result["failures"].extend(_slice_failures(pb2, value))
-        return result
+        return _from_wire(path, _validation_result, record, pb2)
     return None
+
+
+def _validation_result(data: bytes, pb2) -> dict:
+    result = {"ok": False, "failures": [], "missing_slices": 0,
+              "missing_thresholds": False, "rubber_stamp": False}
+    for number, _, value in wire.fields(data):
+        if number == _VR_OK:
+            result["ok"] = bool(value)
+        elif number == _VR_MISSING_THRESHOLDS:
+            result["missing_thresholds"] = bool(value)
+        elif number == _VR_RUBBER_STAMP:
+            result["rubber_stamp"] = bool(value)
+        elif number == _VR_MISSING_SLICES:
+            result["missing_slices"] += 1
+        elif number == _VR_PER_SLICE:
+            result["failures"].extend(_slice_failures(pb2, value))
+    return result
 
 
 def _slice_failures(pb2, data: bytes) -> List[dict]:
     slice_key, failures = OVERALL, []
-    for number, _, value in _fields(data):
+    for number, _, value in wire.fields(data):
         if number == _MVS_SLICE_KEY:
             slice_key = slice_of(pb2.SliceKey.FromString(value))
         elif number == _MVS_FAILURES:
             failure = {"metric": None, "model": None, "value": None, "message": ""}
-            for f_number, _, f_value in _fields(value):
+            for f_number, _, f_value in wire.fields(value):
                 if f_number == _FAILURE_KEY:
                     key = pb2.MetricKey.FromString(f_value)
                     failure["metric"], failure["model"] = key.name, key.model_name

@@ -1,4 +1,4 @@
-"""Proto modules the lineage readers need, loaded without their heavy packages.
+"""Proto modules the artifact readers need, loaded without their heavy packages.
 
 tensorflow_metadata's protos import only protobuf. TFMA's metrics_for_slice_pb2 also imports
 only protobuf, but importing it the normal way runs tensorflow_model_analysis/__init__, which
@@ -11,7 +11,7 @@ import sys
 from types import ModuleType
 
 _TFMA_PROTO = "tensorflow_model_analysis.proto.metrics_for_slice_pb2"
-_PRIVATE_NAME = "_lineage_tfma_metrics_for_slice_pb2"
+_PRIVATE_NAME = "_artifacts_tfma_metrics_for_slice_pb2"
 
 
 def _tfma_proto_path() -> str:
@@ -23,6 +23,8 @@ def _tfma_proto_path() -> str:
 
 
 def metrics_for_slice_pb2() -> ModuleType:
+    """TFMA's metrics_for_slice_pb2 (MetricsForSlice, PlotsForSlice, MetricKey, MetricValue,
+    SliceKey), without importing TFMA unless it is already imported."""
     if _TFMA_PROTO in sys.modules:
         return sys.modules[_TFMA_PROTO]
     if _PRIVATE_NAME in sys.modules:

@@ -1,0 +1,16 @@
+"""The Tuner's output files: the best hyperparameters and the trials it ran."""
+from typing import Dict, List, Optional
+
+from artifacts.files import read_json
+from pipeline.contract import HYPERPARAMETERS_FILE, TUNER_RESULTS_FILE
+
+
+def hyperparameters(uri: str) -> Optional[Dict[str, object]]:
+    """The chosen values from keras-tuner's best_hyperparameters.txt (a JSON config)."""
+    config = read_json(uri, HYPERPARAMETERS_FILE)
+    return None if config is None else config.get("values", config)
+
+
+def tuner_trials(uri: str) -> Optional[List[dict]]:
+    """The trials in the Tuner's tuner_results.json, as written; None without the file."""
+    return read_json(uri, TUNER_RESULTS_FILE)
