@@ -540,8 +540,8 @@ def open_store(backend: str, folder: Path):
         with mariadb.running(folder / "mariadb") as server:
             from pipeline import mlmd_queries
             from pipeline.config import PipelineConfig
-            config = PipelineConfig(output_root=str(folder), **server.config_fields())
-            yield mlmd_queries.connect(config), server.cli_flags()
+            config = PipelineConfig.from_flat(output_root=str(folder), **server.config_fields())
+            yield mlmd_queries.connect(config.store), server.cli_flags()
         return
     path = folder / "metadata.sqlite"
     cc = pb.ConnectionConfig()

@@ -7,13 +7,10 @@ from ml_metadata.metadata_store import ListOptions, OrderByField
 from lineage import evaluation, files, graph, stats
 from lineage.graph import Graph, custom
 from lineage.provenance import run_provenance
+from metadata.errors import NotFound
 
 LATEST_PUSHED = "latest-pushed"
 RESOLVER_NODE = "latest_blessed_model_resolver"
-
-
-class NotFound(LookupError):
-    pass
 
 
 def resolve_target(store, spec: str):

@@ -11,19 +11,10 @@ from ml_metadata.proto import metadata_store_pb2
 STATE_NAMES = {v: k for k, v in metadata_store_pb2.Execution.State.items()}
 
 
-def connect(config) -> metadata_store.MetadataStore:
-    """A store for a PipelineConfig, without importing TFX."""
-    cc = metadata_store_pb2.ConnectionConfig()
-    if config.mysql_host:
-        cc.mysql.host = config.mysql_host
-        cc.mysql.port = config.mysql_port
-        cc.mysql.database = config.mysql_database
-        cc.mysql.user = config.mysql_user
-        cc.mysql.password = config.mysql_password
-    else:
-        cc.sqlite.filename_uri = config.metadata_path
-        cc.sqlite.connection_mode = metadata_store_pb2.SqliteMetadataSourceConfig.READWRITE_OPENCREATE
-    return metadata_store.MetadataStore(cc)
+def connect(store_cfg) -> metadata_store.MetadataStore:
+    """A store for a config's store section (created if missing), without importing TFX."""
+    from metadata.store import connection_config
+    return metadata_store.MetadataStore(connection_config(store_cfg, create=True))
 
 
 @dataclass

@@ -7,7 +7,7 @@ over the defaults. A dags folder outside this repository needs one line:
     from runners.airflow_dag import DAG  # noqa: F401
 
 Each task is one TFX component run in-process by the legacy launcher, which records lineage in
-MLMD under `pipeline` / `run` / `component_run` contexts (see pipeline/run_history.py and
+MLMD under `pipeline` / `run` / `component_run` contexts (see metadata/runs.py and
 docs/airflow.md).
 """
 import datetime
@@ -22,21 +22,22 @@ _LEGACY_EXECUTION_PROPERTIES = ("state", "pipeline_name", "pipeline_root", "run_
 
 
 def dag_arguments(config: PipelineConfig) -> dict:
-    """Keyword arguments for airflow.models.DAG, from the config's airflow_* settings."""
-    start = datetime.datetime.fromisoformat(config.airflow_start_date)
+    """Keyword arguments for airflow.models.DAG, from the config's airflow section."""
+    airflow = config.airflow
+    start = datetime.datetime.fromisoformat(airflow.airflow_start_date)
     if start.tzinfo is None:
         start = start.replace(tzinfo=datetime.timezone.utc)
     return dict(
-        schedule=config.airflow_schedule or None,
+        schedule=airflow.airflow_schedule or None,
         start_date=start,
         # A paused or newly deployed DAG must not replay every interval since start_date: each
         # run trains and maybe pushes a model.
         catchup=False,
         default_args=dict(
-            retries=config.airflow_retries,
-            retry_delay=datetime.timedelta(seconds=config.airflow_retry_delay_seconds),
-            retry_exponential_backoff=config.airflow_exponential_backoff,
-            max_retry_delay=datetime.timedelta(seconds=config.airflow_max_retry_delay_seconds),
+            retries=airflow.airflow_retries,
+            retry_delay=datetime.timedelta(seconds=airflow.airflow_retry_delay_seconds),
+            retry_exponential_backoff=airflow.airflow_exponential_backoff,
+            max_retry_delay=datetime.timedelta(seconds=airflow.airflow_max_retry_delay_seconds),
         ),
     )
 
@@ -133,15 +134,18 @@ def _launcher_class():
 
 
 def build_dag(config: PipelineConfig):
-    """An Airflow DAG (dag_id = pipeline_name) with one task per component of create_pipeline."""
+    """An Airflow DAG (dag_id = pipeline_name) with one task per component of create_pipeline,
+    recording lineage in the config's store (an SQLite store's folder is created)."""
     from tfx.orchestration.airflow.airflow_dag_runner import (AirflowDagRunner,
                                                               AirflowPipelineConfig)
 
     from pipeline.pipeline import create_pipeline
+    from runners.local_runner import metadata_connection
     runner = AirflowDagRunner(AirflowPipelineConfig(
         airflow_dag_config=dag_arguments(config),
         supported_launcher_classes=[_launcher_class()]))
-    return runner.run(create_pipeline(config, runner="airflow"))
+    return runner.run(create_pipeline(config, metadata_connection=metadata_connection(config),
+                                      runner="airflow"))
 
 
 DAG = build_dag(from_sources())

@@ -3,7 +3,6 @@
 One output root (pipeline root + SQLite MLMD) is run three times with a small config; the
 scenario tests then add runs to the same store, each reading only what its own run wrote.
 """
-import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, List
@@ -38,7 +37,7 @@ class RunSnapshot:
 
 
 def snapshot(config, result) -> RunSnapshot:
-    store = mlmd_queries.connect(config)
+    store = mlmd_queries.connect(config.store)
     run = store.get_context_by_type_and_name("pipeline_run", result.run_id)
     return RunSnapshot(run.name, mlmd_queries.run_executions(store, run),
                        len(store.get_artifacts()), result)
@@ -46,7 +45,7 @@ def snapshot(config, result) -> RunSnapshot:
 
 @pytest.fixture(scope="session")
 def e2e_config(tmp_path_factory) -> PipelineConfig:
-    return PipelineConfig(output_root=str(tmp_path_factory.mktemp("e2e")), **SMALL)
+    return PipelineConfig.from_flat(output_root=str(tmp_path_factory.mktemp("e2e")), **SMALL)
 
 
 @pytest.fixture(scope="session")
@@ -61,11 +60,11 @@ def three_runs(e2e_config):
 
 @pytest.fixture(scope="session")
 def store(e2e_config, three_runs):
-    return mlmd_queries.connect(e2e_config)
+    return mlmd_queries.connect(e2e_config.store)
 
 
 def with_overrides(config: PipelineConfig, **changes) -> PipelineConfig:
-    return dataclasses.replace(config, **changes)
+    return config.replace(**changes)
 
 
 @pytest.fixture(scope="session")
@@ -81,7 +80,7 @@ def strict_run(e2e_config, three_runs):
 
 
 def span_csv(config, span: int) -> Path:
-    [path] = (Path(config.data_root) / f"span-{span}").glob("*.csv")
+    [path] = (Path(config.data.data_root) / f"span-{span}").glob("*.csv")
     return path
 
 
