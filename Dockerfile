@@ -34,5 +34,5 @@ RUN python -m pip install --no-cache-dir --no-deps --editable . && \
 # The compiled pipeline gives each container its command
 # (python -m tfx.orchestration.kubeflow.v2.container.kubeflow_v2_run_executor ...);
 # without one, `docker run IMAGE` shows the CLI.
-ENTRYPOINT ["python", "-m", "runners.cli"]
+ENTRYPOINT ["python", "-m", "console"]
 CMD ["--help"]

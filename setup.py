@@ -11,8 +11,8 @@ setup(
     description="A production TFX pipeline with full ML Metadata lineage",
     python_requires=">=3.10,<3.11",
     packages=find_packages(include=["pipeline", "pipeline.*", "modules", "modules.*",
-                                    "runners", "runners.*", "lineage", "lineage.*", "metadata",
-                                    "metadata.*", "review", "review.*", "artifacts",
-                                    "artifacts.*"]),
-    entry_points={"console_scripts": ["taxi-pipeline=runners.cli:main"]},
+                                    "metadata", "metadata.*", "console", "console.*",
+                                    "runners", "runners.*", "lineage", "lineage.*", "review",
+                                    "review.*", "artifacts", "artifacts.*"]),
+    entry_points={"console_scripts": ["taxi-pipeline=console.main:main"]},
 )

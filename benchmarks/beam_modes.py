@@ -96,7 +96,7 @@ def measure(args: argparse.Namespace, preset: str, output_root: str) -> Dict[str
     # Same sources as the child (TAXI_* variables, then its flags), so MLMD is found.
     config = config_lib.from_sources(output_root=output_root, beam_preset=preset,
                                      enable_cache=False)
-    if config.mysql_host:
+    if config.store.mysql_host:
         raise SystemExit("beam_modes needs a fresh SQLite store per run: unset TAXI_MYSQL_HOST")
     cmd = command(args, preset, output_root)
     print(f"\n=== {preset}: {' '.join(cmd)}", flush=True)

@@ -44,8 +44,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--train-steps", type=int, default=1000)
     p.add_argument("--eval-steps", type=int, default=150)
-    p.add_argument("--tuner-trials", type=int, default=defaults.tuner_trials)
-    p.add_argument("--tuner-train-steps", type=int, default=defaults.tuner_train_steps)
+    p.add_argument("--tuner-trials", type=int, default=defaults.training.tuner_trials)
+    p.add_argument("--tuner-train-steps", type=int, default=defaults.training.tuner_train_steps)
     p.add_argument("--data", choices=["all", "latest-span"], default="all",
                    help="all (default): every span as one, the 15,002 rows the TFX template "
                         "reads; latest-span: what `taxi-pipeline run` reads by default")
@@ -104,14 +104,14 @@ def run_child(cmd: List[str]) -> Dict[str, Any]:
 
 def store_exists(config: PipelineConfig) -> bool:
     # connect() would create an empty SQLite store: do not let it before the cold run.
-    return bool(config.mysql_host) or os.path.exists(config.metadata_path)
+    return bool(config.store.mysql_host) or os.path.exists(config.store.metadata_path)
 
 
 def artifact_count(config: PipelineConfig) -> int:
     if not store_exists(config):
         return 0
     from metadata.store import open_store
-    return len(open_store(config).get_artifacts())
+    return len(open_store(config.store).get_artifacts())
 
 
 def mlmd_summary(config: PipelineConfig, previous_run_id: Optional[str]) -> Dict[str, Any]:
@@ -122,7 +122,7 @@ def mlmd_summary(config: PipelineConfig, previous_run_id: Optional[str]) -> Dict
     if not store_exists(config):
         return {"run_id": None, "components": [], "executed": 0, "cached": 0, "resolvers": 0,
                 "other": 0}
-    store = open_store(config)
+    store = open_store(config.store)
     try:
         run_id = runs.resolve_run(store, config.pipeline_name, runs.LATEST).run_id
     except NotFound:
@@ -207,14 +207,15 @@ def main(argv=None) -> int:
     config = config_lib.from_sources(output_root=output_root, train_steps=args.train_steps,
                                      eval_steps=args.eval_steps, tuner_trials=args.tuner_trials,
                                      tuner_train_steps=args.tuner_train_steps)
-    if not config.mysql_host and os.path.exists(config.metadata_path):
-        raise SystemExit(f"{config.metadata_path} exists: the cold run needs a fresh output root")
+    if not config.store.mysql_host and os.path.exists(config.store.metadata_path):
+        raise SystemExit(f"{config.store.metadata_path} exists: the cold run needs a fresh "
+                         f"output root")
     json_path = Path(args.json or PROJECT_ROOT / "outputs" / "benchmark"
                      / f"benchmark-{stamp}.json")
     print(f"Benchmark output root: {config.output_root} (kept after the benchmark)")
     data_root = None
     if args.data == "all":
-        data_root = all_spans_as_one(config.data_root, Path(config.output_root) / "data")
+        data_root = all_spans_as_one(config.data.data_root, Path(config.output_root) / "data")
 
     results: Dict[str, Any] = {
         "started": datetime.datetime.now().isoformat(timespec="seconds"),

@@ -545,8 +545,8 @@ def open_store(backend: str, folder: Path):
         with mariadb.running(folder / "mariadb") as server:
             from metadata.store import open_store
             from pipeline.config import PipelineConfig
-            config = PipelineConfig(output_root=str(folder), **server.config_fields())
-            yield open_store(config, readonly=False), server.cli_flags()
+            config = PipelineConfig.from_flat(output_root=str(folder), **server.config_fields())
+            yield open_store(config.store, readonly=False), server.cli_flags()
         return
     path = folder / "metadata.sqlite"
     cc = pb.ConnectionConfig()

@@ -58,8 +58,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--runners", nargs="+", choices=list(RUNNERS), default=list(RUNNERS))
     p.add_argument("--train-steps", type=int, default=1000)
     p.add_argument("--eval-steps", type=int, default=150)
-    p.add_argument("--tuner-trials", type=int, default=defaults.tuner_trials)
-    p.add_argument("--tuner-train-steps", type=int, default=defaults.tuner_train_steps)
+    p.add_argument("--tuner-trials", type=int, default=defaults.training.tuner_trials)
+    p.add_argument("--tuner-train-steps", type=int, default=defaults.training.tuner_train_steps)
     p.add_argument("--output-root", help="parent of one output root per runner (default: "
                                          "outputs/benchmark/runners-<timestamp>); kept afterwards")
     p.add_argument("--json", help="results file "
@@ -73,11 +73,11 @@ def runner_config(args: argparse.Namespace, runner: str, output_root: str) -> Pi
         output_root=output_root, train_steps=args.train_steps, eval_steps=args.eval_steps,
         tuner_trials=args.tuner_trials, tuner_train_steps=args.tuner_train_steps,
         **({"beam_preset": BEAM_PRESET[runner]} if runner in BEAM_PRESET else {}))
-    if config.mysql_host:
+    if config.store.mysql_host:
         raise SystemExit("runners.py needs a fresh SQLite store per runner: "
                          "unset TAXI_MYSQL_HOST")
     if store_exists(config):
-        raise SystemExit(f"{config.metadata_path} exists: each runner needs a fresh store "
+        raise SystemExit(f"{config.store.metadata_path} exists: each runner needs a fresh store "
                          "(is TAXI_METADATA_PATH set?)")
     return config
 
@@ -91,10 +91,10 @@ def airflow_env(config: PipelineConfig, airflow_home: Path, dags: Path) -> Dict[
         # Building the DAG imports TFX (~35 s here); Airflow's default timeout is 30 s.
         "AIRFLOW__CORE__DAGBAG_IMPORT_TIMEOUT": "300",
         "TAXI_OUTPUT_ROOT": config.output_root,
-        "TAXI_TRAIN_STEPS": str(config.train_steps),
-        "TAXI_EVAL_STEPS": str(config.eval_steps),
-        "TAXI_TUNER_TRIALS": str(config.tuner_trials),
-        "TAXI_TUNER_TRAIN_STEPS": str(config.tuner_train_steps),
+        "TAXI_TRAIN_STEPS": str(config.training.train_steps),
+        "TAXI_EVAL_STEPS": str(config.training.eval_steps),
+        "TAXI_TUNER_TRIALS": str(config.training.tuner_trials),
+        "TAXI_TUNER_TRAIN_STEPS": str(config.training.tuner_train_steps),
         # A failing task would otherwise wait out retry delays (300 s and up) before failing.
         "TAXI_AIRFLOW_RETRIES": "0",
     }
@@ -134,7 +134,7 @@ def airflow_mlmd_summary(config: PipelineConfig) -> Dict[str, Any]:
         return empty
     from metadata import runs
     from metadata.store import open_store
-    store = open_store(config)
+    store = open_store(config.store)
     airflow_runs = [r for r in runs.list_runs(store, config.pipeline_name)
                     if r.schema == "airflow"]
     if not airflow_runs:

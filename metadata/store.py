@@ -33,6 +33,8 @@ def connection_config(store_cfg, create: bool) -> metadata_store_pb2.ConnectionC
         cc.mysql.database = store_cfg.mysql_database
         cc.mysql.user = store_cfg.mysql_user
         cc.mysql.password = store_cfg.mysql_password
+        # A reader must not create a database a mistyped name points at.
+        cc.mysql.skip_db_creation = not create
     else:
         cc.sqlite.filename_uri = store_cfg.metadata_path
         cc.sqlite.connection_mode = (

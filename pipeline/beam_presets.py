@@ -1,4 +1,4 @@
-"""Beam pipeline arguments for each execution target, built from the config.
+"""Beam pipeline arguments for each execution target, built from the config's beam section.
 
 `direct` (in-memory DirectRunner) is the default: on 2 cores it measured faster than the
 multi-process DirectRunner (see the benchmark). Past one machine, the same components run on
@@ -8,49 +8,49 @@ service) via `portable`.
 from typing import Callable, Dict, List
 
 
-def _direct(config) -> List[str]:
+def _direct(beam) -> List[str]:
     return ["--runner=DirectRunner", "--direct_running_mode=in_memory",
             "--direct_num_workers=1"]
 
 
-def _direct_multiprocess(config) -> List[str]:
+def _direct_multiprocess(beam) -> List[str]:
     # 0 workers = one per core.
     return ["--runner=DirectRunner", "--direct_running_mode=multi_processing",
             "--direct_num_workers=0"]
 
 
-def _require(config, *names) -> None:
-    missing = [n for n in names if not getattr(config, n)]
+def _require(beam, *names) -> None:
+    missing = [n for n in names if not getattr(beam, n)]
     if missing:
-        raise ValueError(f"beam_preset {config.beam_preset!r} needs config setting(s) "
+        raise ValueError(f"beam_preset {beam.beam_preset!r} needs config setting(s) "
                          f"{', '.join(missing)} (env TAXI_{missing[0].upper()})")
 
 
-def _dataflow(config) -> List[str]:
-    _require(config, "gcp_project", "beam_temp_location")
+def _dataflow(beam) -> List[str]:
+    _require(beam, "gcp_project", "beam_temp_location")
     args = ["--runner=DataflowRunner",
-            f"--project={config.gcp_project}",
-            f"--region={config.gcp_region}",
-            f"--temp_location={config.beam_temp_location}",
-            f"--staging_location={config.beam_staging_location or config.beam_temp_location}",
-            f"--machine_type={config.dataflow_machine_type}",
-            f"--max_num_workers={config.dataflow_max_workers}",
+            f"--project={beam.gcp_project}",
+            f"--region={beam.gcp_region}",
+            f"--temp_location={beam.beam_temp_location}",
+            f"--staging_location={beam.beam_staging_location or beam.beam_temp_location}",
+            f"--machine_type={beam.dataflow_machine_type}",
+            f"--max_num_workers={beam.dataflow_max_workers}",
             "--experiments=use_runner_v2"]
-    if config.sdk_container_image:
-        args.append(f"--sdk_container_image={config.sdk_container_image}")
+    if beam.sdk_container_image:
+        args.append(f"--sdk_container_image={beam.sdk_container_image}")
     return args
 
 
-def _portable(config) -> List[str]:
+def _portable(beam) -> List[str]:
     args = ["--runner=PortableRunner",
-            f"--job_endpoint={config.portable_job_endpoint}",
+            f"--job_endpoint={beam.portable_job_endpoint}",
             # Beam 2.59 applies this (60 s by default) to the job's state stream, failing any
             # job that runs longer than it.
             "--job_server_timeout=3600",
-            f"--environment_type={config.portable_environment_type}",
-            f"--environment_config={config.portable_environment_config}"]
-    if config.sdk_container_image and config.portable_environment_type == "DOCKER":
-        args[-1] = f"--environment_config={config.sdk_container_image}"
+            f"--environment_type={beam.portable_environment_type}",
+            f"--environment_config={beam.portable_environment_config}"]
+    if beam.sdk_container_image and beam.portable_environment_type == "DOCKER":
+        args[-1] = f"--environment_config={beam.sdk_container_image}"
     return args
 
 
@@ -66,8 +66,10 @@ def _flag_name(arg: str) -> str:
     return arg.split("=", 1)[0]
 
 
-def beam_pipeline_args(config) -> List[str]:
-    """The preset's arguments, with any flag also given in config.beam_args replaced by it."""
-    overrides = {_flag_name(a) for a in config.beam_args}
-    return [a for a in PRESETS[config.beam_preset](config)
-            if _flag_name(a) not in overrides] + list(config.beam_args)
+def beam_pipeline_args(beam) -> List[str]:
+    """The preset's arguments, with any flag also given in beam.beam_args replaced by it.
+
+    `beam` is the config's beam section (pipeline/config.py: BeamConfig)."""
+    overrides = {_flag_name(a) for a in beam.beam_args}
+    return [a for a in PRESETS[beam.beam_preset](beam)
+            if _flag_name(a) not in overrides] + list(beam.beam_args)

@@ -1,16 +1,23 @@
-"""The pipeline's typed configuration: defaults for a local run, overridable from env and CLI.
+"""The pipeline's typed configuration, in sections: defaults for a local run, overridable from
+the environment and the command line.
 
-Precedence, lowest first: field defaults, `TAXI_<FIELD>` environment variables, command-line
-flags. Nothing here touches the filesystem or network when imported.
+`PipelineConfig` holds what every part of the project reads (pipeline name, output root, cache,
+serving folder, log file) and one section per concern: `data`, `training`, `gates`, `beam`,
+`airflow`, `kubeflow` and `store`. Setting names are unique across sections, so the user-facing
+names stay flat: environment variable `TAXI_<NAME>`, flag `--<name>` (console/settings.py), and
+keyword `from_sources(train_steps=9)`; code reads `config.training.train_steps`.
+
+Precedence, lowest first: field defaults, `TAXI_<NAME>` environment variables, command-line
+flags, keyword overrides. Building a config reads no file and creates nothing: the runner that
+needs a folder (the SQLite store's, the log's) creates it.
 """
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import json
 import os
 from pathlib import Path
-from typing import Any, Dict, List, Mapping, Optional, Sequence
+from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 ENV_PREFIX = "TAXI_"
@@ -23,17 +30,27 @@ def _absolute(path: str) -> str:
     return str(Path(path).expanduser().resolve())
 
 
+def _require(condition: bool, message: str) -> None:
+    if not condition:
+        raise ValueError(f"config setting {message}")
+
+
 @dataclasses.dataclass
-class PipelineConfig:
-    pipeline_name: str = "taxi"
-    # Everything the pipeline writes (pipeline root, MLMD store, serving models, logs) goes here.
-    output_root: str = str(PROJECT_ROOT / "outputs")
+class DataConfig:
+    """What the pipeline reads: the spans and the curated schema."""
     # data_root holds one folder per span (span-1, span-2, ...), each with CSV files.
     data_root: str = str(PROJECT_ROOT / "data" / "spans")
     # 0: the latest span in data_root; N: exactly span N.
     span: int = 0
     schema_path: str = str(PROJECT_ROOT / "schema" / "schema.pbtxt")
 
+    def validate(self) -> None:
+        _require(self.span >= 0, f"span must be 0 (latest) or a span number, got {self.span}")
+
+
+@dataclasses.dataclass
+class TrainingConfig:
+    """Tuner and Trainer budgets."""
     train_steps: int = 1000
     eval_steps: int = 150
     batch_size: int = 40
@@ -41,15 +58,30 @@ class PipelineConfig:
     tuner_train_steps: int = 300
     tuner_eval_steps: int = 50
 
-    # Evaluator gates: the candidate must reach min_auc and lose at most max_auc_regression
-    # against the last blessed model.
+    def validate(self) -> None:
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            _require(value >= 1, f"{f.name} must be >= 1, got {value}")
+
+
+@dataclasses.dataclass
+class GatesConfig:
+    """Evaluator gates: the candidate must reach min_auc and lose at most max_auc_regression
+    against the last blessed model."""
     min_auc: float = 0.7
     max_auc_regression: float = 0.01
 
-    enable_cache: bool = True
+    def validate(self) -> None:
+        _require(0.0 <= self.min_auc <= 1.0, f"min_auc must be in [0, 1], got {self.min_auc}")
+        _require(0.0 <= self.max_auc_regression <= 1.0,
+                 f"max_auc_regression must be in [0, 1], got {self.max_auc_regression}")
 
-    # Beam for the Beam-based components (ExampleGen, StatisticsGen, Transform, Evaluator):
-    # a preset (see pipeline/beam_presets.py) plus any extra `beam_args`, which win.
+
+@dataclasses.dataclass
+class BeamConfig:
+    """Beam for the Beam-based components (ExampleGen, StatisticsGen, Transform, Evaluator): a
+    preset (pipeline/beam_presets.py) plus any extra `beam_args`, which win; Dataflow and
+    portable-runner settings for the presets that use them."""
     beam_preset: str = "direct"
     beam_args: List[str] = dataclasses.field(default_factory=list)
     gcp_project: str = ""
@@ -63,7 +95,15 @@ class PipelineConfig:
     portable_environment_type: str = "EXTERNAL"
     portable_environment_config: str = "localhost:50000"
 
-    # Airflow (runners/airflow_dag.py): an empty schedule means "only when triggered".
+    def validate(self) -> None:
+        from pipeline.beam_presets import PRESETS
+        _require(self.beam_preset in PRESETS,
+                 f"beam_preset must be one of {sorted(PRESETS)}, got {self.beam_preset!r}")
+
+
+@dataclasses.dataclass
+class AirflowConfig:
+    """The Airflow DAG (runners/airflow_dag.py): an empty schedule means "only when triggered"."""
     airflow_schedule: str = "@daily"
     airflow_start_date: str = "2026-01-01"
     airflow_retries: int = 2
@@ -71,13 +111,28 @@ class PipelineConfig:
     airflow_max_retry_delay_seconds: int = 3600
     airflow_exponential_backoff: bool = True
 
-    # Kubeflow v2 / Vertex (runners/kubeflow_v2.py): the image runs every component.
+    def validate(self) -> None:
+        pass
+
+
+@dataclasses.dataclass
+class KubeflowConfig:
+    """Kubeflow v2 / Vertex (runners/kubeflow_v2.py): the image runs every component.
+    kfp_output_dir defaults to <output_root>/kubeflow."""
     kfp_image: str = "taxi-tfx-pipeline:latest"
     kfp_target: str = "vertex"
     kfp_endpoint: str = ""
     kfp_output_dir: str = ""
 
-    # MLMD: SQLite file (default: <output_root>/metadata.sqlite) unless mysql_host is set.
+    def validate(self) -> None:
+        _require(self.kfp_target in ("vertex", "kfp"),
+                 f"kfp_target must be 'vertex' or 'kfp', got {self.kfp_target!r}")
+
+
+@dataclasses.dataclass
+class StoreConfig:
+    """The MLMD store: SQLite file (default <output_root>/metadata.sqlite) unless mysql_host is
+    set. The metadata layer (metadata/store.py) turns it into a connection."""
     metadata_path: str = ""
     mysql_host: str = ""
     mysql_port: int = 3306
@@ -85,85 +140,139 @@ class PipelineConfig:
     mysql_user: str = "root"
     mysql_password: str = ""
 
+    def validate(self) -> None:
+        _require(1 <= self.mysql_port <= 65535,
+                 f"mysql_port must be in 1..65535, got {self.mysql_port}")
+
+
+# Section attribute of PipelineConfig -> its class, in the order `config` prints them.
+SECTIONS: Dict[str, type] = {
+    "data": DataConfig,
+    "training": TrainingConfig,
+    "gates": GatesConfig,
+    "beam": BeamConfig,
+    "airflow": AirflowConfig,
+    "kubeflow": KubeflowConfig,
+    "store": StoreConfig,
+}
+
+
+@dataclasses.dataclass
+class PipelineConfig:
+    pipeline_name: str = "taxi"
+    # Everything the pipeline writes (pipeline root, MLMD store, serving models, logs) goes here.
+    output_root: str = str(PROJECT_ROOT / "outputs")
+    enable_cache: bool = True
+    # Default: <output_root>/serving_model/<pipeline_name>.
     serving_dir: str = ""
+    # Default: <output_root>/logs/pipeline.log.
     log_file: str = ""
 
+    data: DataConfig = dataclasses.field(default_factory=DataConfig)
+    training: TrainingConfig = dataclasses.field(default_factory=TrainingConfig)
+    gates: GatesConfig = dataclasses.field(default_factory=GatesConfig)
+    beam: BeamConfig = dataclasses.field(default_factory=BeamConfig)
+    airflow: AirflowConfig = dataclasses.field(default_factory=AirflowConfig)
+    kubeflow: KubeflowConfig = dataclasses.field(default_factory=KubeflowConfig)
+    store: StoreConfig = dataclasses.field(default_factory=StoreConfig)
+
     def __post_init__(self) -> None:
-        for name in ("output_root", "data_root", "schema_path"):
-            setattr(self, name, _absolute(getattr(self, name)))
-        if not self.metadata_path:
-            self.metadata_path = os.path.join(self.output_root, "metadata.sqlite")
+        self.output_root = _absolute(self.output_root)
+        self.data.data_root = _absolute(self.data.data_root)
+        self.data.schema_path = _absolute(self.data.schema_path)
+        # Derived defaults: paths only, nothing is created here.
+        if not self.store.metadata_path:
+            self.store.metadata_path = os.path.join(self.output_root, "metadata.sqlite")
         if not self.serving_dir:
             self.serving_dir = os.path.join(self.output_root, "serving_model", self.pipeline_name)
-        if not self.kfp_output_dir:
-            self.kfp_output_dir = os.path.join(self.output_root, "kubeflow")
+        if not self.kubeflow.kfp_output_dir:
+            self.kubeflow.kfp_output_dir = os.path.join(self.output_root, "kubeflow")
         if not self.log_file:
             self.log_file = os.path.join(self.output_root, "logs", "pipeline.log")
         self.validate()
+
+    @classmethod
+    def from_flat(cls, **values: Any) -> "PipelineConfig":
+        """A config from flat setting names (train_steps=9 lands in `training`)."""
+        unknown = sorted(set(values) - set(FIELDS))
+        if unknown:
+            raise ValueError(f"unknown config setting(s): {', '.join(unknown)}")
+        top = {k: v for k, v in values.items() if FIELDS[k][0] is None}
+        sections = {name: section(**{k: v for k, v in values.items() if FIELDS[k][0] == name})
+                    for name, section in SECTIONS.items()}
+        return cls(**top, **sections)
+
+    def replace(self, **changes: Any) -> "PipelineConfig":
+        """A copy with some settings changed, by flat name; derived paths already set stay."""
+        return PipelineConfig.from_flat(**{**self.flat(), **changes})
 
     @property
     def pipeline_root(self) -> str:
         return os.path.join(self.output_root, "pipeline_root", self.pipeline_name)
 
     def validate(self) -> None:
-        positive = ("train_steps", "eval_steps", "batch_size", "tuner_trials",
-                    "tuner_train_steps", "tuner_eval_steps")
-        for name in positive:
-            if getattr(self, name) < 1:
-                raise ValueError(f"config setting {name} must be >= 1, got {getattr(self, name)}")
-        if self.span < 0:
-            raise ValueError(f"config setting span must be 0 (latest) or a span number, "
-                             f"got {self.span}")
-        if not 0.0 <= self.min_auc <= 1.0:
-            raise ValueError(f"config setting min_auc must be in [0, 1], got {self.min_auc}")
-        if not 1 <= self.mysql_port <= 65535:
-            raise ValueError(f"config setting mysql_port must be in 1..65535, got {self.mysql_port}")
-        if not 0.0 <= self.max_auc_regression <= 1.0:
-            raise ValueError(f"config setting max_auc_regression must be in [0, 1], "
-                             f"got {self.max_auc_regression}")
-        from pipeline.beam_presets import PRESETS
-        if self.beam_preset not in PRESETS:
-            raise ValueError(f"config setting beam_preset must be one of {sorted(PRESETS)}, "
-                             f"got {self.beam_preset!r}")
-        if self.kfp_target not in ("vertex", "kfp"):
-            raise ValueError(f"config setting kfp_target must be 'vertex' or 'kfp', "
-                             f"got {self.kfp_target!r}")
-        if not self.pipeline_name.replace("-", "").replace("_", "").isalnum():
-            raise ValueError(f"config setting pipeline_name must be alphanumeric with - or _, "
-                             f"got {self.pipeline_name!r}")
+        _require(bool(self.pipeline_name)
+                 and self.pipeline_name.replace("-", "").replace("_", "").isalnum(),
+                 f"pipeline_name must be alphanumeric with - or _, got {self.pipeline_name!r}")
+        for name in SECTIONS:
+            getattr(self, name).validate()
+
+    def flat(self) -> Dict[str, Any]:
+        """{setting name: value} for every setting, unmasked."""
+        out = {}
+        for name, (section, _) in FIELDS.items():
+            holder = self if section is None else getattr(self, section)
+            value = getattr(holder, name)
+            out[name] = list(value) if isinstance(value, list) else value
+        return out
 
     def as_dict(self) -> Dict[str, Any]:
+        """Top-level settings and one dict per section; the MySQL password is masked."""
         d = dataclasses.asdict(self)
-        if d["mysql_password"]:
-            d["mysql_password"] = "***"
+        if d["store"]["mysql_password"]:
+            d["store"]["mysql_password"] = "***"
         return d
 
     def to_json(self) -> str:
-        return json.dumps(self.as_dict(), indent=2, sort_keys=True)
-
-    def metadata_connection_config(self):
-        """None when the store path is a URI: KFP and Vertex keep lineage in their own service."""
-        if not self.mysql_host and "://" in self.metadata_path:
-            return None
-        from tfx.orchestration import metadata  # deferred: importing TFX costs seconds
-        if self.mysql_host:
-            return metadata.mysql_metadata_connection_config(
-                host=self.mysql_host, port=self.mysql_port, database=self.mysql_database,
-                username=self.mysql_user, password=self.mysql_password)
-        os.makedirs(os.path.dirname(self.metadata_path), exist_ok=True)
-        return metadata.sqlite_metadata_connection_config(self.metadata_path)
+        return json.dumps(self.as_dict(), indent=2)
 
 
-_FIELDS = {f.name: f for f in dataclasses.fields(PipelineConfig)}
+def _fields() -> Dict[str, Tuple[Optional[str], dataclasses.Field]]:
+    out: Dict[str, Tuple[Optional[str], dataclasses.Field]] = {}
+    for f in dataclasses.fields(PipelineConfig):
+        if f.name not in SECTIONS:
+            out[f.name] = (None, f)
+    for section, cls in SECTIONS.items():
+        for f in dataclasses.fields(cls):
+            assert f.name not in out, f"setting {f.name} is in two sections"
+            out[f.name] = (section, f)
+    return out
 
 
-def _field_type(name: str) -> str:
-    t = _FIELDS[name].type
+# Setting name -> (its section, or None for a top-level setting; its dataclass field).
+FIELDS = _fields()
+
+
+def field_type(name: str) -> str:
+    t = FIELDS[name][1].type
     return t if isinstance(t, str) else t.__name__
 
 
-def _parse_value(name: str, raw: str, source: str) -> Any:
-    kind = _field_type(name)
+def field_default(name: str) -> Any:
+    f = FIELDS[name][1]
+    if f.default_factory is not dataclasses.MISSING:
+        return f.default_factory()
+    return f.default
+
+
+def section_fields(section: Optional[str]) -> List[str]:
+    """Setting names of a section (None: the top-level settings), in declaration order."""
+    return [name for name, (s, _) in FIELDS.items() if s == section]
+
+
+def parse_value(name: str, raw: str, source: str) -> Any:
+    """One setting from text (an environment variable or a flag); errors name both."""
+    kind = field_type(name)
     try:
         if kind == "int":
             return int(raw)
@@ -186,7 +295,8 @@ def _parse_value(name: str, raw: str, source: str) -> Any:
             return raw.split()
         return raw
     except ValueError as e:
-        raise ValueError(f"{source}: cannot read {raw!r} as {kind} for setting {name}: {e}") from None
+        raise ValueError(f"{source}: cannot read {raw!r} as {kind} for setting {name}: "
+                         f"{e}") from None
 
 
 def env_overrides(environ: Optional[Mapping[str, str]] = None) -> Dict[str, Any]:
@@ -196,37 +306,27 @@ def env_overrides(environ: Optional[Mapping[str, str]] = None) -> Dict[str, Any]
         if not key.startswith(ENV_PREFIX):
             continue
         name = key[len(ENV_PREFIX):].lower()
-        if name in _FIELDS:
-            out[name] = _parse_value(name, raw, f"environment variable {key}")
+        if name in FIELDS:
+            out[name] = parse_value(name, raw, f"environment variable {key}")
     return out
 
 
-def add_config_arguments(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_argument_group("pipeline settings (also TAXI_<NAME> env variables)")
-    for name in _FIELDS:
-        flag = "--" + name.replace("_", "-")
-        help_default = _FIELDS[name].default
-        if help_default is dataclasses.MISSING:
-            help_default = "see config"
-        group.add_argument(flag, dest=f"cfg_{name}", metavar=_field_type(name).upper(),
-                           default=None, help=f"default: {help_default}")
+def flag(name: str) -> str:
+    return "--" + name.replace("_", "-")
 
 
-def from_sources(args: Optional[argparse.Namespace] = None,
-                 environ: Optional[Mapping[str, str]] = None,
+def from_sources(args: Any = None, environ: Optional[Mapping[str, str]] = None,
                  **overrides: Any) -> PipelineConfig:
+    """Defaults, then TAXI_* variables, then flags, then keyword overrides (flat names).
+
+    `args` is any object with a `cfg_<name>` attribute (raw text or None) per flag given, such
+    as the namespace console/settings.py's arguments parse into.
+    """
     values: Dict[str, Any] = env_overrides(environ)
     if args is not None:
-        for name in _FIELDS:
+        for name in FIELDS:
             raw = getattr(args, f"cfg_{name}", None)
             if raw is not None:
-                flag = "--" + name.replace("_", "-")
-                values[name] = _parse_value(name, raw, f"command-line flag {flag}")
+                values[name] = parse_value(name, raw, f"command-line flag {flag(name)}")
     values.update(overrides)
-    return PipelineConfig(**values)
-
-
-def parse_config(argv: Sequence[str], environ: Optional[Mapping[str, str]] = None) -> PipelineConfig:
-    parser = argparse.ArgumentParser()
-    add_config_arguments(parser)
-    return from_sources(parser.parse_args(list(argv)), environ)
+    return PipelineConfig.from_flat(**values)

@@ -1,14 +1,16 @@
 """The one pipeline definition every runner compiles."""
 import glob
 import os
+from typing import Optional
 
+from ml_metadata.proto import metadata_store_pb2
 from tfx import v1 as tfx
 
 from pipeline import contract as C
 from pipeline import provenance
 from pipeline.beam_presets import beam_pipeline_args
 from pipeline.components import AnomalyGate, CuratedSchemaGen
-from pipeline.config import PipelineConfig
+from pipeline.config import DataConfig, PipelineConfig
 from pipeline.eval_config import create_eval_config
 from pipeline.fingerprints import modules_fingerprint
 
@@ -22,28 +24,28 @@ RUN_FN = "modules.trainer.run_fn"
 SPAN_PATTERN = "span-{SPAN}/*.csv"
 
 
-def _check_local_inputs(config: PipelineConfig) -> None:
+def _check_local_inputs(data: DataConfig) -> None:
     """Fail before anything runs when a local input is missing (remote URIs are left to TFX)."""
-    if "://" in config.data_root:
+    if "://" in data.data_root:
         return
-    if not os.path.isdir(config.data_root):
-        raise FileNotFoundError(f"data_root is not a directory: {config.data_root}")
-    spans = sorted(glob.glob(os.path.join(config.data_root, SPAN_PATTERN.replace("{SPAN}", "*"))))
+    if not os.path.isdir(data.data_root):
+        raise FileNotFoundError(f"data_root is not a directory: {data.data_root}")
+    spans = sorted(glob.glob(os.path.join(data.data_root, SPAN_PATTERN.replace("{SPAN}", "*"))))
     if not spans:
         raise FileNotFoundError(f"data_root has no span-<N>/*.csv files for CsvExampleGen: "
-                                f"{config.data_root}")
-    if config.span and not glob.glob(
-            os.path.join(config.data_root, SPAN_PATTERN.replace("{SPAN}", str(config.span)))):
-        raise FileNotFoundError(f"span {config.span} has no CSV file under {config.data_root}")
+                                f"{data.data_root}")
+    if data.span and not glob.glob(
+            os.path.join(data.data_root, SPAN_PATTERN.replace("{SPAN}", str(data.span)))):
+        raise FileNotFoundError(f"span {data.span} has no CSV file under {data.data_root}")
 
 
-def _example_gen_input(config: PipelineConfig) -> dict:
-    """ExampleGen ingests the latest span unless config.span names one."""
+def _example_gen_input(data: DataConfig) -> dict:
+    """ExampleGen ingests the latest span unless data.span names one."""
     args = dict(input_config=tfx.proto.Input(splits=[
         tfx.proto.Input.Split(name="single_split", pattern=SPAN_PATTERN)]))
-    if config.span:
+    if data.span:
         args["range_config"] = tfx.proto.RangeConfig(static_range=tfx.proto.StaticRange(
-            start_span_number=config.span, end_span_number=config.span))
+            start_span_number=data.span, end_span_number=data.span))
     return args
 
 
@@ -55,12 +57,13 @@ def create_components(config: PipelineConfig, with_baseline: bool = True,
     cannot run Resolver nodes (open-source KFP); the Evaluator then blesses on absolute
     thresholds only. `runner` is recorded in the run's provenance.
     """
-    _check_local_inputs(config)
+    _check_local_inputs(config.data)
+    training = config.training
     run_provenance = provenance.RunProvenance(
         **provenance.collect(config, runner)).with_id(C.PROVENANCE)
     example_gen = tfx.components.CsvExampleGen(
-        input_base=config.data_root,
-        **_example_gen_input(config),
+        input_base=config.data.data_root,
+        **_example_gen_input(config.data),
         # Hash buckets on the example's content: the same rows always land in the same split.
         output_config=tfx.proto.Output(split_config=tfx.proto.SplitConfig(splits=[
             tfx.proto.SplitConfig.Split(name="train", hash_buckets=2),
@@ -72,7 +75,8 @@ def create_components(config: PipelineConfig, with_baseline: bool = True,
     schema_gen = tfx.components.SchemaGen(
         statistics=statistics_gen.outputs[C.STATISTICS_KEY],
         infer_feature_shape=True).with_id(C.SCHEMA_GEN)
-    curated_schema = CuratedSchemaGen(schema_file=config.schema_path).with_id(C.CURATED_SCHEMA)
+    curated_schema = CuratedSchemaGen(
+        schema_file=config.data.schema_path).with_id(C.CURATED_SCHEMA)
     example_validator = tfx.components.ExampleValidator(
         statistics=statistics_gen.outputs[C.STATISTICS_KEY],
         schema=curated_schema.outputs[C.SCHEMA_KEY]).with_id(C.EXAMPLE_VALIDATOR)
@@ -99,18 +103,18 @@ def create_components(config: PipelineConfig, with_baseline: bool = True,
     )
     tuner = tfx.components.Tuner(
         tuner_fn=TUNER_FN,
-        train_args=tfx.proto.TrainArgs(num_steps=config.tuner_train_steps),
-        eval_args=tfx.proto.EvalArgs(num_steps=config.tuner_eval_steps),
-        custom_config={"code_sha256": code_sha256, "max_trials": config.tuner_trials,
-                       "batch_size": config.batch_size},
+        train_args=tfx.proto.TrainArgs(num_steps=training.tuner_train_steps),
+        eval_args=tfx.proto.EvalArgs(num_steps=training.tuner_eval_steps),
+        custom_config={"code_sha256": code_sha256, "max_trials": training.tuner_trials,
+                       "batch_size": training.batch_size},
         **training_inputs,
     ).with_id(C.TUNER)
     trainer = tfx.components.Trainer(
         run_fn=RUN_FN,
         hyperparameters=tuner.outputs[C.BEST_HYPERPARAMETERS_KEY],
-        train_args=tfx.proto.TrainArgs(num_steps=config.train_steps),
-        eval_args=tfx.proto.EvalArgs(num_steps=config.eval_steps),
-        custom_config={"code_sha256": code_sha256, "batch_size": config.batch_size},
+        train_args=tfx.proto.TrainArgs(num_steps=training.train_steps),
+        eval_args=tfx.proto.EvalArgs(num_steps=training.eval_steps),
+        custom_config={"code_sha256": code_sha256, "batch_size": training.batch_size},
         **training_inputs,
     ).with_id(C.TRAINER)
     baseline = []
@@ -124,7 +128,7 @@ def create_components(config: PipelineConfig, with_baseline: bool = True,
         examples=example_gen.outputs[C.EXAMPLES_KEY],
         model=trainer.outputs[C.MODEL_KEY],
         baseline_model=baseline[0].outputs[C.RESOLVED_MODEL_KEY] if baseline else None,
-        eval_config=create_eval_config(config.min_auc, config.max_auc_regression,
+        eval_config=create_eval_config(config.gates.min_auc, config.gates.max_auc_regression,
                                        with_baseline=with_baseline),
     ).with_id(C.EVALUATOR)
     # Pusher only exists in a run whose model was blessed: no PushedModel is ever published
@@ -141,13 +145,19 @@ def create_components(config: PipelineConfig, with_baseline: bool = True,
             transform, tuner, trainer, *baseline, evaluator, pusher]
 
 
-def create_pipeline(config: PipelineConfig, with_baseline: bool = True,
-                    runner: str = "local") -> tfx.dsl.Pipeline:
+def create_pipeline(config: PipelineConfig,
+                    metadata_connection: Optional[metadata_store_pb2.ConnectionConfig] = None,
+                    with_baseline: bool = True, runner: str = "local") -> tfx.dsl.Pipeline:
+    """The pipeline for `config`; no side effects.
+
+    The runner chooses `metadata_connection` (metadata/store.py: connection_config) and creates
+    what it needs; None for orchestrators that record lineage themselves (Kubeflow, Vertex).
+    """
     return tfx.dsl.Pipeline(
         pipeline_name=config.pipeline_name,
         pipeline_root=config.pipeline_root,
         components=create_components(config, with_baseline, runner),
         enable_cache=config.enable_cache,
-        metadata_connection_config=config.metadata_connection_config(),
-        beam_pipeline_args=beam_pipeline_args(config),
+        metadata_connection_config=metadata_connection,
+        beam_pipeline_args=beam_pipeline_args(config.beam),
     )

@@ -47,7 +47,7 @@ def tracked_files(schema_path: str) -> Dict[str, str]:
 
 
 def collect(config, runner: str) -> Dict[str, object]:
-    files = tracked_files(config.schema_path)
+    files = tracked_files(config.data.schema_path)
     commit = _git("rev-parse", "HEAD")
     return {
         "git_commit": commit or "unknown",

@@ -2,7 +2,7 @@
 
 Each component becomes a step of one orchestrating Beam job that runs in this process; the
 components' own Beam work (ExampleGen, StatisticsGen, Transform, Evaluator) goes wherever
-config.beam_preset sends it. Run ids start with "beam-"; the MLMD store, caching and outputs
+config.beam.beam_preset sends it. Run ids start with "beam-"; the MLMD store, caching and outputs
 are the local runner's, so Local and Beam runs share one store and reuse each other's cache.
 """
 from pipeline.config import PipelineConfig

@@ -1,8 +1,9 @@
 """Kubeflow Pipelines v2 and Vertex AI Pipelines: compile create_pipeline(config), submit it.
 
-KubeflowV2DagRunner only compiles; the platform runs every component in config.kfp_image
+KubeflowV2DagRunner only compiles; the platform runs every component in config.kubeflow.kfp_image
 (see Dockerfile) and records lineage in its own metadata service, not in the project's MLMD
-store. Two packages are written per target into config.kfp_output_dir:
+store, so the definition gets no metadata connection. Two packages are written per target into
+config.kubeflow.kfp_output_dir:
 
 - <pipeline>-<target>.yaml: the PipelineSpec, for kfp.Client().create_run_from_pipeline_package
   or the KFP UI's upload;
@@ -38,39 +39,38 @@ def _with_baseline(target: str) -> bool:
 
 def package_paths(config: PipelineConfig, target: str):
     """(PipelineSpec YAML, PipelineJob JSON) paths for a target."""
-    stem = os.path.join(config.kfp_output_dir, f"{config.pipeline_name}-{target}")
+    stem = os.path.join(config.kubeflow.kfp_output_dir, f"{config.pipeline_name}-{target}")
     return stem + ".yaml", stem + ".json"
 
 
 def compile_pipeline(config: PipelineConfig, target: str = "") -> CompiledPipeline:
-    """Compile create_pipeline(config) for `target` (default config.kfp_target); no GCP access."""
-    target = target or config.kfp_target
+    """Compile create_pipeline(config) for `target` (default config.kubeflow.kfp_target);
+    no GCP access."""
+    target = target or config.kubeflow.kfp_target
     with_baseline = _with_baseline(target)
-    if "://" in config.kfp_output_dir:
+    output_dir = config.kubeflow.kfp_output_dir
+    if "://" in output_dir:
         # The packages are read from local disk by `submit` and by kfp.Client.
         raise ValueError(f"config setting kfp_output_dir must be a local folder, "
-                         f"got {config.kfp_output_dir!r}")
+                         f"got {output_dir!r}")
     import modules  # noqa: F401  sets Keras 2 before TensorFlow loads
     import yaml
     from tfx import v1 as tfx
 
     from pipeline.pipeline import create_pipeline
 
-    # KFP and Vertex record lineage in their own metadata service and never read the pipeline's
-    # connection config, but building the SQLite one creates its folder: keep that local, so a
-    # gs:// output_root compiles without touching Cloud Storage.
-    config = dataclasses.replace(
-        config, metadata_path=os.path.join(config.kfp_output_dir, "unused-metadata.sqlite"))
     runner = tfx.orchestration.experimental.KubeflowV2DagRunner(
         config=tfx.orchestration.experimental.KubeflowV2DagRunnerConfig(
-            default_image=config.kfp_image))
-    job = runner.run(create_pipeline(config, with_baseline=with_baseline, runner=target),
-                     write_out=False)
+            default_image=config.kubeflow.kfp_image))
+    # No metadata connection: KFP and Vertex record lineage in their own metadata service.
+    pipeline = create_pipeline(config, metadata_connection=None, with_baseline=with_baseline,
+                               runner=target)
+    job = runner.run(pipeline, write_out=False)
     # The YAML has no runtime config: without a default root, a KFP upload could not run.
     job["pipelineSpec"]["defaultPipelineRoot"] = config.pipeline_root
 
     yaml_path, json_path = package_paths(config, target)
-    os.makedirs(config.kfp_output_dir, exist_ok=True)
+    os.makedirs(output_dir, exist_ok=True)
     with open(json_path, "w") as f:
         json.dump(job, f, indent=2, sort_keys=True)
     with open(yaml_path, "w") as f:
@@ -79,27 +79,28 @@ def compile_pipeline(config: PipelineConfig, target: str = "") -> CompiledPipeli
         yaml.safe_dump(job["pipelineSpec"], f, sort_keys=True)
     if not with_baseline:
         print(f"note: target '{target}' has no latest-blessed-model resolver: the Evaluator "
-              f"blesses on absolute thresholds only (min_auc={config.min_auc})")
+              f"blesses on absolute thresholds only (min_auc={config.gates.min_auc})")
     return CompiledPipeline(target, yaml_path, json_path, with_baseline)
 
 
 def submit(config: PipelineConfig, target: str = "", run_name: str = "",
            service_account: str = "", enable_caching=None):
-    """Compile, then start a run on KFP (config.kfp_endpoint) or Vertex (config.gcp_project).
+    """Compile, then start a run on KFP (config.kubeflow.kfp_endpoint) or Vertex
+    (config.beam.gcp_project, gcp_region).
 
     Returns the platform's run object: kfp's RunPipelineResult or aiplatform's PipelineJob.
     """
-    target = target or config.kfp_target
+    target = target or config.kubeflow.kfp_target
     _with_baseline(target)
-    if target == "kfp" and not config.kfp_endpoint:
+    if target == "kfp" and not config.kubeflow.kfp_endpoint:
         raise ValueError("target 'kfp' needs config setting kfp_endpoint (env TAXI_KFP_ENDPOINT), "
                          "e.g. http://localhost:8080 after port-forwarding ml-pipeline-ui")
-    if target == "vertex" and not config.gcp_project:
+    if target == "vertex" and not config.beam.gcp_project:
         raise ValueError("target 'vertex' needs config setting gcp_project (env TAXI_GCP_PROJECT)")
     compiled = compile_pipeline(config, target)
     if target == "kfp":
         import kfp
-        client = kfp.Client(host=config.kfp_endpoint)
+        client = kfp.Client(host=config.kubeflow.kfp_endpoint)
         return client.create_run_from_pipeline_package(
             compiled.pipeline_spec_yaml, arguments={}, run_name=run_name or None,
             pipeline_root=config.pipeline_root, enable_caching=enable_caching,
@@ -110,56 +111,7 @@ def submit(config: PipelineConfig, target: str = "", run_name: str = "",
         template_path=compiled.pipeline_job_json,
         pipeline_root=config.pipeline_root,
         enable_caching=enable_caching,
-        project=config.gcp_project,
-        location=config.gcp_region)
+        project=config.beam.gcp_project,
+        location=config.beam.gcp_region)
     job.submit(service_account=service_account or None)
     return job
-
-
-def _print_compiled(compiled: CompiledPipeline) -> None:
-    print(f"PipelineSpec (KFP):    {compiled.pipeline_spec_yaml}")
-    print(f"PipelineJob (Vertex):  {compiled.pipeline_job_json}")
-
-
-def _cmd_compile(args) -> int:
-    from pipeline import config as config_lib
-    config = config_lib.from_sources(args)
-    _print_compiled(compile_pipeline(config, args.target))
-    return 0
-
-
-def _cmd_submit(args) -> int:
-    from pipeline import config as config_lib
-    config = config_lib.from_sources(args)
-    caching = {"on": True, "off": False}.get(args.caching)
-    run = submit(config, args.target, args.run_name, args.service_account, caching)
-    target = args.target or config.kfp_target
-    if target == "kfp":
-        print(f"KFP run {run.run_id} started on {config.kfp_endpoint}")
-    else:
-        print(f"Vertex pipeline job {run.resource_name} submitted")
-    return 0
-
-
-def register_cli(subparsers, add_config_arguments) -> None:
-    """Adds `kubeflow compile` and `kubeflow submit` to the taxi-pipeline CLI."""
-    kubeflow = subparsers.add_parser(
-        "kubeflow", help="Kubeflow Pipelines v2 / Vertex AI Pipelines: compile and submit")
-    sub = kubeflow.add_subparsers(dest="kubeflow_command", required=True)
-    target_help = ("vertex: Vertex AI Pipelines, with the baseline-model comparison; "
-                   "kfp: open-source KFP, absolute thresholds only (default: config kfp_target)")
-
-    p = sub.add_parser("compile", help="write the PipelineSpec YAML and PipelineJob JSON")
-    p.add_argument("--target", choices=TARGETS, default="", help=target_help)
-    add_config_arguments(p)
-    p.set_defaults(func=_cmd_compile)
-
-    p = sub.add_parser("submit", help="compile, then start a run on KFP or Vertex")
-    p.add_argument("--target", choices=TARGETS, default="", help=target_help)
-    p.add_argument("--run-name", default="", help="run / display name (default: generated)")
-    p.add_argument("--service-account", default="",
-                   help="Kubernetes (KFP) or Google Cloud (Vertex) service account for the run")
-    p.add_argument("--caching", choices=("on", "off"), default=None,
-                   help="override every task's cache setting (default: config enable_cache)")
-    add_config_arguments(p)
-    p.set_defaults(func=_cmd_submit)

@@ -1,9 +1,12 @@
 """LocalDagRunner: the embedded default, with an SQLite MLMD store under the output folder.
 
-The same function drives BeamDagRunner (runners/beam_runner.py): both are IR-based runners.
+The runner chooses the metadata connection (the config's store, created if missing) and the
+engine; the same function drives BeamDagRunner (runners/beam_runner.py): both are IR-based
+runners.
 """
 import datetime
 import logging
+import os
 import sys
 import time
 import traceback
@@ -34,12 +37,20 @@ class RunResult:
     pushed: List[str] = field(default_factory=list)
 
 
+def metadata_connection(config: PipelineConfig):
+    """The store section's connection for a writer; an SQLite store's folder is created."""
+    from metadata.store import connection_config
+    if not config.store.mysql_host:
+        os.makedirs(os.path.dirname(config.store.metadata_path), exist_ok=True)
+    return connection_config(config.store, create=True)
+
+
 def _summarize(config: PipelineConfig, run_id: str, wall: float) -> RunResult:
     from metadata import runs
     from metadata.errors import NotFound
     from metadata.store import open_store
     try:
-        records = runs.run_executions(open_store(config), config.pipeline_name, run_id)
+        records = runs.run_executions(open_store(config.store), config.pipeline_name, run_id)
     except NotFound:
         return RunResult(wall, run_id)
     return RunResult(wall, run_id, records, runs.pushed_destinations(records))
@@ -56,7 +67,7 @@ def failed_node(config: PipelineConfig, run_id: str) -> Optional[str]:
     from metadata.errors import NotFound, StoreError
     from metadata.store import open_store
     try:
-        records = runs.run_executions(open_store(config), config.pipeline_name, run_id)
+        records = runs.run_executions(open_store(config.store), config.pipeline_name, run_id)
     except (NotFound, StoreError):
         return None
     for wanted in (("FAILED",), ("RUNNING", "NEW", "UNKNOWN")):
@@ -85,7 +96,9 @@ def run(config: PipelineConfig, engine=None, runner_name: str = "local") -> RunR
             from tfx.dsl.compiler import compiler, constants
             from tfx.orchestration.portable import runtime_parameter_utils
             from pipeline.pipeline import create_pipeline
-            ir = compiler.Compiler().compile(create_pipeline(config, runner=runner_name))
+            pipeline = create_pipeline(config, metadata_connection=metadata_connection(config),
+                                       runner=runner_name)
+            ir = compiler.Compiler().compile(pipeline)
             # Bound here, the run id is known before the run; the runner keeps it.
             runtime_parameter_utils.substitute_runtime_parameter(
                 ir, {constants.PIPELINE_RUN_ID_PARAMETER_NAME: run_id})

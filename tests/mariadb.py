@@ -1,7 +1,7 @@
 """A throwaway MariaDB server for tests and benchmarks: own data dir, loopback, free port.
 
     with mariadb.running(tmp_path) as server:
-        PipelineConfig(..., **server.config_fields())
+        PipelineConfig.from_flat(..., **server.config_fields())
 
 The server is made by `mariadb-install-db` in a fresh folder and run by `mariadbd` in the
 foreground of a child process; a database and a password user are created through the

@@ -1,4 +1,4 @@
-"""The taxi-pipeline console entry point, called in-process (no pipeline run)."""
+"""The taxi-pipeline console entry point (console/), called in-process (no pipeline run)."""
 import json
 import shutil
 
@@ -7,16 +7,16 @@ import pytest
 from artifacts.schema import load_schema
 from pipeline import schema_proposal
 from pipeline.config import PipelineConfig
-from runners.cli import main
+from console.main import main
 
 
 def test_config_shows_overrides_from_flags_and_env(capsys, monkeypatch, tmp_path):
     monkeypatch.setenv("TAXI_EVAL_STEPS", "33")
     assert main(["config", "--train-steps", "7", "--output-root", str(tmp_path)]) == 0
     shown = json.loads(capsys.readouterr().out)
-    assert shown["train_steps"] == 7
-    assert shown["eval_steps"] == 33
-    assert shown["metadata_path"] == str(tmp_path / "metadata.sqlite")
+    assert shown["training"]["train_steps"] == 7
+    assert shown["training"]["eval_steps"] == 33
+    assert shown["store"]["metadata_path"] == str(tmp_path / "metadata.sqlite")
 
 
 def test_bad_setting_is_named(capsys):
@@ -28,7 +28,7 @@ def test_bad_setting_is_named(capsys):
 @pytest.fixture
 def curated_copy(tmp_path):
     path = tmp_path / "schema.pbtxt"
-    shutil.copy(PipelineConfig().schema_path, path)
+    shutil.copy(PipelineConfig().data.schema_path, path)
     return path
 
 
@@ -69,7 +69,84 @@ def test_schema_propose_apply_replaces_only_when_asked(capsys, curated_copy, tmp
     assert "Mobile" in curated_copy.read_text()
 
 
-def test_schema_propose_without_a_store_says_run_first(curated_copy, tmp_path):
-    with pytest.raises(SystemExit, match="run the pipeline first"):
-        main(["schema", "propose", "--schema-path", str(curated_copy),
-              "--output-root", str(tmp_path / "empty")])
+def test_schema_propose_without_a_store_says_run_first(capsys, curated_copy, tmp_path):
+    assert main(["schema", "propose", "--schema-path", str(curated_copy),
+                 "--output-root", str(tmp_path / "empty")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("ERROR: ") and "run the pipeline first" in err
+    assert not (tmp_path / "empty").exists()
+
+
+def _help(capsys, *argv) -> str:
+    with pytest.raises(SystemExit) as done:
+        main([*argv, "--help"])
+    assert done.value.code == 0
+    return capsys.readouterr().out
+
+
+def test_each_subcommand_registers_only_the_settings_it_reads(capsys):
+    lineage = _help(capsys, "lineage", "runs")
+    assert "--metadata-path" in lineage and "--mysql-host" in lineage
+    assert "--output-root" in lineage and "--pipeline-name" in lineage
+    for unread in ("--tuner-trials", "--train-steps", "--beam-preset", "--kfp-image",
+                   "--airflow-schedule", "--min-auc"):
+        assert unread not in lineage
+    report = _help(capsys, "report")
+    assert "--metadata-path" in report and "--tuner-trials" not in report
+    schema = _help(capsys, "schema", "propose")
+    assert "--schema-path" in schema and "--metadata-path" in schema
+    assert "--tuner-trials" not in schema
+    kubeflow = _help(capsys, "kubeflow", "compile")
+    assert "--kfp-image" in kubeflow and "--tuner-trials" in kubeflow
+    assert "--metadata-path" not in kubeflow and "--airflow-schedule" not in kubeflow
+    for full in ("run", "config"):
+        text = _help(capsys, full)
+        assert "--tuner-trials" in text and "--metadata-path" in text
+        assert "--airflow-schedule" in text and "--kfp-image" in text
+
+
+def test_a_flag_of_another_section_is_refused(capsys):
+    with pytest.raises(SystemExit) as done:
+        main(["lineage", "runs", "--tuner-trials", "3"])
+    assert done.value.code == 2
+    assert "--tuner-trials" in capsys.readouterr().err
+
+
+def test_lineage_without_a_store_is_one_line_and_creates_nothing(capsys, tmp_path):
+    assert main(["lineage", "runs", "--output-root", str(tmp_path / "none")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("ERROR: no MLMD store at ")
+    assert "run the pipeline first" in err
+    assert not (tmp_path / "none").exists()
+
+
+def test_a_store_error_is_one_line_and_exit_2(capsys, tmp_path):
+    (tmp_path / "metadata.sqlite").write_text("not a database " * 100)
+    assert main(["report", "--output-root", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert err.startswith(f"ERROR: the MLMD store {tmp_path / 'metadata.sqlite'} is not an "
+                          "SQLite database")
+    assert "Traceback" not in err
+
+
+def test_an_unknown_run_is_one_line_and_exit_1(capsys, tmp_path):
+    from metadata.store import connection_config
+    from ml_metadata import metadata_store
+    from pipeline.config import from_sources
+    config = from_sources(environ={}, output_root=str(tmp_path))
+    metadata_store.MetadataStore(connection_config(config.store, create=True))
+    assert main(["lineage", "diff", "previous", "latest", "--output-root", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("ERROR: ")
+
+
+def test_config_prints_sections_and_masks_the_password(capsys, tmp_path):
+    assert main(["config", "--output-root", str(tmp_path), "--mysql-password", "s3cret",
+                 "--min-auc", "0.6"]) == 0
+    out = capsys.readouterr().out
+    shown = json.loads(out)
+    assert {"data", "training", "gates", "beam", "airflow", "kubeflow", "store"} <= set(shown)
+    assert shown["gates"]["min_auc"] == 0.6
+    assert shown["store"]["mysql_password"] == "***" and "s3cret" not in out
+    assert not tmp_path.joinpath("metadata.sqlite").exists()

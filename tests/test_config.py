@@ -1,35 +1,37 @@
-"""pipeline.config: defaults, env and CLI overrides, validation and derived paths."""
+"""pipeline.config: sections, defaults, env and CLI overrides, validation and derived paths."""
 from pathlib import Path
 
 import pytest
 
+from console import settings
 from pipeline import config as C
 
 
 def test_defaults():
     cfg = C.from_sources(environ={})
     assert cfg.pipeline_name == "taxi"
-    assert cfg.train_steps == 1000 and cfg.eval_steps == 150 and cfg.batch_size == 40
+    assert cfg.training.train_steps == 1000 and cfg.training.eval_steps == 150
+    assert cfg.training.batch_size == 40
     assert cfg.enable_cache is True
-    assert cfg.beam_preset == "direct" and cfg.beam_args == []
+    assert cfg.beam.beam_preset == "direct" and cfg.beam.beam_args == []
     assert cfg.output_root == str(C.PROJECT_ROOT / "outputs")
-    assert cfg.schema_path == str(C.PROJECT_ROOT / "schema" / "schema.pbtxt")
-    assert Path(cfg.data_root, "span-1", "data.csv").is_file()
-    assert cfg.mysql_host == ""
+    assert cfg.data.schema_path == str(C.PROJECT_ROOT / "schema" / "schema.pbtxt")
+    assert Path(cfg.data.data_root, "span-1", "data.csv").is_file()
+    assert cfg.store.mysql_host == ""
 
 
 def test_default_lists_are_not_shared():
     a, b = C.PipelineConfig(), C.PipelineConfig()
-    a.beam_args.append("--x")
-    assert "--x" not in b.beam_args
+    a.beam.beam_args.append("--x")
+    assert "--x" not in b.beam.beam_args
 
 
 def test_env_overrides():
     env = {"TAXI_TRAIN_STEPS": "5", "TAXI_MIN_AUC": "0.5", "TAXI_ENABLE_CACHE": "false",
            "TAXI_PIPELINE_NAME": "taxi-dev", "TAXI_NOT_A_SETTING": "x", "OTHER_TRAIN_STEPS": "7"}
     cfg = C.from_sources(environ=env)
-    assert cfg.train_steps == 5
-    assert cfg.min_auc == 0.5
+    assert cfg.training.train_steps == 5
+    assert cfg.gates.min_auc == 0.5
     assert cfg.enable_cache is False
     assert cfg.pipeline_name == "taxi-dev"
     assert C.env_overrides(env) == {"train_steps": 5, "min_auc": 0.5, "enable_cache": False,
@@ -45,15 +47,15 @@ def test_bool_values(raw, expected):
 
 def test_cli_flag_overrides_env():
     env = {"TAXI_TRAIN_STEPS": "5", "TAXI_EVAL_STEPS": "6"}
-    cfg = C.parse_config(["--train-steps", "7"], environ=env)
-    assert cfg.train_steps == 7
-    assert cfg.eval_steps == 6  # env still applies where no flag was given
-    assert C.parse_config([], environ=env).train_steps == 5
+    cfg = settings.parse_config(["--train-steps", "7"], environ=env)
+    assert cfg.training.train_steps == 7
+    assert cfg.training.eval_steps == 6  # env still applies where no flag was given
+    assert settings.parse_config([], environ=env).training.train_steps == 5
 
 
 def test_keyword_overrides_win():
     cfg = C.from_sources(environ={"TAXI_TRAIN_STEPS": "5"}, train_steps=9)
-    assert cfg.train_steps == 9
+    assert cfg.training.train_steps == 9
 
 
 @pytest.mark.parametrize("environ,argv,must_name", [
@@ -66,7 +68,7 @@ def test_keyword_overrides_win():
 ])
 def test_bad_values_name_the_source(environ, argv, must_name):
     with pytest.raises(ValueError) as e:
-        C.parse_config(argv, environ=environ)
+        settings.parse_config(argv, environ=environ)
     for text in must_name:
         assert text in str(e.value)
 
@@ -77,19 +79,19 @@ def test_bad_values_name_the_source(environ, argv, must_name):
     ("pipeline_name", "")])
 def test_validate_rejects(field, value):
     with pytest.raises(ValueError, match=field):
-        C.PipelineConfig(**{field: value})
+        C.PipelineConfig.from_flat(**{field: value})
 
 
 def test_validate_rejects_env_and_flag_values():
     with pytest.raises(ValueError, match="train_steps"):
         C.from_sources(environ={"TAXI_TRAIN_STEPS": "0"})
     with pytest.raises(ValueError, match="train_steps"):
-        C.parse_config(["--train-steps", "0"], environ={})
+        settings.parse_config(["--train-steps", "0"], environ={})
 
 
 def test_validate_after_mutation():
     cfg = C.PipelineConfig()
-    cfg.train_steps = 0
+    cfg.training.train_steps = 0
     with pytest.raises(ValueError, match="train_steps must be >= 1"):
         cfg.validate()
 
@@ -104,19 +106,19 @@ def test_validate_after_mutation():
     ("[1, 2]", ["1", "2"]),
 ])
 def test_beam_args_parsing(raw, expected):
-    assert C.from_sources(environ={"TAXI_BEAM_ARGS": raw}).beam_args == expected
+    assert C.from_sources(environ={"TAXI_BEAM_ARGS": raw}).beam.beam_args == expected
 
 
 def test_beam_args_from_flag():
-    cfg = C.parse_config(["--beam-args=--a=1 --b=2"], environ={"TAXI_BEAM_ARGS": "--c=3"})
-    assert cfg.beam_args == ["--a=1", "--b=2"]
+    cfg = settings.parse_config(["--beam-args=--a=1 --b=2"], environ={"TAXI_BEAM_ARGS": "--c=3"})
+    assert cfg.beam.beam_args == ["--a=1", "--b=2"]
 
 
 def test_derived_paths_follow_output_root(tmp_path):
     cfg = C.from_sources(environ={"TAXI_OUTPUT_ROOT": str(tmp_path / "out")})
     root = tmp_path.resolve() / "out"
     assert cfg.output_root == str(root)
-    assert cfg.metadata_path == str(root / "metadata.sqlite")
+    assert cfg.store.metadata_path == str(root / "metadata.sqlite")
     assert cfg.serving_dir == str(root / "serving_model" / "taxi")
     assert cfg.log_file == str(root / "logs" / "pipeline.log")
     assert cfg.pipeline_root == str(root / "pipeline_root" / "taxi")
@@ -124,62 +126,68 @@ def test_derived_paths_follow_output_root(tmp_path):
 
 
 def test_derived_paths_use_pipeline_name_and_explicit_values(tmp_path):
-    cfg = C.PipelineConfig(output_root=str(tmp_path), pipeline_name="taxi_b",
+    cfg = C.PipelineConfig.from_flat(output_root=str(tmp_path), pipeline_name="taxi_b",
                            metadata_path="/somewhere/m.sqlite")
     assert cfg.serving_dir.endswith("/serving_model/taxi_b")
     assert cfg.pipeline_root.endswith("/pipeline_root/taxi_b")
-    assert cfg.metadata_path == "/somewhere/m.sqlite"
+    assert cfg.store.metadata_path == "/somewhere/m.sqlite"
 
 
 def test_relative_output_root_is_resolved(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    cfg = C.PipelineConfig(output_root="rel")
+    cfg = C.PipelineConfig.from_flat(output_root="rel")
     assert cfg.output_root == str(tmp_path.resolve() / "rel")
 
 
 def test_mysql_password_masked():
     cfg = C.from_sources(environ={"TAXI_MYSQL_HOST": "db", "TAXI_MYSQL_PASSWORD": "s3cret",
                                   "TAXI_MYSQL_PORT": "3307"})
-    assert cfg.mysql_password == "s3cret"
-    assert cfg.mysql_port == 3307
+    assert cfg.store.mysql_password == "s3cret"
+    assert cfg.store.mysql_port == 3307
     d = cfg.as_dict()
-    assert d["mysql_password"] == "***"
+    assert d["store"]["mysql_password"] == "***"
     assert "s3cret" not in cfg.to_json()
-    assert cfg.mysql_password == "s3cret"  # masking does not change the config
-    assert C.PipelineConfig().as_dict()["mysql_password"] == ""
+    assert cfg.store.mysql_password == "s3cret"  # masking does not change the config
+    assert C.PipelineConfig().as_dict()["store"]["mysql_password"] == ""
 
 
 def test_as_dict_has_every_field():
     d = C.PipelineConfig().as_dict()
-    assert set(d) == set(C._FIELDS)
+    top = {name for name in d if name not in C.SECTIONS}
+    assert top | {name for section in C.SECTIONS for name in d[section]} == set(C.FIELDS)
+    assert set(C.PipelineConfig().flat()) == set(C.FIELDS)
 
 
 def test_sqlite_connection_config(tmp_path):
-    cfg = C.PipelineConfig(output_root=str(tmp_path / "out"))
-    conn = cfg.metadata_connection_config()
-    assert conn.sqlite.filename_uri == cfg.metadata_path
-    assert (tmp_path / "out").is_dir()
+    from metadata.store import connection_config
+    from runners.local_runner import metadata_connection
+    cfg = C.PipelineConfig.from_flat(output_root=str(tmp_path / "out"))
+    conn = connection_config(cfg.store, create=True)
+    assert conn.sqlite.filename_uri == cfg.store.metadata_path
+    assert not (tmp_path / "out").exists()  # the config and the metadata layer create nothing
+    assert metadata_connection(cfg) == conn
+    assert (tmp_path / "out").is_dir()  # the runner creates the store's folder
 
 
 def test_every_field_has_a_flag():
     import argparse
     parser = argparse.ArgumentParser()
-    C.add_config_arguments(parser)
+    settings.add_config_arguments(parser)
     flags = {a.option_strings[0] for a in parser._actions if a.option_strings}
-    for name in C._FIELDS:
+    for name in C.FIELDS:
         assert "--" + name.replace("_", "-") in flags
 
 
 def test_uris_are_kept_and_local_paths_made_absolute():
-    cfg = C.PipelineConfig(output_root="gs://bucket/taxi/", data_root="data/taxi")
+    cfg = C.PipelineConfig.from_flat(output_root="gs://bucket/taxi/", data_root="data/taxi")
     assert cfg.pipeline_root == "gs://bucket/taxi/pipeline_root/taxi"
     assert cfg.serving_dir == "gs://bucket/taxi/serving_model/taxi"
-    assert cfg.data_root.startswith("/") and cfg.data_root.endswith("data/taxi")
+    assert cfg.data.data_root.startswith("/") and cfg.data.data_root.endswith("data/taxi")
 
 
 def test_unknown_beam_preset_is_named():
     with pytest.raises(ValueError, match="beam_preset"):
-        C.PipelineConfig(beam_preset="spark-on-mars")
+        C.PipelineConfig.from_flat(beam_preset="spark-on-mars")
 
 
 @pytest.mark.parametrize("preset,flag", [
@@ -189,22 +197,22 @@ def test_unknown_beam_preset_is_named():
 ])
 def test_beam_presets(preset, flag):
     from pipeline.beam_presets import beam_pipeline_args
-    assert flag in beam_pipeline_args(C.PipelineConfig(beam_preset=preset))
+    assert flag in beam_pipeline_args(C.PipelineConfig.from_flat(beam_preset=preset).beam)
 
 
 def test_beam_args_override_the_preset():
     from pipeline.beam_presets import beam_pipeline_args
-    args = beam_pipeline_args(C.PipelineConfig(beam_args=["--direct_num_workers=2"]))
+    args = beam_pipeline_args(C.PipelineConfig.from_flat(beam_args=["--direct_num_workers=2"]).beam)
     assert "--direct_num_workers=2" in args and "--direct_num_workers=1" not in args
 
 
 def test_dataflow_preset_names_missing_settings():
     from pipeline.beam_presets import beam_pipeline_args
     with pytest.raises(ValueError, match="gcp_project"):
-        beam_pipeline_args(C.PipelineConfig(beam_preset="dataflow"))
-    args = beam_pipeline_args(C.PipelineConfig(
+        beam_pipeline_args(C.PipelineConfig.from_flat(beam_preset="dataflow").beam)
+    args = beam_pipeline_args(C.PipelineConfig.from_flat(
         beam_preset="dataflow", gcp_project="p", beam_temp_location="gs://b/tmp",
-        sdk_container_image="img"))
+        sdk_container_image="img").beam)
     assert {"--runner=DataflowRunner", "--project=p", "--temp_location=gs://b/tmp",
             "--experiments=use_runner_v2", "--sdk_container_image=img"} <= set(args)
 
@@ -213,4 +221,35 @@ def test_dataflow_preset_names_missing_settings():
                                          ("mysql_port", -5)])
 def test_out_of_range_settings_are_named(field, value):
     with pytest.raises(ValueError, match=field):
-        C.PipelineConfig(**{field: value})
+        C.PipelineConfig.from_flat(**{field: value})
+
+
+def test_building_a_config_creates_nothing_and_imports_no_tfx(tmp_path):
+    import subprocess
+    import sys
+    root = tmp_path / "missing" / "out"
+    code = ("import sys\n"
+            "from pipeline import config\n"
+            f"cfg = config.from_sources(environ={{}}, output_root={str(root)!r})\n"
+            "cfg.validate(); cfg.to_json(); cfg.replace(train_steps=3)\n"
+            "print(sorted(m for m in ('tfx', 'tensorflow', 'ml_metadata') if m in sys.modules))\n")
+    out = subprocess.run([sys.executable, "-c", code], cwd=C.PROJECT_ROOT, capture_output=True,
+                         text=True, check=True).stdout
+    assert out.strip() == "[]"
+    assert not (tmp_path / "missing").exists()
+
+
+def test_sections_hold_their_settings_and_flat_overrides_land_in_them():
+    cfg = C.from_sources(environ={"TAXI_MYSQL_HOST": "db"}, train_steps=9, min_auc=0.6,
+                         beam_preset="direct-multiprocess", kfp_target="kfp", span=2,
+                         airflow_retries=5, pipeline_name="taxi_x")
+    assert cfg.training.train_steps == 9 and cfg.gates.min_auc == 0.6
+    assert cfg.beam.beam_preset == "direct-multiprocess" and cfg.kubeflow.kfp_target == "kfp"
+    assert cfg.data.span == 2 and cfg.airflow.airflow_retries == 5
+    assert cfg.store.mysql_host == "db" and cfg.pipeline_name == "taxi_x"
+    changed = cfg.replace(train_steps=4)
+    assert changed.training.train_steps == 4 and cfg.training.train_steps == 9
+    assert changed.store == cfg.store and changed.store is not cfg.store
+    assert C.FIELDS["tuner_trials"][0] == "training" and C.FIELDS["output_root"][0] is None
+    with pytest.raises(ValueError, match="unknown config setting.*nope"):
+        C.from_sources(environ={}, nope=1)

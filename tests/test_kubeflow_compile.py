@@ -3,14 +3,12 @@
 No cluster and no Google Cloud here: the two submit tests replace kfp.Client and
 aiplatform.PipelineJob with recorders and say so in their names.
 """
-import argparse
 import json
 from pathlib import Path
 
 import pytest
 import yaml
 
-from pipeline import config as config_lib
 from pipeline.config import PipelineConfig
 
 # Spelled out rather than imported from pipeline.pipeline, which imports TFX at collection time.
@@ -21,8 +19,8 @@ EXTRA_BEAM_ARGS = ["--direct_num_workers=2"]
 
 
 def _config(tmp, **changes) -> PipelineConfig:
-    return PipelineConfig(output_root=str(tmp), kfp_image=IMAGE, beam_args=EXTRA_BEAM_ARGS,
-                          **changes)
+    return PipelineConfig.from_flat(output_root=str(tmp), kfp_image=IMAGE,
+                                    beam_args=EXTRA_BEAM_ARGS, **changes)
 
 
 @pytest.fixture(scope="module")
@@ -123,7 +121,7 @@ def test_kfp_target_drops_only_the_resolver_and_the_baseline_input(compiled):
 def test_every_container_runs_the_configured_image_with_the_beam_args(compiled):
     from pipeline.beam_presets import beam_pipeline_args
     config, packages = compiled
-    beam_args = beam_pipeline_args(config)
+    beam_args = beam_pipeline_args(config.beam)
     assert EXTRA_BEAM_ARGS[0] in beam_args
     component_nodes = _local_graph(config, True)[0] - {RESOLVER_ID}
     for target, package in packages.items():
@@ -166,18 +164,10 @@ def test_a_remote_package_folder_is_refused(tmp_path):
         kubeflow_v2.compile_pipeline(_config(tmp_path, kfp_output_dir="gs://b/packages"), "kfp")
 
 
-def _cli():
-    from runners import kubeflow_v2
-    parser = argparse.ArgumentParser()
-    kubeflow_v2.register_cli(parser.add_subparsers(dest="command", required=True),
-                             config_lib.add_config_arguments)
-    return parser
-
-
 def test_cli_compile_writes_both_packages_and_notes_the_missing_resolver(tmp_path, capsys):
-    args = _cli().parse_args(["kubeflow", "compile", "--target", "kfp",
-                              "--output-root", str(tmp_path), "--kfp-image", IMAGE])
-    assert args.func(args) == 0
+    from console.main import main
+    assert main(["kubeflow", "compile", "--target", "kfp",
+                 "--output-root", str(tmp_path), "--kfp-image", IMAGE]) == 0
     out = capsys.readouterr().out
     assert "absolute thresholds only" in out
     assert str(tmp_path / "kubeflow" / "taxi-kfp.yaml") in out

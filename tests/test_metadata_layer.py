@@ -155,7 +155,7 @@ def test_failed_node_comes_from_mlmd(tmp_path):
                   {"CsvExampleGen": S.COMPLETE, "AnomalyGate": S.FAILED})
     writer.ir_run("local-2026-11-21T08:00:01.000000",
                   {"CsvExampleGen": S.CACHED, "Trainer": S.RUNNING})
-    config = SimpleNamespace(pipeline_name="taxi", **vars(store_cfg(tmp_path / "metadata.sqlite")))
+    config = SimpleNamespace(pipeline_name="taxi", store=store_cfg(tmp_path / "metadata.sqlite"))
     assert failed_node(config, "local-2026-11-21T08:00:00.000000") == "AnomalyGate"
     assert failed_node(config, "local-2026-11-21T08:00:01.000000") == "Trainer"
     assert failed_node(config, "local-never-ran") is None

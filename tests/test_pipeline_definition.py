@@ -10,7 +10,7 @@ from pipeline.config import PipelineConfig
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
     from pipeline.pipeline import create_pipeline
-    config = PipelineConfig(output_root=str(tmp_path_factory.mktemp("def")))
+    config = PipelineConfig.from_flat(output_root=str(tmp_path_factory.mktemp("def")))
     return config, create_pipeline(config)
 
 
@@ -53,14 +53,15 @@ def test_caching_on_and_code_fingerprinted(built):
             for n in ("Transform", "Tuner", "Trainer")}
     assert len(shas) == 1 and len(shas.pop()) == 64
     assert json.loads(nodes["Tuner"].exec_properties["custom_config"])["max_trials"] == \
-        config.tuner_trials
+        config.training.tuner_trials
 
 
 def test_schema_content_is_part_of_the_cache_key(tmp_path):
     from pipeline.pipeline import create_pipeline
     schema = tmp_path / "schema.pbtxt"
-    shutil.copy(PipelineConfig().schema_path, schema)
-    config = PipelineConfig(output_root=str(tmp_path / "out"), schema_path=str(schema))
+    shutil.copy(PipelineConfig().data.schema_path, schema)
+    config = PipelineConfig.from_flat(output_root=str(tmp_path / "out"),
+                                      schema_path=str(schema))
     before = _by_id(create_pipeline(config))["ImportSchemaGen"].exec_properties
     schema.write_text(schema.read_text() + "\n# reviewed again\n")
     after = _by_id(create_pipeline(config))["ImportSchemaGen"].exec_properties
@@ -72,19 +73,20 @@ def test_missing_schema_file_is_named(tmp_path):
     from pipeline.pipeline import create_pipeline
     missing = tmp_path / "nope.pbtxt"
     with pytest.raises(FileNotFoundError, match="nope.pbtxt"):
-        create_pipeline(PipelineConfig(output_root=str(tmp_path), schema_path=str(missing)))
+        create_pipeline(PipelineConfig.from_flat(output_root=str(tmp_path),
+                                                 schema_path=str(missing)))
 
 
 def test_latest_span_by_default_and_a_chosen_span_on_request(tmp_path):
     from pipeline.pipeline import create_pipeline
-    latest = _by_id(create_pipeline(PipelineConfig(output_root=str(tmp_path))))
+    latest = _by_id(create_pipeline(PipelineConfig.from_flat(output_root=str(tmp_path))))
     assert "span-{SPAN}" in latest["CsvExampleGen"].exec_properties["input_config"]
     assert not latest["CsvExampleGen"].exec_properties.get("range_config")
-    chosen = _by_id(create_pipeline(PipelineConfig(output_root=str(tmp_path), span=2)))
+    chosen = _by_id(create_pipeline(PipelineConfig.from_flat(output_root=str(tmp_path), span=2)))
     static = json.loads(chosen["CsvExampleGen"].exec_properties["range_config"])["static_range"]
     assert static == {"start_span_number": 2, "end_span_number": 2}
     with pytest.raises(FileNotFoundError, match="span 9"):
-        create_pipeline(PipelineConfig(output_root=str(tmp_path), span=9))
+        create_pipeline(PipelineConfig.from_flat(output_root=str(tmp_path), span=9))
 
 
 def test_provenance_records_code_schema_lock_and_runner(built):
@@ -94,5 +96,6 @@ def test_provenance_records_code_schema_lock_and_runner(built):
     assert {"modules/trainer.py", "modules/transform.py", "schema/schema.pbtxt",
             "requirements.lock"} <= set(files)
     assert props["runner"] == "local"
-    assert json.loads(props["config_json"])["train_steps"] == config.train_steps
+    recorded = json.loads(props["config_json"])
+    assert recorded["training"]["train_steps"] == config.training.train_steps
     assert len(props["git_commit"]) == 40 or props["git_commit"] == "unknown"

@@ -21,7 +21,7 @@ Graph = tuple  # (set of node ids, set of (upstream, downstream) edges)
 
 @pytest.fixture(scope="module")
 def config(tmp_path_factory):
-    return PipelineConfig(output_root=str(tmp_path_factory.mktemp("parity")))
+    return PipelineConfig.from_flat(output_root=str(tmp_path_factory.mktemp("parity")))
 
 
 def _ir_graph(config, runner) -> Graph:

@@ -3,7 +3,6 @@
 One output root (pipeline root + SQLite MLMD) is run three times with a small config; the
 scenario tests then add runs to the same store, each reading only what its own run wrote.
 """
-import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, List
@@ -39,7 +38,7 @@ class RunSnapshot:
 
 
 def snapshot(config, result) -> RunSnapshot:
-    store = open_store(config)
+    store = open_store(config.store)
     return RunSnapshot(result.run_id,
                        mlmd_runs.run_executions(store, config.pipeline_name, result.run_id),
                        len(store.get_artifacts()), result)
@@ -47,7 +46,7 @@ def snapshot(config, result) -> RunSnapshot:
 
 @pytest.fixture(scope="session")
 def e2e_config(tmp_path_factory) -> PipelineConfig:
-    return PipelineConfig(output_root=str(tmp_path_factory.mktemp("e2e")), **SMALL)
+    return PipelineConfig.from_flat(output_root=str(tmp_path_factory.mktemp("e2e")), **SMALL)
 
 
 @pytest.fixture(scope="session")
@@ -62,11 +61,11 @@ def three_runs(e2e_config):
 
 @pytest.fixture(scope="session")
 def store(e2e_config, three_runs):
-    return open_store(e2e_config)
+    return open_store(e2e_config.store)
 
 
 def with_overrides(config: PipelineConfig, **changes) -> PipelineConfig:
-    return dataclasses.replace(config, **changes)
+    return config.replace(**changes)
 
 
 @pytest.fixture(scope="session")
@@ -82,7 +81,7 @@ def strict_run(e2e_config, three_runs):
 
 
 def span_csv(config, span: int) -> Path:
-    [path] = (Path(config.data_root) / f"span-{span}").glob("*.csv")
+    [path] = (Path(config.data.data_root) / f"span-{span}").glob("*.csv")
     return path
 
 

@@ -90,14 +90,15 @@ class Airflow:
 def airflow_config(three_runs, e2e_config, tmp_path_factory) -> PipelineConfig:
     root = tmp_path_factory.mktemp("airflow")
     metadata_path = str(root / "metadata.sqlite")
-    shutil.copyfile(e2e_config.metadata_path, metadata_path)
-    return PipelineConfig(output_root=str(root / "outputs"), metadata_path=metadata_path, **SMALL)
+    shutil.copyfile(e2e_config.store.metadata_path, metadata_path)
+    return PipelineConfig.from_flat(output_root=str(root / "outputs"), metadata_path=metadata_path,
+                                    **SMALL)
 
 
 @pytest.fixture(scope="module")
 def airflow(airflow_config, tmp_path_factory) -> Airflow:
     return Airflow(tmp_path_factory.mktemp("airflow_home"), airflow_config.output_root,
-                   airflow_config.metadata_path)
+                   airflow_config.store.metadata_path)
 
 
 @pytest.fixture(scope="module")
@@ -112,7 +113,7 @@ def rerun(airflow, first_run) -> AirflowRun:
 
 @pytest.fixture(scope="module")
 def airflow_store(airflow_config):
-    return open_store(airflow_config)
+    return open_store(airflow_config.store)
 
 
 def _executions_by_task(store, run: AirflowRun):

@@ -18,7 +18,7 @@ def _states(snap):
 
 def test_full_pipeline_on_beam_dag_runner(tmp_path):
     from runners import beam_runner
-    config = PipelineConfig(output_root=str(tmp_path), **SMALL)
+    config = PipelineConfig.from_flat(output_root=str(tmp_path), **SMALL)
     result = beam_runner.run(config)
     snap = snapshot(config, result)
 
@@ -30,7 +30,7 @@ def test_full_pipeline_on_beam_dag_runner(tmp_path):
 
     # Same context schema as LocalDagRunner: each execution sits in its pipeline, its run and
     # its node.
-    store = open_store(config)
+    store = open_store(config.store)
     types = {t.id: t.name for t in store.get_context_types()}
     for record in snap.executions:
         contexts = {(types[c.type_id], c.name) for c in store.get_contexts_by_execution(record.id)}
@@ -49,7 +49,7 @@ def test_beam_run_reuses_the_local_runs_cache(e2e_config, three_runs):
     Only RunProvenance executes: it records the runner, which is now "beam".
     """
     from runners import beam_runner
-    store = open_store(e2e_config)
+    store = open_store(e2e_config.store)
     artifacts_before = len(store.get_artifacts())
     result = beam_runner.run(e2e_config)
     snap = snapshot(e2e_config, result)

@@ -140,7 +140,7 @@ class LocalBackend:
 def executed(tmp_path_factory):
     from runners import kubeflow_v2
     root = tmp_path_factory.mktemp("kfp_local")
-    config = PipelineConfig(output_root=str(root / "out"))
+    config = PipelineConfig.from_flat(output_root=str(root / "out"))
     package = kubeflow_v2.compile_pipeline(config, "vertex")
     with open(package.pipeline_job_json) as f:
         spec = json.load(f)["pipelineSpec"]
@@ -181,7 +181,7 @@ def test_example_gen_driver_and_executor_split_every_csv_row(executed):
     config, backend, _ = executed
     # The driver computes span and input fingerprint, the backend's cache key for ExampleGen.
     driver = backend.driver_outputs["CsvExampleGen"]
-    latest = max(int(p.name.split("-")[1]) for p in Path(config.data_root).glob("span-*"))
+    latest = max(int(p.name.split("-")[1]) for p in Path(config.data.data_root).glob("span-*"))
     assert driver.parameter_values["span"].number_value == latest
     assert "num_files:1" in driver.parameter_values["input_fingerprint"].string_value
     examples = _single(backend, "CsvExampleGen", "examples")
@@ -189,7 +189,7 @@ def test_example_gen_driver_and_executor_split_every_csv_row(executed):
     assert json.loads(examples.metadata["split_names"]) == ["train", "eval"]
     uri = Path(examples.uri)
     counts = {split: _count_records(uri / f"Split-{split}") for split in ("train", "eval")}
-    with open(Path(config.data_root) / f"span-{latest}" / "data.csv") as f:
+    with open(Path(config.data.data_root) / f"span-{latest}" / "data.csv") as f:
         rows = sum(1 for _ in f) - 1
     assert counts["train"] + counts["eval"] == rows
     assert counts["train"] > counts["eval"] > 0  # 2:1 hash buckets
@@ -206,7 +206,7 @@ def test_statistics_schemas_anomalies_and_gate_verdict(executed):
     assert text_format.Parse(inferred.read_text(), schema_pb2.Schema()).feature
     curated = Path(_single(backend, "ImportSchemaGen", "schema").uri) / "schema.pbtxt"
     assert text_format.Parse(curated.read_text(), schema_pb2.Schema()) == \
-        text_format.Parse(Path(config.schema_path).read_text(), schema_pb2.Schema())
+        text_format.Parse(Path(config.data.schema_path).read_text(), schema_pb2.Schema())
     anomalies = Path(_single(backend, "ExampleValidator", "anomalies").uri)
     for split in ("train", "eval"):
         proto = anomalies_pb2.Anomalies.FromString(

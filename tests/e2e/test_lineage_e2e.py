@@ -25,8 +25,8 @@ HEAVY = ("tensorflow", "tfx", "apache_beam", "tensorflow_model_analysis",
 
 
 def lineage_cli(e2e_config, capsys, *args):
-    from lineage.cli import main
-    code = main([*args, "--output-root", e2e_config.output_root, "--json"])
+    from console.main import main
+    code = main(["lineage", *args, "--output-root", e2e_config.output_root, "--json"])
     assert code == 0
     return json.loads(capsys.readouterr().out)
 
@@ -56,7 +56,7 @@ def test_trace_of_the_first_push_reaches_data_schemas_hparams_and_blessing(
     curated = t["schema"]["curated"]
     assert curated["id"] == out(first, "ImportSchemaGen", "schema").id
     from pipeline.fingerprints import sha256_file
-    assert curated["schema_sha256"] == sha256_file(e2e_config.schema_path)
+    assert curated["schema_sha256"] == sha256_file(e2e_config.data.schema_path)
     assert t["schema"]["inferred"]["id"] == out(first, "SchemaGen", "schema").id
     assert t["anomalies"]["id"] == out(first, "ExampleValidator", "anomalies").id
     assert t["anomalies"]["by_split"] == {"train": [], "eval": []}
@@ -67,7 +67,7 @@ def test_trace_of_the_first_push_reaches_data_schemas_hparams_and_blessing(
     assert hyper["tuner_results"]["id"] == out(first, "Tuner", "tuner_results").id
     assert len(hyper["tuner_results"]["trials"]) == 2  # SMALL tuner_trials
     assert t["evaluation"]["id"] == out(first, "Evaluator", "evaluation").id
-    assert t["evaluation"]["metrics"]["candidate"]["auc"] >= e2e_config.min_auc
+    assert t["evaluation"]["metrics"]["candidate"]["auc"] >= e2e_config.gates.min_auc
     assert t["evaluation"]["validation_ok"] is True
     blessing = t["blessing"]
     assert blessing["id"] == out(first, "Evaluator", "blessing").id and blessing["blessed"]
@@ -76,7 +76,7 @@ def test_trace_of_the_first_push_reaches_data_schemas_hparams_and_blessing(
     from pipeline.fingerprints import modules_fingerprint
     assert provenance["runner"] == "local"
     assert provenance["code_sha256"] == modules_fingerprint()
-    assert provenance["files"]["schema/schema.pbtxt"] == sha256_file(e2e_config.schema_path)
+    assert provenance["files"]["schema/schema.pbtxt"] == sha256_file(e2e_config.data.schema_path)
     head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True,
                           text=True).stdout.strip()
     assert provenance["git_commit"] == (head or "unknown")
@@ -228,12 +228,12 @@ def test_diff_accepts_latest_and_previous(three_runs, e2e_config, capsys):
 
 
 def test_graph_of_a_run_as_dot_svg_and_html(three_runs, e2e_config, tmp_path, capsys):
-    from lineage.cli import main
+    from console.main import main
     first = three_runs[0]
     pages = {}
     for fmt in ("dot", "svg", "html"):
         path = tmp_path / f"graph.{fmt}"
-        assert main(["graph", first.run_id, "--format", fmt, "--output", str(path),
+        assert main(["lineage", "graph", first.run_id, "--format", fmt, "--output", str(path),
                      "--output-root", e2e_config.output_root]) == 0
         pages[fmt] = path.read_text()
     capsys.readouterr()
@@ -254,13 +254,12 @@ def test_lineage_commands_import_no_tensorflow_tfx_beam_tfdv_or_tfma(three_runs,
     examples = out(three_runs[0], "CsvExampleGen", "examples").id
     code = (
         "import sys, json\n"
-        "import lineage.cli\n"
-        "from lineage.cli import main\n"
+        "from console.main import main\n"
         f"root = {e2e_config.output_root!r}\n"
         f"for args in (['trace', 'latest-pushed'], ['impact', 'id:{examples}'],\n"
         f"             ['diff', {first!r}, {second!r}],\n"
         f"             ['graph', {first!r}, '--format', 'html']):\n"
-        "    assert main(args + ['--output-root', root, '--json']) == 0, args\n"
+        "    assert main(['lineage', *args, '--output-root', root, '--json']) == 0, args\n"
         f"heavy = [m for m in {HEAVY!r} if m in sys.modules]\n"
         "print('HEAVY', json.dumps(heavy))\n")
     proc = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True,

@@ -60,7 +60,7 @@ def test_pushed_model_lineage_reaches_data_schema_transform_hparams_and_blessing
     for what, artifact in expected.items():
         assert artifact.id in upstream, f"{what} (artifact {artifact.id}) not upstream of push"
     # The schema the model was built from is byte-for-byte the curated file.
-    curated = Path(e2e_config.schema_path).read_text()
+    curated = Path(e2e_config.data.schema_path).read_text()
     imported = Path(expected["curated Schema"].uri, "schema.pbtxt").read_text()
     assert imported == curated
     # The inferred schema is recorded but is not what the model depends on.
@@ -146,7 +146,7 @@ def test_broken_column_stops_at_the_gate(three_runs, e2e_config, store, tmp_path
     import sys
     data = tmp_path / "broken"
     (data / "span-1").mkdir(parents=True)
-    with open(Path(e2e_config.data_root) / "span-4" / "data.csv") as src, \
+    with open(Path(e2e_config.data.data_root) / "span-4" / "data.csv") as src, \
             open(data / "span-1" / "data.csv", "w") as dst:
         reader = csv.DictReader(src)
         writer = csv.DictWriter(dst, fieldnames=reader.fieldnames)
@@ -182,8 +182,8 @@ def test_broken_column_stops_at_the_gate(three_runs, e2e_config, store, tmp_path
 
 def test_schema_propose_reads_the_latest_inferred_schema(three_runs, e2e_config, store,
                                                          tmp_path, capsys):
-    from runners.cli import main
-    curated_before = Path(e2e_config.schema_path).read_text()
+    from console.main import main
+    curated_before = Path(e2e_config.data.schema_path).read_text()
     out = tmp_path / "proposal.pbtxt"
     assert main(["schema", "propose", "--output-root", e2e_config.output_root,
                  "--output", str(out)]) == 0
@@ -191,6 +191,6 @@ def test_schema_propose_reads_the_latest_inferred_schema(three_runs, e2e_config,
     inferred = max((a for a in store.get_artifacts_by_type("Schema") if "/SchemaGen/" in a.uri),
                    key=lambda a: a.id)
     assert f"inferred schema: {inferred.uri}/schema.pbtxt" in printed
-    assert Path(e2e_config.schema_path).read_text() == curated_before
+    assert Path(e2e_config.data.schema_path).read_text() == curated_before
     if "nothing to propose" not in printed:
         assert out.exists()

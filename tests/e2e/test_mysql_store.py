@@ -42,8 +42,8 @@ def mysql_server(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def mysql_config(mysql_server, tmp_path_factory) -> PipelineConfig:
-    return PipelineConfig(output_root=str(tmp_path_factory.mktemp("mysql-e2e")),
-                          **mysql_server.config_fields(), **SMALL)
+    return PipelineConfig.from_flat(output_root=str(tmp_path_factory.mktemp("mysql-e2e")),
+                                    **mysql_server.config_fields(), **SMALL)
 
 
 @pytest.fixture(scope="module")
@@ -97,7 +97,7 @@ def test_first_run_completes_every_component_in_the_mysql_store(two_runs, mysql_
 
 
 def test_nothing_went_to_an_sqlite_store(two_runs, mysql_config):
-    assert not os.path.exists(mysql_config.metadata_path)
+    assert not os.path.exists(mysql_config.store.metadata_path)
     sqlite_files = [p for p in Path(mysql_config.output_root).rglob("*")
                     if p.suffix in (".sqlite", ".db")]
     assert sqlite_files == []
@@ -112,7 +112,7 @@ def _provenance_changed(store, first, second) -> bool:
 
 def test_second_identical_run_is_cached_but_evaluator_and_pusher(two_runs, mysql_config):
     first, second = two_runs
-    store = open_store(mysql_config)
+    store = open_store(mysql_config.store)
     states = _states(second)
     assert states["Evaluator"] == ["COMPLETE"] and states["Pusher"] == ["COMPLETE"]
     cached = set(COMPONENTS) - {"Evaluator", "Pusher"}

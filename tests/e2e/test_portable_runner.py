@@ -94,11 +94,11 @@ def beam_servers(tmp_path):
 
 def test_pipeline_beam_work_runs_on_the_portable_job_service(beam_servers, tmp_path):
     job_endpoint, worker_endpoint, job_log, pool_log = beam_servers
-    config = PipelineConfig(output_root=str(tmp_path / "out"), beam_preset="portable",
-                            portable_job_endpoint=job_endpoint,
-                            portable_environment_type="EXTERNAL",
-                            portable_environment_config=worker_endpoint,
-                            **PORTABLE_SMALL)
+    config = PipelineConfig.from_flat(output_root=str(tmp_path / "out"), beam_preset="portable",
+                                      portable_job_endpoint=job_endpoint,
+                                      portable_environment_type="EXTERNAL",
+                                      portable_environment_config=worker_endpoint,
+                                      **PORTABLE_SMALL)
     from runners import beam_runner
     result = beam_runner.run(config)
 

@@ -52,7 +52,7 @@ PAGE_FACTS = """(() => {
 
 def report(e2e_config, *args):
     return subprocess.run(
-        [sys.executable, "-m", "runners.cli", "report", *args,
+        [sys.executable, "-m", "console", "report", *args,
          "--output-root", e2e_config.output_root],
         cwd=REPO, capture_output=True, text=True, timeout=300)
 

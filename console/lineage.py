@@ -1,22 +1,16 @@
 """`taxi-pipeline lineage ...`: trace, impact, runs, diff and graph over the MLMD store.
 
-register_cli(subparsers, add_config_arguments) adds the `lineage` command to the project's CLI.
-Importing this module (and running any lineage command) imports no TensorFlow, TFX, TFDV, TFMA
-or Beam: only ml_metadata, protobuf and proto modules.
+Imports no TensorFlow, TFX, TFDV, TFMA or Beam: only ml_metadata, protobuf and proto modules,
+so a question is answered in well under a second.
 """
-import argparse
 import json
 import os
 import sys
 
-from metadata.errors import NotFound, StoreError
+from console.settings import add_config_arguments, open_store
 
-
-def open_store(args):
-    from metadata.store import open_store as open_readonly
-    from pipeline import config as config_lib
-    config = config_lib.from_sources(args)
-    return config, open_readonly(config)
+# Lineage reads the store only: the top-level settings and the store section.
+SECTIONS = ("store",)
 
 
 def _emit(args, result, formatter) -> int:
@@ -81,7 +75,17 @@ def cmd_graph(args) -> int:
     return 0
 
 
-def register_cli(subparsers, add_config_arguments) -> None:
+def _closed_pipe_is_fine(func):
+    def run(args) -> int:
+        try:
+            return func(args)
+        except BrokenPipeError:  # `... | head` closed the pipe: not an error of ours
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return 0
+    return run
+
+
+def register(subparsers) -> None:
     parser = subparsers.add_parser(
         "lineage", help="lineage questions over the MLMD store",
         description="Lineage questions over the pipeline's MLMD store (the store comes from the "
@@ -92,8 +96,8 @@ def register_cli(subparsers, add_config_arguments) -> None:
     def command(name, func, help_text):
         p = sub.add_parser(name, help=help_text, description=help_text)
         p.add_argument("--json", action="store_true", help="print JSON for scripts")
-        add_config_arguments(p)
-        p.set_defaults(func=lambda args: _run(func, args))
+        add_config_arguments(p, SECTIONS)
+        p.set_defaults(func=_closed_pipe_is_fine(func))
         return p
 
     p = command("trace", cmd_trace, "upstream chain of a pushed model or a model")
@@ -115,31 +119,3 @@ def register_cli(subparsers, add_config_arguments) -> None:
                    help="dot (for graphviz), svg, or a self-contained html page; "
                         "--json prints nodes and edges instead")
     p.add_argument("--output", help="file to write (default: standard output)")
-
-
-def _run(func, args) -> int:
-    """Errors a user can fix (unknown id, no store) are one line on stderr and exit status 1."""
-    try:
-        return func(args)
-    except NotFound as e:
-        print(f"ERROR: {e}", file=sys.stderr)
-        return 1
-    except StoreError as e:
-        print(f"ERROR: {e}", file=sys.stderr)
-        return 2
-    except BrokenPipeError:  # `... | head` closed the pipe: not an error of ours
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 0
-
-
-def main(argv=None) -> int:
-    """`lineage <command> ...` on its own, as `taxi-pipeline lineage <command> ...` runs it."""
-    from pipeline.config import add_config_arguments
-    parser = argparse.ArgumentParser(prog="taxi-pipeline")
-    register_cli(parser.add_subparsers(dest="command", required=True), add_config_arguments)
-    args = parser.parse_args(["lineage", *(sys.argv[1:] if argv is None else argv)])
-    return args.func(args)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

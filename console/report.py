@@ -6,9 +6,11 @@ takes about a second.
 import json
 import os
 import re
-import sys
 
-from metadata.errors import NotFound, StoreError
+from console.settings import add_config_arguments, open_store
+
+# The report reads the store, and writes under output_root by default.
+SECTIONS = ("store",)
 
 
 def default_output(output_root: str, run_id: str) -> str:
@@ -17,17 +19,9 @@ def default_output(output_root: str, run_id: str) -> str:
 
 
 def cmd_report(args) -> int:
-    from lineage.cli import open_store
     from review import collect, page
-    try:
-        config, store = open_store(args)
-        review = collect.collect(store, config.pipeline_name, args.run)
-    except NotFound as e:
-        print(f"ERROR: {e}", file=sys.stderr)
-        return 1
-    except StoreError as e:
-        print(f"ERROR: {e}", file=sys.stderr)
-        return 2
+    config, store = open_store(args)
+    review = collect.collect(store, config.pipeline_name, args.run)
     if args.json:
         print(json.dumps(review, indent=2, sort_keys=True, default=str))
         return 0
@@ -49,7 +43,7 @@ def cmd_report(args) -> int:
     return 0
 
 
-def register_cli(subparsers, add_config_arguments) -> None:
+def register(subparsers) -> None:
     p = subparsers.add_parser(
         "report", help="write a self-contained HTML model review of a run",
         description="Write a model review of a run as one HTML file that opens offline: "
@@ -62,5 +56,5 @@ def register_cli(subparsers, add_config_arguments) -> None:
     p.add_argument("--output", help="HTML file to write "
                                     "(default: <output_root>/reports/review-<run id>.html)")
     p.add_argument("--json", action="store_true", help="print the review data as JSON instead")
-    add_config_arguments(p)
+    add_config_arguments(p, SECTIONS)
     p.set_defaults(func=cmd_report)

@@ -1,0 +1,34 @@
+"""The `taxi-pipeline` console entry point: run the pipeline, print its configuration, ask the
+MLMD store about lineage, review a run, propose a curated-schema update, compile for Kubeflow."""
+import argparse
+import sys
+
+from console import kubeflow, lineage, report, run, schema
+from metadata.errors import NotFound, StoreError
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="taxi-pipeline", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    for command in (run, lineage, report, schema, kubeflow):
+        command.register(sub)
+    return parser
+
+
+def main(argv=None) -> int:
+    """Runs one subcommand. A mistake the user can fix is one line on stderr, never a
+    traceback: exit 1 for an unknown run or artifact, 2 for a bad setting or an unusable
+    store."""
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except NotFound as e:
+        print(f"ERROR: {e}", file=sys.stderr)
+        return 1
+    except (StoreError, ValueError) as e:
+        print(f"ERROR: {e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

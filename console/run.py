@@ -1,0 +1,65 @@
+"""`taxi-pipeline run` and `taxi-pipeline config`."""
+import sys
+
+from console.settings import ALL, add_config_arguments
+from pipeline import config as config_lib
+from pipeline import contract
+
+RUNNERS = {"local": "LocalDagRunner", "beam": "BeamDagRunner"}
+
+
+def _print_run_result(config, result) -> None:
+    from metadata.store import store_label
+    print(f"\nRun {result.run_id} finished in {result.wall_seconds:.1f} s")
+    pusher_cached = any(r.node_id == contract.PUSHER and r.state == "CACHED"
+                        for r in result.executions)
+    if result.pushed:
+        for dest in result.pushed:
+            note = " (pushed by an earlier run: nothing changed)" if pusher_cached else ""
+            print(f"  pushed model:  {dest}{note}")
+    else:
+        print("  pushed model:  none (the model was not blessed by the Evaluator)")
+    print(f"  MLMD store:    {store_label(config.store)}")
+    print(f"  pipeline root: {config.pipeline_root}")
+    print(f"  log file:      {config.log_file}")
+
+
+def cmd_run(args) -> int:
+    from runners import local_runner
+    config = config_lib.from_sources(args)
+    print(f"Pipeline '{config.pipeline_name}' on {RUNNERS[args.runner]}"
+          f" (Beam preset: {config.beam.beam_preset})")
+    print(f"  data:   {config.data.data_root}")
+    print(f"  schema: {config.data.schema_path}")
+    print(f"  output: {config.output_root}")
+    print(f"  (TFX logs: {config.log_file})\n")
+    try:
+        if args.runner == "beam":
+            from runners import beam_runner
+            result = beam_runner.run(config)
+        else:
+            result = local_runner.run(config)
+    except local_runner.PipelineFailed as e:
+        print(f"\nERROR: {e}", file=sys.stderr)
+        print(f"Full log: {config.log_file}", file=sys.stderr)
+        return 1
+    _print_run_result(config, result)
+    return 0
+
+
+def cmd_config(args) -> int:
+    print(config_lib.from_sources(args).to_json())
+    return 0
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser("run", help="run the pipeline end to end (LocalDagRunner by default)")
+    p.add_argument("--runner", choices=sorted(RUNNERS), default="local",
+                   help="local: LocalDagRunner (default); beam: BeamDagRunner")
+    add_config_arguments(p, ALL)
+    p.set_defaults(func=cmd_run)
+
+    p = subparsers.add_parser("config", help="print the effective configuration as JSON, "
+                                             "one object per section")
+    add_config_arguments(p, ALL)
+    p.set_defaults(func=cmd_config)

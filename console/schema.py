@@ -1,0 +1,68 @@
+"""`taxi-pipeline schema propose`: a curated-schema update from the latest inferred schema."""
+import os
+import shutil
+from pathlib import Path
+
+from console.settings import add_config_arguments, open_store
+from pipeline import contract
+
+# The curated schema (data) and the store the inferred one is looked up in.
+SECTIONS = ("data", "store")
+
+
+def latest_inferred_schema(args) -> str:
+    """The newest run's SchemaGen schema file; NotFound when no run has inferred one."""
+    from metadata import runs
+    from metadata.errors import NotFound
+    from metadata.store import store_label
+    config, store = open_store(args)
+    artifact = runs.latest_output(store, config.pipeline_name, contract.SCHEMA_GEN,
+                                  contract.SCHEMA_KEY)
+    if artifact is None:
+        raise NotFound(f"no {contract.SCHEMA_GEN} output in {store_label(config.store)}: "
+                       f"run the pipeline first")
+    return os.path.join(artifact.uri, contract.SCHEMA_FILE)
+
+
+def cmd_propose(args) -> int:
+    from pipeline import config as config_lib
+    from pipeline import schema_proposal
+    config = config_lib.from_sources(args)
+    curated = config.data.schema_path
+    inferred = args.inferred or latest_inferred_schema(args)
+    out = args.output or str(Path(curated).with_suffix(".proposed.pbtxt"))
+    changes = schema_proposal.write_proposal(curated, inferred, out)
+    print(f"inferred schema: {inferred}")
+    if not changes:
+        print("The curated schema already covers the inferred one: nothing to propose.")
+        return 0
+    print("Proposed changes:")
+    for change in changes:
+        print(f"  - {change}")
+    # Compare canonical texts so the curated file's review comments do not show as changes.
+    old = schema_proposal.schema_to_text(schema_proposal.load_schema(curated))
+    new = Path(out).read_text()
+    print()
+    print(schema_proposal.unified_diff(old, new, curated, out))
+    if args.apply:
+        shutil.copyfile(out, curated)
+        print(f"Applied: {curated} now holds the proposal; its review comments are "
+              f"gone, so check it with git diff and restore the ones still true.")
+    else:
+        print(f"Proposal written to {out}; the curated schema is unchanged. "
+              f"Review it, then rerun with --apply to adopt it.")
+    return 0
+
+
+def register(subparsers) -> None:
+    schema = subparsers.add_parser("schema", help="curated schema tools")
+    sub = schema.add_subparsers(dest="schema_command", required=True)
+    p = sub.add_parser(
+        "propose", help="propose a curated-schema update from the latest inferred schema")
+    p.add_argument("--inferred", help="inferred schema.pbtxt (default: latest SchemaGen output)")
+    p.add_argument("--output", help="where to write the proposal "
+                                    "(default: schema/schema.proposed.pbtxt)")
+    p.add_argument("--apply", action="store_true",
+                   help="replace the curated schema with the proposal after printing the diff")
+    add_config_arguments(p, SECTIONS)
+    p.set_defaults(func=cmd_propose)

@@ -1,0 +1,39 @@
+"""Config settings as command-line flags: `--<name>` for every setting of the sections a
+subcommand reads, parsed into `cfg_<name>` for pipeline.config.from_sources."""
+import argparse
+from typing import Mapping, Optional, Sequence
+
+from pipeline import config as config_lib
+
+# Every section: for the commands that build or print the whole pipeline.
+ALL = tuple(config_lib.SECTIONS)
+
+
+def add_config_arguments(parser: argparse.ArgumentParser, sections: Sequence[str] = ALL) -> None:
+    """Flags for the top-level settings and those of `sections`, one help group each."""
+    unknown = set(sections) - set(config_lib.SECTIONS)
+    assert not unknown, f"no config section {sorted(unknown)}"
+    groups = [(None, "pipeline settings (also TAXI_<NAME> env variables)")]
+    groups += [(name, f"{name} settings") for name in config_lib.SECTIONS if name in sections]
+    for section, title in groups:
+        group = parser.add_argument_group(title)
+        for name in config_lib.section_fields(section):
+            group.add_argument(config_lib.flag(name), dest=f"cfg_{name}",
+                               metavar=config_lib.field_type(name).upper(), default=None,
+                               help=f"default: {config_lib.field_default(name)}")
+
+
+def parse_config(argv: Sequence[str], environ: Optional[Mapping[str, str]] = None,
+                 sections: Sequence[str] = ALL) -> config_lib.PipelineConfig:
+    """A config from flags (only those of `sections`) over TAXI_* variables and defaults."""
+    parser = argparse.ArgumentParser()
+    add_config_arguments(parser, sections)
+    return config_lib.from_sources(parser.parse_args(list(argv)), environ)
+
+
+def open_store(args):
+    """(config, read-only MetadataStore of its store section); StoreError when there is no
+    store to read."""
+    from metadata.store import open_store as open_metadata_store
+    config = config_lib.from_sources(args)
+    return config, open_metadata_store(config.store)
