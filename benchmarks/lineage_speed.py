@@ -1,7 +1,7 @@
 """Lineage query speed on a synthetic MLMD store of many pipeline runs shaped like real ones.
 
 Builds a store (SQLite in a temp folder, or with --mysql a throwaway MariaDB from
-tests/mariadb.py) holding N runs of the taxi pipeline as LocalDagRunner records them: the same
+tests/support/mariadb.py) holding N runs of the taxi pipeline as LocalDagRunner records them: the same
 artifact, execution and context types, `pipeline` / `pipeline_run` / `node` / `execution_cache`
 contexts, COMPLETE and CACHED executions, events with path keys and the custom properties the
 lineage code reads (span on Examples, blessed on ModelBlessing, pushed / pushed_destination on
@@ -541,7 +541,7 @@ def print_table(info: Dict[str, object], rows: List[Dict[str, object]]) -> None:
 def open_store(backend: str, folder: Path):
     """(store, taxi-pipeline flags that reach it, description)."""
     if backend == "mysql":
-        from tests import mariadb
+        from tests.support import mariadb
         with mariadb.running(folder / "mariadb") as server:
             from metadata.store import open_store
             from pipeline.config import PipelineConfig

@@ -2,7 +2,7 @@
 runs every component with, for an MLMD store that Local and Beam runs also write.
 
 Each fix overrides a private method of TFX 1.16's legacy orchestration (BaseDriver,
-Metadata, BaseComponentLauncher). tests/test_airflow_launcher.py checks that every method
+Metadata, BaseComponentLauncher). tests/unit/test_airflow_launcher.py checks that every method
 overridden or called here still exists with the signature these overrides rely on, so a TFX
 upgrade that changes one fails there by name rather than mid-run in Airflow.
 """

@@ -3,45 +3,11 @@
 One output root (pipeline root + SQLite MLMD) is run three times with a small config; the
 scenario tests then add runs to the same store, each reading only what its own run wrote.
 """
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Dict, List
-
 import pytest
 
-from metadata import runs as mlmd_runs
 from metadata.store import open_store
 from pipeline.config import PipelineConfig
-
-# Every component node of the definition (the resolver is a system node, listed apart).
-COMPONENTS = ["RunProvenance", "CsvExampleGen", "StatisticsGen", "SchemaGen", "ImportSchemaGen",
-              "ExampleValidator", "AnomalyGate", "Transform", "Tuner", "Trainer",
-              "Evaluator", "Pusher"]
-RESOLVER = "latest_blessed_model_resolver"
-
-SMALL = dict(train_steps=300, eval_steps=50, batch_size=64, tuner_trials=2,
-             tuner_train_steps=40, tuner_eval_steps=10, min_auc=0.7)
-
-
-@dataclass
-class RunSnapshot:
-    run_id: str
-    executions: List[mlmd_runs.ExecutionRecord]
-    artifact_count: int
-    result: object
-
-    def by_node(self) -> Dict[str, List[mlmd_runs.ExecutionRecord]]:
-        out: Dict[str, List[mlmd_runs.ExecutionRecord]] = {}
-        for record in self.executions:
-            out.setdefault(record.node_id, []).append(record)
-        return out
-
-
-def snapshot(config, result) -> RunSnapshot:
-    store = open_store(config.store)
-    return RunSnapshot(result.run_id,
-                       mlmd_runs.run_executions(store, config.pipeline_name, result.run_id),
-                       len(store.get_artifacts()), result)
+from tests.support.pipeline_runs import SMALL, out, snapshot, span_csv, with_overrides
 
 
 @pytest.fixture(scope="session")
@@ -64,10 +30,6 @@ def store(e2e_config, three_runs):
     return open_store(e2e_config.store)
 
 
-def with_overrides(config: PipelineConfig, **changes) -> PipelineConfig:
-    return config.replace(**changes)
-
-
 @pytest.fixture(scope="session")
 def strict_run(e2e_config, three_runs):
     """A run whose model cannot be blessed: mostly cached, the Evaluator judges afresh.
@@ -78,11 +40,6 @@ def strict_run(e2e_config, three_runs):
     from runners import local_runner
     strict = with_overrides(e2e_config, min_auc=0.9999)
     return snapshot(strict, local_runner.run(strict))
-
-
-def span_csv(config, span: int) -> Path:
-    [path] = (Path(config.data.data_root) / f"span-{span}").glob("*.csv")
-    return path
 
 
 @pytest.fixture(scope="session")
@@ -107,7 +64,3 @@ def drifted_run(e2e_config, three_runs, tmp_path_factory):
         local_runner.run(with_overrides(e2e_config, data_root=str(data)))
     assert failed.value.node_id == "AnomalyGate"
     return failed.value.run_id
-
-
-def out(snap, node, key):
-    return snap.by_node()[node][0].outputs[key][0]

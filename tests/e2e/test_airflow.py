@@ -30,7 +30,7 @@ from metadata.graph import STATE_NAMES
 from metadata.runs import list_runs
 from metadata.store import open_store
 from pipeline.config import PipelineConfig
-from tests.e2e.conftest import COMPONENTS, RESOLVER, SMALL
+from tests.support.pipeline_runs import COMPONENTS, RESOLVER, SMALL
 
 pytestmark = pytest.mark.e2e
 

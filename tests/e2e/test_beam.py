@@ -6,7 +6,7 @@ import pytest
 from metadata.runs import list_runs
 from metadata.store import open_store
 from pipeline.config import PipelineConfig
-from tests.e2e.conftest import COMPONENTS, RESOLVER, SMALL, snapshot
+from tests.support.pipeline_runs import COMPONENTS, RESOLVER, SMALL, snapshot
 
 pytestmark = pytest.mark.e2e
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from ml_metadata.proto import metadata_store_pb2 as mlmd_pb2
 
-from tests.e2e.conftest import out, span_csv
+from tests.support.pipeline_runs import out, span_csv
 
 pytestmark = pytest.mark.e2e
 
@@ -291,8 +291,7 @@ def test_trace_and_impact_speed_is_measured(three_runs, strict_run, e2e_config, 
 def test_tfma_proto_coexists_with_the_real_tfma_package(tmp_path):
     """Private load first, then real TFMA in the same process: one descriptor, both work."""
     from artifacts import protos
-    from tests.test_artifacts_evaluation import metrics_record
-    from tests.test_artifacts_records import write_records
+    from tests.support.tfrecords import metrics_record, write_records
     pb2 = protos.metrics_for_slice_pb2()
     write_records(tmp_path / "metrics-00000-of-00001.tfrecord",
                   [metrics_record(pb2, "", "auc", 0.8)])

@@ -7,7 +7,7 @@ import pytest
 from ml_metadata.proto import metadata_store_pb2
 
 from metadata import runs as mlmd_runs
-from tests.e2e.conftest import COMPONENTS, RESOLVER, SMALL, snapshot, with_overrides
+from tests.support.pipeline_runs import COMPONENTS, RESOLVER, SMALL, snapshot, with_overrides
 
 pytestmark = pytest.mark.e2e
 

@@ -1,6 +1,6 @@
 """End-to-end: the pipeline and the lineage commands on a MySQL (MariaDB) MLMD store.
 
-A throwaway MariaDB server (tests/mariadb.py) runs on 127.0.0.1 for this module; the pipeline
+A throwaway MariaDB server (tests/support/mariadb.py) runs on 127.0.0.1 for this module; the pipeline
 runs twice against it with the small e2e settings. Where there is no MariaDB, the tests skip
 with the reason, except under CI (CI=true), where a missing server is a failure.
 """
@@ -15,8 +15,8 @@ import pytest
 
 from metadata.store import open_store
 from pipeline.config import PipelineConfig
-from tests import mariadb
-from tests.e2e.conftest import COMPONENTS, RESOLVER, SMALL, snapshot
+from tests.support import mariadb
+from tests.support.pipeline_runs import COMPONENTS, RESOLVER, SMALL, snapshot
 
 pytestmark = pytest.mark.e2e
 

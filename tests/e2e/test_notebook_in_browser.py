@@ -15,9 +15,10 @@ import time
 
 import pytest
 
-from tests.browser import Browser
-from tests.e2e.test_review_notebook import NOTEBOOK, REPO
-from tests.jupyter_server import classic_notebook
+from tests.support.browser import Browser
+from tests.support.jupyter_server import classic_notebook
+from tests.support.notebooks import REPO
+from tests.support.notebooks import REVIEW_NOTEBOOK as NOTEBOOK
 
 pytestmark = pytest.mark.e2e
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.config import PipelineConfig
-from tests.e2e.conftest import COMPONENTS, SMALL
+from tests.support.pipeline_runs import COMPONENTS, SMALL
 
 pytestmark = pytest.mark.e2e
 

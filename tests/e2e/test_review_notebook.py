@@ -5,12 +5,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.notebooks import execute_notebook
+from tests.support.notebooks import REPO, REVIEW_NOTEBOOK, execute_notebook
 
 pytestmark = pytest.mark.e2e
 
-REPO = Path(__file__).resolve().parents[2]
-NOTEBOOK = REPO / "notebooks" / "model_review.ipynb"
+NOTEBOOK = REVIEW_NOTEBOOK
 EXECUTED = REPO / "outputs" / "notebooks" / "model_review.executed.ipynb"
 WIDGET = "application/vnd.jupyter.widget-view+json"
 

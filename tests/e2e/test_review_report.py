@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser import Browser
-from tests.e2e.conftest import out
+from tests.support.browser import Browser
+from tests.support.pipeline_runs import out
 
 pytestmark = pytest.mark.e2e
 

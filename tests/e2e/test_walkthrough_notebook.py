@@ -17,8 +17,8 @@ import pytest
 from ml_metadata import metadata_store
 from ml_metadata.proto import metadata_store_pb2 as mlmd_pb2
 
-from tests.e2e.conftest import COMPONENTS, RESOLVER, SMALL
-from tests.notebooks import REPO, execute_notebook
+from tests.support.pipeline_runs import COMPONENTS, RESOLVER, SMALL
+from tests.support.notebooks import REPO, execute_notebook
 
 pytestmark = pytest.mark.e2e
 

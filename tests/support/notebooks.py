@@ -19,7 +19,8 @@ from jupyter_client.manager import AsyncKernelManager
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
+REVIEW_NOTEBOOK = REPO / "notebooks" / "model_review.ipynb"
 KERNEL_NAME = "taxi-tests-venv"
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 

@@ -4,9 +4,9 @@ import sys
 import time
 from pathlib import Path
 
-from tests.jupyter_server import classic_notebook
+from tests.support.jupyter_server import classic_notebook
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 def kernel_command(server_pid: int, timeout: float = 60):

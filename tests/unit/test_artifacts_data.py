@@ -12,7 +12,7 @@ from artifacts import anomalies, drift, files, schema, statistics, tuning
 from pipeline.contract import (ANOMALIES_FILE, HYPERPARAMETERS_FILE, STATISTICS_FILE,
                                TUNER_RESULTS_FILE)
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 CURATED = REPO / "schema"
 
 

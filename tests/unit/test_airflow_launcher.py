@@ -71,7 +71,7 @@ def test_every_private_override_is_of_a_method_tfx_still_has(patch):
         assert any(issubclass(base, cls) or issubclass(cls, base) for cls, n in checked
                    if n == name), (
             f"{patch.__name__}.{name} overrides {_where(base, name)}, which "
-            f"tests/test_airflow_launcher.py does not check: add it to RELIED_ON")
+            f"tests/unit/test_airflow_launcher.py does not check: add it to RELIED_ON")
 
 
 def test_the_launcher_internals_the_patches_read_are_still_set():

@@ -7,7 +7,7 @@ import pytest
 from modules import features as F
 from pipeline import contract
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")

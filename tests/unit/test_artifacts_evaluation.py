@@ -6,7 +6,7 @@ import pytest
 
 from artifacts import evaluation, protos
 from artifacts.tfrecord import CorruptRecord
-from tests.test_artifacts_records import record_offsets, write_records
+from tests.support.tfrecords import metrics_record, record_offsets, write_records
 
 
 def tf_write(path, messages):
@@ -14,17 +14,6 @@ def tf_write(path, messages):
     with tf.io.TFRecordWriter(str(path)) as writer:
         for message in messages:
             writer.write(message.SerializeToString())
-
-
-def metrics_record(pb2, model_name, name, value, is_diff=False, slice_feature=None):
-    metrics = pb2.MetricsForSlice()
-    if slice_feature:
-        key = metrics.slice_key.single_slice_keys.add()
-        key.column, key.int64_value = slice_feature, 3
-    item = metrics.metric_keys_and_values.add()
-    item.key.name, item.key.model_name, item.key.is_diff = name, model_name, is_diff
-    item.value.double_value.value = value
-    return metrics.SerializeToString()
 
 
 def test_evaluator_metrics_and_verdict_are_read_without_tfma(tmp_path):

@@ -9,7 +9,7 @@ from tensorflow_metadata.proto.v0 import anomalies_pb2, schema_pb2
 from artifacts.schema import load_schema
 from pipeline import schema_proposal as sp
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 SCHEMA_PATH = REPO / "schema" / "schema.pbtxt"
 SPAN_FILES = sorted((REPO / "data" / "spans").glob("span-*/data.csv"))
 

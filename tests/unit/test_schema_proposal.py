@@ -10,7 +10,7 @@ from tensorflow_metadata.proto.v0 import schema_pb2
 from artifacts.schema import load_schema
 from pipeline import schema_proposal as sp
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 CURATED_FILE = REPO / "schema" / "schema.pbtxt"
 
 CURATED_TEXT = """

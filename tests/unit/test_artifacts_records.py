@@ -11,26 +11,9 @@ import pytest
 from tensorflow_metadata.proto.v0 import schema_pb2, statistics_pb2
 
 from artifacts import tfrecord, wire
+from tests.support.tfrecords import record_offsets, write_records
 
-REPO = Path(__file__).resolve().parents[1]
-
-
-def write_records(path, payloads):
-    """TFRecord framing written by hand, so the reader is checked against the format itself."""
-    with open(path, "wb") as f:
-        for data in payloads:
-            length = struct.pack("<Q", len(data))
-            f.write(length + struct.pack("<I", tfrecord.masked_crc(length)) + data
-                    + struct.pack("<I", tfrecord.masked_crc(data)))
-
-
-def record_offsets(payloads):
-    """(start of the record, start of its data) for each record of a TFRecord file."""
-    out, start = [], 0
-    for data in payloads:
-        out.append((start, start + 12))
-        start += 12 + len(data) + 4
-    return out
+REPO = Path(__file__).resolve().parents[2]
 
 
 def test_tfrecord_reader_returns_each_record(tmp_path):

@@ -1,0 +1,51 @@
+"""Pipeline runs as the end-to-end tests see them: the small config, the nodes a run has, and
+a snapshot of what one run recorded in MLMD."""
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Dict, List
+
+from metadata import runs as mlmd_runs
+from metadata.store import open_store
+from pipeline import contract
+from pipeline.config import PipelineConfig
+
+# Every component node of the definition (the resolver is a system node, listed apart).
+COMPONENTS = [node for node in contract.NODES if node != contract.RESOLVER]
+RESOLVER = contract.RESOLVER
+
+SMALL = dict(train_steps=300, eval_steps=50, batch_size=64, tuner_trials=2,
+             tuner_train_steps=40, tuner_eval_steps=10, min_auc=0.7)
+
+
+@dataclass
+class RunSnapshot:
+    run_id: str
+    executions: List[mlmd_runs.ExecutionRecord]
+    artifact_count: int
+    result: object
+
+    def by_node(self) -> Dict[str, List[mlmd_runs.ExecutionRecord]]:
+        out: Dict[str, List[mlmd_runs.ExecutionRecord]] = {}
+        for record in self.executions:
+            out.setdefault(record.node_id, []).append(record)
+        return out
+
+
+def snapshot(config, result) -> RunSnapshot:
+    store = open_store(config.store)
+    return RunSnapshot(result.run_id,
+                       mlmd_runs.run_executions(store, config.pipeline_name, result.run_id),
+                       len(store.get_artifacts()), result)
+
+
+def with_overrides(config: PipelineConfig, **changes) -> PipelineConfig:
+    return config.replace(**changes)
+
+
+def span_csv(config, span: int) -> Path:
+    [path] = (Path(config.data.data_root) / f"span-{span}").glob("*.csv")
+    return path
+
+
+def out(snap, node, key):
+    return snap.by_node()[node][0].outputs[key][0]
