@@ -13,10 +13,16 @@ def _print_run_result(config, result) -> None:
     print(f"\nRun {result.run_id} finished in {result.wall_seconds:.1f} s")
     pusher_cached = any(r.node_id == contract.PUSHER and r.state == "CACHED"
                         for r in result.executions)
+    already = [artifact for r in result.executions if r.node_id == contract.PUSHER
+               for artifact in r.outputs.get(contract.PUSHED_MODEL_KEY, [])
+               if "already_pushed_version" in artifact.custom_properties]
     if result.pushed:
         for dest in result.pushed:
             note = " (pushed by an earlier run: nothing changed)" if pusher_cached else ""
             print(f"  pushed model:  {dest}{note}")
+    elif already:
+        version = already[0].custom_properties["already_pushed_version"].string_value
+        print(f"  pushed model:  none new: this model already serves as version {version}")
     else:
         print("  pushed model:  none (the model was not blessed by the Evaluator)")
     print(f"  MLMD store:    {store_label(config.store)}")

@@ -24,12 +24,15 @@ CANDIDATE_KEY = "candidate"
 
 def baseline_for(candidates: List[types.Artifact], models: List[types.Artifact],
                  blessings: List[types.Artifact]) -> Dict[str, List[types.Artifact]]:
-    """{model key: [baseline], blessing key: [its blessing]}, both empty when the candidate
-    has no blessed predecessor (the first model, or a rerun of the first model).
+    """{model key: [baseline], blessing key: [its blessing], candidate key: candidates}; the
+    first two are empty when the candidate has no blessed predecessor (the first model, or a
+    rerun of the first model). Every input key is returned because TFX's legacy resolver
+    driver (Airflow, InteractiveContext) publishes one output per input key.
 
-    Artifact ids grow with creation, so "trained before" is "smaller id".
+    Artifact ids grow with creation, so "trained before" is "smaller id". The legacy driver
+    hands over every model the Trainer ever output: the newest is this run's.
     """
-    empty = {MODELS_KEY: [], BLESSINGS_KEY: []}
+    empty = {MODELS_KEY: [], BLESSINGS_KEY: [], CANDIDATE_KEY: list(candidates)}
     if not candidates:
         return empty
     candidate_id = max(a.id for a in candidates)
@@ -39,7 +42,8 @@ def baseline_for(candidates: List[types.Artifact], models: List[types.Artifact],
                    key=lambda m: m.id)
     if not older:
         return empty
-    return {MODELS_KEY: [older[-1]], BLESSINGS_KEY: [blessed[older[-1].id]]}
+    return {MODELS_KEY: [older[-1]], BLESSINGS_KEY: [blessed[older[-1].id]],
+            CANDIDATE_KEY: list(candidates)}
 
 
 class BlessedBeforeCandidateStrategy(resolver.ResolverStrategy):

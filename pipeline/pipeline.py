@@ -5,14 +5,17 @@ from typing import Optional
 
 from ml_metadata.proto import metadata_store_pb2
 from tfx import v1 as tfx
+from tfx.dsl.components.base import executor_spec
 
 from pipeline import contract as C
 from pipeline import provenance
+from pipeline.baseline import CANDIDATE_KEY, BlessedBeforeCandidateStrategy
 from pipeline.beam_presets import beam_pipeline_args
 from pipeline.components import AnomalyGate, CuratedSchemaGen
 from pipeline.config import DataConfig, PipelineConfig
 from pipeline.eval_config import create_eval_config
 from pipeline.fingerprints import modules_fingerprint
+from pipeline.push import OncePerModelExecutor
 
 # Dotted paths into the installed `modules` package: no module wheel to build or ship, and the
 # same import works in-process, on Beam workers and in a KFP container image. Code changes still
@@ -49,14 +52,25 @@ def _example_gen_input(data: DataConfig) -> dict:
     return args
 
 
-def create_components(config: PipelineConfig, with_baseline: bool = True,
+# How the Evaluator's baseline is found (see pipeline/baseline.py):
+BLESSED_BEFORE_CANDIDATE = "blessed_before_candidate"  # Local, Beam, Airflow
+LATEST_BLESSED = "latest_blessed"  # Vertex: its compiler knows only TFX's stock strategies
+NO_BASELINE = "none"  # open-source KFP: its backend cannot run Resolver nodes
+BASELINES = (BLESSED_BEFORE_CANDIDATE, LATEST_BLESSED, NO_BASELINE)
+
+
+def create_components(config: PipelineConfig, baseline: str = BLESSED_BEFORE_CANDIDATE,
                       runner: str = "local") -> list:
     """The pipeline's components in topological order.
 
-    with_baseline=False leaves out the latest-blessed-model resolver, for orchestrators that
-    cannot run Resolver nodes (open-source KFP); the Evaluator then blesses on absolute
-    thresholds only. `runner` is recorded in the run's provenance.
+    `baseline` chooses the model the Evaluator compares the candidate with: the newest blessed
+    model trained before the candidate (so an unchanged rerun is fully cached and pushes
+    nothing); TFX's newest blessed model (Vertex); or none, for orchestrators that cannot run
+    Resolver nodes (open-source KFP), where the Evaluator blesses on absolute thresholds only.
+    `runner` is recorded in the run's provenance.
     """
+    if baseline not in BASELINES:
+        raise ValueError(f"baseline must be one of {BASELINES}, got {baseline!r}")
     _check_local_inputs(config.data)
     training = config.training
     run_provenance = provenance.RunProvenance(
@@ -117,19 +131,13 @@ def create_components(config: PipelineConfig, with_baseline: bool = True,
         custom_config={"code_sha256": code_sha256, "batch_size": training.batch_size},
         **training_inputs,
     ).with_id(C.TRAINER)
-    baseline = []
-    if with_baseline:
-        baseline = [tfx.dsl.Resolver(
-            strategy_class=tfx.dsl.experimental.LatestBlessedModelStrategy,
-            model=tfx.dsl.Channel(type=tfx.types.standard_artifacts.Model),
-            model_blessing=tfx.dsl.Channel(type=tfx.types.standard_artifacts.ModelBlessing),
-        ).with_id(C.RESOLVER)]
+    resolver = _baseline_resolver(baseline, trainer)
     evaluator = tfx.components.Evaluator(
         examples=example_gen.outputs[C.EXAMPLES_KEY],
         model=trainer.outputs[C.MODEL_KEY],
-        baseline_model=baseline[0].outputs[C.RESOLVED_MODEL_KEY] if baseline else None,
+        baseline_model=resolver[0].outputs[C.RESOLVED_MODEL_KEY] if resolver else None,
         eval_config=create_eval_config(config.gates.min_auc, config.gates.max_auc_regression,
-                                       with_baseline=with_baseline),
+                                       with_baseline=bool(resolver)),
     ).with_id(C.EVALUATOR)
     # Pusher only exists in a run whose model was blessed: no PushedModel is ever published
     # for a rejected model.
@@ -140,14 +148,30 @@ def create_components(config: PipelineConfig, with_baseline: bool = True,
             push_destination=tfx.proto.PushDestination(
                 filesystem=tfx.proto.PushDestination.Filesystem(
                     base_directory=config.serving_dir)),
+            custom_executor_spec=executor_spec.ExecutorClassSpec(OncePerModelExecutor),
         ).with_id(C.PUSHER)
     return [run_provenance, example_gen, statistics_gen, schema_gen, curated_schema, example_validator, gate,
-            transform, tuner, trainer, *baseline, evaluator, pusher]
+            transform, tuner, trainer, *resolver, evaluator, pusher]
+
+
+def _baseline_resolver(baseline: str, trainer) -> list:
+    """[the resolver node handing the Evaluator its baseline], or [] for no baseline."""
+    channels = dict(model=tfx.dsl.Channel(type=tfx.types.standard_artifacts.Model),
+                    model_blessing=tfx.dsl.Channel(type=tfx.types.standard_artifacts.ModelBlessing))
+    if baseline == NO_BASELINE:
+        return []
+    if baseline == LATEST_BLESSED:
+        strategy = tfx.dsl.experimental.LatestBlessedModelStrategy
+    else:
+        strategy = BlessedBeforeCandidateStrategy
+        channels[CANDIDATE_KEY] = trainer.outputs[C.MODEL_KEY]
+    return [tfx.dsl.Resolver(strategy_class=strategy, **channels).with_id(C.RESOLVER)]
 
 
 def create_pipeline(config: PipelineConfig,
                     metadata_connection: Optional[metadata_store_pb2.ConnectionConfig] = None,
-                    with_baseline: bool = True, runner: str = "local") -> tfx.dsl.Pipeline:
+                    baseline: str = BLESSED_BEFORE_CANDIDATE,
+                    runner: str = "local") -> tfx.dsl.Pipeline:
     """The pipeline for `config`; no side effects.
 
     The runner chooses `metadata_connection` (metadata/store.py: connection_config) and creates
@@ -156,7 +180,7 @@ def create_pipeline(config: PipelineConfig,
     return tfx.dsl.Pipeline(
         pipeline_name=config.pipeline_name,
         pipeline_root=config.pipeline_root,
-        components=create_components(config, with_baseline, runner),
+        components=create_components(config, baseline, runner),
         enable_cache=config.enable_cache,
         metadata_connection_config=metadata_connection,
         beam_pipeline_args=beam_pipeline_args(config.beam),

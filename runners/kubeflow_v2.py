@@ -57,14 +57,16 @@ def compile_pipeline(config: PipelineConfig, target: str = "") -> CompiledPipeli
     import yaml
     from tfx import v1 as tfx
 
-    from pipeline.pipeline import create_pipeline
+    from pipeline.pipeline import LATEST_BLESSED, NO_BASELINE, create_pipeline
 
     runner = tfx.orchestration.experimental.KubeflowV2DagRunner(
         config=tfx.orchestration.experimental.KubeflowV2DagRunnerConfig(
             default_image=config.kubeflow.kfp_image))
     # No metadata connection: KFP and Vertex record lineage in their own metadata service.
-    pipeline = create_pipeline(config, metadata_connection=None, with_baseline=with_baseline,
-                               runner=target)
+    pipeline = create_pipeline(
+        config, metadata_connection=None, runner=target,
+        # KubeflowV2's compiler turns only TFX's stock resolver strategies into tasks.
+        baseline=LATEST_BLESSED if with_baseline else NO_BASELINE)
     job = runner.run(pipeline, write_out=False)
     # The YAML has no runtime config: without a default root, a KFP upload could not run.
     job["pipelineSpec"]["defaultPipelineRoot"] = config.pipeline_root

@@ -1,13 +1,15 @@
 """Shared real pipeline runs for the end-to-end tests.
 
-One output root (pipeline root + SQLite MLMD) is run three times with a small config; the
+One output root (pipeline root + SQLite MLMD) is run three times with a small config: a first
+run; a retrained model (more train steps: Trainer, Evaluator and Pusher run again, judged
+against the first model); and an unchanged rerun of the second, which is fully cached. The
 scenario tests then add runs to the same store, each reading only what its own run wrote.
 """
 import pytest
 
 from metadata.store import open_store
 from pipeline.config import PipelineConfig
-from tests.support.pipeline_runs import SMALL, out, snapshot, span_csv, with_overrides
+from tests.support.pipeline_runs import RETRAIN, SMALL, out, snapshot, span_csv, with_overrides
 
 
 @pytest.fixture(scope="session")
@@ -16,13 +18,15 @@ def e2e_config(tmp_path_factory) -> PipelineConfig:
 
 
 @pytest.fixture(scope="session")
-def three_runs(e2e_config):
+def retrain_config(e2e_config) -> PipelineConfig:
+    return with_overrides(e2e_config, **RETRAIN)
+
+
+@pytest.fixture(scope="session")
+def three_runs(e2e_config, retrain_config):
     from runners import local_runner
-    snaps = []
-    for _ in range(3):
-        result = local_runner.run(e2e_config)
-        snaps.append(snapshot(e2e_config, result))
-    return snaps
+    return [snapshot(config, local_runner.run(config))
+            for config in (e2e_config, retrain_config, retrain_config)]
 
 
 @pytest.fixture(scope="session")
@@ -31,14 +35,15 @@ def store(e2e_config, three_runs):
 
 
 @pytest.fixture(scope="session")
-def strict_run(e2e_config, three_runs):
-    """A run whose model cannot be blessed: mostly cached, the Evaluator judges afresh.
+def strict_run(retrain_config, three_runs):
+    """A run whose model cannot be blessed: the second run's model, judged afresh against the
+    first run's; everything else is cached.
 
     min_auc differs from test_local_pipeline.py's 1.0 so that its own strict run still executes
     its Evaluator (same store, same inputs) whichever file runs first.
     """
     from runners import local_runner
-    strict = with_overrides(e2e_config, min_auc=0.9999)
+    strict = with_overrides(retrain_config, min_auc=0.9999)
     return snapshot(strict, local_runner.run(strict))
 
 

@@ -1,5 +1,6 @@
 """End-to-end: the full pipeline on LocalDagRunner with a real SQLite MLMD store."""
 import csv
+import json
 import os
 from pathlib import Path
 
@@ -10,7 +11,6 @@ from metadata import runs as mlmd_runs
 from tests.support.pipeline_runs import COMPONENTS, RESOLVER, SMALL, snapshot, with_overrides
 
 pytestmark = pytest.mark.e2e
-
 
 
 def _states(snap):
@@ -67,22 +67,44 @@ def test_pushed_model_lineage_reaches_data_schema_transform_hparams_and_blessing
     assert produced("SchemaGen", "schema").id not in upstream
 
 
-def test_second_run_executes_only_evaluator_and_pusher(three_runs, store):
+def test_retrained_model_is_judged_against_the_first_and_pushed(three_runs, store):
     states = _states(three_runs[1])
-    assert states["Evaluator"] == ["COMPLETE"]
-    assert states["Pusher"] == ["COMPLETE"]
-    for node in set(COMPONENTS) - {"Evaluator", "Pusher"}:
+    # More train steps: the provenance (it records the config) and the Trainer run again, and
+    # the new model is evaluated and pushed; data, schema, transform and tuning are reused.
+    executed = {"RunProvenance", "Trainer", "Evaluator", "Pusher"}
+    for node in executed:
+        assert states[node] == ["COMPLETE"], f"{node}: {states[node]}"
+    for node in set(COMPONENTS) - executed:
         assert states[node] == ["CACHED"], f"{node}: {states[node]}"
-    # The baseline of the second evaluation is the first run's blessed model, as resolved.
-    # (The Evaluator's own INPUT events cannot show it here: candidate and baseline are the
-    # same artifact, and MLMD keeps one INPUT event per artifact and execution.)
-    first = three_runs[0].by_node()
-    resolver = three_runs[1].by_node()[RESOLVER][0]
+    first, second = three_runs[0].by_node(), three_runs[1].by_node()
+    first_model = first["Trainer"][0].outputs["model"][0].id
+    assert second["Trainer"][0].outputs["model"][0].id != first_model
+    # The baseline is the first run's blessed model, as resolved and as the Evaluator read it.
+    resolver = second[RESOLVER][0]
     resolved = {}
     for event in store.get_events_by_execution_ids([resolver.id]):
-        resolved.setdefault(event.path.steps[0].key, []).append(event.artifact_id)
-    assert resolved == {"model": [first["Trainer"][0].outputs["model"][0].id],
+        if event.path.steps[0].key in ("model", "model_blessing"):
+            resolved.setdefault(event.path.steps[0].key, []).append(event.artifact_id)
+    assert resolved == {"model": [first_model],
                         "model_blessing": [first["Evaluator"][0].outputs["blessing"][0].id]}
+    inputs = {event.path.steps[0].key: event.artifact_id
+              for event in store.get_events_by_execution_ids([second["Evaluator"][0].id])
+              if event.type == event.INPUT}
+    assert inputs["baseline_model"] == first_model
+    assert len(three_runs[1].result.pushed) == 1
+
+
+def test_an_unchanged_rerun_pushes_nothing_and_each_model_serves_once(three_runs, e2e_config,
+                                                                      store):
+    pushed = {run.run_id: run.pushed for run in mlmd_runs.list_runs(store, e2e_config.pipeline_name)}
+    assert [pushed[snap.run_id] for snap in three_runs] == [True, True, False]
+    # One serving version per model, each recorded with the model it holds.
+    serving = Path(e2e_config.serving_dir)
+    versions = sorted(p.name for p in serving.iterdir() if p.name.isdigit())
+    sources = {json.loads(p.read_text())["model_uri"]
+               for p in (serving / ".model-sources").glob("*.json")}
+    models = {snap.by_node()["Trainer"][0].outputs["model"][0].uri for snap in three_runs[:2]}
+    assert len(versions) == 2 and sources == models
 
 
 def test_third_run_is_fully_cached_and_publishes_nothing(three_runs):

@@ -16,7 +16,8 @@ import pytest
 from metadata.store import open_store
 from pipeline.config import PipelineConfig
 from tests.support import mariadb
-from tests.support.pipeline_runs import COMPONENTS, RESOLVER, SMALL, snapshot
+from tests.support.pipeline_runs import (COMPONENTS, RESOLVER, RETRAIN, SMALL, snapshot,
+                                         with_overrides)
 
 pytestmark = pytest.mark.e2e
 
@@ -48,8 +49,10 @@ def mysql_config(mysql_server, tmp_path_factory) -> PipelineConfig:
 
 @pytest.fixture(scope="module")
 def two_runs(mysql_config):
+    """A first run, then a retrained model judged against it (as tests/e2e/conftest.py)."""
     from runners import local_runner
-    return [snapshot(mysql_config, local_runner.run(mysql_config)) for _ in range(2)]
+    retrain = with_overrides(mysql_config, **RETRAIN)
+    return [snapshot(config, local_runner.run(config)) for config in (mysql_config, retrain)]
 
 
 def _states(snap):
@@ -103,28 +106,17 @@ def test_nothing_went_to_an_sqlite_store(two_runs, mysql_config):
     assert sqlite_files == []
 
 
-def _provenance_changed(store, first, second) -> bool:
-    """Whether the two runs recorded different provenance (a commit or an edit in between)."""
-    a, b = store.get_executions_by_id([s.by_node()["RunProvenance"][0].id
-                                       for s in (first, second)])
-    return dict(a.custom_properties) != dict(b.custom_properties)
-
-
-def test_second_identical_run_is_cached_but_evaluator_and_pusher(two_runs, mysql_config):
+def test_retrained_run_reuses_the_data_and_tuning_from_mysql(two_runs, mysql_config):
     first, second = two_runs
     store = open_store(mysql_config.store)
     states = _states(second)
-    assert states["Evaluator"] == ["COMPLETE"] and states["Pusher"] == ["COMPLETE"]
-    cached = set(COMPONENTS) - {"Evaluator", "Pusher"}
-    if _provenance_changed(store, first, second):
-        # The working tree's git state moved between the runs: recording it anew is right.
-        assert states["RunProvenance"] == ["COMPLETE"]
-        cached.discard("RunProvenance")
-    for node in cached:
+    executed = {"RunProvenance", "Trainer", "Evaluator", "Pusher"}
+    for node in executed:
+        assert states[node] == ["COMPLETE"], f"{node}: {states[node]}"
+    for node in set(COMPONENTS) - executed:
         assert states[node] == ["CACHED"], f"{node}: {states[node]}"
-    # A cached Trainer hands on the first run's model: no new model in the store.
-    assert _out(second, "Trainer", "model").id == _out(first, "Trainer", "model").id
-    assert len(store.get_artifacts_by_type("Model")) == 1
+    assert _out(second, "Trainer", "model").id != _out(first, "Trainer", "model").id
+    assert len(store.get_artifacts_by_type("Model")) == 2
 
 
 def test_lineage_trace_latest_pushed_answers_from_mysql(two_runs, mysql_server, mysql_config):
@@ -133,17 +125,16 @@ def test_lineage_trace_latest_pushed_answers_from_mysql(two_runs, mysql_server, 
     pushed = _out(second, "Pusher", "pushed_model")
     assert t["push"]["id"] == pushed.id and t["push"]["run"] == second.run_id
     assert t["push"]["destination"] == second.result.pushed[0]
-    # The second run's (cached) Trainer names the model the first run trained.
     model = _out(second, "Trainer", "model")
-    assert t["model"]["id"] == model.id == _out(first, "Trainer", "model").id
-    assert t["model"]["run"] == first.run_id and t["model"]["reuse_count"] == 1
+    assert t["model"]["id"] == model.id != _out(first, "Trainer", "model").id
+    assert t["model"]["run"] == second.run_id and t["model"]["reuse_count"] == 0
     examples = _out(first, "CsvExampleGen", "examples")
     assert t["data"]["id"] == examples.id
     assert t["data"]["span"] == examples.custom_properties["span"].int_value >= 1
     assert sum(t["data"]["row_counts"].values()) > 0
     assert t["blessing"]["id"] == _out(second, "Evaluator", "blessing").id
     assert t["blessing"]["blessed"] is True
-    assert t["blessing"]["baseline_model_id"] == model.id
+    assert t["blessing"]["baseline_model_id"] == _out(first, "Trainer", "model").id
     assert t["provenance"]["runner"] == "local"
 
 

@@ -237,11 +237,14 @@ def test_rerun_reuses_every_result_and_evaluates_without_self_comparison(store, 
     states = {cid: [STATE[e.last_known_state] for e in execs] for cid, execs in second.items()}
     for component_id in COMPONENTS + [RESOLVER]:
         assert states[component_id] == ["CACHED"], f"{component_id}: {states[component_id]}"
-    # The resolver found the first run's blessed model, which is the (cached) candidate itself;
-    # the notebook dropped that baseline, so the Evaluator's inputs did not change.
-    resolved = _output(store, second[RESOLVER][0], "model")
-    assert resolved.id == _output(store, first["Trainer"], "model").id
-    assert "this very model" in _text(_cell(rerun["nb"], "resolver"), "text/plain")
+    # The only blessed model is the (cached) candidate itself, which is never its own
+    # baseline: the resolver handed over no model, so the Evaluator's inputs did not change.
+    handed_over = [ev for ev in store.get_events_by_execution_ids([second[RESOLVER][0].id])
+                   if ev.type == mlmd_pb2.Event.OUTPUT and ev.path.steps
+                   and ev.path.steps[0].key == "model"]
+    assert handed_over == []
+    assert "none (no model was blessed before this one)" in _text(
+        _cell(rerun["nb"], "resolver"), "text/plain")
     for component_id, key in (("Evaluator", "blessing"), ("Pusher", "pushed_model")):
         assert (_output(store, second[component_id][0], key).id
                 == _output(store, first[component_id], key).id), component_id

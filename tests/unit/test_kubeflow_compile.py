@@ -64,9 +64,9 @@ def _compiled_graph(spec):
     return nodes, edges
 
 
-def _local_graph(config, with_baseline):
+def _local_graph(config, baseline):
     from pipeline.pipeline import create_pipeline
-    pipeline = create_pipeline(config, with_baseline=with_baseline)
+    pipeline = create_pipeline(config, baseline=baseline)
     nodes = {c.id for c in pipeline.components}
     edges = {(up.id, c.id) for c in pipeline.components for up in c.upstream_nodes}
     return nodes, edges
@@ -100,7 +100,13 @@ def test_vertex_keeps_every_node_and_edge_of_the_local_pipeline(compiled):
     from pipeline.contract import RESOLVER as resolver_id
     assert resolver_id == RESOLVER_ID
     config, packages = compiled
-    assert _compiled_graph(_spec_dict(packages["vertex"])) == _local_graph(config, True)
+    assert _compiled_graph(_spec_dict(packages["vertex"])) == \
+        _local_graph(config, "latest_blessed")
+    # Locally the resolver also reads the candidate (pipeline/baseline.py): one edge more.
+    local_nodes, local_edges = _local_graph(config, "blessed_before_candidate")
+    vertex_nodes, vertex_edges = _local_graph(config, "latest_blessed")
+    assert local_nodes == vertex_nodes
+    assert local_edges - vertex_edges == {("Trainer", RESOLVER_ID)}
     tasks = _spec_dict(packages["vertex"])["root"]["dag"]["tasks"]
     baseline = tasks["Evaluator"]["inputs"]["artifacts"]["baseline_model"]
     assert baseline["taskOutputArtifact"]["producerTask"] == f"{RESOLVER_ID}-model-resolver"
@@ -108,11 +114,11 @@ def test_vertex_keeps_every_node_and_edge_of_the_local_pipeline(compiled):
 
 def test_kfp_target_drops_only_the_resolver_and_the_baseline_input(compiled):
     config, packages = compiled
-    nodes, edges = _local_graph(config, True)
+    nodes, edges = _local_graph(config, "latest_blessed")
     kfp_nodes, kfp_edges = _compiled_graph(_spec_dict(packages["kfp"]))
     assert kfp_nodes == nodes - {RESOLVER_ID}
     assert kfp_edges == {e for e in edges if RESOLVER_ID not in e}
-    assert (kfp_nodes, kfp_edges) == _local_graph(config, False)
+    assert (kfp_nodes, kfp_edges) == _local_graph(config, "none")
     tasks = _spec_dict(packages["kfp"])["root"]["dag"]["tasks"]
     assert set(tasks["Evaluator"]["inputs"]["artifacts"]) == {"examples", "model"}
     assert packages["kfp"].with_baseline is False and packages["vertex"].with_baseline is True
@@ -123,7 +129,7 @@ def test_every_container_runs_the_configured_image_with_the_beam_args(compiled):
     config, packages = compiled
     beam_args = beam_pipeline_args(config.beam)
     assert EXTRA_BEAM_ARGS[0] in beam_args
-    component_nodes = _local_graph(config, True)[0] - {RESOLVER_ID}
+    component_nodes = _local_graph(config, "latest_blessed")[0] - {RESOLVER_ID}
     for target, package in packages.items():
         containers = _containers(_spec_dict(package))
         assert len(containers) == len(component_nodes), target  # the resolver is no container
