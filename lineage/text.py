@@ -80,7 +80,9 @@ def format_trace(t: dict) -> str:
             best = max(trials, key=lambda r: r.get("score") or 0)
             lines.append(f"  tuner: {len(trials)} trial(s), best score {best.get('score')}")
     evaluation, blessing = t["evaluation"], t["blessing"]
-    lines += ["", f"Evaluation: {_artifact(evaluation)}"]
+    split = f" (on the {', '.join(evaluation['splits'])} split)" if evaluation and \
+        evaluation.get("splits") else ""
+    lines += ["", f"Evaluation: {_artifact(evaluation)}{split}"]
     if evaluation:
         lines += _wrapped(_metrics(evaluation["metrics"]["candidate"]), "  ")
     if blessing:

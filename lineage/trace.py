@@ -6,7 +6,8 @@ from ml_metadata.metadata_store import ListOptions, OrderByField
 
 from artifacts import anomalies, evaluation, files, schema, statistics, tuning
 from metadata import graph
-from metadata.artifacts import baseline_model, describe, described_entries, fill_reuse
+from metadata.artifacts import (baseline_model, describe, described_entries,
+                                evaluated_splits, fill_reuse)
 from metadata.errors import NotFound
 from metadata.graph import Graph, custom
 from metadata.provenance import run_provenance
@@ -131,6 +132,7 @@ def judgement_section(store, g: Graph, model_id: int, blessing_id: Optional[int]
     if evaluation_out is not None:
         evaluation_out["metrics"] = evaluation.overall_metrics(evaluation_out["uri"])
         evaluation_out["validation_ok"] = evaluation.validation_ok(evaluation_out["uri"])
+        evaluation_out["splits"] = evaluated_splits(g, evaluator)
     blessing = g.artifacts[blessing_id]
     baseline_id = baseline_model(store, g, evaluator, blessing_id)
     blessing_out = {**describe(g, blessing_id), "blessed": bool(custom(blessing, C.BLESSED_PROPERTY, 0)),

@@ -73,3 +73,15 @@ def baseline_model(store, g: Graph, evaluator: int, blessing_id: Optional[int]) 
     if baseline is not None and (baseline not in g.artifacts or g.producer(baseline) is None):
         graph.load(store, "upstream", 1, artifact_ids=[baseline], graph=g)
     return baseline
+
+
+def evaluated_splits(g: Graph, evaluator: int) -> list:
+    """The example splits the Evaluator execution computed its metrics on (its exec property)."""
+    import json
+    raw = custom(g.executions[evaluator], C.EVALUATOR_SPLITS_PROPERTY)
+    try:
+        splits = json.loads(raw) if raw else None
+    except (TypeError, ValueError):
+        splits = None
+    # TFX's Evaluator reads the eval split when none is named.
+    return list(splits) if splits else [C.EVAL_SPLIT]

@@ -115,6 +115,14 @@ PLOTS_PREFIX = "plots"
 BASELINE_MODEL_NAME = "baseline"
 CANDIDATE_MODEL_NAME = "candidate"
 
+# Splits of every span (hashed on the example's content). Tuner and Trainer fit on train and
+# validate on eval; the Evaluator blesses on test alone, data that chose nothing.
+TRAIN_SPLIT = "train"
+EVAL_SPLIT = "eval"
+TEST_SPLIT = "test"
+SPLITS = (TRAIN_SPLIT, EVAL_SPLIT, TEST_SPLIT)
+EVALUATOR_SPLITS_PROPERTY = "example_splits"
+
 # Columns the Evaluator slices metrics by (the report shows one section per column).
 SLICE_COLUMNS = ("trip_start_hour", "payment_type")
 

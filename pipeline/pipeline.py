@@ -78,10 +78,12 @@ def create_components(config: PipelineConfig, baseline: str = BLESSED_BEFORE_CAN
     example_gen = tfx.components.CsvExampleGen(
         input_base=config.data.data_root,
         **_example_gen_input(config.data),
-        # Hash buckets on the example's content: the same rows always land in the same split.
+        # Hash buckets on the example's content: the same rows always land in the same split,
+        # 60% train, 20% eval (Tuner and Trainer validation), 20% test (the blessing only).
         output_config=tfx.proto.Output(split_config=tfx.proto.SplitConfig(splits=[
-            tfx.proto.SplitConfig.Split(name="train", hash_buckets=2),
-            tfx.proto.SplitConfig.Split(name="eval", hash_buckets=1),
+            tfx.proto.SplitConfig.Split(name=C.TRAIN_SPLIT, hash_buckets=3),
+            tfx.proto.SplitConfig.Split(name=C.EVAL_SPLIT, hash_buckets=1),
+            tfx.proto.SplitConfig.Split(name=C.TEST_SPLIT, hash_buckets=1),
         ])),
     ).with_id(C.EXAMPLE_GEN)
     statistics_gen = tfx.components.StatisticsGen(
@@ -106,6 +108,10 @@ def create_components(config: PipelineConfig, baseline: str = BLESSED_BEFORE_CAN
         # StatisticsGen already describes the raw data and the gate has validated it;
         # Transform's own pre/post statistics would repeat that work on every run.
         disable_statistics=True,
+        # The test split is only ever read raw, by the Evaluator (the model carries the
+        # transform graph).
+        splits_config=tfx.proto.SplitsConfig(analyze=[C.TRAIN_SPLIT],
+                                             transform=[C.TRAIN_SPLIT, C.EVAL_SPLIT]),
     ).with_id(C.TRANSFORM)
     # Explicit edge: Transform may only start once the gate has passed the data.
     transform.add_upstream_node(gate)
@@ -117,8 +123,9 @@ def create_components(config: PipelineConfig, baseline: str = BLESSED_BEFORE_CAN
     )
     tuner = tfx.components.Tuner(
         tuner_fn=TUNER_FN,
-        train_args=tfx.proto.TrainArgs(num_steps=training.tuner_train_steps),
-        eval_args=tfx.proto.EvalArgs(num_steps=training.tuner_eval_steps),
+        train_args=tfx.proto.TrainArgs(splits=[C.TRAIN_SPLIT],
+                                       num_steps=training.tuner_train_steps),
+        eval_args=tfx.proto.EvalArgs(splits=[C.EVAL_SPLIT], num_steps=training.tuner_eval_steps),
         custom_config={"code_sha256": code_sha256, "max_trials": training.tuner_trials,
                        "batch_size": training.batch_size},
         **training_inputs,
@@ -126,8 +133,8 @@ def create_components(config: PipelineConfig, baseline: str = BLESSED_BEFORE_CAN
     trainer = tfx.components.Trainer(
         run_fn=RUN_FN,
         hyperparameters=tuner.outputs[C.BEST_HYPERPARAMETERS_KEY],
-        train_args=tfx.proto.TrainArgs(num_steps=training.train_steps),
-        eval_args=tfx.proto.EvalArgs(num_steps=training.eval_steps),
+        train_args=tfx.proto.TrainArgs(splits=[C.TRAIN_SPLIT], num_steps=training.train_steps),
+        eval_args=tfx.proto.EvalArgs(splits=[C.EVAL_SPLIT], num_steps=training.eval_steps),
         custom_config={"code_sha256": code_sha256, "batch_size": training.batch_size},
         **training_inputs,
     ).with_id(C.TRAINER)
@@ -138,6 +145,8 @@ def create_components(config: PipelineConfig, baseline: str = BLESSED_BEFORE_CAN
         baseline_model=resolver[0].outputs[C.RESOLVED_MODEL_KEY] if resolver else None,
         eval_config=create_eval_config(config.gates.min_auc, config.gates.max_auc_regression,
                                        with_baseline=bool(resolver)),
+        # Blessed on data that neither tuned nor trained the model.
+        example_splits=[C.TEST_SPLIT],
     ).with_id(C.EVALUATOR)
     # Pusher only exists in a run whose model was blessed: no PushedModel is ever published
     # for a rejected model.

@@ -10,7 +10,7 @@ from artifacts import anomalies, evaluation
 from artifacts.statistics import statistics_summary
 from lineage import render
 from metadata import graph
-from metadata.artifacts import baseline_model, describe, describe_in_run
+from metadata.artifacts import baseline_model, describe, describe_in_run, evaluated_splits
 from metadata.graph import Graph, custom
 from metadata.provenance import run_provenance
 from metadata.runs import executions_by_node, list_runs, node_output, resolve_run, run_graph
@@ -117,6 +117,7 @@ def _evaluation_section(store, g: Graph, nodes: Dict[str, int], run_id: str) -> 
         "thresholds": thresholds,
         "threshold_checks": _threshold_checks(thresholds, overall),
         "validation": evaluation.validation(uri),
+        "splits": evaluated_splits(g, evaluator),
     }
 
 

@@ -390,6 +390,16 @@ def _run_html(review: dict) -> str:
         "</tbody></table>"
 
 
+def split_note(evaluation: dict) -> str:
+    """Which data every metric, slice and plot of the evaluation comes from."""
+    splits = evaluation.get("splits") or []
+    names = ", ".join(splits) or "unknown"
+    held_out = (" held out from tuning and training" if splits == [contract.TEST_SPLIT]
+                else "")
+    return (f'<p class="meta" id="evaluated-split">Every metric, slice and plot below is '
+            f'computed on the {html.escape(names)} split{held_out}.</p>')
+
+
 def render(review: dict) -> str:
     """The whole review page."""
     run, evaluation = review["run"], review["evaluation"]
@@ -398,7 +408,7 @@ def render(review: dict) -> str:
     if evaluation:
         sections += [
             f'<section id="metrics"><h2>Headline metrics vs baseline</h2>'
-            f'{headline_html(evaluation)}</section>',
+            f'{split_note(evaluation)}{headline_html(evaluation)}</section>',
             f'<section id="thresholds-section"><h2>Thresholds</h2>'
             f'{thresholds_html(evaluation)}</section>',
             f'<section id="slices"><h2>Metrics by slice</h2>{slices_html(evaluation)}'

@@ -186,13 +186,14 @@ def test_example_gen_driver_and_executor_split_every_csv_row(executed):
     assert "num_files:1" in driver.parameter_values["input_fingerprint"].string_value
     examples = _single(backend, "CsvExampleGen", "examples")
     assert driver.artifacts["examples"].artifacts[0].uri == examples.uri
-    assert json.loads(examples.metadata["split_names"]) == ["train", "eval"]
+    assert json.loads(examples.metadata["split_names"]) == ["train", "eval", "test"]
     uri = Path(examples.uri)
-    counts = {split: _count_records(uri / f"Split-{split}") for split in ("train", "eval")}
+    counts = {split: _count_records(uri / f"Split-{split}")
+              for split in ("train", "eval", "test")}
     with open(Path(config.data.data_root) / f"span-{latest}" / "data.csv") as f:
         rows = sum(1 for _ in f) - 1
-    assert counts["train"] + counts["eval"] == rows
-    assert counts["train"] > counts["eval"] > 0  # 2:1 hash buckets
+    assert counts["train"] + counts["eval"] + counts["test"] == rows
+    assert counts["train"] > counts["eval"] > 0 and counts["train"] > counts["test"] > 0  # 3:1:1
 
 
 def test_statistics_schemas_anomalies_and_gate_verdict(executed):
@@ -200,7 +201,7 @@ def test_statistics_schemas_anomalies_and_gate_verdict(executed):
     from tensorflow_metadata.proto.v0 import anomalies_pb2, schema_pb2
     config, backend, _ = executed
     stats = Path(_single(backend, "StatisticsGen", "statistics").uri)
-    for split in ("train", "eval"):
+    for split in ("train", "eval", "test"):
         assert (stats / f"Split-{split}" / "FeatureStats.pb").stat().st_size > 0
     inferred = Path(_single(backend, "SchemaGen", "schema").uri) / "schema.pbtxt"
     assert text_format.Parse(inferred.read_text(), schema_pb2.Schema()).feature
@@ -208,7 +209,7 @@ def test_statistics_schemas_anomalies_and_gate_verdict(executed):
     assert text_format.Parse(curated.read_text(), schema_pb2.Schema()) == \
         text_format.Parse(Path(config.data.schema_path).read_text(), schema_pb2.Schema())
     anomalies = Path(_single(backend, "ExampleValidator", "anomalies").uri)
-    for split in ("train", "eval"):
+    for split in ("train", "eval", "test"):
         proto = anomalies_pb2.Anomalies.FromString(
             (anomalies / f"Split-{split}" / "SchemaDiff.pb").read_bytes())
         assert not proto.anomaly_info, f"{split}: {list(proto.anomaly_info)}"
@@ -224,6 +225,8 @@ def test_transform_writes_the_graph_and_transformed_examples(executed):
     assert (graph / "transformed_metadata" / "schema.pbtxt").is_file()
     transformed = Path(_single(backend, "Transform", "transformed_examples").uri)
     assert _count_records(transformed / "Split-eval") > 0
+    # The test split is read raw by the Evaluator only: Transform never materialises it.
+    assert not (transformed / "Split-test").exists()
 
 
 def test_provenance_task_records_code_and_runner(executed):

@@ -58,15 +58,16 @@ def test_trace_of_the_first_push_reaches_data_schemas_hparams_and_blessing(
     import csv
     with open(span_csv(e2e_config, data["span"])) as f:
         assert sum(data["row_counts"].values()) == sum(1 for _ in csv.DictReader(f))
-    assert set(data["row_counts"]) == {"train", "eval"}
-    assert {f["path"].split("/")[0] for f in data["files"]} == {"Split-train", "Split-eval"}
+    assert set(data["row_counts"]) == {"train", "eval", "test"}
+    assert {f["path"].split("/")[0] for f in data["files"]} == {
+        "Split-train", "Split-eval", "Split-test"}
     curated = t["schema"]["curated"]
     assert curated["id"] == out(first, "ImportSchemaGen", "schema").id
     from pipeline.fingerprints import sha256_file
     assert curated["schema_sha256"] == sha256_file(e2e_config.data.schema_path)
     assert t["schema"]["inferred"]["id"] == out(first, "SchemaGen", "schema").id
     assert t["anomalies"]["id"] == out(first, "ExampleValidator", "anomalies").id
-    assert t["anomalies"]["by_split"] == {"train": [], "eval": []}
+    assert t["anomalies"]["by_split"] == {"train": [], "eval": [], "test": []}
     assert t["transform"]["id"] == out(first, "Transform", "transform_graph").id
     hyper = t["hyperparameters"]
     assert hyper["id"] == out(first, "Tuner", "best_hyperparameters").id
@@ -76,6 +77,10 @@ def test_trace_of_the_first_push_reaches_data_schemas_hparams_and_blessing(
     assert t["evaluation"]["id"] == out(first, "Evaluator", "evaluation").id
     assert t["evaluation"]["metrics"]["candidate"]["auc"] >= e2e_config.gates.min_auc
     assert t["evaluation"]["validation_ok"] is True
+    # Blessed on the held-out test split; its example count is that split's row count.
+    assert t["evaluation"]["splits"] == ["test"]
+    assert t["evaluation"]["metrics"]["candidate"]["example_count"] == \
+        data["row_counts"]["test"]
     blessing = t["blessing"]
     assert blessing["id"] == out(first, "Evaluator", "blessing").id and blessing["blessed"]
     assert blessing["baseline_model_id"] is None  # the first blessed model had no baseline

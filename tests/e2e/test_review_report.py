@@ -167,6 +167,7 @@ def test_report_of_a_run_with_a_baseline_renders_in_chromium(e2e_config, three_r
     baseline_model = out(three_runs[0], "Trainer", "model")
     assert f"#{baseline_model.id} Model from run {three_runs[0].run_id}" in facts["text"]
     assert "TFMA validation passed" in facts["text"]
+    assert "computed on the test split held out from tuning and training" in facts["text"]
     provenance = out(second, "RunProvenance", "provenance")
     assert provenance.custom_properties["git_commit"].string_value in facts["text"]
     assert provenance.custom_properties["code_sha256"].string_value in facts["text"]

@@ -74,7 +74,10 @@ def test_every_runner_gets_the_same_nodes_and_edges(config, tmp_path):
     assert RESOLVER_ID in nodes and ("AnomalyGate", "Transform") in edges
     assert _ir_graph(config, "beam") == local
     assert _airflow_graph(config, tmp_path) == local
-    assert _kubeflow_graph(config, "vertex") == local
-    # Documented: open-source KFP leaves out the resolver and nothing else.
+    # Documented: Vertex's resolver uses TFX's latest-blessed-model strategy, which does not read
+    # the candidate (one edge less); open-source KFP leaves out the resolver and nothing else.
+    candidate_edge = ("Trainer", RESOLVER_ID)
+    assert candidate_edge in edges
+    assert _kubeflow_graph(config, "vertex") == (nodes, edges - {candidate_edge})
     assert _kubeflow_graph(config, "kfp") == (
         nodes - {RESOLVER_ID}, {e for e in edges if RESOLVER_ID not in e})
