@@ -9,6 +9,7 @@ from pipeline import provenance
 from pipeline.beam_presets import beam_pipeline_args
 from pipeline.components import AnomalyGate, CuratedSchemaGen
 from pipeline.config import PipelineConfig
+from pipeline.drift_gate import DriftGate, LastPassedSpanStrategy
 from pipeline.eval_config import create_eval_config
 from pipeline.fingerprints import modules_fingerprint
 
@@ -20,6 +21,11 @@ TUNER_FN = "modules.tuner.tuner_fn"
 RUN_FN = "modules.trainer.run_fn"
 
 SPAN_PATTERN = "span-{SPAN}/*.csv"
+
+# KubeflowV2's compiler (tfx/orchestration/kubeflow/v2/step_builder.py) compiles only the
+# LatestArtifact and LatestBlessedModel resolver strategies: on these targets the drift gate
+# has no baseline and passes every span, saying so.
+NO_CUSTOM_RESOLVERS = ("kfp", "vertex")
 
 
 def _check_local_inputs(config: PipelineConfig) -> None:
@@ -53,7 +59,8 @@ def create_components(config: PipelineConfig, with_baseline: bool = True,
 
     with_baseline=False leaves out the latest-blessed-model resolver, for orchestrators that
     cannot run Resolver nodes (open-source KFP); the Evaluator then blesses on absolute
-    thresholds only. `runner` is recorded in the run's provenance.
+    thresholds only. `runner` is recorded in the run's provenance; the Kubeflow targets
+    ("kfp", "vertex") leave out the drift baseline resolver (NO_CUSTOM_RESOLVERS).
     """
     _check_local_inputs(config)
     run_provenance = provenance.RunProvenance(
@@ -78,6 +85,22 @@ def create_components(config: PipelineConfig, with_baseline: bool = True,
         schema=curated_schema.outputs[C.SCHEMA_KEY]).with_id(C.EXAMPLE_VALIDATOR)
     gate = AnomalyGate(
         anomalies=example_validator.outputs[C.ANOMALIES_KEY]).with_id(C.ANOMALY_GATE)
+    drift_baseline = []
+    drift_inputs = dict(examples=example_gen.outputs[C.EXAMPLES_KEY],
+                        statistics=statistics_gen.outputs[C.STATISTICS_KEY],
+                        schema=curated_schema.outputs[C.SCHEMA_KEY])
+    if runner not in NO_CUSTOM_RESOLVERS:
+        drift_baseline = [tfx.dsl.Resolver(
+            strategy_class=LastPassedSpanStrategy,
+            statistics=statistics_gen.outputs[C.STATISTICS_KEY],
+            examples=example_gen.outputs[C.EXAMPLES_KEY],
+        ).with_id(C.DRIFT_BASELINE)]
+        drift_inputs.update(baseline=drift_baseline[0].outputs[C.STATISTICS_KEY],
+                            baseline_examples=drift_baseline[0].outputs[C.EXAMPLES_KEY])
+    drift_gate = DriftGate(**drift_inputs).with_id(C.DRIFT_GATE)
+    # Only data the anomaly gate passed is compared, so a COMPLETE drift gate means the span
+    # passed both gates: that is what makes its statistics a baseline for later spans.
+    drift_gate.add_upstream_node(gate)
 
     code_sha256 = modules_fingerprint()
     transform = tfx.components.Transform(
@@ -89,8 +112,9 @@ def create_components(config: PipelineConfig, with_baseline: bool = True,
         # Transform's own pre/post statistics would repeat that work on every run.
         disable_statistics=True,
     ).with_id(C.TRANSFORM)
-    # Explicit edge: Transform may only start once the gate has passed the data.
+    # Explicit edges: Transform may only start once both gates have passed the data.
     transform.add_upstream_node(gate)
+    transform.add_upstream_node(drift_gate)
 
     training_inputs = dict(
         examples=transform.outputs[C.TRANSFORMED_EXAMPLES_KEY],
@@ -138,7 +162,7 @@ def create_components(config: PipelineConfig, with_baseline: bool = True,
                     base_directory=config.serving_dir)),
         ).with_id(C.PUSHER)
     return [run_provenance, example_gen, statistics_gen, schema_gen, curated_schema, example_validator, gate,
-            transform, tuner, trainer, *baseline, evaluator, pusher]
+            *drift_baseline, drift_gate, transform, tuner, trainer, *baseline, evaluator, pusher]
 
 
 def create_pipeline(config: PipelineConfig, with_baseline: bool = True,

@@ -16,9 +16,11 @@ from pipeline.config import PipelineConfig
 
 # Every component node of the definition (the resolver is a system node, listed apart).
 COMPONENTS = ["RunProvenance", "CsvExampleGen", "StatisticsGen", "SchemaGen", "ImportSchemaGen",
-              "ExampleValidator", "AnomalyGate", "Transform", "Tuner", "Trainer",
+              "ExampleValidator", "AnomalyGate", "DriftGate", "Transform", "Tuner", "Trainer",
               "Evaluator", "Pusher"]
 RESOLVER = "latest_blessed_model_resolver"
+DRIFT_RESOLVER = "drift_baseline_resolver"
+RESOLVERS = {RESOLVER, DRIFT_RESOLVER}
 
 SMALL = dict(train_steps=300, eval_steps=50, batch_size=64, tuner_trials=2,
              tuner_train_steps=40, tuner_eval_steps=10, min_auc=0.7)

@@ -16,7 +16,7 @@ import pytest
 from metadata.store import open_store
 from pipeline.config import PipelineConfig
 from tests import mariadb
-from tests.e2e.conftest import COMPONENTS, RESOLVER, SMALL, snapshot
+from tests.e2e.conftest import COMPONENTS, RESOLVER, RESOLVERS, SMALL, snapshot
 
 pytestmark = pytest.mark.e2e
 
@@ -87,7 +87,7 @@ def test_first_run_completes_every_component_in_the_mysql_store(two_runs, mysql_
     states = _states(first)
     for node in COMPONENTS:
         assert states.get(node) == ["COMPLETE"], f"{node}: {states.get(node)}"
-    assert set(states) == set(COMPONENTS) | {RESOLVER}
+    assert set(states) == set(COMPONENTS) | RESOLVERS
     assert len(first.result.pushed) == 1 and os.path.isdir(first.result.pushed[0])
     # What MLMD read back is what the MariaDB tables hold.
     assert _sql(mysql_server, "SELECT name FROM Context WHERE name = "
