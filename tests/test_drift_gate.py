@@ -302,3 +302,33 @@ def test_report_file_is_plain_json(tmp_path):
     report = run_gate(tmp_path, stats(), baseline=stats())
     with open(os.path.join(report.uri, C.DRIFT_REPORT_FILE)) as f:
         assert json.load(f) == read_drift_report(report.uri)
+
+
+# --- the readers ---------------------------------------------------------------------------------
+
+ROW = {"feature": "trip_miles", "split": "train", "measure": "Jensen-Shannon",
+       "distance": 0.0953, "threshold": 0.15, "passed": True}
+
+
+def test_report_page_shows_the_distances_and_the_missing_baseline():
+    from review.page import drift_html
+    passed = drift_html({"state": "COMPLETE", "report": {
+        "baseline": {"span": 1, "statistics_id": 5, "statistics_uri": "/s"}, "features": [ROW]}})
+    assert "against span 1" in passed and "trip_miles" in passed and "0.0953" in passed
+    assert "0.1500" in passed and "Jensen-Shannon" in passed
+    first = drift_html({"state": "COMPLETE", "report": {"baseline": None, "features": []}})
+    assert "no baseline" in first
+    stopped = drift_html({"state": "FAILED", "report": None})
+    assert "stopped the run" in stopped
+    assert "no drift gate" in drift_html(None)
+
+
+def test_lineage_text_lists_the_gate_measurements():
+    from lineage.text import drift_gate_lines
+    lines = drift_gate_lines("B", {"state": "COMPLETE", "baseline_span": 1,
+                                   "baseline_statistics_id": 5, "features": [ROW]})
+    assert lines[0] == "B: COMPLETE, baseline span 1 (statistics #5)"
+    assert "trip_miles" in lines[1] and "0.0953 / 0.1500 ok" in lines[1]
+    assert drift_gate_lines("A", {"state": "COMPLETE", "baseline_span": None,
+                                  "baseline_statistics_id": None, "features": []}) == [
+        "A: COMPLETE, no baseline"]

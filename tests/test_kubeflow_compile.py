@@ -117,7 +117,7 @@ def test_vertex_keeps_every_node_and_edge_of_the_local_pipeline_but_the_drift_ba
 def test_drift_gate_has_no_baseline_input_on_kubeflow(compiled, target):
     _, packages = compiled
     tasks = _spec_dict(packages[target])["root"]["dag"]["tasks"]
-    assert set(tasks["DriftGate"]["inputs"]["artifacts"]) == {"statistics", "schema"}
+    assert set(tasks["DriftGate"]["inputs"]["artifacts"]) == {"examples", "statistics", "schema"}
     assert {"AnomalyGate", "DriftGate"} <= set(tasks["Transform"]["dependentTasks"])
 
 
