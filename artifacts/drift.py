@@ -1,16 +1,26 @@
 """Drift between two statistics of the same features, measured as TFDV's skew/drift
-comparators do, in pure Python:
+comparators do, in pure Python (what `lineage diff` shows between any two runs):
 - categorical and string features: L-infinity distance between the two normalized value-count
   distributions (top_values, else rank_histogram);
 - numeric features: Jensen-Shannon divergence (log base 2, so in [0, 1]) between the two
   standard histograms, after re-bucketing both onto the union of their bucket boundaries
   (a bucket's count is spread uniformly over its width).
+
+And the drift gate's own record (pipeline/drift_gate.py: the distances TFDV measured with the
+curated schema's comparators, against the last span that passed): its rows, the lines its
+failure message and the readers show, and the reader of its JSON file.
 """
+import json
 import math
+import os
 from dataclasses import dataclass
 from typing import Dict, List, Optional, Tuple
 
 from artifacts.statistics import feature_name
+from pipeline.contract import DRIFT_REPORT_FILE
+
+# tensorflow_metadata DriftSkewInfo.Measurement.Type, as the gate's rows name them.
+MEASURE_NAMES = {1: "L-infinity", 2: "Jensen-Shannon", 3: "normalized absolute difference"}
 
 
 def _categorical_counts(feature) -> Optional[Dict[str, float]]:
@@ -106,3 +116,43 @@ def feature_drifts(old, new) -> List[FeatureDrift]:
         if hist_new is not None and hist_old is not None:
             out.append(FeatureDrift(name, "Jensen-Shannon", js_divergence(hist_old, hist_new)))
     return sorted(out, key=lambda d: (-d.distance, d.feature))
+
+
+def measurement_rows(split: str, drift_skew_info) -> List[dict]:
+    """The gate's rows for one split from TFDV's Anomalies.drift_skew_info: {"feature",
+    "split", "measure", "distance", "threshold", "passed"}, sorted by feature. A distance
+    above its threshold fails, as TFDV decides."""
+    rows = []
+    for info in drift_skew_info:
+        name = ".".join(info.path.step)
+        for m in info.drift_measurements:
+            rows.append({"feature": name, "split": split,
+                         "measure": MEASURE_NAMES.get(m.type, f"measure {m.type}"),
+                         "distance": float(m.value), "threshold": float(m.threshold),
+                         "passed": not m.value > m.threshold})
+    return sorted(rows, key=lambda r: (r["feature"], r["measure"]))
+
+
+def drift_line(row: dict) -> str:
+    """"feature 'trip_miles' (train split): Jensen-Shannon 0.2571 > threshold 0.1500"."""
+    sign = "<=" if row["passed"] else ">"
+    return (f"feature '{row['feature']}' ({row['split']} split): {row['measure']} "
+            f"{row['distance']:.4f} {sign} threshold {row['threshold']:.4f}")
+
+
+def describe_drift(rows: List[dict]) -> List[str]:
+    """One line per drifted feature and split, largest distance over threshold first."""
+    drifted = [r for r in rows if not r["passed"]]
+    drifted.sort(key=lambda r: (-(r["distance"] - r["threshold"]), r["feature"], r["split"]))
+    return [drift_line(r) for r in drifted]
+
+
+def read_drift_report(uri: str) -> Optional[dict]:
+    """The drift gate's record in a local DriftReport artifact folder: {"passed", "span",
+    "statistics_uri", "baseline": None or {"span", "statistics_id", "statistics_uri"},
+    "features": [rows as measurement_rows makes them]}; None without the file."""
+    path = os.path.join(uri, DRIFT_REPORT_FILE)
+    if not os.path.exists(path):
+        return None
+    with open(path) as f:
+        return json.load(f)

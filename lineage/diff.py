@@ -2,7 +2,7 @@
 from typing import Dict, Optional
 
 from artifacts import anomalies, evaluation, schema, statistics, tuning
-from artifacts.drift import feature_drifts
+from artifacts.drift import feature_drifts, read_drift_report
 from metadata.graph import custom
 from metadata.provenance import run_provenance
 from metadata.runs import executions_by_node, node_output, resolve_run, run_graph
@@ -28,6 +28,7 @@ def run_summary(store, pipeline_name: str, spec: str) -> Dict[str, object]:
     evaluation_id = output(C.EVALUATOR, C.EVALUATION_KEY)
     blessing_id = output(C.EVALUATOR, C.BLESSING_KEY)
     pushed_id = output(C.PUSHER, C.PUSHED_MODEL_KEY)
+    drift_id = output(C.DRIFT_GATE, C.DRIFT_REPORT_KEY)
     examples = g.artifacts.get(examples_id)
     blessing = g.artifacts.get(blessing_id)
     pushed = g.artifacts.get(pushed_id)
@@ -42,6 +43,7 @@ def run_summary(store, pipeline_name: str, spec: str) -> Dict[str, object]:
         if statistics_id else {},
         "anomalies": sum(len(v) for v in anomalies.anomaly_lines(
             g.artifacts[anomalies_id].uri).values()) if anomalies_id else None,
+        "drift_gate": drift_gate(g, nodes, drift_id),
         "curated_schema_sha256": custom(g.executions[curated_exec], C.SCHEMA_SHA256_PROPERTY)
         if curated_exec else None,
         "inferred_schema_uri": g.artifacts[inferred_id].uri if inferred_id else None,
@@ -56,6 +58,18 @@ def run_summary(store, pipeline_name: str, spec: str) -> Dict[str, object]:
         "pushed_destination": custom(pushed, C.PUSHED_DESTINATION_PROPERTY) if pushed else None,
         "provenance": run_provenance(store, run.context.id),
     }
+
+
+def drift_gate(g, nodes: Dict[str, int], report_id: Optional[int]) -> Dict[str, object]:
+    """What the run's drift gate decided: {"state" (None when the run has no gate),
+    "baseline_span" (None: no baseline), "baseline_statistics_id", "features": the distances
+    it measured, with their thresholds (empty when the gate failed or had no baseline)}."""
+    report = read_drift_report(g.artifacts[report_id].uri) if report_id is not None else None
+    baseline = (report or {}).get("baseline") or {}
+    return {"state": g.state(nodes[C.DRIFT_GATE]) if C.DRIFT_GATE in nodes else None,
+            "baseline_span": baseline.get("span"),
+            "baseline_statistics_id": baseline.get("statistics_id"),
+            "features": (report or {}).get("features", [])}
 
 
 def _status(states: Dict[str, str]) -> str:
@@ -105,6 +119,7 @@ def diff(store, pipeline_name: str, spec_a: str, spec_b: str,
                                               b["curated_schema_sha256"]),
                    "inferred_feature_changes": schema_changes},
         "statistics_drift": drift,
+        "drift_gate": {"a": a["drift_gate"], "b": b["drift_gate"]},
         "hyperparameters": _changed(a["hyperparameters"], b["hyperparameters"]),
         "model_id": _changed(a["model_id"], b["model_id"]),
         "metrics": {name: {"a": a["metrics"].get(name), "b": b["metrics"].get(name)}

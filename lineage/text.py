@@ -133,6 +133,22 @@ def _dict_changes(a: Optional[dict], b: Optional[dict]) -> str:
                      if a.get(k) != b.get(k))
 
 
+def drift_gate_lines(label: str, gate: dict) -> List[str]:
+    """One run's drift gate: its state and baseline, then each measurement it used."""
+    if gate["state"] is None:
+        return [f"{label}: no drift gate in this run"]
+    baseline = ("no baseline" if gate["baseline_span"] is None
+                else f"baseline span {gate['baseline_span']} "
+                     f"(statistics #{gate['baseline_statistics_id']})")
+    if gate["state"] == "FAILED":
+        baseline = "stopped the run (see the run's log for each drifted feature)"
+    lines = [f"{label}: {gate['state']}, {baseline}"]
+    lines += [f"  {r['feature']:<20} {r['split']:<6} {r['measure']:<15} "
+              f"{r['distance']:.4f} / {r['threshold']:.4f} {'ok' if r['passed'] else 'DRIFTED'}"
+              for r in gate["features"]]
+    return lines
+
+
 def format_diff(d: dict) -> str:
     def show(name, change):
         if change is None:
@@ -171,6 +187,9 @@ def format_diff(d: dict) -> str:
                  else "Statistics: same statistics artifact or none to compare (no drift)")
     lines += [f"  {s['feature']:<28} {s['split']:<6} {s['measure']:<15} {s['distance']:.4f}"
               for s in d["statistics_drift"]]
+    lines.append("Drift gate (distances against the last span that passed):")
+    for side in ("a", "b"):
+        lines += [f"  {line}" for line in drift_gate_lines(side.upper(), d["drift_gate"][side])]
     hyper = d["hyperparameters"]
     if hyper is None:
         hyper_text = "same"

@@ -15,6 +15,8 @@ SCHEMA_GEN = "SchemaGen"
 CURATED_SCHEMA = "ImportSchemaGen"
 EXAMPLE_VALIDATOR = "ExampleValidator"
 ANOMALY_GATE = "AnomalyGate"
+DRIFT_BASELINE = "drift_baseline_resolver"
+DRIFT_GATE = "DriftGate"
 TRANSFORM = "Transform"
 TUNER = "Tuner"
 TRAINER = "Trainer"
@@ -23,7 +25,7 @@ EVALUATOR = "Evaluator"
 PUSHER = "Pusher"
 
 NODES = (PROVENANCE, EXAMPLE_GEN, STATISTICS_GEN, SCHEMA_GEN, CURATED_SCHEMA, EXAMPLE_VALIDATOR,
-         ANOMALY_GATE, TRANSFORM, TUNER, TRAINER, RESOLVER, EVALUATOR, PUSHER)
+         ANOMALY_GATE, DRIFT_BASELINE, DRIFT_GATE, TRANSFORM, TUNER, TRAINER, RESOLVER, EVALUATOR, PUSHER)
 
 # Output keys, by node.
 PROVENANCE_KEY = "provenance"
@@ -32,6 +34,7 @@ STATISTICS_KEY = "statistics"
 SCHEMA_KEY = "schema"
 ANOMALIES_KEY = "anomalies"
 VERDICT_KEY = "verdict"
+DRIFT_REPORT_KEY = "drift_report"
 TRANSFORM_GRAPH_KEY = "transform_graph"
 TRANSFORMED_EXAMPLES_KEY = "transformed_examples"
 BEST_HYPERPARAMETERS_KEY = "best_hyperparameters"
@@ -52,6 +55,8 @@ OUTPUTS = {
     CURATED_SCHEMA: (SCHEMA_KEY,),
     EXAMPLE_VALIDATOR: (ANOMALIES_KEY,),
     ANOMALY_GATE: (VERDICT_KEY,),
+    DRIFT_BASELINE: (STATISTICS_KEY, EXAMPLES_KEY),
+    DRIFT_GATE: (DRIFT_REPORT_KEY,),
     TRANSFORM: (TRANSFORM_GRAPH_KEY, TRANSFORMED_EXAMPLES_KEY),
     TUNER: (BEST_HYPERPARAMETERS_KEY, TUNER_RESULTS_KEY),
     TRAINER: (MODEL_KEY, MODEL_RUN_KEY),
@@ -70,6 +75,9 @@ EVALUATOR_INPUT_BASELINE = "baseline_model"
 PUSHER_INPUT_MODEL = "model"
 PUSHER_INPUT_BLESSING = "model_blessing"
 VALIDATOR_INPUT_SCHEMA = "schema"
+DRIFT_GATE_INPUT_STATISTICS = "statistics"
+DRIFT_GATE_INPUT_BASELINE = "baseline"
+DRIFT_GATE_INPUT_BASELINE_EXAMPLES = "baseline_examples"
 
 # Artifact type names as MLMD records them. The project's own types are "<module>.<Class>"
 # because KFP v2 containers re-import the class from that name (pipeline/__init__.py).
@@ -77,6 +85,7 @@ PROVENANCE_TYPE = "pipeline.RunProvenance"
 # Stores written before the types were renamed call them by the bare class name.
 PROVENANCE_TYPES = (PROVENANCE_TYPE, "RunProvenance")
 GATE_VERDICT_TYPE = "pipeline.DataGateVerdict"
+DRIFT_REPORT_TYPE = "pipeline.DriftReport"
 EXAMPLES_TYPE = "Examples"
 MODEL_TYPE = "Model"
 PUSHED_MODEL_TYPE = "PushedModel"
@@ -96,6 +105,13 @@ BLESSED_PROPERTY = "blessed"
 BASELINE_MODEL_PROPERTY = "baseline_model_id"
 CURRENT_MODEL_PROPERTY = "current_model_id"
 SCHEMA_SHA256_PROPERTY = "schema_sha256"
+PASSED_PROPERTY = "passed"
+BASELINE_PROPERTY = "baseline"
+BASELINE_SPAN_PROPERTY = "baseline_span"
+BASELINE_STATISTICS_PROPERTY = "baseline_statistics_id"
+# A DriftReport names the statistics and Examples it passed: later spans' baseline.
+STATISTICS_ID_PROPERTY = "statistics_id"
+EXAMPLES_ID_PROPERTY = "examples_id"
 
 # File names inside artifact folders.
 SPLIT_PREFIX = "Split-"
@@ -106,6 +122,7 @@ HYPERPARAMETERS_FILE = "best_hyperparameters.txt"
 TUNER_RESULTS_FILE = "tuner_results.json"
 PROVENANCE_FILE = "provenance.json"
 GATE_VERDICT_FILE = "verdict.json"
+DRIFT_REPORT_FILE = "drift.json"
 EVAL_CONFIG_FILE = "eval_config.json"
 VALIDATIONS_FILE = "validations.tfrecord"
 METRICS_PREFIX = "metrics"

@@ -13,6 +13,7 @@ from pipeline.baseline import CANDIDATE_KEY, BlessedBeforeCandidateStrategy
 from pipeline.beam_presets import beam_pipeline_args
 from pipeline.components import AnomalyGate, CuratedSchemaGen
 from pipeline.config import DataConfig, PipelineConfig
+from pipeline.drift_gate import DriftGate, LastPassedSpanStrategy
 from pipeline.eval_config import create_eval_config
 from pipeline.fingerprints import modules_fingerprint
 from pipeline.push import OncePerModelExecutor
@@ -25,6 +26,11 @@ TUNER_FN = "modules.tuner.tuner_fn"
 RUN_FN = "modules.trainer.run_fn"
 
 SPAN_PATTERN = "span-{SPAN}/*.csv"
+
+# KubeflowV2's compiler (tfx/orchestration/kubeflow/v2/step_builder.py) compiles only the
+# LatestArtifact and LatestBlessedModel resolver strategies: on these targets the drift gate
+# has no baseline and passes every span, saying so.
+NO_CUSTOM_RESOLVERS = ("kfp", "vertex")
 
 
 def _check_local_inputs(data: DataConfig) -> None:
@@ -67,7 +73,8 @@ def create_components(config: PipelineConfig, baseline: str = BLESSED_BEFORE_CAN
     model trained before the candidate (so an unchanged rerun is fully cached and pushes
     nothing); TFX's newest blessed model (Vertex); or none, for orchestrators that cannot run
     Resolver nodes (open-source KFP), where the Evaluator blesses on absolute thresholds only.
-    `runner` is recorded in the run's provenance.
+    `runner` is recorded in the run's provenance. The Kubeflow targets ("kfp",
+    "vertex") leave out the drift baseline resolver (NO_CUSTOM_RESOLVERS).
     """
     if baseline not in BASELINES:
         raise ValueError(f"baseline must be one of {BASELINES}, got {baseline!r}")
@@ -98,6 +105,22 @@ def create_components(config: PipelineConfig, baseline: str = BLESSED_BEFORE_CAN
         schema=curated_schema.outputs[C.SCHEMA_KEY]).with_id(C.EXAMPLE_VALIDATOR)
     gate = AnomalyGate(
         anomalies=example_validator.outputs[C.ANOMALIES_KEY]).with_id(C.ANOMALY_GATE)
+    drift_baseline = []
+    drift_inputs = dict(examples=example_gen.outputs[C.EXAMPLES_KEY],
+                        statistics=statistics_gen.outputs[C.STATISTICS_KEY],
+                        schema=curated_schema.outputs[C.SCHEMA_KEY])
+    if runner not in NO_CUSTOM_RESOLVERS:
+        drift_baseline = [tfx.dsl.Resolver(
+            strategy_class=LastPassedSpanStrategy,
+            statistics=statistics_gen.outputs[C.STATISTICS_KEY],
+            examples=example_gen.outputs[C.EXAMPLES_KEY],
+        ).with_id(C.DRIFT_BASELINE)]
+        drift_inputs.update(baseline=drift_baseline[0].outputs[C.STATISTICS_KEY],
+                            baseline_examples=drift_baseline[0].outputs[C.EXAMPLES_KEY])
+    drift_gate = DriftGate(**drift_inputs).with_id(C.DRIFT_GATE)
+    # Only data the anomaly gate passed is compared, so a COMPLETE drift gate means the span
+    # passed both gates: that is what makes its statistics a baseline for later spans.
+    drift_gate.add_upstream_node(gate)
 
     code_sha256 = modules_fingerprint()
     transform = tfx.components.Transform(
@@ -113,8 +136,9 @@ def create_components(config: PipelineConfig, baseline: str = BLESSED_BEFORE_CAN
         splits_config=tfx.proto.SplitsConfig(analyze=[C.TRAIN_SPLIT],
                                              transform=[C.TRAIN_SPLIT, C.EVAL_SPLIT]),
     ).with_id(C.TRANSFORM)
-    # Explicit edge: Transform may only start once the gate has passed the data.
+    # Explicit edges: Transform may only start once both gates have passed the data.
     transform.add_upstream_node(gate)
+    transform.add_upstream_node(drift_gate)
 
     training_inputs = dict(
         examples=transform.outputs[C.TRANSFORMED_EXAMPLES_KEY],
@@ -160,7 +184,8 @@ def create_components(config: PipelineConfig, baseline: str = BLESSED_BEFORE_CAN
             custom_executor_spec=executor_spec.ExecutorClassSpec(OncePerModelExecutor),
         ).with_id(C.PUSHER)
     return [run_provenance, example_gen, statistics_gen, schema_gen, curated_schema, example_validator, gate,
-            transform, tuner, trainer, *resolver, evaluator, pusher]
+            *drift_baseline, drift_gate, transform, tuner, trainer, *resolver, evaluator,
+            pusher]
 
 
 def _baseline_resolver(baseline: str, trainer) -> list:

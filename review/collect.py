@@ -7,6 +7,7 @@ import datetime
 from typing import Dict, List, Optional
 
 from artifacts import anomalies, evaluation
+from artifacts.drift import read_drift_report
 from artifacts.statistics import statistics_summary
 from lineage import render
 from metadata import graph
@@ -146,7 +147,18 @@ def _data_section(g: Graph, nodes: Dict[str, int], run_id: str) -> dict:
         "anomalies": anomalies.anomaly_lines(g.artifacts[anomalies_id].uri)
         if anomalies_id is not None else None,
         "gate": g.state(nodes[C.ANOMALY_GATE]) if C.ANOMALY_GATE in nodes else None,
+        "drift": _drift_section(g, nodes),
     }
+
+
+def _drift_section(g: Graph, nodes: Dict[str, int]) -> Optional[dict]:
+    """The drift gate's state and its record (None unless it passed): {"state", "report"}."""
+    if C.DRIFT_GATE not in nodes:
+        return None
+    report_id = node_output(g, nodes, C.DRIFT_GATE, C.DRIFT_REPORT_KEY)
+    return {"state": g.state(nodes[C.DRIFT_GATE]),
+            "report": read_drift_report(g.artifacts[report_id].uri)
+            if report_id is not None else None}
 
 
 def collect(store, pipeline_name: str, run: str = "latest") -> dict:

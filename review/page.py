@@ -118,6 +118,9 @@ def verdict(review: dict) -> str:
     if evaluation is None:
         if contract.ANOMALY_GATE in failed:
             return '<span class="verdict fail">STOPPED AT THE DATA GATE: no model was trained</span>'
+        if contract.DRIFT_GATE in failed:
+            return ('<span class="verdict fail">STOPPED AT THE DRIFT GATE: the span drifted from '
+                    'the last span that passed; no model was trained</span>')
         if failed:
             return (f'<span class="verdict fail">RUN FAILED at {_e(", ".join(failed))}: '
                     'no evaluation</span>')
@@ -324,6 +327,33 @@ def _feature_row(split: str, feature: dict) -> str:
             f"<td style=\"text-align:left\">{detail}</td><td>{spark}</td></tr>")
 
 
+def drift_html(drift: Optional[dict]) -> str:
+    """The drift gate's verdict and the distances it used, against their thresholds."""
+    if drift is None:
+        return '<p id="drift"><span class="verdict neutral">no drift gate in this run</span></p>'
+    report = drift["report"]
+    if report is None:
+        state = drift["state"]
+        css = "fail" if state == "FAILED" else "neutral"
+        text = ("drift gate stopped the run: the span drifted from the last span that passed "
+                "(the run's log lists each feature, distance and threshold)"
+                if state == "FAILED" else f"drift gate {state.lower()}")
+        return f'<p id="drift"><span class="verdict {css}">{_e(text)}</span></p>'
+    baseline = report["baseline"]
+    if baseline is None:
+        return ('<p id="drift"><span class="verdict pass">drift gate passed: no baseline</span> '
+                '(no older span has passed the data gates)</p>')
+    rows = "".join(
+        f"<tr><td>{_e(r['feature'])}</td><td>{_e(r['split'])}</td><td>{_e(r['measure'])}</td>"
+        f"{_cell(r['distance'], 4)}{_cell(r['threshold'], 4)}"
+        f"<td>{'pass' if r['passed'] else 'DRIFTED'}</td></tr>" for r in report["features"])
+    return (f'<p id="drift"><span class="verdict pass">drift gate passed</span> against span '
+            f'{_e(baseline["span"])} (statistics #{_e(baseline["statistics_id"])})</p>'
+            f'<table class="sortable" id="drift-table"><thead><tr><th>feature</th><th>split</th>'
+            f'<th>measure</th><th>distance</th><th>threshold</th><th>result</th></tr></thead>'
+            f'<tbody>{rows}</tbody></table>')
+
+
 def statistics_html(data: dict) -> str:
     summary, anomalies = data["summary"], data["anomalies"]
     out = []
@@ -342,6 +372,7 @@ def statistics_html(data: dict) -> str:
         else:
             out.append('<p id="anomalies"><span class="verdict pass">no anomalies against the '
                        'curated schema</span></p>')
+    out.append(drift_html(data.get("drift")))
     for split, part in summary.items():
         rows = "".join(_feature_row(split, f) for f in part["features"])
         out.append(f"<details{' open' if split == 'train' else ''}><summary>{_e(split)} split: "
@@ -420,7 +451,7 @@ def render(review: dict) -> str:
                         'evaluation: see the components below for where it stopped.</p>'
                         '</section>')
     sections += [
-        f'<section id="data"><h2>Data statistics and anomalies</h2>'
+        f'<section id="data"><h2>Data statistics, anomalies and drift</h2>'
         f'{statistics_html(review["data"])}</section>',
         f'<section id="components"><h2>Components</h2>'
         f'{_components_html(review["components"])}</section>',

@@ -30,11 +30,11 @@ from metadata.graph import STATE_NAMES
 from metadata.runs import list_runs
 from metadata.store import open_store
 from pipeline.config import PipelineConfig
-from tests.support.pipeline_runs import COMPONENTS, RESOLVER, SMALL
+from tests.support.pipeline_runs import COMPONENTS, RESOLVERS, SMALL
 
 pytestmark = pytest.mark.e2e
 
-TASKS = [*COMPONENTS, RESOLVER]
+TASKS = [*COMPONENTS, *sorted(RESOLVERS)]
 DAG_FILE = "from runners.airflow_dag import DAG  # noqa: F401\n"
 FIRST, RERUN = "2026-01-02T00:00:00+00:00", "2026-01-03T00:00:00+00:00"
 
@@ -154,7 +154,7 @@ def test_lineage_lands_in_mlmd_under_run_and_component_run_contexts(first_run, a
         assert f"taxi.{first_run.run_id}.{task}" in component_runs
         # The legacy launcher reuses only its own cache, never the local runs' executions,
         # and records the resolver as CACHED.
-        assert _states(group) == ["CACHED" if task == RESOLVER else "COMPLETE"], task
+        assert _states(group) == ["CACHED" if task in RESOLVERS else "COMPLETE"], task
 
     [trainer] = by_task["Trainer"]
     model = _artifact(store, trainer, "model", Event.OUTPUT)
@@ -201,5 +201,5 @@ def test_local_and_airflow_runs_share_one_store(first_run, rerun, three_runs, ai
     # The rerun's model, blessed against itself, is pushed again.
     assert [r.pushed for r in airflow_runs] == [True, True]
     assert airflow_runs[0].components == {
-        task: "CACHED" if task == RESOLVER else "COMPLETE" for task in TASKS}
+        task: "CACHED" if task in RESOLVERS else "COMPLETE" for task in TASKS}
     assert runs.index(airflow_runs[0]) > runs.index(local[2])

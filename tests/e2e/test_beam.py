@@ -6,7 +6,7 @@ import pytest
 from metadata.runs import list_runs
 from metadata.store import open_store
 from pipeline.config import PipelineConfig
-from tests.support.pipeline_runs import COMPONENTS, RESOLVER, SMALL, snapshot
+from tests.support.pipeline_runs import COMPONENTS, RESOLVER, RESOLVERS, SMALL, snapshot
 
 pytestmark = pytest.mark.e2e
 
@@ -26,7 +26,7 @@ def test_full_pipeline_on_beam_dag_runner(tmp_path):
     states = _states(snap)
     for node in COMPONENTS:
         assert states.get(node) == ["COMPLETE"], f"{node}: {states.get(node)}"
-    assert set(states) == set(COMPONENTS) | {RESOLVER}
+    assert set(states) == set(COMPONENTS) | RESOLVERS
 
     # Same context schema as LocalDagRunner: each execution sits in its pipeline, its run and
     # its node.

@@ -8,7 +8,8 @@ import pytest
 from ml_metadata.proto import metadata_store_pb2
 
 from metadata import runs as mlmd_runs
-from tests.support.pipeline_runs import COMPONENTS, RESOLVER, SMALL, snapshot, with_overrides
+from tests.support.pipeline_runs import (COMPONENTS, RESOLVER, RESOLVERS, SMALL, snapshot,
+                                         with_overrides)
 
 pytestmark = pytest.mark.e2e
 
@@ -31,7 +32,7 @@ def test_first_run_executes_every_component_once(three_runs):
     states = _states(three_runs[0])
     for node in COMPONENTS:
         assert states.get(node) == ["COMPLETE"], f"{node}: {states.get(node)}"
-    assert set(states) == set(COMPONENTS) | {RESOLVER}
+    assert set(states) == set(COMPONENTS) | RESOLVERS
     assert len(three_runs[0].result.pushed) == 1
 
 

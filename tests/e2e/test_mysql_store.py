@@ -16,8 +16,8 @@ import pytest
 from metadata.store import open_store
 from pipeline.config import PipelineConfig
 from tests.support import mariadb
-from tests.support.pipeline_runs import (COMPONENTS, RESOLVER, RETRAIN, SMALL, snapshot,
-                                         with_overrides)
+from tests.support.pipeline_runs import (COMPONENTS, RESOLVER, RESOLVERS, RETRAIN, SMALL,
+                                         snapshot, with_overrides)
 
 pytestmark = pytest.mark.e2e
 
@@ -90,7 +90,7 @@ def test_first_run_completes_every_component_in_the_mysql_store(two_runs, mysql_
     states = _states(first)
     for node in COMPONENTS:
         assert states.get(node) == ["COMPLETE"], f"{node}: {states.get(node)}"
-    assert set(states) == set(COMPONENTS) | {RESOLVER}
+    assert set(states) == set(COMPONENTS) | RESOLVERS
     assert len(first.result.pushed) == 1 and os.path.isdir(first.result.pushed[0])
     # What MLMD read back is what the MariaDB tables hold.
     assert _sql(mysql_server, "SELECT name FROM Context WHERE name = "

@@ -17,8 +17,8 @@ import pytest
 from ml_metadata import metadata_store
 from ml_metadata.proto import metadata_store_pb2 as mlmd_pb2
 
-from tests.support.pipeline_runs import COMPONENTS, RESOLVER, SMALL
 from tests.support.notebooks import REPO, execute_notebook
+from tests.support.pipeline_runs import COMPONENTS, DRIFT_RESOLVER, RESOLVER, RESOLVERS, SMALL
 
 pytestmark = pytest.mark.e2e
 
@@ -134,14 +134,14 @@ def test_notebook_ran_in_this_venv_from_the_repo_root(walkthrough, keep_file):
 
 def test_every_component_of_the_definition_executed_once(store, walkthrough):
     by_component = _executions_by_component(store, walkthrough)
-    assert set(by_component) == set(COMPONENTS) | {RESOLVER}, sorted(by_component)
+    assert set(by_component) == set(COMPONENTS) | RESOLVERS, sorted(by_component)
     states = {cid: [STATE[e.last_known_state] for e in execs]
               for cid, execs in by_component.items()}
     # A fresh store has nothing to reuse: every component ran. The resolver never executes
     # anything; the legacy resolver driver records it as CACHED.
     for component_id in COMPONENTS:
         assert states[component_id] == ["COMPLETE"], f"{component_id}: {states[component_id]}"
-    assert states[RESOLVER] == ["CACHED"]
+    assert states[RESOLVER] == states[DRIFT_RESOLVER] == ["CACHED"]
 
 
 def test_model_lineage_reaches_the_examples(store, walkthrough):
@@ -224,7 +224,7 @@ def test_notebook_pushed_and_listed_its_mlmd_executions(walkthrough):
     nb = walkthrough["nb"]
     assert "pushed: True" in _text(_cell(nb, "pusher"), "text/plain")
     listing = _text(_cell(nb, "mlmd-executions"), "text/plain")
-    for component_id in COMPONENTS + [RESOLVER]:
+    for component_id in COMPONENTS + sorted(RESOLVERS):
         assert component_id in listing, component_id
 
 
@@ -233,9 +233,9 @@ def test_rerun_reuses_every_result_and_evaluates_without_self_comparison(store, 
     keep_file(f"executed walkthrough notebook, rerun ({rerun['seconds']:.0f} s)", rerun["path"])
     first = {cid: e for cid, [e] in _executions_by_component(store, walkthrough).items()}
     second = _executions_by_component(store, rerun)
-    assert set(second) == set(COMPONENTS) | {RESOLVER}, sorted(second)
+    assert set(second) == set(COMPONENTS) | RESOLVERS, sorted(second)
     states = {cid: [STATE[e.last_known_state] for e in execs] for cid, execs in second.items()}
-    for component_id in COMPONENTS + [RESOLVER]:
+    for component_id in COMPONENTS + sorted(RESOLVERS):
         assert states[component_id] == ["CACHED"], f"{component_id}: {states[component_id]}"
     # The only blessed model is the (cached) candidate itself, which is never its own
     # baseline: the resolver handed over no model, so the Evaluator's inputs did not change.

@@ -9,9 +9,11 @@ from metadata.store import open_store
 from pipeline import contract
 from pipeline.config import PipelineConfig
 
-# Every component node of the definition (the resolver is a system node, listed apart).
-COMPONENTS = [node for node in contract.NODES if node != contract.RESOLVER]
+# Every component node of the definition; the resolvers are system nodes, listed apart.
 RESOLVER = contract.RESOLVER
+DRIFT_RESOLVER = contract.DRIFT_BASELINE
+RESOLVERS = {RESOLVER, DRIFT_RESOLVER}
+COMPONENTS = [node for node in contract.NODES if node not in RESOLVERS]
 
 # max_auc_regression leaves room for the noise between two short trainings: the shared runs
 # retrain once and expect the new model to be blessed against the first.

@@ -29,7 +29,7 @@ def test_output_keys_are_the_contracts(compiled):
     for node_id, keys in C.OUTPUTS.items():
         # A resolver's outputs exist in the DSL only: the compiled IR folds them into the
         # inputs of the nodes that read them.
-        outputs = set(components[node_id].outputs if node_id == C.RESOLVER
+        outputs = set(components[node_id].outputs if node_id in (C.RESOLVER, C.DRIFT_BASELINE)
                       else nodes[node_id].outputs.outputs)
         assert set(keys) <= outputs, f"{node_id}: {sorted(keys)} not all in {sorted(outputs)}"
 
@@ -44,6 +44,8 @@ def test_input_keys_the_readers_follow_exist(compiled):
     assert {C.EVALUATOR_INPUT_MODEL, C.EVALUATOR_INPUT_BASELINE} <= inputs(C.EVALUATOR)
     assert {C.PUSHER_INPUT_MODEL, C.PUSHER_INPUT_BLESSING} <= inputs(C.PUSHER)
     assert C.VALIDATOR_INPUT_SCHEMA in inputs(C.EXAMPLE_VALIDATOR)
+    assert {C.DRIFT_GATE_INPUT_STATISTICS, C.DRIFT_GATE_INPUT_BASELINE,
+            C.DRIFT_GATE_INPUT_BASELINE_EXAMPLES} <= inputs(C.DRIFT_GATE)
 
 
 def test_custom_artifact_type_names_are_the_contracts(compiled):
@@ -52,6 +54,7 @@ def test_custom_artifact_type_names_are_the_contracts(compiled):
 
     assert output_type(C.PROVENANCE, C.PROVENANCE_KEY) == C.PROVENANCE_TYPE
     assert output_type(C.ANOMALY_GATE, C.VERDICT_KEY) == C.GATE_VERDICT_TYPE
+    assert output_type(C.DRIFT_GATE, C.DRIFT_REPORT_KEY) == C.DRIFT_REPORT_TYPE
     assert output_type(C.EXAMPLE_GEN, C.EXAMPLES_KEY) == C.EXAMPLES_TYPE
     assert output_type(C.TRAINER, C.MODEL_KEY) == C.MODEL_TYPE
     assert output_type(C.EVALUATOR, C.BLESSING_KEY) == C.MODEL_BLESSING_TYPE

@@ -6,6 +6,7 @@ import pytest
 import tensorflow_data_validation as tfdv
 from tensorflow_metadata.proto.v0 import anomalies_pb2, schema_pb2
 
+from artifacts.drift import measurement_rows
 from artifacts.schema import load_schema
 from pipeline import schema_proposal as sp
 
@@ -14,6 +15,11 @@ SCHEMA_PATH = REPO / "schema" / "schema.pbtxt"
 SPAN_FILES = sorted((REPO / "data" / "spans").glob("span-*/data.csv"))
 
 PAYMENT_TYPES = ["Cash", "Credit Card", "Dispute", "No Charge", "Pcard", "Prcard", "Unknown"]
+# The drift gate's comparators (schema/README.md): L-infinity for categorical features,
+# Jensen-Shannon over quantile histograms for numeric ones.
+DRIFT_THRESHOLDS = {"payment_type": ("L-infinity", 0.2), "company": ("L-infinity", 0.2),
+                    "trip_miles": ("Jensen-Shannon", 0.15), "fare": ("Jensen-Shannon", 0.15),
+                    "trip_seconds": ("Jensen-Shannon", 0.15), "tips": ("Jensen-Shannon", 0.2)}
 
 
 @pytest.fixture(scope="module")
@@ -39,10 +45,55 @@ def full_stats(tmp_path_factory, csv_lines):
     return tfdv.generate_statistics_from_csv(str(path))
 
 
+@pytest.fixture(scope="module")
+def span_stats():
+    return {path.parent.name: tfdv.generate_statistics_from_csv(str(path)) for path in SPAN_FILES}
+
+
 @pytest.mark.parametrize("span", [p.parent.name for p in SPAN_FILES])
-def test_every_span_validates_cleanly(span, schema):
-    stats = tfdv.generate_statistics_from_csv(str(REPO / "data" / "spans" / span / "data.csv"))
-    assert anomalies(stats, schema) == {}
+def test_every_span_validates_cleanly(span, schema, span_stats):
+    assert anomalies(span_stats[span], schema) == {}
+
+
+def drift_rows(stats, previous, schema):
+    result = tfdv.validate_statistics(stats, schema, previous_statistics=previous)
+    return {r["feature"]: r for r in measurement_rows("all", result.drift_skew_info)}
+
+
+def test_drift_comparators_per_feature_kind(schema):
+    for name, (measure, threshold) in DRIFT_THRESHOLDS.items():
+        comparator = feature(schema, name).drift_comparator
+        if measure == "L-infinity":
+            assert comparator.infinity_norm.threshold == threshold, name
+        else:
+            js = comparator.jensen_shannon_divergence
+            assert js.threshold == threshold, name
+            assert js.source.type == schema_pb2.HistogramSelection.QUANTILES, name
+    assert {f.name for f in schema.feature if f.HasField("drift_comparator")} == \
+        set(DRIFT_THRESHOLDS)
+
+
+@pytest.mark.parametrize("older,newer", [(a.parent.name, b.parent.name)
+                                         for a, b in zip(SPAN_FILES, SPAN_FILES[1:])])
+def test_consecutive_spans_pass_the_drift_gate(older, newer, schema, span_stats):
+    rows = drift_rows(span_stats[newer], span_stats[older], schema)
+    assert {name: (r["measure"], r["threshold"]) for name, r in rows.items()} == DRIFT_THRESHOLDS
+    assert [r for r in rows.values() if not r["passed"]] == []
+
+
+def test_trip_miles_scaled_five_fold_drifts(schema, span_stats, tmp_path):
+    lines = SPAN_FILES[1].read_text().splitlines(keepends=True)
+    column = lines[0].strip().split(",").index("trip_miles")
+    scaled = [lines[0]]
+    for row in lines[1:]:
+        cells = row.rstrip("\n").split(",")
+        if cells[column]:
+            cells[column] = repr(float(cells[column]) * 5)
+        scaled.append(",".join(cells) + "\n")
+    stats = stats_for(scaled, tmp_path / "scaled.csv")
+    assert anomalies(stats, schema) == {}  # types and ranges still fit the schema
+    rows = drift_rows(stats, span_stats[SPAN_FILES[0].parent.name], schema)
+    assert [name for name, r in rows.items() if not r["passed"]] == ["trip_miles"]
 
 
 def feature(schema, name):

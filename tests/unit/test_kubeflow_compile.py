@@ -13,6 +13,8 @@ from pipeline.config import PipelineConfig
 
 # Spelled out rather than imported from pipeline.pipeline, which imports TFX at collection time.
 RESOLVER_ID = "latest_blessed_model_resolver"
+# KubeflowV2's compiler has no custom resolver strategies: both targets leave this one out.
+DRIFT_RESOLVER_ID = "drift_baseline_resolver"
 
 IMAGE = "registry.example.com/taxi-tfx-pipeline:test"
 EXTRA_BEAM_ARGS = ["--direct_num_workers=2"]
@@ -65,11 +67,14 @@ def _compiled_graph(spec):
 
 
 def _local_graph(config, baseline):
+    """The local pipeline's graph without the drift baseline resolver, which no Kubeflow
+    target has."""
     from pipeline.pipeline import create_pipeline
     pipeline = create_pipeline(config, baseline=baseline)
     nodes = {c.id for c in pipeline.components}
     edges = {(up.id, c.id) for c in pipeline.components for up in c.upstream_nodes}
-    return nodes, edges
+    assert DRIFT_RESOLVER_ID in nodes
+    return nodes - {DRIFT_RESOLVER_ID}, {e for e in edges if DRIFT_RESOLVER_ID not in e}
 
 
 def _containers(spec):
@@ -96,9 +101,9 @@ def test_kfp_sdk_loads_the_yaml(compiled, target):
     assert loaded.name == "taxi"
 
 
-def test_vertex_keeps_every_node_and_edge_of_the_local_pipeline(compiled):
-    from pipeline.contract import RESOLVER as resolver_id
-    assert resolver_id == RESOLVER_ID
+def test_vertex_keeps_every_node_and_edge_of_the_local_pipeline_but_the_drift_baseline(compiled):
+    from pipeline.contract import DRIFT_BASELINE, RESOLVER as resolver_id
+    assert resolver_id == RESOLVER_ID and DRIFT_BASELINE == DRIFT_RESOLVER_ID
     config, packages = compiled
     assert _compiled_graph(_spec_dict(packages["vertex"])) == \
         _local_graph(config, "latest_blessed")
@@ -110,6 +115,14 @@ def test_vertex_keeps_every_node_and_edge_of_the_local_pipeline(compiled):
     tasks = _spec_dict(packages["vertex"])["root"]["dag"]["tasks"]
     baseline = tasks["Evaluator"]["inputs"]["artifacts"]["baseline_model"]
     assert baseline["taskOutputArtifact"]["producerTask"] == f"{RESOLVER_ID}-model-resolver"
+
+
+@pytest.mark.parametrize("target", ["vertex", "kfp"])
+def test_drift_gate_has_no_baseline_input_on_kubeflow(compiled, target):
+    _, packages = compiled
+    tasks = _spec_dict(packages[target])["root"]["dag"]["tasks"]
+    assert set(tasks["DriftGate"]["inputs"]["artifacts"]) == {"examples", "statistics", "schema"}
+    assert {"AnomalyGate", "DriftGate"} <= set(tasks["Transform"]["dependentTasks"])
 
 
 def test_kfp_target_drops_only_the_resolver_and_the_baseline_input(compiled):

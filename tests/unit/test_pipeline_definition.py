@@ -22,8 +22,16 @@ def test_nodes_of_the_definition(built):
     _, pipeline = built
     assert set(_by_id(pipeline)) == {
         "RunProvenance", "CsvExampleGen", "StatisticsGen", "SchemaGen", "ImportSchemaGen", "ExampleValidator",
-        "AnomalyGate", "Transform", "Tuner", "Trainer", "latest_blessed_model_resolver",
-        "Evaluator", "Pusher"}
+        "AnomalyGate", "drift_baseline_resolver", "DriftGate", "Transform", "Tuner", "Trainer",
+        "latest_blessed_model_resolver", "Evaluator", "Pusher"}
+
+
+def test_drift_gate_sits_after_the_anomaly_gate_and_before_transform(built):
+    _, pipeline = built
+    nodes = _by_id(pipeline)
+    assert nodes["AnomalyGate"] in nodes["DriftGate"].upstream_nodes
+    assert nodes["drift_baseline_resolver"] in nodes["DriftGate"].upstream_nodes
+    assert nodes["DriftGate"] in nodes["Transform"].upstream_nodes
 
 
 def test_gate_sits_between_validation_and_transform(built):

@@ -1,8 +1,9 @@
 """One definition, four runners: every runner gets the same nodes and dependency edges.
 
 Local and Beam run the compiled IR; Airflow builds a DAG with one task per component; Kubeflow
-v2 compiles a PipelineSpec. The only documented difference: the open-source KFP target has no
-latest-blessed-model resolver (its backend cannot run Resolver nodes).
+v2 compiles a PipelineSpec. The documented differences: neither Kubeflow target has the drift
+baseline resolver (KubeflowV2's compiler has no custom resolver strategies), and the open-source
+KFP target has no latest-blessed-model resolver (its backend cannot run Resolver nodes).
 """
 import json
 import os
@@ -14,7 +15,7 @@ import pytest
 pytestmark = pytest.mark.e2e  # builds the Airflow DAG in a subprocess: a minute or more
 
 from pipeline.config import PipelineConfig
-from pipeline.contract import RESOLVER as RESOLVER_ID
+from pipeline.contract import DRIFT_BASELINE, RESOLVER as RESOLVER_ID
 
 Graph = tuple  # (set of node ids, set of (upstream, downstream) edges)
 
@@ -74,10 +75,14 @@ def test_every_runner_gets_the_same_nodes_and_edges(config, tmp_path):
     assert RESOLVER_ID in nodes and ("AnomalyGate", "Transform") in edges
     assert _ir_graph(config, "beam") == local
     assert _airflow_graph(config, tmp_path) == local
-    # Documented: Vertex's resolver uses TFX's latest-blessed-model strategy, which does not read
-    # the candidate (one edge less); open-source KFP leaves out the resolver and nothing else.
+    # Documented: KubeflowV2's compiler has no custom resolver strategies, so both Kubeflow
+    # targets leave out the drift baseline resolver (the drift gate then has no baseline), and
+    # Vertex's model resolver uses TFX's latest-blessed-model strategy, which does not read the
+    # candidate (one edge less); open-source KFP also leaves out the model resolver.
+    assert DRIFT_BASELINE in nodes and ("DriftGate", "Transform") in edges
     candidate_edge = ("Trainer", RESOLVER_ID)
     assert candidate_edge in edges
-    assert _kubeflow_graph(config, "vertex") == (nodes, edges - {candidate_edge})
+    kubeflow = (nodes - {DRIFT_BASELINE}, {e for e in edges if DRIFT_BASELINE not in e})
+    assert _kubeflow_graph(config, "vertex") == (kubeflow[0], kubeflow[1] - {candidate_edge})
     assert _kubeflow_graph(config, "kfp") == (
-        nodes - {RESOLVER_ID}, {e for e in edges if RESOLVER_ID not in e})
+        kubeflow[0] - {RESOLVER_ID}, {e for e in kubeflow[1] if RESOLVER_ID not in e})
