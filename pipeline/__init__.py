@@ -7,6 +7,9 @@ def __getattr__(name):
     if name == "DataGateVerdict":
         from pipeline.components import DataGateVerdict
         return DataGateVerdict
+    if name == "CsvCheckReport":
+        from pipeline.components import CsvCheckReport
+        return CsvCheckReport
     if name == "RunProvenance":
         from pipeline.provenance import RunProvenanceArtifact
         return RunProvenanceArtifact

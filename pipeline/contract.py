@@ -9,10 +9,11 @@ tests/unit/test_contract.py compiles the pipeline and pins it to this module.
 
 # Node ids, in the definition's topological order.
 PROVENANCE = "RunProvenance"
+CURATED_SCHEMA = "ImportSchemaGen"
+CSV_CHECK = "CsvCheck"
 EXAMPLE_GEN = "CsvExampleGen"
 STATISTICS_GEN = "StatisticsGen"
 SCHEMA_GEN = "SchemaGen"
-CURATED_SCHEMA = "ImportSchemaGen"
 EXAMPLE_VALIDATOR = "ExampleValidator"
 ANOMALY_GATE = "AnomalyGate"
 TRANSFORM = "Transform"
@@ -22,11 +23,12 @@ RESOLVER = "latest_blessed_model_resolver"
 EVALUATOR = "Evaluator"
 PUSHER = "Pusher"
 
-NODES = (PROVENANCE, EXAMPLE_GEN, STATISTICS_GEN, SCHEMA_GEN, CURATED_SCHEMA, EXAMPLE_VALIDATOR,
-         ANOMALY_GATE, TRANSFORM, TUNER, TRAINER, RESOLVER, EVALUATOR, PUSHER)
+NODES = (PROVENANCE, CURATED_SCHEMA, CSV_CHECK, EXAMPLE_GEN, STATISTICS_GEN, SCHEMA_GEN,
+         EXAMPLE_VALIDATOR, ANOMALY_GATE, TRANSFORM, TUNER, TRAINER, RESOLVER, EVALUATOR, PUSHER)
 
 # Output keys, by node.
 PROVENANCE_KEY = "provenance"
+CSV_CHECK_KEY = "report"
 EXAMPLES_KEY = "examples"
 STATISTICS_KEY = "statistics"
 SCHEMA_KEY = "schema"
@@ -46,10 +48,11 @@ RESOLVED_BLESSING_KEY = "model_blessing"
 
 OUTPUTS = {
     PROVENANCE: (PROVENANCE_KEY,),
+    CURATED_SCHEMA: (SCHEMA_KEY,),
+    CSV_CHECK: (CSV_CHECK_KEY,),
     EXAMPLE_GEN: (EXAMPLES_KEY,),
     STATISTICS_GEN: (STATISTICS_KEY,),
     SCHEMA_GEN: (SCHEMA_KEY,),
-    CURATED_SCHEMA: (SCHEMA_KEY,),
     EXAMPLE_VALIDATOR: (ANOMALIES_KEY,),
     ANOMALY_GATE: (VERDICT_KEY,),
     TRANSFORM: (TRANSFORM_GRAPH_KEY, TRANSFORMED_EXAMPLES_KEY),
@@ -77,6 +80,7 @@ PROVENANCE_TYPE = "pipeline.RunProvenance"
 # Stores written before the types were renamed call them by the bare class name.
 PROVENANCE_TYPES = (PROVENANCE_TYPE, "RunProvenance")
 GATE_VERDICT_TYPE = "pipeline.DataGateVerdict"
+CSV_CHECK_TYPE = "pipeline.CsvCheckReport"
 EXAMPLES_TYPE = "Examples"
 MODEL_TYPE = "Model"
 PUSHED_MODEL_TYPE = "PushedModel"
@@ -106,6 +110,7 @@ HYPERPARAMETERS_FILE = "best_hyperparameters.txt"
 TUNER_RESULTS_FILE = "tuner_results.json"
 PROVENANCE_FILE = "provenance.json"
 GATE_VERDICT_FILE = "verdict.json"
+CSV_CHECK_FILE = "csv_check.json"
 EVAL_CONFIG_FILE = "eval_config.json"
 VALIDATIONS_FILE = "validations.tfrecord"
 METRICS_PREFIX = "metrics"

@@ -7,7 +7,8 @@ from tfx import v1 as tfx
 from pipeline import contract as C
 from pipeline import provenance
 from pipeline.beam_presets import beam_pipeline_args
-from pipeline.components import AnomalyGate, CuratedSchemaGen
+from pipeline.components import (SPAN_PATTERN, AnomalyGate, CsvCheck, CuratedSchemaGen,
+                                 span_files_fingerprint)
 from pipeline.config import PipelineConfig
 from pipeline.eval_config import create_eval_config
 from pipeline.fingerprints import modules_fingerprint
@@ -19,19 +20,18 @@ PREPROCESSING_FN = "modules.transform.preprocessing_fn"
 TUNER_FN = "modules.tuner.tuner_fn"
 RUN_FN = "modules.trainer.run_fn"
 
-SPAN_PATTERN = "span-{SPAN}/*.csv"
+# Compile-only targets: the definition must not list a (remote) data_root there.
+COMPILE_ONLY_RUNNERS = ("kfp", "vertex")
 
 
 def _check_local_inputs(config: PipelineConfig) -> None:
-    """Fail before anything runs when a local input is missing (remote URIs are left to TFX)."""
+    """Fail before anything runs when a local data_root or a requested span is missing (remote
+    URIs are left to TFX). What the span folders hold is CsvCheck's to judge, with every
+    problem in one message."""
     if "://" in config.data_root:
         return
     if not os.path.isdir(config.data_root):
         raise FileNotFoundError(f"data_root is not a directory: {config.data_root}")
-    spans = sorted(glob.glob(os.path.join(config.data_root, SPAN_PATTERN.replace("{SPAN}", "*"))))
-    if not spans:
-        raise FileNotFoundError(f"data_root has no span-<N>/*.csv files for CsvExampleGen: "
-                                f"{config.data_root}")
     if config.span and not glob.glob(
             os.path.join(config.data_root, SPAN_PATTERN.replace("{SPAN}", str(config.span)))):
         raise FileNotFoundError(f"span {config.span} has no CSV file under {config.data_root}")
@@ -58,6 +58,16 @@ def create_components(config: PipelineConfig, with_baseline: bool = True,
     _check_local_inputs(config)
     run_provenance = provenance.RunProvenance(
         **provenance.collect(config, runner)).with_id(C.PROVENANCE)
+    curated_schema = CuratedSchemaGen(schema_file=config.schema_path).with_id(C.CURATED_SCHEMA)
+    csv_check = CsvCheck(
+        schema=curated_schema.outputs[C.SCHEMA_KEY],
+        data_root=config.data_root,
+        span=config.span,
+        # Compiled pipelines run later, elsewhere: no listing at compile time, so there the
+        # check is cached on data_root and span only.
+        files_fingerprint=("" if runner in COMPILE_ONLY_RUNNERS
+                           else span_files_fingerprint(config.data_root)),
+    ).with_id(C.CSV_CHECK)
     example_gen = tfx.components.CsvExampleGen(
         input_base=config.data_root,
         **_example_gen_input(config),
@@ -67,12 +77,13 @@ def create_components(config: PipelineConfig, with_baseline: bool = True,
             tfx.proto.SplitConfig.Split(name="eval", hash_buckets=1),
         ])),
     ).with_id(C.EXAMPLE_GEN)
+    # Explicit edge: ExampleGen reads only files the CSV check has passed.
+    example_gen.add_upstream_node(csv_check)
     statistics_gen = tfx.components.StatisticsGen(
         examples=example_gen.outputs[C.EXAMPLES_KEY]).with_id(C.STATISTICS_GEN)
     schema_gen = tfx.components.SchemaGen(
         statistics=statistics_gen.outputs[C.STATISTICS_KEY],
         infer_feature_shape=True).with_id(C.SCHEMA_GEN)
-    curated_schema = CuratedSchemaGen(schema_file=config.schema_path).with_id(C.CURATED_SCHEMA)
     example_validator = tfx.components.ExampleValidator(
         statistics=statistics_gen.outputs[C.STATISTICS_KEY],
         schema=curated_schema.outputs[C.SCHEMA_KEY]).with_id(C.EXAMPLE_VALIDATOR)
@@ -137,8 +148,8 @@ def create_components(config: PipelineConfig, with_baseline: bool = True,
                 filesystem=tfx.proto.PushDestination.Filesystem(
                     base_directory=config.serving_dir)),
         ).with_id(C.PUSHER)
-    return [run_provenance, example_gen, statistics_gen, schema_gen, curated_schema, example_validator, gate,
-            transform, tuner, trainer, *baseline, evaluator, pusher]
+    return [run_provenance, curated_schema, csv_check, example_gen, statistics_gen, schema_gen,
+            example_validator, gate, transform, tuner, trainer, *baseline, evaluator, pusher]
 
 
 def create_pipeline(config: PipelineConfig, with_baseline: bool = True,

@@ -21,7 +21,7 @@ def _by_id(pipeline):
 def test_nodes_of_the_definition(built):
     _, pipeline = built
     assert set(_by_id(pipeline)) == {
-        "RunProvenance", "CsvExampleGen", "StatisticsGen", "SchemaGen", "ImportSchemaGen", "ExampleValidator",
+        "RunProvenance", "CsvCheck", "CsvExampleGen", "StatisticsGen", "SchemaGen", "ImportSchemaGen", "ExampleValidator",
         "AnomalyGate", "Transform", "Tuner", "Trainer", "latest_blessed_model_resolver",
         "Evaluator", "Pusher"}
 

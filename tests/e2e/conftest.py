@@ -15,8 +15,8 @@ from metadata.store import open_store
 from pipeline.config import PipelineConfig
 
 # Every component node of the definition (the resolver is a system node, listed apart).
-COMPONENTS = ["RunProvenance", "CsvExampleGen", "StatisticsGen", "SchemaGen", "ImportSchemaGen",
-              "ExampleValidator", "AnomalyGate", "Transform", "Tuner", "Trainer",
+COMPONENTS = ["RunProvenance", "ImportSchemaGen", "CsvCheck", "CsvExampleGen", "StatisticsGen",
+              "SchemaGen", "ExampleValidator", "AnomalyGate", "Transform", "Tuner", "Trainer",
               "Evaluator", "Pusher"]
 RESOLVER = "latest_blessed_model_resolver"
 
