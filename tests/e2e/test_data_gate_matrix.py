@@ -226,6 +226,7 @@ class Outcome:
 def shared(tmp_path_factory):
     root = tmp_path_factory.mktemp("datagate")
     config = PipelineConfig(output_root=str(root / "out"), **SMALL)
+    Path(config.output_root).mkdir()
     outcomes: List[Outcome] = []
     started = time.monotonic()
     yield config, root, outcomes
@@ -255,15 +256,22 @@ def _nodes(config, run_id):
     return states
 
 
-class UpToTheGate:
-    """LocalDagRunner running the pipeline only up to the AnomalyGate (a partial run): the
-    cases that pass the gate need not train."""
+class UpTo:
+    """LocalDagRunner running the pipeline only up to one node (a partial run from the
+    sources, so nothing is reused from earlier runs): cases that pass the gate need not train."""
+
+    def __init__(self, node_id: str):
+        self.node_id = node_id
 
     def run_with_ir(self, ir):
         from tfx import v1 as tfx
         from tfx.proto.orchestration import pipeline_pb2
         tfx.orchestration.LocalDagRunner().run_with_ir(ir, run_options=pipeline_pb2.RunOptions(
-            partial_run=pipeline_pb2.PartialRun(to_nodes=[C.ANOMALY_GATE])))
+            partial_run=pipeline_pb2.PartialRun(
+                to_nodes=[self.node_id],
+                snapshot_settings=pipeline_pb2.SnapshotSettings(
+                    latest_pipeline_run_strategy=pipeline_pb2.SnapshotSettings
+                        .LatestPipelineRunStrategy()))))
 
 
 def _console_run(config, data_root):
@@ -289,7 +297,7 @@ def test_bad_span(case, shared):
     started = time.monotonic()
 
     if case.stops_at is None:
-        result = local_runner.run(config, engine=UpToTheGate())
+        result = local_runner.run(config, engine=UpTo(C.ANOMALY_GATE))
         nodes = _nodes(config, result.run_id)
         assert nodes[C.CSV_CHECK] == ["COMPLETE"] and nodes[C.ANOMALY_GATE] == ["COMPLETE"], nodes
         outcomes.append(Outcome(case.id, "passes the gate", "-", time.monotonic() - started))
@@ -342,15 +350,8 @@ def test_check_is_cached_until_a_file_changes(shared):
     path.write_bytes(GOOD_CSV.read_bytes())
     config = with_overrides(base, data_root=str(data_root))
 
-    class UpToTheCheck:
-        def run_with_ir(self, ir):
-            from tfx import v1 as tfx
-            from tfx.proto.orchestration import pipeline_pb2
-            tfx.orchestration.LocalDagRunner().run_with_ir(ir, run_options=pipeline_pb2.RunOptions(
-                partial_run=pipeline_pb2.PartialRun(to_nodes=[C.CSV_CHECK])))
-
     def check_state():
-        return _nodes(config, local_runner.run(config, engine=UpToTheCheck()).run_id)[C.CSV_CHECK]
+        return _nodes(config, local_runner.run(config, engine=UpTo(C.CSV_CHECK)).run_id)[C.CSV_CHECK]
 
     assert check_state() == ["COMPLETE"]
     assert check_state() == ["CACHED"]
