@@ -24,10 +24,14 @@ class Problem:
     short_reason: str  # the short descriptions, as the readers list them
 
 
-def _reasons(info, short_first: bool) -> str:
+def _reasons(info, short_first: bool, minimum: int = 0) -> str:
     def text(item):
         first, second = (item.short_description, item.description) if short_first else (
             item.description, item.short_description)
+        # TFDV says "fewer than expected" without the number the schema expects.
+        if minimum and getattr(item, "type", None) == \
+                anomalies_pb2.AnomalyInfo.DATASET_LOW_NUM_EXAMPLES:
+            return f"{first or second} (the schema's minimum is {minimum} per split)"
         return first or second
 
     return "; ".join(text(r) for r in info.reason) or text(info)
@@ -42,8 +46,10 @@ def problems(by_split: Dict[str, anomalies_pb2.Anomalies]) -> List[Problem]:
         infos = sorted(proto.anomaly_info.items())
         if proto.HasField("dataset_anomaly_info"):
             infos.append((None, proto.dataset_anomaly_info))
-        out += [Problem(split, feature, _reasons(info, short_first=False),
-                        _reasons(info, short_first=True)) for feature, info in infos]
+        minimum = proto.baseline.dataset_constraints.min_examples_count
+        out += [Problem(split, feature, _reasons(info, short_first=False, minimum=minimum),
+                        _reasons(info, short_first=True, minimum=minimum))
+                for feature, info in infos]
     return out
 
 

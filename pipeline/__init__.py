@@ -10,6 +10,9 @@ def __getattr__(name):
     if name == "DriftReport":
         from pipeline.drift_gate import DriftReport
         return DriftReport
+    if name == "CsvCheckReport":
+        from pipeline.components import CsvCheckReport
+        return CsvCheckReport
     if name == "RunProvenance":
         from pipeline.provenance import RunProvenanceArtifact
         return RunProvenanceArtifact

@@ -1,6 +1,9 @@
-"""Custom components: the anomaly gate and a content-fingerprinted curated-schema importer."""
+"""Custom components: the CSV check, the anomaly gate and a content-fingerprinted curated-schema
+importer."""
+import hashlib
 import json
 import os
+from typing import Dict, List
 
 from tfx import v1 as tfx
 from tfx.components.schema_gen.import_schema_gen.component import ImportSchemaGen
@@ -11,8 +14,13 @@ from tfx.types.component_spec import ExecutionParameter
 from tfx.types.standard_component_specs import ImportSchemaGenSpec
 
 from artifacts.anomalies import describe_anomalies
-from pipeline.contract import ANOMALIES_FILE, GATE_VERDICT_FILE, GATE_VERDICT_TYPE, SPLIT_PREFIX
+from pipeline import csv_check
+from pipeline.contract import (ANOMALIES_FILE, CSV_CHECK_FILE, CSV_CHECK_TYPE, GATE_VERDICT_FILE,
+                               GATE_VERDICT_TYPE, SCHEMA_FILE, SPAN_PROPERTY, SPLIT_PREFIX)
 from pipeline.fingerprints import sha256_file
+
+# CsvExampleGen's input pattern under data_root; CsvCheck resolves the same span from it.
+SPAN_PATTERN = "span-{SPAN}/*.csv"
 
 
 class DataGateVerdict(tfx.dsl.Artifact):
@@ -20,6 +28,109 @@ class DataGateVerdict(tfx.dsl.Artifact):
     # KFP v2 containers re-import a custom artifact class from its type name, which must read
     # "<module>.<Class>" with one dot; pipeline/__init__.py re-exports the class.
     TYPE_NAME = GATE_VERDICT_TYPE
+
+
+class CsvCheckReport(tfx.dsl.Artifact):
+    """The span's CSV files that passed the CSV check: names, sizes, rows and header."""
+    TYPE_NAME = CSV_CHECK_TYPE
+
+
+class CsvFilesRejected(RuntimeError):
+    """Raised by CsvCheck; the message lists every problem, one line each, with file and line."""
+
+
+def _span_folders(data_root: str) -> Dict[int, List[str]]:
+    """span number -> file names in data_root/span-<N>/, read through fileio (remote roots)."""
+    folders = {}
+    if not fileio.isdir(data_root):
+        return folders
+    for entry in fileio.listdir(data_root):
+        match = csv_check.SPAN_FOLDER.match(entry)
+        path = os.path.join(data_root, entry.rstrip("/"))
+        if match and fileio.isdir(path):
+            folders[int(match.group(1))] = [f.rstrip("/") for f in fileio.listdir(path)
+                                            if not fileio.isdir(os.path.join(path, f))]
+    return folders
+
+
+def span_files_fingerprint(data_root: str) -> str:
+    """Digest of every span folder's file names, sizes and modification times.
+
+    CsvCheck takes it as a parameter, so its cache key changes whenever a file under any
+    span-<N>/ changes or appears (a new, empty span folder included) and an unchanged rerun
+    stays cached. Stat only: nothing is read."""
+    h = hashlib.sha256()
+    for span, files in sorted(_span_folders(data_root).items()):
+        h.update(f"span-{span}/\0".encode())
+        for name in sorted(files):
+            stat = fileio.stat(os.path.join(data_root, f"span-{span}", name))
+            h.update(f"{name}\0{stat.length}\0{stat.mtime_nsec}\0".encode())
+    return h.hexdigest()
+
+
+def schema_columns(schema_uri: str) -> List[str]:
+    """The columns a TRAINING span must have: the schema's features in that environment."""
+    from google.protobuf import text_format
+    from tensorflow_metadata.proto.v0 import schema_pb2
+    with fileio.open(os.path.join(schema_uri, SCHEMA_FILE), "r") as f:
+        schema = text_format.Parse(f.read(), schema_pb2.Schema())
+    env = "TRAINING"
+    return [feature.name for feature in schema.feature
+            if (env in feature.in_environment if feature.in_environment
+                else env not in feature.not_in_environment)]
+
+
+def check_span_files(data_root: str, span: int, expected: List[str]):
+    """(span read, [FileCheck], problems) for the span CsvExampleGen will read."""
+    folders = _span_folders(data_root)
+    resolved, problems = csv_check.resolve_span(folders, span)
+    if resolved is None:
+        return None, [], problems
+    folder = os.path.join(data_root, f"span-{resolved}")
+    checks = []
+    for name in csv_check.csv_names(folders[resolved]):
+        with fileio.open(os.path.join(folder, name), "rb") as f:
+            checks.append(csv_check.check_file(f"span-{resolved}/{name}", f, expected))
+    problems += [p for c in checks for p in c.problems]
+    problems += csv_check.span_header_problems(checks)
+    return resolved, checks, problems
+
+
+@tfx.dsl.components.component
+def CsvCheck(
+    schema: tfx.dsl.components.InputArtifact[standard_artifacts.Schema],
+    report: tfx.dsl.components.OutputArtifact[CsvCheckReport],
+    data_root: tfx.dsl.components.Parameter[str],
+    span: tfx.dsl.components.Parameter[int],
+    files_fingerprint: tfx.dsl.components.Parameter[str],
+) -> None:
+    """Fails the run before CsvExampleGen when the span's CSV files are not what the pipeline
+    reads (pipeline/csv_check.py), with one message listing every problem.
+
+    `span` 0 is the latest span, as for CsvExampleGen; `files_fingerprint` is there for the
+    cache key only (span_files_fingerprint)."""
+    resolved, checks, problems = check_span_files(data_root, span, schema_columns(schema.uri))
+    if resolved is not None and not problems:
+        # The span TFX's own resolver picks must be the one checked.
+        from tfx.components.example_gen import utils
+        split = tfx.proto.Input.Split(name="single_split", pattern=SPAN_PATTERN)
+        range_config = (tfx.proto.RangeConfig(static_range=tfx.proto.StaticRange(
+            start_span_number=span, end_span_number=span)) if span else None)
+        _, example_gen_span, _ = utils.calculate_splits_fingerprint_span_and_version(
+            data_root, [split], range_config)
+        if example_gen_span != resolved:
+            problems.append(f"CsvExampleGen would read span {example_gen_span}, "
+                            f"the check read span {resolved}")
+    if problems:
+        raise CsvFilesRejected(csv_check.failure_message(data_root, resolved, problems))
+    fileio.makedirs(report.uri)
+    with fileio.open(os.path.join(report.uri, CSV_CHECK_FILE), "w") as f:
+        f.write(json.dumps({
+            "data_root": data_root, "span": resolved, "header": checks[0].header,
+            "files": [{"name": c.name, "rows": c.rows, "crlf": c.crlf} for c in checks],
+        }, indent=1))
+    report.set_int_custom_property(SPAN_PROPERTY, resolved)
+    report.set_int_custom_property("rows", sum(c.rows for c in checks))
 
 
 class AnomaliesFound(RuntimeError):

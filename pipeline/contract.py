@@ -9,10 +9,11 @@ tests/unit/test_contract.py compiles the pipeline and pins it to this module.
 
 # Node ids, in the definition's topological order.
 PROVENANCE = "RunProvenance"
+CURATED_SCHEMA = "ImportSchemaGen"
+CSV_CHECK = "CsvCheck"
 EXAMPLE_GEN = "CsvExampleGen"
 STATISTICS_GEN = "StatisticsGen"
 SCHEMA_GEN = "SchemaGen"
-CURATED_SCHEMA = "ImportSchemaGen"
 EXAMPLE_VALIDATOR = "ExampleValidator"
 ANOMALY_GATE = "AnomalyGate"
 DRIFT_BASELINE = "drift_baseline_resolver"
@@ -24,11 +25,13 @@ RESOLVER = "latest_blessed_model_resolver"
 EVALUATOR = "Evaluator"
 PUSHER = "Pusher"
 
-NODES = (PROVENANCE, EXAMPLE_GEN, STATISTICS_GEN, SCHEMA_GEN, CURATED_SCHEMA, EXAMPLE_VALIDATOR,
-         ANOMALY_GATE, DRIFT_BASELINE, DRIFT_GATE, TRANSFORM, TUNER, TRAINER, RESOLVER, EVALUATOR, PUSHER)
+NODES = (PROVENANCE, CURATED_SCHEMA, CSV_CHECK, EXAMPLE_GEN, STATISTICS_GEN, SCHEMA_GEN,
+         EXAMPLE_VALIDATOR, ANOMALY_GATE, DRIFT_BASELINE, DRIFT_GATE, TRANSFORM, TUNER, TRAINER,
+         RESOLVER, EVALUATOR, PUSHER)
 
 # Output keys, by node.
 PROVENANCE_KEY = "provenance"
+CSV_CHECK_KEY = "report"
 EXAMPLES_KEY = "examples"
 STATISTICS_KEY = "statistics"
 SCHEMA_KEY = "schema"
@@ -49,10 +52,11 @@ RESOLVED_BLESSING_KEY = "model_blessing"
 
 OUTPUTS = {
     PROVENANCE: (PROVENANCE_KEY,),
+    CURATED_SCHEMA: (SCHEMA_KEY,),
+    CSV_CHECK: (CSV_CHECK_KEY,),
     EXAMPLE_GEN: (EXAMPLES_KEY,),
     STATISTICS_GEN: (STATISTICS_KEY,),
     SCHEMA_GEN: (SCHEMA_KEY,),
-    CURATED_SCHEMA: (SCHEMA_KEY,),
     EXAMPLE_VALIDATOR: (ANOMALIES_KEY,),
     ANOMALY_GATE: (VERDICT_KEY,),
     DRIFT_BASELINE: (STATISTICS_KEY, EXAMPLES_KEY),
@@ -86,6 +90,7 @@ PROVENANCE_TYPE = "pipeline.RunProvenance"
 PROVENANCE_TYPES = (PROVENANCE_TYPE, "RunProvenance")
 GATE_VERDICT_TYPE = "pipeline.DataGateVerdict"
 DRIFT_REPORT_TYPE = "pipeline.DriftReport"
+CSV_CHECK_TYPE = "pipeline.CsvCheckReport"
 EXAMPLES_TYPE = "Examples"
 MODEL_TYPE = "Model"
 PUSHED_MODEL_TYPE = "PushedModel"
@@ -123,6 +128,7 @@ TUNER_RESULTS_FILE = "tuner_results.json"
 PROVENANCE_FILE = "provenance.json"
 GATE_VERDICT_FILE = "verdict.json"
 DRIFT_REPORT_FILE = "drift.json"
+CSV_CHECK_FILE = "csv_check.json"
 EVAL_CONFIG_FILE = "eval_config.json"
 VALIDATIONS_FILE = "validations.tfrecord"
 METRICS_PREFIX = "metrics"

@@ -11,7 +11,8 @@ from pipeline import contract as C
 from pipeline import provenance
 from pipeline.baseline import CANDIDATE_KEY, BlessedBeforeCandidateStrategy
 from pipeline.beam_presets import beam_pipeline_args
-from pipeline.components import AnomalyGate, CuratedSchemaGen
+from pipeline.components import (SPAN_PATTERN, AnomalyGate, CsvCheck, CuratedSchemaGen,
+                                 span_files_fingerprint)
 from pipeline.config import DataConfig, PipelineConfig
 from pipeline.drift_gate import DriftGate, LastPassedSpanStrategy
 from pipeline.eval_config import create_eval_config
@@ -25,7 +26,8 @@ PREPROCESSING_FN = "modules.transform.preprocessing_fn"
 TUNER_FN = "modules.tuner.tuner_fn"
 RUN_FN = "modules.trainer.run_fn"
 
-SPAN_PATTERN = "span-{SPAN}/*.csv"
+# Compile-only targets: the definition must not list a (remote) data_root there.
+COMPILE_ONLY_RUNNERS = ("kfp", "vertex")
 
 # KubeflowV2's compiler (tfx/orchestration/kubeflow/v2/step_builder.py) compiles only the
 # LatestArtifact and LatestBlessedModel resolver strategies: on these targets the drift gate
@@ -34,15 +36,13 @@ NO_CUSTOM_RESOLVERS = ("kfp", "vertex")
 
 
 def _check_local_inputs(data: DataConfig) -> None:
-    """Fail before anything runs when a local input is missing (remote URIs are left to TFX)."""
+    """Fail before anything runs when a local data_root or a requested span is missing (remote
+    URIs are left to TFX). What the span folders hold is CsvCheck's to judge, with every
+    problem in one message."""
     if "://" in data.data_root:
         return
     if not os.path.isdir(data.data_root):
         raise FileNotFoundError(f"data_root is not a directory: {data.data_root}")
-    spans = sorted(glob.glob(os.path.join(data.data_root, SPAN_PATTERN.replace("{SPAN}", "*"))))
-    if not spans:
-        raise FileNotFoundError(f"data_root has no span-<N>/*.csv files for CsvExampleGen: "
-                                f"{data.data_root}")
     if data.span and not glob.glob(
             os.path.join(data.data_root, SPAN_PATTERN.replace("{SPAN}", str(data.span)))):
         raise FileNotFoundError(f"span {data.span} has no CSV file under {data.data_root}")
@@ -82,6 +82,17 @@ def create_components(config: PipelineConfig, baseline: str = BLESSED_BEFORE_CAN
     training = config.training
     run_provenance = provenance.RunProvenance(
         **provenance.collect(config, runner)).with_id(C.PROVENANCE)
+    curated_schema = CuratedSchemaGen(
+        schema_file=config.data.schema_path).with_id(C.CURATED_SCHEMA)
+    csv_check = CsvCheck(
+        schema=curated_schema.outputs[C.SCHEMA_KEY],
+        data_root=config.data.data_root,
+        span=config.data.span,
+        # Compiled pipelines run later, elsewhere: no listing at compile time, so there the
+        # check is cached on data_root and span only.
+        files_fingerprint=("" if runner in COMPILE_ONLY_RUNNERS
+                           else span_files_fingerprint(config.data.data_root)),
+    ).with_id(C.CSV_CHECK)
     example_gen = tfx.components.CsvExampleGen(
         input_base=config.data.data_root,
         **_example_gen_input(config.data),
@@ -93,13 +104,13 @@ def create_components(config: PipelineConfig, baseline: str = BLESSED_BEFORE_CAN
             tfx.proto.SplitConfig.Split(name=C.TEST_SPLIT, hash_buckets=1),
         ])),
     ).with_id(C.EXAMPLE_GEN)
+    # Explicit edge: ExampleGen reads only files the CSV check has passed.
+    example_gen.add_upstream_node(csv_check)
     statistics_gen = tfx.components.StatisticsGen(
         examples=example_gen.outputs[C.EXAMPLES_KEY]).with_id(C.STATISTICS_GEN)
     schema_gen = tfx.components.SchemaGen(
         statistics=statistics_gen.outputs[C.STATISTICS_KEY],
         infer_feature_shape=True).with_id(C.SCHEMA_GEN)
-    curated_schema = CuratedSchemaGen(
-        schema_file=config.data.schema_path).with_id(C.CURATED_SCHEMA)
     example_validator = tfx.components.ExampleValidator(
         statistics=statistics_gen.outputs[C.STATISTICS_KEY],
         schema=curated_schema.outputs[C.SCHEMA_KEY]).with_id(C.EXAMPLE_VALIDATOR)
@@ -183,9 +194,9 @@ def create_components(config: PipelineConfig, baseline: str = BLESSED_BEFORE_CAN
                     base_directory=config.serving_dir)),
             custom_executor_spec=executor_spec.ExecutorClassSpec(OncePerModelExecutor),
         ).with_id(C.PUSHER)
-    return [run_provenance, example_gen, statistics_gen, schema_gen, curated_schema, example_validator, gate,
-            *drift_baseline, drift_gate, transform, tuner, trainer, *resolver, evaluator,
-            pusher]
+    return [run_provenance, curated_schema, csv_check, example_gen, statistics_gen, schema_gen,
+            example_validator, gate, *drift_baseline, drift_gate, transform, tuner, trainer,
+            *resolver, evaluator, pusher]
 
 
 def _baseline_resolver(baseline: str, trainer) -> list:

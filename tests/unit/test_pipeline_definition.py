@@ -21,9 +21,10 @@ def _by_id(pipeline):
 def test_nodes_of_the_definition(built):
     _, pipeline = built
     assert set(_by_id(pipeline)) == {
-        "RunProvenance", "CsvExampleGen", "StatisticsGen", "SchemaGen", "ImportSchemaGen", "ExampleValidator",
-        "AnomalyGate", "drift_baseline_resolver", "DriftGate", "Transform", "Tuner", "Trainer",
-        "latest_blessed_model_resolver", "Evaluator", "Pusher"}
+        "RunProvenance", "CsvCheck", "CsvExampleGen", "StatisticsGen", "SchemaGen",
+        "ImportSchemaGen", "ExampleValidator", "AnomalyGate", "drift_baseline_resolver",
+        "DriftGate", "Transform", "Tuner", "Trainer", "latest_blessed_model_resolver",
+        "Evaluator", "Pusher"}
 
 
 def test_drift_gate_sits_after_the_anomaly_gate_and_before_transform(built):
