@@ -208,9 +208,9 @@ def test_diff_of_the_second_and_strict_runs(three_runs, strict_run, e2e_config, 
 def test_diff_of_the_fully_cached_run_says_it_pushed_nothing(three_runs, e2e_config, capsys):
     _, second, third = three_runs
     d = lineage_cli(e2e_config, capsys, "diff", second.run_id, third.run_id)
-    resolver = "latest_blessed_model_resolver"  # resolves afresh in every run
-    assert {node: state for node, state in d["states"]["b"].items() if node != resolver} == {
-        node: "CACHED" for node in d["states"]["a"] if node != resolver}
+    resolvers = {"latest_blessed_model_resolver", "drift_baseline_resolver"}  # resolve afresh
+    assert {node: state for node, state in d["states"]["b"].items() if node not in resolvers} == {
+        node: "CACHED" for node in d["states"]["a"] if node not in resolvers}
     # The third run's CACHED Pusher re-announces the second run's push; it pushed nothing.
     assert d["blessing"]["a"]["pushed"] is True and d["blessing"]["b"]["pushed"] is False
     assert d["model_id"] is None and d["statistics_drift"] == []
