@@ -5,6 +5,7 @@ import sys
 
 from console import kubeflow, lineage, report, run, schema
 from metadata.errors import NotFound, StoreError
+from pipeline import config as config_lib
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -20,6 +21,8 @@ def main(argv=None) -> int:
     traceback: exit 1 for an unknown run or artifact, 2 for a bad setting or an unusable
     store."""
     args = build_parser().parse_args(argv)
+    for warning in config_lib.unknown_env_variables():
+        print(warning, file=sys.stderr)
     try:
         return args.func(args)
     except NotFound as e:

@@ -103,12 +103,13 @@ def CsvCheck(
     data_root: tfx.dsl.components.Parameter[str],
     span: tfx.dsl.components.Parameter[int],
     files_fingerprint: tfx.dsl.components.Parameter[str],
+    code_sha256: tfx.dsl.components.Parameter[str],
 ) -> None:
     """Fails the run before CsvExampleGen when the span's CSV files are not what the pipeline
     reads (pipeline/csv_check.py), with one message listing every problem.
 
-    `span` 0 is the latest span, as for CsvExampleGen; `files_fingerprint` is there for the
-    cache key only (span_files_fingerprint)."""
+    `span` 0 is the latest span, as for CsvExampleGen; `files_fingerprint` and `code_sha256`
+    are there for the cache key only (span_files_fingerprint, pipeline/fingerprints.py)."""
     resolved, checks, problems = check_span_files(data_root, span, schema_columns(schema.uri))
     if resolved is not None and not problems:
         # The span TFX's own resolver picks must be the one checked.
@@ -155,8 +156,10 @@ def read_anomalies(anomalies: tfx.dsl.Artifact):
 def AnomalyGate(
     anomalies: tfx.dsl.components.InputArtifact[standard_artifacts.ExampleAnomalies],
     verdict: tfx.dsl.components.OutputArtifact[DataGateVerdict],
+    code_sha256: tfx.dsl.components.Parameter[str],
 ) -> None:
-    """Fails the run when ExampleValidator found anomalies, so nothing downstream executes."""
+    """Fails the run when ExampleValidator found anomalies, so nothing downstream executes.
+    `code_sha256` is there for the cache key only (pipeline/fingerprints.py)."""
     problems = describe_anomalies(read_anomalies(anomalies))
     if problems:
         raise AnomaliesFound(
@@ -172,23 +175,25 @@ def AnomalyGate(
 
 class _FingerprintedImportSchemaGenSpec(ImportSchemaGenSpec):
     PARAMETERS = {**ImportSchemaGenSpec.PARAMETERS,
-                  "schema_sha256": ExecutionParameter(type=str)}
+                  "schema_sha256": ExecutionParameter(type=str),
+                  "code_sha256": ExecutionParameter(type=str)}
 
 
 class CuratedSchemaGen(ImportSchemaGen):
-    """ImportSchemaGen whose cache key includes the schema file's sha256.
+    """ImportSchemaGen whose cache key includes the schema file's sha256 and its own code's.
 
     Plain ImportSchemaGen keys its cache on the file path only, so an edited curated schema
     would be silently ignored on the next cached run.
     """
     SPEC_CLASS = _FingerprintedImportSchemaGenSpec
 
-    def __init__(self, schema_file: str):
+    def __init__(self, schema_file: str, code_sha256: str):
         if not os.path.isfile(schema_file):
             raise FileNotFoundError(f"curated schema file not found: {schema_file}")
         spec = _FingerprintedImportSchemaGenSpec(
             schema_file=schema_file,
             schema_sha256=sha256_file(schema_file),
+            code_sha256=code_sha256,
             schema=tfx.dsl.Channel(type=standard_artifacts.Schema),
         )
         base_component.BaseComponent.__init__(self, spec=spec)

@@ -14,6 +14,8 @@ needs a folder (the SQLite store's, the log's) creates it.
 from __future__ import annotations
 
 import dataclasses
+import datetime
+import difflib
 import json
 import os
 from pathlib import Path
@@ -21,6 +23,8 @@ from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 ENV_PREFIX = "TAXI_"
+# TAXI_ variables that are not settings: ./dev's choice of virtualenv.
+NON_SETTING_VARIABLES = ("TAXI_VENV",)
 
 
 def _absolute(path: str) -> str:
@@ -99,6 +103,18 @@ class BeamConfig:
         from pipeline.beam_presets import PRESETS
         _require(self.beam_preset in PRESETS,
                  f"beam_preset must be one of {sorted(PRESETS)}, got {self.beam_preset!r}")
+        _require(self.dataflow_max_workers >= 1,
+                 f"dataflow_max_workers must be >= 1, got {self.dataflow_max_workers}")
+        _require(self.portable_environment_type in PORTABLE_ENVIRONMENT_TYPES,
+                 f"portable_environment_type must be one of {PORTABLE_ENVIRONMENT_TYPES}, "
+                 f"got {self.portable_environment_type!r}")
+
+
+# Beam's portable runner environments (--environment_type).
+PORTABLE_ENVIRONMENT_TYPES = ("DOCKER", "PROCESS", "EXTERNAL", "LOOPBACK")
+# Airflow's schedule presets; anything else must be a five-field cron expression.
+AIRFLOW_SCHEDULE_PRESETS = ("@once", "@continuous", "@hourly", "@daily", "@weekly", "@monthly",
+                            "@quarterly", "@yearly", "@annually")
 
 
 @dataclasses.dataclass
@@ -112,7 +128,21 @@ class AirflowConfig:
     airflow_exponential_backoff: bool = True
 
     def validate(self) -> None:
-        pass
+        try:
+            # The DAG reads it the same way (runners/airflow_dag.py).
+            datetime.datetime.fromisoformat(self.airflow_start_date)
+        except (TypeError, ValueError):
+            _require(False, f"airflow_start_date must be an ISO date such as 2026-01-01, "
+                            f"got {self.airflow_start_date!r}")
+        schedule = self.airflow_schedule
+        _require(not schedule or schedule in AIRFLOW_SCHEDULE_PRESETS
+                 or (not schedule.startswith("@") and len(schedule.split()) == 5),
+                 f"airflow_schedule must be empty, one of {AIRFLOW_SCHEDULE_PRESETS} or a "
+                 f"five-field cron expression, got {schedule!r}")
+        for name in ("airflow_retries", "airflow_retry_delay_seconds",
+                     "airflow_max_retry_delay_seconds"):
+            value = getattr(self, name)
+            _require(value >= 0, f"{name} must be >= 0, got {value}")
 
 
 @dataclasses.dataclass
@@ -189,6 +219,12 @@ class PipelineConfig:
             self.kubeflow.kfp_output_dir = os.path.join(self.output_root, "kubeflow")
         if not self.log_file:
             self.log_file = os.path.join(self.output_root, "logs", "pipeline.log")
+        # Relative paths mean "from where the command was given", not from wherever a worker
+        # or an orchestrator later runs.
+        self.serving_dir = _absolute(self.serving_dir)
+        self.log_file = _absolute(self.log_file)
+        self.store.metadata_path = _absolute(self.store.metadata_path)
+        self.kubeflow.kfp_output_dir = _absolute(self.kubeflow.kfp_output_dir)
         self.validate()
 
     @classmethod
@@ -297,6 +333,23 @@ def parse_value(name: str, raw: str, source: str) -> Any:
     except ValueError as e:
         raise ValueError(f"{source}: cannot read {raw!r} as {kind} for setting {name}: "
                          f"{e}") from None
+
+
+def unknown_env_variables(environ: Optional[Mapping[str, str]] = None) -> List[str]:
+    """One warning line per TAXI_ variable that is no setting, naming the closest one."""
+    environ = os.environ if environ is None else environ
+    out = []
+    for key in sorted(environ):
+        if not key.startswith(ENV_PREFIX) or key in NON_SETTING_VARIABLES:
+            continue
+        name = key[len(ENV_PREFIX):].lower()
+        if name in FIELDS:
+            continue
+        close = difflib.get_close_matches(name, list(FIELDS), n=1)
+        hint = (f"; did you mean {ENV_PREFIX}{close[0].upper()} (setting {close[0]})?"
+                if close else "")
+        out.append(f"WARNING: environment variable {key} is not a setting and is ignored{hint}")
+    return out
 
 
 def env_overrides(environ: Optional[Mapping[str, str]] = None) -> Dict[str, Any]:

@@ -160,8 +160,10 @@ def DriftGate(
     drift_report: tfx.dsl.components.OutputArtifact[DriftReport],
     baseline: tfx.dsl.components.InputArtifact[standard_artifacts.ExampleStatistics] = None,
     baseline_examples: tfx.dsl.components.InputArtifact[standard_artifacts.Examples] = None,
+    code_sha256: tfx.dsl.components.Parameter[str] = "",
 ) -> None:
-    """Fails the run when the span drifted from the last span that passed."""
+    """Fails the run when the span drifted from the last span that passed. `code_sha256` is
+    there for the cache key only (pipeline/fingerprints.py)."""
     from tfx.utils import io_utils
     rows: List[dict] = []
     span = span_of(examples.mlmd_artifact)

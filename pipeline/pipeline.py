@@ -3,9 +3,11 @@ import glob
 import os
 from typing import Optional
 
+from google.protobuf import any_pb2, wrappers_pb2
 from ml_metadata.proto import metadata_store_pb2
 from tfx import v1 as tfx
 from tfx.dsl.components.base import executor_spec
+from tfx.proto import example_gen_pb2
 
 from pipeline import contract as C
 from pipeline import provenance
@@ -16,12 +18,13 @@ from pipeline.components import (SPAN_PATTERN, AnomalyGate, CsvCheck, CuratedSch
 from pipeline.config import DataConfig, PipelineConfig
 from pipeline.drift_gate import DriftGate, LastPassedSpanStrategy
 from pipeline.eval_config import create_eval_config
-from pipeline.fingerprints import modules_fingerprint
+from pipeline.fingerprints import component_fingerprints
 from pipeline.push import OncePerModelExecutor
 
 # Dotted paths into the installed `modules` package: no module wheel to build or ship, and the
 # same import works in-process, on Beam workers and in a KFP container image. Code changes still
-# invalidate the cache because the code's sha256 goes into each component's custom_config.
+# invalidate the cache: each node's exec properties carry the sha256 of the project files it
+# runs and of the lock file (pipeline/fingerprints.py), and nothing else's.
 PREPROCESSING_FN = "modules.transform.preprocessing_fn"
 TUNER_FN = "modules.tuner.tuner_fn"
 RUN_FN = "modules.trainer.run_fn"
@@ -80,10 +83,12 @@ def create_components(config: PipelineConfig, baseline: str = BLESSED_BEFORE_CAN
         raise ValueError(f"baseline must be one of {BASELINES}, got {baseline!r}")
     _check_local_inputs(config.data)
     training = config.training
+    code = component_fingerprints()
     run_provenance = provenance.RunProvenance(
         **provenance.collect(config, runner)).with_id(C.PROVENANCE)
     curated_schema = CuratedSchemaGen(
-        schema_file=config.data.schema_path).with_id(C.CURATED_SCHEMA)
+        schema_file=config.data.schema_path,
+        code_sha256=code[C.CURATED_SCHEMA]).with_id(C.CURATED_SCHEMA)
     csv_check = CsvCheck(
         schema=curated_schema.outputs[C.SCHEMA_KEY],
         data_root=config.data.data_root,
@@ -92,6 +97,7 @@ def create_components(config: PipelineConfig, baseline: str = BLESSED_BEFORE_CAN
         # check is cached on data_root and span only.
         files_fingerprint=("" if runner in COMPILE_ONLY_RUNNERS
                            else span_files_fingerprint(config.data.data_root)),
+        code_sha256=code[C.CSV_CHECK],
     ).with_id(C.CSV_CHECK)
     example_gen = tfx.components.CsvExampleGen(
         input_base=config.data.data_root,
@@ -104,6 +110,7 @@ def create_components(config: PipelineConfig, baseline: str = BLESSED_BEFORE_CAN
             tfx.proto.SplitConfig.Split(name=C.TEST_SPLIT, hash_buckets=1),
         ])),
     ).with_id(C.EXAMPLE_GEN)
+    _set_example_gen_code(example_gen, code[C.EXAMPLE_GEN])
     # Explicit edge: ExampleGen reads only files the CSV check has passed.
     example_gen.add_upstream_node(csv_check)
     statistics_gen = tfx.components.StatisticsGen(
@@ -115,11 +122,13 @@ def create_components(config: PipelineConfig, baseline: str = BLESSED_BEFORE_CAN
         statistics=statistics_gen.outputs[C.STATISTICS_KEY],
         schema=curated_schema.outputs[C.SCHEMA_KEY]).with_id(C.EXAMPLE_VALIDATOR)
     gate = AnomalyGate(
-        anomalies=example_validator.outputs[C.ANOMALIES_KEY]).with_id(C.ANOMALY_GATE)
+        anomalies=example_validator.outputs[C.ANOMALIES_KEY],
+        code_sha256=code[C.ANOMALY_GATE]).with_id(C.ANOMALY_GATE)
     drift_baseline = []
     drift_inputs = dict(examples=example_gen.outputs[C.EXAMPLES_KEY],
                         statistics=statistics_gen.outputs[C.STATISTICS_KEY],
-                        schema=curated_schema.outputs[C.SCHEMA_KEY])
+                        schema=curated_schema.outputs[C.SCHEMA_KEY],
+                        code_sha256=code[C.DRIFT_GATE])
     if runner not in NO_CUSTOM_RESOLVERS:
         drift_baseline = [tfx.dsl.Resolver(
             strategy_class=LastPassedSpanStrategy,
@@ -133,12 +142,11 @@ def create_components(config: PipelineConfig, baseline: str = BLESSED_BEFORE_CAN
     # passed both gates: that is what makes its statistics a baseline for later spans.
     drift_gate.add_upstream_node(gate)
 
-    code_sha256 = modules_fingerprint()
     transform = tfx.components.Transform(
         examples=example_gen.outputs[C.EXAMPLES_KEY],
         schema=curated_schema.outputs[C.SCHEMA_KEY],
         preprocessing_fn=PREPROCESSING_FN,
-        custom_config={"code_sha256": code_sha256},
+        custom_config={"code_sha256": code[C.TRANSFORM]},
         # StatisticsGen already describes the raw data and the gate has validated it;
         # Transform's own pre/post statistics would repeat that work on every run.
         disable_statistics=True,
@@ -161,7 +169,7 @@ def create_components(config: PipelineConfig, baseline: str = BLESSED_BEFORE_CAN
         train_args=tfx.proto.TrainArgs(splits=[C.TRAIN_SPLIT],
                                        num_steps=training.tuner_train_steps),
         eval_args=tfx.proto.EvalArgs(splits=[C.EVAL_SPLIT], num_steps=training.tuner_eval_steps),
-        custom_config={"code_sha256": code_sha256, "max_trials": training.tuner_trials,
+        custom_config={"code_sha256": code[C.TUNER], "max_trials": training.tuner_trials,
                        "batch_size": training.batch_size},
         **training_inputs,
     ).with_id(C.TUNER)
@@ -170,7 +178,7 @@ def create_components(config: PipelineConfig, baseline: str = BLESSED_BEFORE_CAN
         hyperparameters=tuner.outputs[C.BEST_HYPERPARAMETERS_KEY],
         train_args=tfx.proto.TrainArgs(splits=[C.TRAIN_SPLIT], num_steps=training.train_steps),
         eval_args=tfx.proto.EvalArgs(splits=[C.EVAL_SPLIT], num_steps=training.eval_steps),
-        custom_config={"code_sha256": code_sha256, "batch_size": training.batch_size},
+        custom_config={"code_sha256": code[C.TRAINER], "batch_size": training.batch_size},
         **training_inputs,
     ).with_id(C.TRAINER)
     resolver = _baseline_resolver(baseline, trainer)
@@ -192,11 +200,22 @@ def create_components(config: PipelineConfig, baseline: str = BLESSED_BEFORE_CAN
             push_destination=tfx.proto.PushDestination(
                 filesystem=tfx.proto.PushDestination.Filesystem(
                     base_directory=config.serving_dir)),
+            custom_config={"code_sha256": code[C.PUSHER]},
             custom_executor_spec=executor_spec.ExecutorClassSpec(OncePerModelExecutor),
         ).with_id(C.PUSHER)
     return [run_provenance, curated_schema, csv_check, example_gen, statistics_gen, schema_gen,
             example_validator, gate, *drift_baseline, drift_gate, transform, tuner, trainer,
             *resolver, evaluator, pusher]
+
+
+def _set_example_gen_code(example_gen, code_sha256: str) -> None:
+    """Puts the code fingerprint into CsvExampleGen's cache key. Its spec has a custom_config
+    parameter (handed to the record reader, which the CSV reader ignores) that its constructor
+    does not take; subclassing instead would change the node's type name in MLMD."""
+    packed = any_pb2.Any()
+    packed.Pack(wrappers_pb2.StringValue(value=code_sha256))
+    example_gen.exec_properties["custom_config"] = example_gen_pb2.CustomConfig(
+        custom_config=packed)
 
 
 def _baseline_resolver(baseline: str, trainer) -> list:

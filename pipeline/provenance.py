@@ -12,7 +12,7 @@ from typing import Dict
 from tfx import v1 as tfx
 
 from pipeline.config import PROJECT_ROOT
-from pipeline.fingerprints import modules_fingerprint, sha256_file
+from pipeline.fingerprints import modules_fingerprint, pipeline_code_files, sha256_file
 
 PROVENANCE_FILE = "provenance.json"
 
@@ -32,14 +32,14 @@ def _git(*args: str) -> str:
 
 
 def tracked_files(schema_path: str) -> Dict[str, str]:
-    """{path relative to the project (or absolute if outside it): sha256} of what shapes a model."""
+    """{path relative to the project (or absolute if outside it): sha256} of what shapes a model:
+    every project file a node runs, the lock file and the curated schema."""
     import modules
+    out = pipeline_code_files()
     paths = sorted(os.path.join(os.path.dirname(modules.__file__), name)
                    for name in os.listdir(os.path.dirname(modules.__file__))
                    if name.endswith(".py"))
-    paths += [schema_path, str(PROJECT_ROOT / "requirements.lock")]
-    out = {}
-    for path in paths:
+    for path in paths + [schema_path]:
         if os.path.isfile(path):
             rel = os.path.relpath(path, PROJECT_ROOT)
             out[path if rel.startswith("..") else rel] = sha256_file(path)

@@ -8,6 +8,7 @@ import datetime
 import logging
 import os
 import sys
+import tempfile
 import time
 import traceback
 from dataclasses import dataclass, field
@@ -27,6 +28,39 @@ class PipelineFailed(RuntimeError):
         self.run_id = run_id
         self.node_id = node_id
         self.cause = cause
+
+
+class UnusableSetting(ValueError):
+    """A setting that names somewhere the run cannot write: one line naming the setting."""
+
+
+def _check_writable_folder(setting: str, folder: str) -> None:
+    if "://" in folder:
+        return  # remote storage: TFX reports its own errors there
+    try:
+        os.makedirs(folder, exist_ok=True)
+        # Permission bits say nothing when running as root: write a file to find out.
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as e:
+        raise UnusableSetting(f"config setting {setting}: cannot write to {folder}: "
+                              f"{e.strerror or e}") from None
+
+
+def check_outputs(config: PipelineConfig) -> None:
+    """Before anything runs: the output root, the log folder and the store are usable.
+    UnusableSetting or StoreError, one line each, naming the setting."""
+    from metadata.errors import StoreError
+    from metadata.store import open_store
+    _check_writable_folder("output_root", config.output_root)
+    _check_writable_folder("log_file", os.path.dirname(config.log_file))
+    setting = "mysql_host" if config.store.mysql_host else "metadata_path"
+    if not config.store.mysql_host:
+        _check_writable_folder(setting, os.path.dirname(config.store.metadata_path))
+    try:
+        open_store(config.store, readonly=False)
+    except StoreError as e:
+        raise StoreError(f"{e} (setting {setting})") from None
 
 
 @dataclass
@@ -84,6 +118,7 @@ def new_run_id(runner_name: str) -> str:
 
 def run(config: PipelineConfig, engine=None, runner_name: str = "local") -> RunResult:
     """Run create_pipeline(config) on LocalDagRunner, or on another IR-based runner (engine)."""
+    check_outputs(config)
     start = time.monotonic()
     run_id = new_run_id(runner_name)
     root = logging.getLogger()

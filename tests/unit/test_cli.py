@@ -150,3 +150,50 @@ def test_config_prints_sections_and_masks_the_password(capsys, tmp_path):
     assert shown["gates"]["min_auc"] == 0.6
     assert shown["store"]["mysql_password"] == "***" and "s3cret" not in out
     assert not tmp_path.joinpath("metadata.sqlite").exists()
+
+
+def test_a_mistyped_taxi_variable_is_one_warning_line(capsys, monkeypatch, tmp_path):
+    monkeypatch.setenv("TAXI_TRAIN_STEPZ", "5")
+    monkeypatch.setenv("TAXI_VENV", ".venv")
+    assert main(["config", "--output-root", str(tmp_path)]) == 0
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1
+    assert "TAXI_TRAIN_STEPZ" in err[0] and "train_steps" in err[0]
+
+
+def _run_error(capsys, argv):
+    code = main(["run", *argv])
+    err = capsys.readouterr().err.strip().splitlines()
+    return code, err
+
+
+def test_run_with_an_unwritable_output_root_is_one_line_and_exit_2(capsys, tmp_path):
+    # Tests run as root, where permission bits do not stop writes: nobody can create a folder
+    # under a regular file.
+    (tmp_path / "file.txt").write_text("x")
+    code, err = _run_error(capsys, ["--output-root", str(tmp_path / "file.txt" / "out")])
+    assert code == 2 and len(err) == 1
+    assert "output_root" in err[0] and "file.txt" in err[0]
+
+
+def test_run_with_an_unwritable_log_folder_is_one_line_and_exit_2(capsys, tmp_path):
+    (tmp_path / "file.txt").write_text("x")
+    code, err = _run_error(capsys, ["--output-root", str(tmp_path / "out"),
+                                    "--log-file", str(tmp_path / "file.txt" / "run.log")])
+    assert code == 2 and len(err) == 1 and "log_file" in err[0]
+
+
+def test_run_with_a_corrupt_store_is_one_line_and_exit_2(capsys, tmp_path):
+    store = tmp_path / "metadata.sqlite"
+    store.write_bytes(b"this is not a database" * 100)
+    code, err = _run_error(capsys, ["--output-root", str(tmp_path / "out"),
+                                    "--metadata-path", str(store)])
+    assert code == 2 and len(err) == 1
+    assert "metadata_path" in err[0] and str(store) in err[0]
+
+
+def test_run_with_an_unreachable_mysql_is_one_line_and_exit_2(capsys, tmp_path):
+    code, err = _run_error(capsys, ["--output-root", str(tmp_path / "out"),
+                                    "--mysql-host", "127.0.0.1", "--mysql-port", "1"])
+    assert code == 2 and len(err) == 1
+    assert "mysql_host" in err[0] and "mysql://127.0.0.1:1/" in err[0]

@@ -253,3 +253,58 @@ def test_sections_hold_their_settings_and_flat_overrides_land_in_them():
     assert C.FIELDS["tuner_trials"][0] == "training" and C.FIELDS["output_root"][0] is None
     with pytest.raises(ValueError, match="unknown config setting.*nope"):
         C.from_sources(environ={}, nope=1)
+
+
+@pytest.mark.parametrize("setting, value", [
+    ("airflow_retries", -3),
+    ("airflow_retry_delay_seconds", -1),
+    ("airflow_max_retry_delay_seconds", -1),
+    ("dataflow_max_workers", 0),
+    ("airflow_start_date", "2026-13-45"),
+    ("airflow_start_date", "yesterday"),
+    ("airflow_schedule", "@dayly"),
+    ("airflow_schedule", "0 3 * *"),
+    ("portable_environment_type", "DOCKR"),
+    ("beam_preset", "warp"),
+    ("kfp_target", "aws"),
+    ("train_steps", 0),
+    ("span", -1),
+    ("min_auc", 1.5),
+    ("mysql_port", 0),
+])
+def test_each_invalid_setting_is_named(setting, value):
+    with pytest.raises(ValueError, match=f"config setting {setting} .*{value}"):
+        C.PipelineConfig.from_flat(**{setting: value})
+
+
+@pytest.mark.parametrize("setting, value", [
+    ("airflow_retries", 0), ("airflow_schedule", ""), ("airflow_schedule", "0 3 * * 1"),
+    ("airflow_schedule", "@hourly"), ("airflow_start_date", "2026-02-03T04:05:00"),
+    ("dataflow_max_workers", 1), ("portable_environment_type", "LOOPBACK"),
+])
+def test_valid_edge_values_pass(setting, value):
+    assert C.PipelineConfig.from_flat(**{setting: value}).flat()[setting] == value
+
+
+def test_relative_paths_become_absolute_from_the_current_folder(monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    cfg = C.from_sources(environ={"TAXI_LOG_FILE": "logs/run.log"},
+                         serving_dir="serve", metadata_path="store/m.sqlite",
+                         kfp_output_dir="kfp", output_root="out")
+    assert cfg.log_file == str(tmp_path / "logs" / "run.log")
+    assert cfg.serving_dir == str(tmp_path / "serve")
+    assert cfg.store.metadata_path == str(tmp_path / "store" / "m.sqlite")
+    assert cfg.kubeflow.kfp_output_dir == str(tmp_path / "kfp")
+    assert cfg.output_root == str(tmp_path / "out")
+
+
+def test_unknown_taxi_variables_are_warned_about_with_the_closest_setting():
+    env = {"TAXI_TRAIN_STEPZ": "5", "TAXI_TRAIN_STEPS": "3", "TAXI_VENV": ".venv",
+           "TAXI_QQQQQQQQ": "1", "OTHER_TRAIN_STEPZ": "7"}
+    warnings = C.unknown_env_variables(env)
+    assert len(warnings) == 2
+    stepz = next(w for w in warnings if "TAXI_TRAIN_STEPZ" in w)
+    assert "train_steps" in stepz and "TAXI_TRAIN_STEPS" in stepz and "\n" not in stepz
+    assert any("TAXI_QQQQQQQQ" in w for w in warnings)
+    # A warning, not an error: the known settings still apply.
+    assert C.from_sources(environ=env).training.train_steps == 3

@@ -1,0 +1,97 @@
+"""Per-node code fingerprints: editing a file changes the cache key of exactly the nodes that
+run it; the lock file changes every node that carries a fingerprint."""
+import shutil
+
+import pytest
+
+from pipeline import contract as C
+from pipeline import fingerprints
+from pipeline.config import PipelineConfig
+from pipeline.fingerprints import PROJECT_PACKAGES, PROJECT_ROOT
+
+
+@pytest.fixture
+def project_copy(tmp_path):
+    root = tmp_path / "project"
+    for package in PROJECT_PACKAGES:
+        shutil.copytree(PROJECT_ROOT / package, root / package,
+                        ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    shutil.copy(PROJECT_ROOT / fingerprints.LOCK_FILE, root / fingerprints.LOCK_FILE)
+    return root
+
+
+def _exec_properties(monkeypatch, root, output_root):
+    from pipeline import pipeline as definition
+    monkeypatch.setattr(definition, "component_fingerprints",
+                        lambda: fingerprints.component_fingerprints(root))
+    config = PipelineConfig.from_flat(output_root=str(output_root))
+    return {node.id: {k: str(v) for k, v in node.exec_properties.items()}
+            for node in definition.create_pipeline(config).components}
+
+
+def _changed_by(monkeypatch, root, tmp_path, edit):
+    before = _exec_properties(monkeypatch, root, tmp_path / "out")
+    path = root / edit
+    path.write_text(path.read_text() + "\n# edited\n")
+    after = _exec_properties(monkeypatch, root, tmp_path / "out")
+    assert before.keys() == after.keys()
+    return {node for node in before if before[node] != after[node]}
+
+
+@pytest.mark.parametrize("edit, nodes", [
+    # Evaluator and Pusher re-run too: their model input is new once Trainer re-ran.
+    ("modules/trainer.py", {C.TRAINER}),
+    # Tuner and Trainer re-run through their inputs (new transform graph and examples).
+    ("modules/transform.py", {C.TRANSFORM}),
+    ("modules/model.py", {C.TUNER, C.TRAINER}),
+    ("modules/features.py", {C.TRANSFORM, C.TUNER, C.TRAINER}),
+    ("pipeline/push.py", {C.PUSHER}),
+    ("pipeline/drift_gate.py", {C.DRIFT_GATE}),
+    ("pipeline/csv_check.py", {C.CURATED_SCHEMA, C.CSV_CHECK, C.ANOMALY_GATE}),
+    # Every node that runs code of ours or a pinned library carries the lock file's hash; the
+    # rest (StatisticsGen, SchemaGen, ExampleValidator, Evaluator) read a new ExampleGen or
+    # Trainer output, so a lock change re-runs everything. RunProvenance here still records
+    # the real project's files.
+    (fingerprints.LOCK_FILE, set(fingerprints.COMPONENT_CODE) - {C.PROVENANCE}),
+])
+def test_an_edit_changes_exactly_the_nodes_that_run_it(monkeypatch, project_copy, tmp_path,
+                                                      edit, nodes):
+    assert _changed_by(monkeypatch, project_copy, tmp_path, edit) == nodes
+
+
+def test_an_unrelated_edit_changes_no_node(monkeypatch, project_copy, tmp_path):
+    assert _changed_by(monkeypatch, project_copy, tmp_path, "metadata/runs.py") == set()
+
+
+def test_a_new_import_is_covered_without_a_list(project_copy):
+    trainer = project_copy / "modules" / "trainer.py"
+    assert "modules/schedules.py" not in fingerprints.code_files(["modules.trainer"], project_copy)
+    (project_copy / "modules" / "schedules.py").write_text("STEPS = 1\n")
+    trainer.write_text("from modules import schedules\n" + trainer.read_text())
+    files = fingerprints.code_files(["modules.trainer"], project_copy)
+    assert "modules/schedules.py" in files
+    assert fingerprints.LOCK_FILE in files
+
+
+def test_entry_modules_are_the_ones_the_definition_names():
+    """The dotted paths TFX imports, and each custom component's own module, are fingerprinted."""
+    from pipeline import components, drift_gate, provenance, push
+    from pipeline import pipeline as definition
+    code = fingerprints.COMPONENT_CODE
+    for node, dotted in ((C.TRANSFORM, definition.PREPROCESSING_FN),
+                         (C.TUNER, definition.TUNER_FN), (C.TRAINER, definition.RUN_FN)):
+        assert code[node] == (dotted.rpartition(".")[0],)
+    for node, component in ((C.CSV_CHECK, components.CsvCheck),
+                            (C.ANOMALY_GATE, components.AnomalyGate),
+                            (C.CURATED_SCHEMA, components.CuratedSchemaGen),
+                            (C.DRIFT_GATE, drift_gate.DriftGate),
+                            (C.PUSHER, push.OncePerModelExecutor),
+                            (C.PROVENANCE, provenance.RunProvenance)):
+        assert component.__module__ in code[node], node
+
+
+def test_provenance_records_every_fingerprinted_file():
+    from pipeline.provenance import tracked_files
+    files = tracked_files(PipelineConfig().data.schema_path)
+    assert set(fingerprints.pipeline_code_files()) <= set(files)
+    assert {"modules/trainer.py", "pipeline/push.py", fingerprints.LOCK_FILE} <= set(files)
