@@ -38,13 +38,17 @@ def cmd_run(args) -> int:
     print(f"  data:   {config.data.data_root}")
     print(f"  schema: {config.data.schema_path}")
     print(f"  output: {config.output_root}")
+    if args.resume:
+        node_id = local_runner.resume_point(config, args.resume)
+        print(f"  resumes: run {args.resume} from {node_id} (outputs upstream of it are "
+              "reused; the new run gets its own id)")
     print(f"  (TFX logs: {config.log_file})\n")
     try:
         if args.runner == "beam":
             from runners import beam_runner
-            result = beam_runner.run(config)
+            result = beam_runner.run(config, resume=args.resume)
         else:
-            result = local_runner.run(config)
+            result = local_runner.run(config, resume=args.resume)
     except local_runner.PipelineFailed as e:
         print(f"\nERROR: {e}", file=sys.stderr)
         print(f"Full log: {config.log_file}", file=sys.stderr)
@@ -62,6 +66,9 @@ def register(subparsers) -> None:
     p = subparsers.add_parser("run", help="run the pipeline end to end (LocalDagRunner by default)")
     p.add_argument("--runner", choices=sorted(RUNNERS), default="local",
                    help="local: LocalDagRunner (default); beam: BeamDagRunner")
+    p.add_argument("--resume", metavar="RUN_ID",
+                   help="restart a FAILED or ABANDONED Local/Beam run from its failed node, "
+                        "reusing the outputs upstream of it (TFX partial run)")
     add_config_arguments(p, ALL)
     p.set_defaults(func=cmd_run)
 

@@ -12,7 +12,9 @@ executed (COMPLETE, not CACHED: a cached Pusher repeats an earlier run's push) a
 PushedModel with pushed=1.
 """
 import datetime
+import os
 import re
+import socket
 from dataclasses import dataclass, field
 from typing import Callable, Dict, Iterable, List, Optional, Tuple
 
@@ -41,9 +43,10 @@ class RunInfo:
     schema: str                 # 'ir' or 'airflow'
     started: datetime.datetime  # UTC
     ended: Optional[datetime.datetime]  # None while RUNNING
-    # FAILED if any execution failed, RUNNING if any has not finished, else COMPLETE.
-    # The legacy Airflow launcher never records a failure: a failed task's execution stays
-    # RUNNING in MLMD (Airflow's own database has the task's real state).
+    # FAILED if any execution failed; else, while any has not finished, RUNNING, or
+    # ABANDONED when the Local/Beam process that ran it is gone (killed: it could record
+    # nothing); else COMPLETE. The legacy Airflow launcher never records a failure: a failed
+    # task's execution stays RUNNING in MLMD (Airflow's own database has the task's real state).
     status: str
     components: Dict[str, str]  # node id -> state of its latest execution in the run
     pushed: bool                # this run's own Pusher executed and pushed a model
@@ -155,11 +158,60 @@ def _runner_of(schema: str, run_id: str) -> str:
     return match.group(1) if match else "unknown"
 
 
-def _status(executions) -> str:
+def process_start(pid: int) -> Optional[int]:
+    """The process's start time in clock ticks since boot (Linux /proc), so a pid the system
+    reused for another process does not pass for the run's; None where /proc cannot tell, or
+    for a zombie (a killed process its parent has not reaped yet is gone too)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return None if fields[0] == "Z" else int(fields[19])
+
+
+def this_process() -> Dict[str, object]:
+    """What a runner records on its run context (the RUN_*_PROPERTY custom properties)."""
+    pid = os.getpid()
+    return {contract.RUN_HOST_PROPERTY: socket.gethostname(), contract.RUN_PID_PROPERTY: pid,
+            contract.RUN_PROCESS_START_PROPERTY: process_start(pid) or 0}
+
+
+def process_gone(context: Optional[metadata_store_pb2.Context]) -> bool:
+    """True only when the run context names a process of this host that no longer runs.
+
+    A run with no record (written before runners recorded their process, or by Airflow) or
+    recorded on another host cannot be judged from here: it is not gone."""
+    if context is None:
+        return False
+    host = custom(context, contract.RUN_HOST_PROPERTY)
+    pid = custom(context, contract.RUN_PID_PROPERTY)
+    if not host or not pid or host != socket.gethostname():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # alive, another user's
+        pass
+    recorded = custom(context, contract.RUN_PROCESS_START_PROPERTY, 0)
+    if os.path.exists(f"/proc/{pid}"):
+        started = process_start(pid)
+        return started is None or bool(recorded and started != recorded)
+    return False
+
+
+# The runners that record their process on the run context (runners/local_runner.py).
+_RECORDING_RUNNERS = ("local", "beam")
+
+
+def _status(executions, runner: str, context) -> str:
     states = {e.last_known_state for e in executions}
     if _State.FAILED in states:
         return "FAILED"
     if not executions or states & _UNFINISHED:
+        if runner in _RECORDING_RUNNERS and process_gone(context):
+            return "ABANDONED"
         return "RUNNING"
     return "COMPLETE"
 
@@ -205,15 +257,17 @@ def _summaries(store, pipeline_name: str, runs) -> List[RunInfo]:
     out = []
     for schema, run_id, context in runs:
         group = executions[context.id]
-        status = _status(group)
+        runner = _runner_of(schema, run_id)
+        status = _status(group, runner, context)
         spans = [span(e.id) for e in group if nodes[e.id] == contract.EXAMPLE_GEN]
         out.append(RunInfo(
             run_id=run_id,
-            runner=_runner_of(schema, run_id),
+            runner=runner,
             schema=schema,
             started=_utc(context.create_time_since_epoch),
             ended=None if status == "RUNNING" else _utc(
-                max(e.last_update_time_since_epoch for e in group)),
+                max([e.last_update_time_since_epoch for e in group]
+                    or [context.create_time_since_epoch])),
             status=status,
             components={nodes[e.id]: STATE_NAMES[e.last_known_state] for e in group},
             pushed=any(pushed(e.id) for e in group),

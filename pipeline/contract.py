@@ -156,5 +156,10 @@ IR_RUN_CONTEXT = "pipeline_run"
 IR_NODE_CONTEXT = "node"
 AIRFLOW_RUN_CONTEXT = "run"
 AIRFLOW_NODE_CONTEXT = "component_run"
+# Custom properties of an IR run context, set by runners/local_runner.py before the first node:
+# the process that runs it, so readers can tell a live run from one whose process died.
+RUN_HOST_PROPERTY = "runner_host"
+RUN_PID_PROPERTY = "runner_pid"
+RUN_PROCESS_START_PROPERTY = "runner_process_start"
 RUN_CONTEXT_TYPES = (IR_RUN_CONTEXT, AIRFLOW_RUN_CONTEXT)
 NODE_CONTEXT_TYPES = (IR_NODE_CONTEXT, AIRFLOW_NODE_CONTEXT)

@@ -111,13 +111,78 @@ def failed_node(config: PipelineConfig, run_id: str) -> Optional[str]:
     return None
 
 
+# What `run --resume` restarts: a run that stopped part-way (its process gone).
+RESUMABLE = ("FAILED", "ABANDONED")
+
+
+def resume_point(config: PipelineConfig, run_id: str) -> str:
+    """The node a resumed run starts from: the run's failed or unfinished node.
+
+    Raises NotFound for an unknown run id and ValueError (one line for the user) for a run
+    this runner cannot resume: an Airflow run, or one that is not FAILED or ABANDONED.
+    """
+    from metadata import runs
+    from metadata.store import open_store
+    info = runs.resolve_run(open_store(config.store), config.pipeline_name, run_id)
+    if info.runner not in ("local", "beam"):
+        raise ValueError(f"run {info.run_id} ran on {info.runner}: only Local and Beam runs "
+                         "resume here (resume an Airflow run from Airflow)")
+    if info.status not in RESUMABLE:
+        raise ValueError(f"run {info.run_id} is {info.status}: only a FAILED or ABANDONED "
+                         "run can be resumed")
+    node_id = failed_node(config, info.run_id)
+    if node_id is None:
+        raise ValueError(f"run {info.run_id} stopped before any component ran: "
+                         "start a new run instead")
+    return node_id
+
+
+def _resume_options(node_id: str, base_run_id: str):
+    """TFX's partial run: `node_id` and everything downstream run; every upstream node's
+    outputs are reused from the base run (TFX records them in the new run as well)."""
+    from tfx.proto.orchestration import pipeline_pb2
+    return pipeline_pb2.RunOptions(partial_run=pipeline_pb2.PartialRun(
+        from_nodes=[node_id],
+        snapshot_settings=pipeline_pb2.SnapshotSettings(
+            base_pipeline_run_strategy=pipeline_pb2.SnapshotSettings.BasePipelineRunStrategy(
+                base_run_id=base_run_id))))
+
+
+def _record_process(ir, connection, run_id: str) -> None:
+    """Creates the run's contexts, as TFX does at the first node, and records this process's
+    host, pid and start time on the run context, so readers can tell a run whose process was
+    killed from a live one. TFX finds the run context by name and reuses it."""
+    from tfx.orchestration import metadata as tfx_metadata
+    from tfx.orchestration.portable.mlmd import context_lib
+    from tfx.proto.orchestration import pipeline_pb2
+    from metadata import runs
+    from pipeline import contract
+    specs = pipeline_pb2.NodeContexts(contexts=[
+        spec for spec in ir.nodes[0].pipeline_node.contexts.contexts
+        if spec.type.name in (contract.PIPELINE_CONTEXT, contract.IR_RUN_CONTEXT)])
+    with tfx_metadata.Metadata(connection) as handle:
+        context_lib.prepare_contexts(handle, specs)
+        run_context = handle.store.get_context_by_type_and_name(contract.IR_RUN_CONTEXT, run_id)
+        for name, value in runs.this_process().items():
+            if isinstance(value, int):
+                run_context.custom_properties[name].int_value = value
+            else:
+                run_context.custom_properties[name].string_value = value
+        handle.store.put_contexts([run_context])
+
+
 def new_run_id(runner_name: str) -> str:
     """Run ids name their runner, so MLMD's pipeline_run contexts say which runner made them."""
     return f"{runner_name}-{datetime.datetime.now().isoformat()}"
 
 
-def run(config: PipelineConfig, engine=None, runner_name: str = "local") -> RunResult:
-    """Run create_pipeline(config) on LocalDagRunner, or on another IR-based runner (engine)."""
+def run(config: PipelineConfig, engine=None, runner_name: str = "local",
+        resume: Optional[str] = None) -> RunResult:
+    """Run create_pipeline(config) on LocalDagRunner, or on another IR-based runner (engine).
+
+    resume: a FAILED or ABANDONED run's id; the new run starts from that run's failed node
+    (resume_point) and reuses the outputs of every node upstream of it."""
+    resume_node = resume_point(config, resume) if resume is not None else None
     check_outputs(config)
     start = time.monotonic()
     run_id = new_run_id(runner_name)
@@ -131,13 +196,19 @@ def run(config: PipelineConfig, engine=None, runner_name: str = "local") -> RunR
             from tfx.dsl.compiler import compiler, constants
             from tfx.orchestration.portable import runtime_parameter_utils
             from pipeline.pipeline import create_pipeline
-            pipeline = create_pipeline(config, metadata_connection=metadata_connection(config),
+            connection = metadata_connection(config)
+            pipeline = create_pipeline(config, metadata_connection=connection,
                                        runner=runner_name)
             ir = compiler.Compiler().compile(pipeline)
             # Bound here, the run id is known before the run; the runner keeps it.
             runtime_parameter_utils.substitute_runtime_parameter(
                 ir, {constants.PIPELINE_RUN_ID_PARAMETER_NAME: run_id})
-            (engine or tfx.orchestration.LocalDagRunner()).run_with_ir(ir)
+            _record_process(ir, connection, run_id)
+            engine = engine or tfx.orchestration.LocalDagRunner()
+            if resume_node is None:
+                engine.run_with_ir(ir)
+            else:
+                engine.run_with_ir(ir, run_options=_resume_options(resume_node, resume))
         except Exception as e:
             traceback.print_exc(file=sys.stderr)  # fd 2 is the log file here
             node_id = failed_node(config, run_id)

@@ -77,12 +77,21 @@ class StoreWriter:
                 path=pb.Event.Path(steps=[pb.Event.Path.Step(key="model")])))]
         return []
 
-    def ir_run(self, run_id, states, pipeline="taxi", pushed=None, span=None, types=None):
+    def ir_run(self, run_id, states, pipeline="taxi", pushed=None, span=None, types=None,
+               process=None):
         """A pipeline_run context (child of the pipeline's), each execution in a node context.
 
-        `types` maps a node to its execution type name (default: one type per node)."""
+        `types` maps a node to its execution type name (default: one type per node);
+        `process` is the runner's process record on the run context (metadata.runs.this_process
+        shape: host, pid, start)."""
         pipeline_ctx = self._pipeline(pipeline)
-        run = self._put(pb.Context(type_id=self.pipeline_run_type, name=run_id))
+        run = pb.Context(type_id=self.pipeline_run_type, name=run_id)
+        for name, value in (process or {}).items():
+            if isinstance(value, int):
+                run.custom_properties[name].int_value = value
+            else:
+                run.custom_properties[name].string_value = value
+        run = self._put(run)
         self.store.put_parent_contexts([pb.ParentContext(child_id=run.id,
                                                          parent_id=pipeline_ctx.id)])
         for node, state in states.items():

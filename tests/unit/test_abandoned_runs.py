@@ -1,0 +1,103 @@
+"""A Local/Beam run whose executions never finished is ABANDONED once the process recorded on
+its run context is gone, RUNNING while it lives; and `run --resume` refuses what it cannot
+resume with one line."""
+import os
+import subprocess
+import sys
+from types import SimpleNamespace
+
+import pytest
+
+from console import main as console
+from metadata import runs
+from metadata.errors import NotFound
+from pipeline import contract
+from tests.support.mlmd_records import S, sqlite_writer
+
+UNFINISHED = {"CsvExampleGen": S.COMPLETE, "Trainer": S.RUNNING}
+
+
+@pytest.fixture
+def writer(tmp_path):
+    return sqlite_writer(tmp_path / "metadata.sqlite")
+
+
+def dead_process():
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()  # reaped: its pid names no process now
+    return {**runs.this_process(), contract.RUN_PID_PROPERTY: child.pid}
+
+
+def test_run_of_a_dead_process_is_abandoned(writer):
+    writer.ir_run("local-2026-11-21T08:00:00.000000", UNFINISHED, process=dead_process())
+    [run] = runs.list_runs(writer.store, "taxi")
+    assert run.status == "ABANDONED"
+    assert run.ended is not None
+    assert run.components["Trainer"] == "RUNNING"
+
+
+def test_run_of_a_live_process_is_running(writer):
+    writer.ir_run("beam-2026-11-21T08:00:00.000000", UNFINISHED, process=runs.this_process())
+    [run] = runs.list_runs(writer.store, "taxi")
+    assert (run.status, run.ended) == ("RUNNING", None)
+
+
+def test_a_reused_pid_is_not_the_run_process(writer):
+    reused = {**runs.this_process(), contract.RUN_PROCESS_START_PROPERTY: 1}
+    writer.ir_run("local-2026-11-21T08:00:00.000000", UNFINISHED, process=reused)
+    assert runs.list_runs(writer.store, "taxi")[0].status == "ABANDONED"
+
+
+def test_other_hosts_and_unrecorded_runs_are_not_judged(writer):
+    elsewhere = {**dead_process(), contract.RUN_HOST_PROPERTY: "another-host"}
+    writer.ir_run("local-2026-11-21T08:00:00.000000", UNFINISHED, process=elsewhere)
+    writer.ir_run("local-2026-11-21T08:00:01.000000", UNFINISHED)
+    writer.airflow_run("manual__2026-11-21T08:00:02+00:00", UNFINISHED)
+    assert [r.status for r in runs.list_runs(writer.store, "taxi")] == ["RUNNING"] * 3
+
+
+def test_failed_and_complete_runs_keep_their_status(writer):
+    writer.ir_run("local-2026-11-21T08:00:00.000000",
+                  {"CsvExampleGen": S.COMPLETE, "Trainer": S.FAILED}, process=dead_process())
+    writer.ir_run("local-2026-11-21T08:00:01.000000",
+                  {"CsvExampleGen": S.COMPLETE, "Trainer": S.COMPLETE}, process=dead_process())
+    assert [r.status for r in runs.list_runs(writer.store, "taxi")] == ["FAILED", "COMPLETE"]
+
+
+def _store_cfg(path):
+    return SimpleNamespace(metadata_path=str(path), mysql_host="", mysql_port=3306,
+                           mysql_database="", mysql_user="", mysql_password="")
+
+
+def test_resume_point_is_the_failed_or_unfinished_node(writer, tmp_path):
+    from runners.local_runner import resume_point
+    writer.ir_run("local-2026-11-21T08:00:00.000000",
+                  {"CsvExampleGen": S.COMPLETE, "Trainer": S.FAILED})
+    writer.ir_run("beam-2026-11-21T08:00:01.000000", UNFINISHED, process=dead_process())
+    config = SimpleNamespace(pipeline_name="taxi", store=_store_cfg(tmp_path / "metadata.sqlite"))
+    assert resume_point(config, "local-2026-11-21T08:00:00.000000") == "Trainer"
+    assert resume_point(config, "beam-2026-11-21T08:00:01.000000") == "Trainer"
+
+
+@pytest.mark.parametrize("run_id, states, process, message", [
+    ("local-2026-11-21T08:00:00.000000", {"Trainer": S.COMPLETE}, None, "is COMPLETE"),
+    ("local-2026-11-21T08:00:00.000000", UNFINISHED, "live", "is RUNNING"),
+    ("manual__2026-11-21T08:00:00+00:00", UNFINISHED, "airflow", "only Local and Beam runs resume"),
+])
+def test_resume_refuses_with_one_line_and_exit_2(writer, tmp_path, capsys, run_id, states,
+                                                 process, message):
+    if process == "airflow":
+        writer.airflow_run(run_id, states)
+    else:
+        writer.ir_run(run_id, states,
+                      process=runs.this_process() if process == "live" else None)
+    code = console.main(["run", "--resume", run_id, "--output-root", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert message in err and len(err.strip().splitlines()) == 1
+
+
+def test_resume_of_an_unknown_run_exits_1(writer, tmp_path, capsys):
+    writer.ir_run("local-2026-11-21T08:00:00.000000", UNFINISHED)
+    assert console.main(["run", "--resume", "local-nope", "--output-root", str(tmp_path)]) == 1
+    assert "no run 'local-nope'" in capsys.readouterr().err
