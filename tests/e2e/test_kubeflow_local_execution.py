@@ -20,8 +20,8 @@ from pipeline.config import PipelineConfig
 
 pytestmark = pytest.mark.e2e
 
-EXECUTED = ("RunProvenance", "CsvExampleGen", "ImportSchemaGen", "StatisticsGen", "SchemaGen",
-            "ExampleValidator", "AnomalyGate", "Transform")
+EXECUTED = ("RunProvenance", "ImportSchemaGen", "CsvCheck", "CsvExampleGen", "StatisticsGen",
+            "SchemaGen", "ExampleValidator", "AnomalyGate", "DriftGate", "Transform")
 INVOCATION_PLACEHOLDER = "{{$}}"
 
 
@@ -172,8 +172,9 @@ def _count_records(split_dir: Path) -> int:
 
 def test_compiled_tasks_execute_locally_without_cluster(executed):
     _, backend, levels = executed
-    assert levels == [["CsvExampleGen", "ImportSchemaGen", "RunProvenance"], ["StatisticsGen"],
-                      ["ExampleValidator", "SchemaGen"], ["AnomalyGate"], ["Transform"]]
+    assert levels == [["ImportSchemaGen", "RunProvenance"], ["CsvCheck"], ["CsvExampleGen"],
+                      ["StatisticsGen"], ["ExampleValidator", "SchemaGen"], ["AnomalyGate"],
+                      ["DriftGate"], ["Transform"]]
     assert set(backend.outputs) == set(EXECUTED)
 
 

@@ -16,7 +16,7 @@ import pytest
 from metadata.store import open_store
 from pipeline.config import PipelineConfig
 from tests.support import mariadb
-from tests.support.pipeline_runs import (COMPONENTS, RESOLVER, RESOLVERS, RETRAIN, SMALL,
+from tests.support.pipeline_runs import (COMPONENTS, RESOLVERS, RETRAIN, SMALL,
                                          snapshot, with_overrides)
 
 pytestmark = pytest.mark.e2e
