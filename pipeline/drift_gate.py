@@ -49,7 +49,11 @@ def span_of(artifact) -> Optional[int]:
     the Examples' unset span *property*, so statistics always say 0)."""
     for props in (artifact.custom_properties, artifact.properties):
         if C.SPAN_PROPERTY in props:
-            return props[C.SPAN_PROPERTY].int_value
+            value = props[C.SPAN_PROPERTY]
+            kind = value.WhichOneof("value")
+            # KFP's container hands artifact metadata over as numbers of either kind.
+            if kind in ("int_value", "double_value"):
+                return int(getattr(value, kind))
     return None
 
 
@@ -192,11 +196,13 @@ def DriftGate(
     with fileio.open(os.path.join(drift_report.uri, C.DRIFT_REPORT_FILE), "w") as f:
         f.write(json.dumps(report, indent=1))
     drift_report.set_int_custom_property(C.PASSED_PROPERTY, 1)
-    drift_report.set_int_custom_property(C.SPAN_PROPERTY, span)
+    if span is not None:  # a span a later run's baseline lookup can compare
+        drift_report.set_int_custom_property(C.SPAN_PROPERTY, span)
     drift_report.set_int_custom_property(C.STATISTICS_ID_PROPERTY, statistics.id)
     drift_report.set_int_custom_property(C.EXAMPLES_ID_PROPERTY, examples.id)
     if baseline is not None:
-        drift_report.set_int_custom_property(C.BASELINE_SPAN_PROPERTY, baseline_span)
+        if baseline_span is not None:
+            drift_report.set_int_custom_property(C.BASELINE_SPAN_PROPERTY, baseline_span)
         drift_report.set_int_custom_property(C.BASELINE_STATISTICS_PROPERTY, baseline.id)
     else:
         drift_report.set_string_custom_property(C.BASELINE_PROPERTY, NO_BASELINE)
