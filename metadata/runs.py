@@ -44,9 +44,10 @@ class RunInfo:
     started: datetime.datetime  # UTC
     ended: Optional[datetime.datetime]  # None while RUNNING
     # FAILED if any execution failed; else, while any has not finished, RUNNING, or
-    # ABANDONED when the Local/Beam process that ran it is gone (killed: it could record
-    # nothing); else COMPLETE. The legacy Airflow launcher never records a failure: a failed
-    # task's execution stays RUNNING in MLMD (Airflow's own database has the task's real state).
+    # ABANDONED when the Local/Beam process that ran it died part-way (killed, it could record
+    # nothing; the next run records it, see record_abandoned); else COMPLETE. The legacy
+    # Airflow launcher never records a failure: a failed task's execution stays RUNNING in
+    # MLMD (Airflow's own database has the task's real state).
     status: str
     components: Dict[str, str]  # node id -> state of its latest execution in the run
     pushed: bool                # this run's own Pusher executed and pushed a model
@@ -209,11 +210,54 @@ def _status(executions, runner: str, context) -> str:
     states = {e.last_known_state for e in executions}
     if _State.FAILED in states:
         return "FAILED"
+    if context is not None and custom(context, contract.RUN_ABANDONED_PROPERTY):
+        return "ABANDONED"
     if not executions or states & _UNFINISHED:
         if runner in _RECORDING_RUNNERS and process_gone(context):
             return "ABANDONED"
         return "RUNNING"
     return "COMPLETE"
+
+
+def record_abandoned(store, pipeline_name: str, by_run_id: str) -> List[str]:
+    """Records in MLMD the Local/Beam runs whose process died part-way: each unfinished
+    execution becomes CANCELED and the run context gets RUN_ABANDONED_PROPERTY = by_run_id.
+    Returns their run ids, oldest first. For a writer: runners/local_runner.py calls it as a run
+    starts, so a killed run stops looking RUNNING to every reader, on any host, for good.
+
+    Only runs that never recorded their end (RUN_FINISHED_PROPERTY) and whose process is gone
+    are read, so the cost does not grow with the store's history. A run that turns out to have
+    finished everything (it was killed after its last node) is marked finished instead."""
+    found = []
+    for schema, run_id, context in _run_contexts(store, pipeline_name):
+        if (schema != "ir" or run_id == by_run_id
+                or _runner_of(schema, run_id) not in _RECORDING_RUNNERS
+                or custom(context, contract.RUN_FINISHED_PROPERTY)
+                or custom(context, contract.RUN_ABANDONED_PROPERTY)
+                or not process_gone(context)):
+            continue
+        executions = store.get_executions_by_context(context.id)
+        unfinished = [e for e in executions if e.last_known_state in _UNFINISHED]
+        if executions and not unfinished:
+            context.custom_properties[contract.RUN_FINISHED_PROPERTY].int_value = 1
+            store.put_contexts([context])
+            continue
+        for execution in unfinished:
+            execution.last_known_state = _State.CANCELED
+        if unfinished:
+            store.put_executions(unfinished)
+        context.custom_properties[contract.RUN_ABANDONED_PROPERTY].string_value = by_run_id
+        store.put_contexts([context])
+        found.append(run_id)
+    return found
+
+
+def record_finished(store, run_id: str) -> None:
+    """Marks the run's process as ended on its own (whatever the run's outcome)."""
+    context = store.get_context_by_type_and_name(contract.IR_RUN_CONTEXT, run_id)
+    if context is not None:
+        context.custom_properties[contract.RUN_FINISHED_PROPERTY].int_value = 1
+        store.put_contexts([context])
 
 
 def _outputs_of(store, execution_ids: Iterable[int], key: str) -> Dict[int, List[int]]:

@@ -6,6 +6,8 @@ metadata_path, mysql_host, mysql_port, mysql_database, mysql_user and mysql_pass
 Readers open SQLite read-only, so a mistyped path never creates an empty store.
 """
 import os
+import sqlite3
+from urllib.parse import quote
 
 from ml_metadata import metadata_store
 from ml_metadata.proto import metadata_store_pb2
@@ -49,6 +51,7 @@ _CAUSES = (
     ("file is not a database", "is not an SQLite database (corrupt, or another kind of file)"),
     ("readonly database", "is an SQLite database without ML Metadata's tables"),
     ("database is locked", "is locked by another process; retry when it has finished"),
+    ("Concurrent writes aborted", "is locked by another process; retry when it has finished"),
     ("unable to open database file", "cannot be opened (check the path and its permissions)"),
 )
 
@@ -64,6 +67,26 @@ def _explain(store_cfg, error: Exception) -> StoreError:
     return StoreError(f"cannot read the MLMD store {label}: {text}")
 
 
+# How long a command waits for another process's write lock on an SQLite store before it says
+# so. A running pipeline holds the lock for a moment per write; ml_metadata's own retries
+# would take about half a minute to give up.
+LOCK_WAIT_SECONDS = 5.0
+
+
+def _probe_sqlite(store_cfg) -> None:
+    """Reads the SQLite file's schema with the standard library: a file that is not a
+    database, or one another process keeps locked, is told apart in LOCK_WAIT_SECONDS."""
+    uri = f"file:{quote(store_cfg.metadata_path)}?mode=ro"
+    try:
+        con = sqlite3.connect(uri, uri=True, timeout=LOCK_WAIT_SECONDS)
+        try:
+            con.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        finally:
+            con.close()
+    except sqlite3.Error as e:
+        raise _explain(store_cfg, e) from None
+
+
 def open_store(store_cfg, readonly: bool = True) -> metadata_store.MetadataStore:
     """A connected store; StoreError (one line naming the store) when it cannot be read.
 
@@ -71,6 +94,8 @@ def open_store(store_cfg, readonly: bool = True) -> metadata_store.MetadataStore
     """
     if readonly and not store_cfg.mysql_host and not os.path.isfile(store_cfg.metadata_path):
         raise StoreError(f"no MLMD store at {store_cfg.metadata_path}: run the pipeline first")
+    if not store_cfg.mysql_host and os.path.isfile(store_cfg.metadata_path):
+        _probe_sqlite(store_cfg)
     try:
         store = metadata_store.MetadataStore(connection_config(store_cfg, create=not readonly))
         store.get_context_types()  # surfaces a corrupt or locked file now, not mid-command

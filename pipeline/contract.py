@@ -161,5 +161,10 @@ AIRFLOW_NODE_CONTEXT = "component_run"
 RUN_HOST_PROPERTY = "runner_host"
 RUN_PID_PROPERTY = "runner_pid"
 RUN_PROCESS_START_PROPERTY = "runner_process_start"
+# Set when the process ended and could still write (any outcome, failure included).
+RUN_FINISHED_PROPERTY = "runner_finished"
+# Set on a run whose process died part-way (SIGKILL, OOM, reboot) by the next run that opens
+# the store for writing: the run id that recorded it. Its unfinished executions are CANCELED.
+RUN_ABANDONED_PROPERTY = "abandoned_by"
 RUN_CONTEXT_TYPES = (IR_RUN_CONTEXT, AIRFLOW_RUN_CONTEXT)
 NODE_CONTEXT_TYPES = (IR_NODE_CONTEXT, AIRFLOW_NODE_CONTEXT)

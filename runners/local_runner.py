@@ -104,7 +104,7 @@ def failed_node(config: PipelineConfig, run_id: str) -> Optional[str]:
         records = runs.run_executions(open_store(config.store), config.pipeline_name, run_id)
     except (NotFound, StoreError):
         return None
-    for wanted in (("FAILED",), ("RUNNING", "NEW", "UNKNOWN")):
+    for wanted in (("FAILED",), ("RUNNING", "NEW", "UNKNOWN", "CANCELED")):
         for record in records:
             if record.state in wanted:
                 return record.node_id
@@ -148,10 +148,12 @@ def _resume_options(node_id: str, base_run_id: str):
                 base_run_id=base_run_id))))
 
 
-def _record_process(ir, connection, run_id: str) -> None:
+def _record_process(ir, connection, run_id: str) -> List[str]:
     """Creates the run's contexts, as TFX does at the first node, and records this process's
     host, pid and start time on the run context, so readers can tell a run whose process was
-    killed from a live one. TFX finds the run context by name and reuses it."""
+    killed from a live one. TFX finds the run context by name and reuses it.
+
+    Then records earlier runs whose process died part-way as abandoned; returns their ids."""
     from tfx.orchestration import metadata as tfx_metadata
     from tfx.orchestration.portable.mlmd import context_lib
     from tfx.proto.orchestration import pipeline_pb2
@@ -169,6 +171,21 @@ def _record_process(ir, connection, run_id: str) -> None:
             else:
                 run_context.custom_properties[name].string_value = value
         handle.store.put_contexts([run_context])
+        return runs.record_abandoned(handle.store, ir.pipeline_info.id, run_id)
+
+
+def _record_finished(connection, run_id: str) -> None:
+    """Marks the run as ended by its own process; a failure to mark is only logged: the run's
+    outcome matters more (readers then judge it by its process, as for older runs)."""
+    if connection is None:  # set-up failed before the run existed
+        return
+    try:
+        from tfx.orchestration import metadata as tfx_metadata
+        from metadata import runs
+        with tfx_metadata.Metadata(connection) as handle:
+            runs.record_finished(handle.store, run_id)
+    except Exception:  # noqa: BLE001
+        logging.getLogger(__name__).exception("could not mark run %s finished", run_id)
 
 
 def new_run_id(runner_name: str) -> str:
@@ -187,6 +204,7 @@ def run(config: PipelineConfig, engine=None, runner_name: str = "local",
     start = time.monotonic()
     run_id = new_run_id(runner_name)
     root = logging.getLogger()
+    connection = None
     with logs_to_file(config.log_file) as terminal:
         handler = ProgressHandler(terminal)
         root.addHandler(handler)
@@ -203,7 +221,9 @@ def run(config: PipelineConfig, engine=None, runner_name: str = "local",
             # Bound here, the run id is known before the run; the runner keeps it.
             runtime_parameter_utils.substitute_runtime_parameter(
                 ir, {constants.PIPELINE_RUN_ID_PARAMETER_NAME: run_id})
-            _record_process(ir, connection, run_id)
+            for abandoned in _record_process(ir, connection, run_id):
+                terminal.write(f"  recorded run {abandoned} as ABANDONED (its process is gone; "
+                               f"`run --resume {abandoned}` restarts it)\n")
             engine = engine or tfx.orchestration.LocalDagRunner()
             if resume_node is None:
                 engine.run_with_ir(ir)
@@ -213,7 +233,11 @@ def run(config: PipelineConfig, engine=None, runner_name: str = "local",
             traceback.print_exc(file=sys.stderr)  # fd 2 is the log file here
             node_id = failed_node(config, run_id)
             handler.mark_failed(node_id)
+            _record_finished(connection, run_id)
             raise PipelineFailed(run_id, node_id, e) from e
         finally:
             root.removeHandler(handler)
+        # Not in `finally`: a run stopped by Ctrl-C is left for the next run to record as
+        # abandoned, with its unfinished executions CANCELED.
+        _record_finished(connection, run_id)
     return _summarize(config, run_id, time.monotonic() - start)

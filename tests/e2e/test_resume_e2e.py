@@ -1,5 +1,11 @@
-"""A real run killed with SIGKILL inside the Trainer shows as ABANDONED, and `run --resume`
-restarts it from the Trainer, reusing every upstream output (asserted on MLMD)."""
+"""Resume after a crash, asserted on MLMD.
+
+- A real Local run killed with SIGKILL inside the Trainer shows as ABANDONED; `run --resume
+  --runner beam` restarts it on BeamDagRunner from the Trainer, reusing every upstream output,
+  and records the killed run as abandoned (its Trainer execution CANCELED).
+- On the shared store, a Local run whose Pusher fails (its serving folder is a file) resumes on
+  LocalDagRunner from the Pusher once the folder is fixed: only the Pusher runs again.
+"""
 import json
 import os
 import signal
@@ -15,7 +21,7 @@ from metadata import runs as mlmd_runs
 from metadata.store import open_store
 from pipeline import contract as C
 from pipeline.config import PipelineConfig
-from tests.support.pipeline_runs import SMALL
+from tests.support.pipeline_runs import SMALL, with_overrides
 
 pytestmark = pytest.mark.e2e
 
@@ -68,15 +74,18 @@ def test_killed_run_is_abandoned_and_resumes_from_the_trainer(tmp_path, capsys):
     rows = json.loads(capsys.readouterr().out)
     assert {row["run_id"]: row["status"] for row in rows}[run_id] == "ABANDONED"
 
-    second = _console(["run", "--resume", run_id, *_args(config.output_root)[1:]],
+    second = _console(["run", "--resume", run_id, "--runner", "beam",
+                       *_args(config.output_root)[1:]],
                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     output = second.communicate(timeout=900)[0]
     assert second.returncode == 0, output[-3000:]
     assert f"resumes: run {run_id} from {C.TRAINER}" in output
+    assert f"recorded run {run_id} as ABANDONED" in output
 
     store = open_store(config.store)
     latest = mlmd_runs.resolve_run(store, config.pipeline_name, mlmd_runs.LATEST)
     assert latest.run_id != run_id and latest.status == "COMPLETE", latest
+    assert latest.runner == "beam"
     states = {}
     for record in mlmd_runs.run_executions(store, config.pipeline_name, latest.run_id):
         states.setdefault(record.node_id, []).append(record.state)
@@ -84,4 +93,30 @@ def test_killed_run_is_abandoned_and_resumes_from_the_trainer(tmp_path, capsys):
         assert "COMPLETE" not in states.get(upstream, []), states
     assert states[C.TRAINER] == ["COMPLETE"]
     assert latest.pushed
-    assert mlmd_runs.resolve_run(store, config.pipeline_name, run_id).status == "ABANDONED"
+    killed = mlmd_runs.resolve_run(store, config.pipeline_name, run_id)
+    assert killed.status == "ABANDONED" and killed.components[C.TRAINER] == "CANCELED", killed
+    assert (killed.context.custom_properties[C.RUN_ABANDONED_PROPERTY].string_value
+            == latest.run_id)
+
+
+def test_failed_pusher_resumes_on_its_own(retrain_config, three_runs, tmp_path):
+    from runners import local_runner
+    serving = tmp_path / "serving"
+    serving.write_text("a file where the serving folder should be\n")
+    config = with_overrides(retrain_config, serving_dir=str(serving))
+    with pytest.raises(local_runner.PipelineFailed) as failed:
+        local_runner.run(config)
+    assert failed.value.node_id == C.PUSHER, str(failed.value)
+    store = open_store(config.store)
+    failed_run = mlmd_runs.resolve_run(store, config.pipeline_name, failed.value.run_id)
+    assert failed_run.status == "FAILED" and failed_run.components[C.PUSHER] == "FAILED"
+
+    serving.unlink()
+    result = local_runner.run(config, resume=failed_run.run_id)
+    resumed = mlmd_runs.resolve_run(open_store(config.store), config.pipeline_name,
+                                    result.run_id)
+    assert resumed.status == "COMPLETE" and resumed.runner == "local", resumed
+    ran = sorted(node for node, state in resumed.components.items() if state == "COMPLETE")
+    assert ran == [C.PUSHER], resumed.components
+    [version] = [p for p in serving.iterdir() if p.name.isdigit()]
+    assert resumed.pushed and result.pushed == [str(version)]

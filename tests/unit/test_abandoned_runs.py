@@ -101,3 +101,56 @@ def test_resume_of_an_unknown_run_exits_1(writer, tmp_path, capsys):
     writer.ir_run("local-2026-11-21T08:00:00.000000", UNFINISHED)
     assert console.main(["run", "--resume", "local-nope", "--output-root", str(tmp_path)]) == 1
     assert "no run 'local-nope'" in capsys.readouterr().err
+
+
+def _context(writer, run_id):
+    return writer.store.get_context_by_type_and_name(contract.IR_RUN_CONTEXT, run_id)
+
+
+def test_the_next_writer_records_the_abandoned_run_for_every_reader(writer):
+    killed, live = "local-2026-11-21T08:00:00.000000", "beam-2026-11-21T08:00:01.000000"
+    writer.ir_run(killed, UNFINISHED, process=dead_process())
+    writer.ir_run(live, UNFINISHED, process=runs.this_process())
+    assert runs.record_abandoned(writer.store, "taxi", "local-2026-11-21T09:00:00.000000") \
+        == [killed]
+    context = _context(writer, killed)
+    assert context.custom_properties[contract.RUN_ABANDONED_PROPERTY].string_value \
+        == "local-2026-11-21T09:00:00.000000"
+    states = {runs.STATE_NAMES[e.last_known_state]
+              for e in writer.store.get_executions_by_context(context.id)}
+    assert states == {"COMPLETE", "CANCELED"}
+    # Recorded, it no longer depends on this host seeing the process: another host agrees.
+    context.custom_properties[contract.RUN_HOST_PROPERTY].string_value = "another-host"
+    writer.store.put_contexts([context])
+    by_id = {r.run_id: r for r in runs.list_runs(writer.store, "taxi")}
+    assert by_id[killed].status == "ABANDONED" and by_id[killed].components["Trainer"] == "CANCELED"
+    assert by_id[live].status == "RUNNING"
+    # Recorded once: a later writer leaves it alone.
+    assert runs.record_abandoned(writer.store, "taxi", "local-2026-11-21T10:00:00.000000") == []
+
+
+def test_recording_skips_finished_runs_and_marks_ones_killed_after_their_last_node(writer):
+    failed, finished, late = ("local-2026-11-21T08:00:00.000000",
+                              "local-2026-11-21T08:00:01.000000",
+                              "local-2026-11-21T08:00:02.000000")
+    writer.ir_run(failed, {"CsvExampleGen": S.COMPLETE, "Trainer": S.FAILED},
+                  process=dead_process())
+    runs.record_finished(writer.store, failed)
+    writer.ir_run(finished, {"CsvExampleGen": S.COMPLETE, "Trainer": S.COMPLETE},
+                  process=dead_process())
+    runs.record_finished(writer.store, finished)
+    writer.ir_run(late, {"CsvExampleGen": S.COMPLETE}, process=dead_process())
+    assert runs.record_abandoned(writer.store, "taxi", "local-2026-11-21T09:00:00.000000") == []
+    assert _context(writer, late).custom_properties[contract.RUN_FINISHED_PROPERTY].int_value == 1
+    assert [r.status for r in runs.list_runs(writer.store, "taxi")] == \
+        ["FAILED", "COMPLETE", "COMPLETE"]
+    assert not any(contract.RUN_ABANDONED_PROPERTY in _context(writer, r).custom_properties
+                   for r in (failed, finished, late))
+
+
+def test_resume_point_of_a_recorded_run_is_its_cancelled_node(writer, tmp_path):
+    from runners.local_runner import resume_point
+    writer.ir_run("local-2026-11-21T08:00:00.000000", UNFINISHED, process=dead_process())
+    runs.record_abandoned(writer.store, "taxi", "local-2026-11-21T09:00:00.000000")
+    config = SimpleNamespace(pipeline_name="taxi", store=_store_cfg(tmp_path / "metadata.sqlite"))
+    assert resume_point(config, "local-2026-11-21T08:00:00.000000") == "Trainer"

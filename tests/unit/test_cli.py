@@ -197,3 +197,32 @@ def test_run_with_an_unreachable_mysql_is_one_line_and_exit_2(capsys, tmp_path):
                                     "--mysql-host", "127.0.0.1", "--mysql-port", "1"])
     assert code == 2 and len(err) == 1
     assert "mysql_host" in err[0] and "mysql://127.0.0.1:1/" in err[0]
+
+
+@pytest.fixture
+def locked_store(tmp_path, monkeypatch):
+    """A real MLMD store that another connection keeps under an exclusive lock, as a writer
+    stuck mid-transaction would; the wait for the lock is shortened to keep the test quick."""
+    import sqlite3
+    from ml_metadata import metadata_store
+    from metadata import store as store_lib
+    from pipeline.config import from_sources
+    config = from_sources(environ={}, output_root=str(tmp_path))
+    metadata_store.MetadataStore(store_lib.connection_config(config.store, create=True))
+    monkeypatch.setattr(store_lib, "LOCK_WAIT_SECONDS", 0.5)
+    holder = sqlite3.connect(config.store.metadata_path, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    yield config.store.metadata_path
+    holder.execute("ROLLBACK")
+    holder.close()
+
+
+def test_a_locked_store_is_one_line_and_exit_2_for_readers_and_runs(capsys, tmp_path,
+                                                                    locked_store):
+    assert main(["lineage", "runs", "--output-root", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"ERROR: the MLMD store {locked_store} is locked by another process; "
+                   "retry when it has finished"]
+    code, err = _run_error(capsys, ["--output-root", str(tmp_path)])
+    assert code == 2 and len(err) == 1
+    assert "is locked by another process" in err[0] and "metadata_path" in err[0]
