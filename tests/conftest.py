@@ -41,7 +41,7 @@ assert len(RAW_ROWS) == 12
 _KEPT_FILES = []
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def keep_file():
     def keep(label: str, path) -> None:
         _KEPT_FILES.append((label, str(path)))
