@@ -152,6 +152,13 @@ def check_file(name: str, stream: BinaryIO,
                 "of the first column's name; save the file as UTF-8 without BOM", 1)
         head = head[len(_UTF8_BOM):]
 
+    first_line = head.split(b"\n", 1)[0]
+    if b"\r" in first_line.rstrip(b"\r"):
+        problem("lines end with a carriage return alone (classic Mac line endings); "
+                "CsvExampleGen splits lines on line feeds: save the file with LF or CRLF "
+                "line endings", 1)
+        return check
+
     lines = _lines(head, stream)
     header_line = next(lines)
     text, wrong = _decode(header_line)

@@ -134,6 +134,13 @@ def test_utf8_bom_is_rejected_and_the_rest_still_checked():
     assert found[1:] == ["span-1/data.csv:4: 1 fields, the header has 3"]
 
 
+def test_carriage_return_line_endings_are_named():
+    [line] = problems(GOOD.replace(b"\n", b"\r"))
+    assert line.startswith("span-1/data.csv:1: lines end with a carriage return alone")
+    # A stray CR at the end of a CRLF header is not that.
+    assert problems(GOOD.replace(b"\n", b"\r\n", 1)) == []
+
+
 def test_utf16_is_rejected():
     [line] = problems(GOOD.decode().encode("utf-16"))
     assert "UTF-16" in line
