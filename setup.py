@@ -13,6 +13,7 @@ setup(
     packages=find_packages(include=["pipeline", "pipeline.*", "modules", "modules.*",
                                     "metadata", "metadata.*", "console", "console.*",
                                     "runners", "runners.*", "lineage", "lineage.*", "review",
-                                    "review.*", "artifacts", "artifacts.*"]),
+                                    "review.*", "artifacts", "artifacts.*", "registry",
+                                    "registry.*"]),
     entry_points={"console_scripts": ["taxi-pipeline=console.main:main"]},
 )

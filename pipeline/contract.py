@@ -118,6 +118,32 @@ BASELINE_STATISTICS_PROPERTY = "baseline_statistics_id"
 STATISTICS_ID_PROPERTY = "statistics_id"
 EXAMPLES_ID_PROPERTY = "examples_id"
 
+# The serving folder (config.serving_dir): numbered version folders TensorFlow Serving loads,
+# a record per version of the model it holds, and TensorFlow Serving's model config, whose
+# version labels are the aliases (pipeline/push.py, registry/).
+MODEL_SOURCES_FOLDER = ".model-sources"
+MODEL_CONFIG_FILE = "models.config"
+SERVING_ALIAS = "serving"
+# Set on a PushedModel whose model already served: the version that holds it.
+ALREADY_PUSHED_PROPERTY = "already_pushed_version"
+# A PushedModel made by `promote --force` of a model that was not blessed.
+OVERRIDE_PROPERTY = "blessing_override"
+OVERRIDE_REASON_PROPERTY = "override_reason"
+
+# A change of alias (promote, rollback) is an MLMD execution of this type, attributed to the
+# pipeline's context, with the Model and the PushedModel it points the alias at as inputs.
+ALIAS_CHANGE_TYPE = "pipeline.ModelAliasChange"
+ALIAS_INPUT_MODEL = "model"
+ALIAS_INPUT_PUSHED_MODEL = "pushed_model"
+ALIAS_PROPERTIES = ("alias", "version", "previous_version", "action", "reason", "user",
+                    "serving_dir", "override")
+
+# Retention (`taxi-pipeline gc`): an artifact whose files were removed keeps its record, with
+# state DELETED and the time of removal (ms since the epoch) in this custom property.
+FILES_REMOVED_PROPERTY = "files_removed_at"
+# A PushedModel whose serving version folder was removed: the time of removal.
+SERVING_REMOVED_PROPERTY = "serving_version_removed_at"
+
 # File names inside artifact folders.
 SPLIT_PREFIX = "Split-"
 SCHEMA_FILE = "schema.pbtxt"

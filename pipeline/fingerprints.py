@@ -16,7 +16,7 @@ from pipeline import contract as C
 # are covered by the lock file. PROJECT_ROOT is pipeline.config's, not imported from there so
 # that the gates' fingerprints do not cover the configuration code.
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-PROJECT_PACKAGES = ("modules", "pipeline", "metadata", "artifacts")
+PROJECT_PACKAGES = ("modules", "pipeline", "metadata", "artifacts", "registry")
 LOCK_FILE = "requirements.lock"
 
 

@@ -1,27 +1,31 @@
-"""Pushing a model to the serving folder at most once.
+"""Pushing a model to the serving folder: whole, under a version of its own, at most once.
 
-TFX's Pusher writes a new version every time it executes for a blessed model, so a model that
-is blessed again (a gate setting changed, or a re-evaluation the user asked for) would be
-copied into a second serving version. This executor keeps a record per pushed version under
-`<serving folder>/.model-sources/` (TensorFlow Serving ignores folders whose names are not
-version numbers) and, when the model already serves from a version, records
-pushed=0 with `already_pushed_version` instead of copying it again.
+TFX's Pusher writes a new version every time it executes for a blessed model, copies it file by
+file into the final folder (a server watching the folder can load half a model), and when two
+pushes land in the same second the second skips its copy but records the first one's folder as
+its own. For a local serving folder this executor instead:
+- installs the model atomically under a version no other push has taken (registry/serving.py);
+- keeps a record per version under `<serving folder>/.model-sources/` (TensorFlow Serving
+  ignores folders whose names are not version numbers) and, when the model already serves from
+  a version, records pushed=0 with `already_pushed_version` instead of copying it again;
+- points the `serving` alias of the folder's TensorFlow Serving model config at the new
+  version, keeping the other aliases.
+Other destinations (gs://) keep TFX's behaviour.
 """
-import json
 import os
 from typing import Any, Dict, List, Optional
 
 from tfx import types
 from tfx.components.pusher import executor as pusher_executor
-from tfx.dsl.io import fileio
 from tfx.proto import pusher_pb2
 from tfx.types import artifact_utils, standard_component_specs
-from tfx.utils import proto_utils
+from tfx.utils import io_utils, proto_utils
 
 from pipeline import contract
+from registry import serving
 
-SOURCES_FOLDER = ".model-sources"
-ALREADY_PUSHED_PROPERTY = "already_pushed_version"
+SOURCES_FOLDER = contract.MODEL_SOURCES_FOLDER
+ALREADY_PUSHED_PROPERTY = contract.ALREADY_PUSHED_PROPERTY
 
 
 def _base_directory(exec_properties: Dict[str, Any]) -> Optional[str]:
@@ -35,43 +39,52 @@ def _base_directory(exec_properties: Dict[str, Any]) -> Optional[str]:
 
 def pushed_version_of(base_directory: str, model_uri: str) -> Optional[str]:
     """The serving version that already holds the model at `model_uri`, if any."""
-    folder = os.path.join(base_directory, SOURCES_FOLDER)
-    if not fileio.isdir(folder):
-        return None
-    for name in sorted(fileio.listdir(folder)):
-        with fileio.open(os.path.join(folder, name)) as f:
-            record = json.loads(f.read())
-        if record.get("model_uri") == model_uri and fileio.isdir(
-                os.path.join(base_directory, record.get("version", ""))):
-            return record["version"]
+    for version, record in sorted(serving.records(base_directory).items()):
+        if record.model_uri == model_uri and os.path.isdir(
+                os.path.join(base_directory, str(version))):
+            return str(version)
     return None
 
 
+def publish(base_directory: str, model_path: str, model_uri: str, pushed_model_uri: str) -> int:
+    """Installs the model as a new version, records it and makes it the `serving` alias."""
+    version = serving.install_version(model_path, base_directory)
+    serving.write_record(base_directory, serving.VersionRecord(version, model_uri,
+                                                               pushed_model_uri))
+    labels = serving.read_labels(base_directory)
+    labels[contract.SERVING_ALIAS] = version
+    serving.write_labels(base_directory, labels)
+    return version
+
+
 class OncePerModelExecutor(pusher_executor.Executor):
-    """TFX's Pusher executor that never writes a second serving version of one model."""
+    """TFX's Pusher executor, pushing atomically and never a second version of one model."""
 
     def Do(self, input_dict: Dict[str, List[types.Artifact]],
            output_dict: Dict[str, List[types.Artifact]],
            exec_properties: Dict[str, Any]) -> None:
+        base_directory = _base_directory(exec_properties)
+        if not base_directory or not serving.is_local(base_directory):
+            super().Do(input_dict, output_dict, exec_properties)
+            return
+        self._log_startup(input_dict, output_dict, exec_properties)
         model = artifact_utils.get_single_instance(
             input_dict[standard_component_specs.MODEL_KEY])
-        base_directory = _base_directory(exec_properties)
-        if base_directory and self.CheckBlessing(input_dict):
-            version = pushed_version_of(base_directory, model.uri)
-            if version is not None:
-                push = artifact_utils.get_single_instance(
-                    output_dict[standard_component_specs.PUSHED_MODEL_KEY])
-                push.set_int_custom_property(contract.PUSHED_PROPERTY, 0)
-                push.set_string_custom_property(ALREADY_PUSHED_PROPERTY, version)
-                push.set_string_custom_property(contract.PUSHED_DESTINATION_PROPERTY,
-                                                os.path.join(base_directory, version))
-                return
-        super().Do(input_dict, output_dict, exec_properties)
         push = artifact_utils.get_single_instance(
             output_dict[standard_component_specs.PUSHED_MODEL_KEY])
-        if base_directory and push.get_int_custom_property(contract.PUSHED_PROPERTY) == 1:
-            version = push.get_string_custom_property(contract.PUSHED_VERSION_PROPERTY)
-            folder = os.path.join(base_directory, SOURCES_FOLDER)
-            fileio.makedirs(folder)
-            with fileio.open(os.path.join(folder, f"{version}.json"), "w") as f:
-                f.write(json.dumps({"version": version, "model_uri": model.uri}))
+        if not self.CheckBlessing(input_dict):
+            self._MarkNotPushed(push)
+            return
+        version = pushed_version_of(base_directory, model.uri)
+        if version is not None:
+            push.set_int_custom_property(contract.PUSHED_PROPERTY, 0)
+            push.set_string_custom_property(ALREADY_PUSHED_PROPERTY, version)
+            push.set_string_custom_property(contract.PUSHED_DESTINATION_PROPERTY,
+                                            os.path.join(base_directory, version))
+            return
+        model_path = self.GetModelPath(input_dict)
+        # The archive copy in the PushedModel artifact, as TFX's Pusher keeps one.
+        io_utils.copy_dir(model_path, push.uri)
+        number = publish(base_directory, model_path, model.uri, push.uri)
+        self._MarkPushed(push, pushed_destination=os.path.join(base_directory, str(number)),
+                         pushed_version=str(number))

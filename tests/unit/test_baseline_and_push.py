@@ -84,7 +84,11 @@ def test_a_model_is_written_to_serving_once(tmp_path):
     version = first.get_string_custom_property("pushed_version")
     assert pushed_version_of(str(tmp_path / "serving"), m1.uri) == version
     record = json.loads((tmp_path / "serving" / ".model-sources" / f"{version}.json").read_text())
-    assert record == {"version": version, "model_uri": m1.uri}
+    assert record == {"version": version, "model_uri": m1.uri,
+                      "pushed_model_uri": first.uri}
+    assert first.get_string_custom_property("pushed_destination") == str(
+        tmp_path / "serving" / version)
+    assert os.path.isfile(os.path.join(first.uri, "saved_model.pb"))  # the archive copy
 
     again = _push(tmp_path, m1)  # blessed again: the same model, no second version
     assert again.get_int_custom_property("pushed") == 0
@@ -96,3 +100,14 @@ def test_an_unblessed_model_is_not_pushed(tmp_path):
     push = _push(tmp_path, model(3), blessed=False)
     assert push.get_int_custom_property("pushed") == 0
     assert not (tmp_path / "serving").exists()
+
+
+def test_two_pushes_in_one_second_get_two_versions_and_the_serving_alias(tmp_path, monkeypatch):
+    import time
+    from registry import serving
+    monkeypatch.setattr(time, "time", lambda: 1_800_000_000.0)
+    first, second = _push(tmp_path, model(1)), _push(tmp_path, model(2))
+    versions = [p.get_string_custom_property("pushed_version") for p in (first, second)]
+    assert versions == ["1800000000", "1800000001"]
+    assert serving.read_labels(str(tmp_path / "serving")) == {"serving": 1800000001}
+    assert not [p for p in os.listdir(tmp_path / "serving") if p.startswith(".incoming")]
