@@ -23,8 +23,9 @@ def _emit(args, result, formatter) -> int:
 
 def cmd_trace(args) -> int:
     from lineage import text, trace
-    _, store = open_store(args)
-    return _emit(args, trace.trace(store, args.target), text.format_trace)
+    config, store = open_store(args)
+    return _emit(args, trace.trace(store, args.target, config.serving_dir),
+                 text.format_trace)
 
 
 def cmd_impact(args) -> int:
@@ -101,7 +102,8 @@ def register(subparsers) -> None:
         return p
 
     p = command("trace", cmd_trace, "upstream chain of a pushed model or a model")
-    p.add_argument("target", help="artifact id, 'latest-pushed' or a serving path")
+    p.add_argument("target", help="artifact id, 'latest-pushed', an alias of the serving folder "
+                                  "('serving', 'canary', alias:NAME) or a serving path")
     p = command("impact", cmd_impact, "everything derived from a data span or Examples artifact")
     p.add_argument("examples", help="span number (or Examples artifact id if no such span); "
                                     "span:N or id:N to say which")

@@ -18,6 +18,8 @@ def _artifact(entry: Optional[dict]) -> str:
     text = f"#{entry['id']} from run {entry['run']}"
     if entry.get("reuse_count"):
         text += f" (+{entry['reuse_count']} cached)"
+    if entry.get("files_removed_at"):
+        text += f" [files removed {entry['files_removed_at']}]"
     return text
 
 
@@ -38,6 +40,15 @@ def format_trace(t: dict) -> str:
     if push:
         lines += [f"Pushed model #{push['id']} -> {push['destination']}",
                   f"  pushed by run {push['run']}, version {push['version']}"]
+        if push.get("aliases"):
+            lines.append(f"  aliases now: {', '.join(push['aliases'])}")
+        if push.get("override"):
+            lines.append(f"  BLESSING OVERRIDE (promote --force): {push['override_reason']}")
+        for change in push.get("alias_history") or []:
+            who = f" by {change['user']}" if change["user"] else ""
+            why = f": {change['reason']}" if change["reason"] else ""
+            lines.append(f"  {change['time']} {change['action']} -> "
+                         f"{change['alias']}{who}{why}")
     model = t["model"]
     lines += [f"Model #{model['id']}  {model['uri']}", f"  trained in run {model['run']}"]
     if model["reuse_count"]:

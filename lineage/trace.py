@@ -16,8 +16,27 @@ from pipeline import contract as C
 LATEST_PUSHED = "latest-pushed"
 
 
-def resolve_target(store, spec: str):
-    """A PushedModel or Model artifact from an id, `latest-pushed` or a serving path."""
+def alias_path(spec: str, serving_dir: Optional[str]) -> Optional[str]:
+    """The version folder an alias (`serving`, `canary`, or `alias:NAME`) of the serving
+    folder names now, from its TensorFlow Serving model config; None when `spec` is no alias."""
+    from registry import serving
+    name = spec[len("alias:"):] if spec.startswith("alias:") else spec
+    if not serving_dir or not serving.is_local(serving_dir) or "/" in name:
+        return None
+    version = serving.read_labels(serving_dir).get(name)
+    if version is None:
+        if spec.startswith("alias:"):
+            raise NotFound(f"no alias {name!r} in {serving.config_path(serving_dir)}")
+        return None
+    return os.path.join(serving_dir, str(version))
+
+
+def resolve_target(store, spec: str, serving_dir: Optional[str] = None):
+    """A PushedModel or Model artifact from an id, `latest-pushed`, an alias of the serving
+    folder or a serving path."""
+    aliased = None if spec.isdigit() or spec == LATEST_PUSHED else alias_path(spec, serving_dir)
+    if aliased is not None:
+        spec = aliased
     if spec.isdigit():
         found = store.get_artifacts_by_id([int(spec)])
     elif spec == LATEST_PUSHED:
@@ -27,10 +46,13 @@ def resolve_target(store, spec: str):
             order_by=OrderByField.CREATE_TIME, is_asc=False, limit=1))
     else:
         path = os.path.abspath(spec).rstrip("/").replace("'", "")
+        # The push that wrote the folder (pushed=1); not a later run's record that the model
+        # already served from it (pushed=0, same destination).
         found = store.get_artifacts(list_options=ListOptions(
             filter_query=(f"type = '{C.PUSHED_MODEL_TYPE}' AND custom_properties."
-                          f"{C.PUSHED_DESTINATION_PROPERTY}.string_value = '{path}'"),
-            limit=1)) or store.get_artifacts(list_options=ListOptions(
+                          f"{C.PUSHED_DESTINATION_PROPERTY}.string_value = '{path}' AND "
+                          f"custom_properties.{C.PUSHED_PROPERTY}.int_value = 1"),
+            order_by=OrderByField.CREATE_TIME, is_asc=True, limit=1)) or store.get_artifacts(list_options=ListOptions(
                 filter_query=f"type = '{C.MODEL_TYPE}' AND uri = '{path}'", limit=1))
     if not found:
         raise NotFound(f"no pushed model or model matches {spec!r}")
@@ -143,8 +165,24 @@ def judgement_section(store, g: Graph, model_id: int, blessing_id: Optional[int]
     return {"evaluation": evaluation_out, "blessing": blessing_out}
 
 
-def trace(store, spec: str) -> Dict[str, object]:
-    target = resolve_target(store, spec)
+def _alias_section(store, target, destination: Optional[str]) -> Dict[str, object]:
+    """The aliases naming this version now, every alias change that named it, and whether it
+    was pushed by a blessing override."""
+    from registry import catalog, serving
+    if not destination or not serving.is_local(destination):
+        return {}
+    serving_dir = os.path.dirname(destination.rstrip("/"))
+    version = custom(target, C.PUSHED_VERSION_PROPERTY)
+    labels = serving.read_labels(serving_dir)
+    return {"aliases": sorted(a for a, v in labels.items() if str(v) == str(version)),
+            "alias_history": [e for e in catalog.history(store, serving_dir)
+                              if str(e["version"]) == str(version)],
+            "override": bool(custom(target, C.OVERRIDE_PROPERTY, 0)),
+            "override_reason": custom(target, C.OVERRIDE_REASON_PROPERTY, "")}
+
+
+def trace(store, spec: str, serving_dir: Optional[str] = None) -> Dict[str, object]:
+    target = resolve_target(store, spec, serving_dir)
     g = graph.load(store, "upstream", 2, artifact_ids=[target.id])
     push = None
     model_id, blessing_id = target.id, None
@@ -157,6 +195,7 @@ def trace(store, spec: str) -> Dict[str, object]:
         push = {**describe(g, target.id), "pushed": bool(custom(target, C.PUSHED_PROPERTY, 0)),
                 "destination": custom(target, C.PUSHED_DESTINATION_PROPERTY),
                 "version": custom(target, C.PUSHED_VERSION_PROPERTY)}
+        push.update(_alias_section(store, target, push["destination"]))
     graph.load(store, "upstream", graph.MAX_HOPS, artifact_ids=[model_id], graph=g)
     trainer = g.producer(model_id)
     transform_graph_id = g.input(trainer, C.TRAINER_INPUT_TRANSFORM_GRAPH) if trainer else None

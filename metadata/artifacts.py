@@ -13,10 +13,20 @@ def describe(g: Graph, artifact_id: Optional[int]) -> Optional[Dict[str, object]
         return None
     artifact = g.artifacts[artifact_id]
     producer = g.producer(artifact_id)
-    return {"id": artifact_id, "type": g.type_name(artifact), "uri": artifact.uri,
-            "produced_by": None if producer is None else g.node_id(producer),
-            "run": None if producer is None else g.run_id(producer),
-            "reuse_count": 0, "last_reused_by_run": None}
+    entry = {"id": artifact_id, "type": g.type_name(artifact), "uri": artifact.uri,
+             "produced_by": None if producer is None else g.node_id(producer),
+             "run": None if producer is None else g.run_id(producer),
+             "reuse_count": 0, "last_reused_by_run": None}
+    removed = custom(artifact, C.FILES_REMOVED_PROPERTY)
+    if removed:  # `taxi-pipeline gc` removed its files; the record stays
+        entry["files_removed_at"] = _iso(removed)
+    return entry
+
+
+def _iso(millis: int) -> str:
+    import datetime
+    return datetime.datetime.fromtimestamp(millis / 1000, datetime.timezone.utc) \
+        .isoformat(timespec="seconds")
 
 
 def describe_in_run(g: Graph, artifact_id: Optional[int], run_id: str) -> Optional[dict]:

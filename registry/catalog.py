@@ -1,0 +1,151 @@
+"""What the serving folder has held, read from MLMD: every pushed version with the run, span,
+test AUC and baseline behind it, and every alias change ("what served when")."""
+import datetime
+import os
+from dataclasses import asdict, dataclass, field
+from typing import Dict, List, Optional
+
+from ml_metadata import errors as mlmd_errors
+from ml_metadata.metadata_store import ListOptions
+
+from metadata import graph
+from metadata import runs as mlmd_runs
+from metadata.graph import custom
+from pipeline import contract as C
+from registry import serving
+
+
+def _iso(millis: int) -> str:
+    return datetime.datetime.fromtimestamp(millis / 1000, datetime.timezone.utc) \
+        .isoformat(timespec="seconds")
+
+
+@dataclass
+class Version:
+    version: int
+    pushed_model_id: int
+    model_id: Optional[int]
+    destination: str
+    pushed_at: str
+    run_id: Optional[str]
+    span: Optional[int]
+    test_auc: Optional[float]
+    blessed: Optional[bool]
+    baseline_model_id: Optional[int]
+    baseline_version: Optional[int]
+    override: bool
+    override_reason: str
+    files_exist: bool
+    aliases: List[str] = field(default_factory=list)
+    created_ms: int = 0
+
+    def to_json(self) -> dict:
+        out = asdict(self)
+        out.pop("created_ms")
+        return out
+
+
+def _pushed_models(store, serving_dir: str):
+    try:
+        return [a for a in store.get_artifacts(list_options=ListOptions(filter_query=(
+            f"type = '{C.PUSHED_MODEL_TYPE}' AND "
+            f"custom_properties.{C.PUSHED_PROPERTY}.int_value = 1")))
+            if os.path.dirname(custom(a, C.PUSHED_DESTINATION_PROPERTY, "").rstrip("/"))
+            == os.path.normpath(serving_dir)]
+    except mlmd_errors.NotFoundError:
+        return []
+
+
+def versions(store, pipeline_name: str, serving_dir: str) -> List[Version]:
+    """Every version pushed into `serving_dir`, oldest first, with its aliases now."""
+    from lineage.trace import judgement_section
+    pushed = _pushed_models(store, serving_dir)
+    if not pushed:
+        return []
+    g = graph.load(store, "upstream", 2, artifact_ids=[a.id for a in pushed])
+    labels = serving.read_labels(serving_dir) if serving.is_local(serving_dir) else {}
+    spans: Dict[str, Optional[int]] = {}
+    out = []
+    for artifact in pushed:
+        producer = g.producer(artifact.id)
+        model_id = g.input(producer, C.PUSHER_INPUT_MODEL) if producer is not None else None
+        blessing_id = (g.input(producer, C.PUSHER_INPUT_BLESSING)
+                       if producer is not None else None)
+        judged = (judgement_section(store, g, model_id, blessing_id)
+                  if model_id is not None else {})
+        evaluation = judged.get("evaluation") or {}
+        blessing = judged.get("blessing") or {}
+        run_id = g.run_id(producer) if producer is not None else None
+        if run_id is not None and run_id not in spans:
+            try:
+                spans[run_id] = mlmd_runs.resolve_run(store, pipeline_name, run_id).span
+            except LookupError:
+                spans[run_id] = None
+        version = int(custom(artifact, C.PUSHED_VERSION_PROPERTY, "0") or 0)
+        destination = custom(artifact, C.PUSHED_DESTINATION_PROPERTY, "")
+        out.append(Version(
+            version=version, pushed_model_id=artifact.id, model_id=model_id,
+            destination=destination, pushed_at=_iso(artifact.create_time_since_epoch),
+            run_id=run_id, span=spans.get(run_id),
+            test_auc=(evaluation.get("metrics") or {}).get("candidate", {}).get("auc"),
+            blessed=blessing.get("blessed"),
+            baseline_model_id=blessing.get("baseline_model_id"), baseline_version=None,
+            override=bool(custom(artifact, C.OVERRIDE_PROPERTY, 0)),
+            override_reason=custom(artifact, C.OVERRIDE_REASON_PROPERTY, ""),
+            files_exist=os.path.isdir(destination),
+            aliases=sorted(a for a, v in labels.items() if v == version),
+            created_ms=artifact.create_time_since_epoch))
+    by_model = {v.model_id: v.version for v in out}
+    for v in out:
+        v.baseline_version = by_model.get(v.baseline_model_id)
+    return sorted(out, key=lambda v: (v.created_ms, v.version))
+
+
+def history(store, serving_dir: str) -> List[dict]:
+    """Every change of alias in `serving_dir`, oldest first: each push made `serving` point
+    at its version; each promote and rollback is an alias-change execution."""
+    events = []
+    for artifact in _pushed_models(store, serving_dir):
+        events.append({"time_ms": artifact.create_time_since_epoch, "alias": C.SERVING_ALIAS,
+                       "version": int(custom(artifact, C.PUSHED_VERSION_PROPERTY, "0") or 0),
+                       "action": "promote --force" if custom(artifact, C.OVERRIDE_PROPERTY, 0)
+                       else "push",
+                       "reason": custom(artifact, C.OVERRIDE_REASON_PROPERTY, ""),
+                       "user": "", "execution_id": None})
+    for execution in alias_changes(store):
+        if custom(execution, "serving_dir") != os.path.normpath(serving_dir):
+            continue
+        events.append({"time_ms": execution.create_time_since_epoch,
+                       "alias": custom(execution, "alias"),
+                       "version": int(custom(execution, "version", "0") or 0),
+                       "action": custom(execution, "action"),
+                       "reason": custom(execution, "reason", ""),
+                       "user": custom(execution, "user", ""),
+                       "execution_id": execution.id})
+    # A forced promote records both a PushedModel and an execution: keep the execution.
+    forced = {(e["alias"], e["version"]) for e in events if e["execution_id"] is not None}
+    events = [e for e in events if not (e["action"] == "promote --force" and
+                                        (e["alias"], e["version"]) in forced)]
+    events.sort(key=lambda e: (e["time_ms"], e["execution_id"] or 0))
+    for e in events:
+        e["time"] = _iso(e.pop("time_ms"))
+    return events
+
+
+def alias_changes(store) -> list:
+    try:
+        return sorted(store.get_executions_by_type(C.ALIAS_CHANGE_TYPE),
+                      key=lambda e: (e.create_time_since_epoch, e.id))
+    except mlmd_errors.NotFoundError:
+        return []
+
+
+def previous_version(events: List[dict], alias: str, current: Optional[int],
+                     on_disk: List[int]) -> Optional[int]:
+    """The version `alias` pointed at before it pointed at `current`, still on disk."""
+    seen = [e["version"] for e in events if e["alias"] == alias]
+    # Walk back from the newest assignment to the first one that differs from `current`.
+    for version in reversed(seen):
+        if version != current and version in on_disk:
+            return version
+    return None
