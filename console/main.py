@@ -1,9 +1,10 @@
 """The `taxi-pipeline` console entry point: run the pipeline, print its configuration, ask the
-MLMD store about lineage, review a run, propose a curated-schema update, compile for Kubeflow."""
+MLMD store about lineage, review a run, propose a curated-schema update, compile for Kubeflow,
+list, promote and roll back the served model's versions, and collect old artifacts."""
 import argparse
 import sys
 
-from console import kubeflow, lineage, report, run, schema
+from console import kubeflow, lineage, models, report, run, schema
 from metadata.errors import NotFound, StoreError
 from pipeline import config as config_lib
 
@@ -11,7 +12,7 @@ from pipeline import config as config_lib
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="taxi-pipeline", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
-    for command in (run, lineage, report, schema, kubeflow):
+    for command in (run, lineage, report, schema, kubeflow, models):
         command.register(sub)
     return parser
 

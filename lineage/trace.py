@@ -63,6 +63,13 @@ def resolve_target(store, spec: str, serving_dir: Optional[str] = None):
     return artifact
 
 
+def _has_files(g: Graph, artifact_id: Optional[int]) -> bool:
+    """False for an artifact `taxi-pipeline gc` removed the files of: its record is all
+    there is to show."""
+    return (artifact_id is not None and artifact_id in g.artifacts
+            and not custom(g.artifacts[artifact_id], C.FILES_REMOVED_PROPERTY))
+
+
 def _producer_input(g: Graph, artifact_id: Optional[int], key: str) -> Optional[int]:
     if artifact_id is None:
         return None
@@ -104,16 +111,17 @@ def data_section(store, g: Graph, examples_id: Optional[int],
     out = {**describe(g, examples_id),
            "span": custom(examples, C.SPAN_PROPERTY), "version": custom(examples, "version"),
            "input_fingerprint": custom(examples, "input_fingerprint"),
-           "files": files.data_files(examples.uri),
+           "files": files.data_files(examples.uri) if _has_files(g, examples_id) else [],
            "statistics": describe(g, statistics_id),
            "row_counts": statistics.row_counts(g.artifacts[statistics_id].uri)
-           if statistics_id else {}}
+           if _has_files(g, statistics_id) else {}}
     if statistics_id is not None:
         anomalies_id = _validation_of(store, g, statistics_id, schema_id)
         inferred_id = _downstream_output(g, statistics_id, C.SCHEMA_GEN, C.SCHEMA_KEY)
         out["anomalies"] = describe(g, anomalies_id)
         if anomalies_id is not None:
-            out["anomalies"]["by_split"] = anomalies.anomaly_lines(g.artifacts[anomalies_id].uri)
+            out["anomalies"]["by_split"] = (anomalies.anomaly_lines(g.artifacts[anomalies_id].uri)
+                                            if _has_files(g, anomalies_id) else {})
         out["inferred_schema"] = describe(g, inferred_id)
     return out
 
@@ -125,7 +133,7 @@ def schema_section(g: Graph, curated_id: Optional[int], inferred: Optional[dict]
         execution = g.executions[producer] if producer is not None else None
         curated["schema_sha256"] = custom(execution, C.SCHEMA_SHA256_PROPERTY) if execution else None
         curated["schema_file"] = custom(execution, "schema_file") if execution else None
-        if inferred is not None:
+        if inferred is not None and _has_files(g, curated_id) and _has_files(g, inferred["id"]):
             inferred["differences_from_curated"] = schema.schema_differences(
                 schema.schema_features(curated["uri"]), schema.schema_features(inferred["uri"]))
     return {"curated": curated, "inferred": inferred}
@@ -151,7 +159,10 @@ def judgement_section(store, g: Graph, model_id: int, blessing_id: Optional[int]
     graph.load_executions(store, [evaluator], graph=g)
     evaluation_id = g.output(evaluator, C.EVALUATION_KEY)
     evaluation_out = describe(g, evaluation_id)
-    if evaluation_out is not None:
+    if evaluation_out is not None and not _has_files(g, evaluation_id):
+        evaluation_out.update(metrics={"candidate": {}, "baseline": {}, "diff": {}},
+                              validation_ok=None, splits=evaluated_splits(g, evaluator))
+    elif evaluation_out is not None:
         evaluation_out["metrics"] = evaluation.overall_metrics(evaluation_out["uri"])
         evaluation_out["validation_ok"] = evaluation.validation_ok(evaluation_out["uri"])
         evaluation_out["splits"] = evaluated_splits(g, evaluator)
@@ -209,10 +220,12 @@ def trace(store, spec: str, serving_dir: Optional[str] = None) -> Dict[str, obje
         tuner = g.producer(hparams_id)
         if tuner is not None:
             graph.load_executions(store, [tuner], graph=g)  # tuner_results is not upstream
-        hyper["values"] = tuning.hyperparameters(hyper["uri"])
+        hyper["values"] = (tuning.hyperparameters(hyper["uri"]) if _has_files(g, hparams_id)
+                           else None)
         tuner_results = describe(g, g.output(tuner, C.TUNER_RESULTS_KEY)) if tuner else None
         if tuner_results is not None:
-            tuner_results["trials"] = tuning.tuner_trials(tuner_results["uri"])
+            tuner_results["trials"] = (tuning.tuner_trials(tuner_results["uri"])
+                                       if _has_files(g, tuner_results["id"]) else [])
         hyper["tuner_results"] = tuner_results
     transform = describe(g, transform_graph_id)
     if transform is not None:

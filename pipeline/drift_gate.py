@@ -25,6 +25,7 @@ from tfx.dsl.io import fileio
 from tfx.types import artifact_utils, standard_artifacts
 
 from artifacts.drift import describe_drift, measurement_rows
+from metadata.drift import choose_baseline, live, passed_reports, span_of  # noqa: F401
 from pipeline import contract as C
 
 
@@ -44,45 +45,11 @@ class DataDrifted(RuntimeError):
 
 # --- baseline resolution ---------------------------------------------------------------------
 
-def span_of(artifact) -> Optional[int]:
-    """An MLMD artifact's span: ExampleGen writes it as a custom property (StatisticsGen copies
-    the Examples' unset span *property*, so statistics always say 0)."""
-    for props in (artifact.custom_properties, artifact.properties):
-        if C.SPAN_PROPERTY in props:
-            value = props[C.SPAN_PROPERTY]
-            kind = value.WhichOneof("value")
-            # KFP's container hands artifact metadata over as numbers of either kind.
-            if kind in ("int_value", "double_value"):
-                return int(getattr(value, kind))
-    return None
-
-
 def _pipeline_context(store, artifact_id: int):
     for context in store.get_contexts_by_artifact(artifact_id):
         if store.get_context_types_by_id([context.type_id])[0].name == C.PIPELINE_CONTEXT:
             return context
     return None
-
-
-def passed_reports(store, pipeline_context_id: int) -> List[metadata_store_pb2.Artifact]:
-    """The pipeline's DriftReports: the gate publishes one only for a span that passed."""
-    try:
-        store.get_artifact_type(C.DRIFT_REPORT_TYPE)
-    except mlmd_errors.NotFoundError:  # no gate has passed anything in this store yet
-        return []
-    return [a for a in store.get_artifacts_by_context(pipeline_context_id, list_options=ListOptions(
-                filter_query=f"type = '{C.DRIFT_REPORT_TYPE}'"))
-            if a.state == metadata_store_pb2.Artifact.LIVE
-            and a.custom_properties[C.PASSED_PROPERTY].int_value == 1
-            and C.STATISTICS_ID_PROPERTY in a.custom_properties
-            and C.EXAMPLES_ID_PROPERTY in a.custom_properties]
-
-
-def choose_baseline(current_span: int, reports: List[metadata_store_pb2.Artifact]
-                    ) -> Optional[metadata_store_pb2.Artifact]:
-    """The newest of the reports with the largest span below `current_span`, or None."""
-    older = [r for r in reports if span_of(r) is not None and span_of(r) < current_span]
-    return max(older, key=lambda r: (span_of(r), r.id), default=None)
 
 
 class LastPassedSpanStrategy(tfx.dsl.experimental.ResolverStrategy):
@@ -105,7 +72,10 @@ class LastPassedSpanStrategy(tfx.dsl.experimental.ResolverStrategy):
         context = _pipeline_context(store, current.id)
         if span is None or context is None:
             return nothing
-        report = choose_baseline(span, passed_reports(store, context.id))
+        # A report whose statistics or Examples lost their files (`taxi-pipeline gc`) cannot be
+        # a baseline: the next older one is taken.
+        report = choose_baseline(span, [r for r in passed_reports(store, context.id)
+                                        if live(store, r)])
         if report is None:
             return nothing
         found = {}

@@ -29,7 +29,7 @@ SAVED_MODEL_FILE = "saved_model.pb"
 INCOMING_PREFIX = ".incoming-"
 
 
-class ServingError(RuntimeError):
+class ServingError(ValueError):
     """A serving folder that cannot be used as asked; the message is one line for the user."""
 
 

@@ -137,3 +137,62 @@ def test_lineage_diff_and_report_show_the_distances_the_gate_used(spans):
     assert review["data"]["drift"]["state"] == "COMPLETE"
     stopped_review = collect(store, config.pipeline_name, drifted)
     assert stopped_review["data"]["drift"]["state"] == "FAILED"
+
+
+def test_gc_frees_old_files_keeps_the_serving_trace_and_a_later_run_recomputes(spans, capsys):
+    """Retention on this store of three spans (run last in this module: it removes files)."""
+    import json
+    import os
+    from console.main import main
+    from ml_metadata.proto import metadata_store_pb2 as mlmd_pb2
+    from runners import local_runner
+    from tests.support.pipeline_runs import with_overrides
+    config, (first, _, third), _ = spans
+    gc = ["gc", "--keep-runs", "0", "--keep-versions", "1", "--output-root", config.output_root]
+
+    def artifacts():
+        return {a.id: a for a in open_store(config.store).get_artifacts()}
+
+    before = artifacts()
+    assert main([*gc, "--dry-run"]) == 0
+    dry = capsys.readouterr().out
+    assert "Would free" in dry and "nothing was removed" in dry
+    assert artifacts() == before
+
+    assert main(gc) == 0
+    freed = capsys.readouterr().out
+    assert "Freed" in freed and int(freed.split("(")[-1].split(" bytes")[0]) > 0
+    after = artifacts()
+    removed = [a for a in after.values() if a.state == mlmd_pb2.Artifact.DELETED]
+    assert removed and len(after) == len(before)  # records stay
+    for a in removed:
+        assert a.custom_properties[C.FILES_REMOVED_PROPERTY].int_value > 0
+        assert not os.path.exists(a.uri), a.uri
+    for a in after.values():
+        if a.state == mlmd_pb2.Artifact.LIVE and a.uri.startswith(config.pipeline_root):
+            assert os.path.exists(a.uri), a.uri
+    # Span 3's model serves if it beat span 1's, else span 1's does: the other span's
+    # Transform outputs are not in the serving model's trace, and go.
+    from registry import catalog
+    [serving] = [v for v in catalog.versions(open_store(config.store), config.pipeline_name,
+                                             config.serving_dir) if C.SERVING_ALIAS in v.aliases]
+    graphs = {span: _nodes(config, run)[C.TRANSFORM].outputs[C.TRANSFORM_GRAPH_KEY][0].id
+              for span, run in ((1, first), (3, third))}
+    other = 1 if serving.span == 3 else 3
+    assert after[graphs[serving.span]].state == mlmd_pb2.Artifact.LIVE
+    assert after[graphs[other]].state == mlmd_pb2.Artifact.DELETED
+
+    # The serving model's trace is whole: nothing it names lost its files.
+    assert main(["lineage", "trace", "serving", "--json",
+                 "--output-root", config.output_root]) == 0
+    trace_text = capsys.readouterr().out
+    assert json.loads(trace_text)["data"]["span"] == serving.span
+    assert "files_removed_at" not in trace_text
+
+    # A run of the other span again: its cached Transform outputs are gone, so it computes
+    # them anew instead of failing.
+    rerun = local_runner.run(with_overrides(config, span=other))
+    nodes = _nodes(config, rerun.run_id)
+    assert nodes[C.TRANSFORM].state == "COMPLETE"
+    assert nodes[C.TRANSFORM].outputs[C.TRANSFORM_GRAPH_KEY][0].id != graphs[other]
+    assert nodes[C.TRAINER].state == "COMPLETE" and nodes[C.EVALUATOR].state == "COMPLETE"
