@@ -30,8 +30,9 @@ def cmd_trace(args) -> int:
 
 def cmd_impact(args) -> int:
     from lineage import impact, text
-    _, store = open_store(args)
-    return _emit(args, impact.impact(store, args.examples), text.format_impact)
+    config, store = open_store(args)
+    return _emit(args, impact.impact(store, args.examples, config.pipeline_name,
+                                     config.serving_dir), text.format_impact)
 
 
 def cmd_runs(args) -> int:

@@ -1,6 +1,6 @@
 """`impact`: everything derived from a data span or an Examples artifact, and what serves now."""
 import os
-from typing import Dict, List
+from typing import Dict, List, Optional, Set
 
 from ml_metadata.metadata_store import ListOptions
 
@@ -33,7 +33,8 @@ def resolve_examples(store, spec: str) -> List[int]:
 
 
 def serving_now(store) -> Dict[str, int]:
-    """{serving base directory: PushedModel id}: the newest push per directory still on disk."""
+    """{serving base directory: PushedModel id}: per directory, the version its model config
+    labels `serving`, else the newest push still on disk."""
     pushed = store.get_artifacts(list_options=ListOptions(
         filter_query=(f"type = '{C.PUSHED_MODEL_TYPE}' AND "
                       f"custom_properties.{C.PUSHED_PROPERTY}.int_value = 1")))
@@ -46,10 +47,42 @@ def serving_now(store) -> Dict[str, int]:
         key = (artifact.create_time_since_epoch, artifact.id)
         if base not in out or key > out[base][0]:
             out[base] = (key, artifact.id)
-    return {base: artifact_id for base, (_, artifact_id) in out.items()}
+    serving = {base: artifact_id for base, (_, artifact_id) in out.items()}
+    # Where the folder's model config names a `serving` version (promote, rollback), that one.
+    from registry import serving as folder
+    by_destination = {(custom(a, C.PUSHED_DESTINATION_PROPERTY) or "").rstrip("/"): a.id
+                      for a in sorted(pushed, key=lambda a: a.id, reverse=True)}
+    for base in serving:
+        version = folder.read_labels(base).get(C.SERVING_ALIAS) if folder.is_local(base) else None
+        chosen = by_destination.get(os.path.join(base, str(version)))
+        if chosen is not None:
+            serving[base] = chosen
+    return serving
 
 
-def impact(store, spec: str) -> Dict[str, object]:
+def derived_model_ids(store, spec: str) -> Set[int]:
+    """Ids of every Model trained, directly or not, on the Examples `spec` names."""
+    g = graph.load(store, "downstream", graph.MAX_HOPS, artifact_ids=resolve_examples(store, spec))
+    return {a.id for a in g.artifacts_of_type(C.MODEL_TYPE)}
+
+
+def versions_section(store, pipeline_name: str, serving_dir: str,
+                     derived: Set[int]) -> Dict[str, object]:
+    """The serving folder's aliased versions, whether each derives from the examples, and the
+    newest version that does not (what `rollback --exclude-span` goes back to)."""
+    from registry import catalog
+    entries = catalog.versions(store, pipeline_name, serving_dir)
+    clean = [e for e in entries if e.files_exist and e.model_id not in derived]
+    return {
+        "aliased_versions": [{"version": e.version, "aliases": e.aliases, "model_id": e.model_id,
+                              "derived_from_these_examples": e.model_id in derived}
+                             for e in entries if e.aliases],
+        "rollback_target": clean[-1].version if clean else None,
+    }
+
+
+def impact(store, spec: str, pipeline_name: Optional[str] = None,
+           serving_dir: Optional[str] = None) -> Dict[str, object]:
     examples_ids = resolve_examples(store, spec)
     g = graph.load(store, "downstream", graph.MAX_HOPS, artifact_ids=examples_ids)
     graph.load(store, "upstream", 1, artifact_ids=examples_ids, graph=g)  # their producers
@@ -69,7 +102,11 @@ def impact(store, spec: str) -> Dict[str, object]:
             derived[type_name].append(entry)
     examples = [{**describe(g, i), "span": custom(g.artifacts[i], C.SPAN_PROPERTY)} for i in examples_ids]
     fill_reuse(store, g, examples + [e for entries in derived.values() for e in entries])
+    versions = (versions_section(store, pipeline_name, serving_dir,
+                                 {a.id for a in g.artifacts_of_type(C.MODEL_TYPE)})
+                if pipeline_name and serving_dir else {})
     return {
+        **versions,
         "examples": examples,
         "derived": derived,
         "serving_now": [{"base_directory": base, "pushed_model_id": pid,

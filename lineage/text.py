@@ -128,6 +128,17 @@ def format_impact(r: dict) -> str:
         mark = "derived from these examples" if s["derived_from_these_examples"] else \
             "NOT derived from these examples"
         lines.append(f"  #{s['pushed_model_id']} in {s['base_directory']} ({mark})")
+    if "aliased_versions" in r:
+        lines.append("Aliased versions:")
+        for v in r["aliased_versions"] or []:
+            mark = "DERIVED from these examples" if v["derived_from_these_examples"] else \
+                "not derived from them"
+            lines.append(f"  version {v['version']} ({', '.join(v['aliases'])}): {mark}")
+        if not r["aliased_versions"]:
+            lines.append("  none")
+        target = r["rollback_target"]
+        lines.append(f"Rollback target (newest version not derived from them): "
+                     f"{'none' if target is None else target}")
     return "\n".join(_clip(line) for line in lines)
 
 

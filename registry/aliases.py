@@ -242,9 +242,13 @@ def rollback(store, pipeline_name: str, serving_dir: str, to: Optional[int] = No
 def rollback_target(store, serving_dir: str, entries: List[catalog.Version], alias: str,
                     current: Optional[int], exclude_span: Optional[int] = None) -> int:
     """The newest version below `current` that `alias` pointed at before, whose files exist
-    and (with exclude_span) that was not trained on that span."""
-    allowed = {e.version for e in entries if e.files_exist
-               and (exclude_span is None or e.span != exclude_span)}
+    and (with exclude_span) whose model does not derive from that span's Examples (the lineage
+    `lineage impact <span>` shows)."""
+    derived = set()
+    if exclude_span is not None:
+        from lineage.impact import derived_model_ids
+        derived = derived_model_ids(store, f"span:{exclude_span}")
+    allowed = {e.version for e in entries if e.files_exist and e.model_id not in derived}
     served = {e["version"] for e in catalog.history(store, serving_dir) if e["alias"] == alias}
     if exclude_span is None:
         older = sorted(v for v in served & allowed if current is None or v < current)

@@ -139,6 +139,35 @@ def test_lineage_diff_and_report_show_the_distances_the_gate_used(spans):
     assert stopped_review["data"]["drift"]["state"] == "FAILED"
 
 
+def test_impact_names_the_rollback_target_and_rollback_leaves_the_span_behind(spans, capsys):
+    import json
+    from console.main import main
+    from registry import catalog
+    config, _, _ = spans
+    versions = catalog.versions(open_store(config.store), config.pipeline_name,
+                                config.serving_dir)
+    by_span = {v.span: v for v in versions}
+    assert 1 in by_span  # the first span's model had no baseline to lose against
+    assert main(["lineage", "impact", "span:3", "--json",
+                 "--output-root", config.output_root]) == 0
+    impact = json.loads(capsys.readouterr().out)
+    assert impact["rollback_target"] == by_span[1].version
+    if 3 not in by_span:  # span 3's model lost against span 1's: span 1's still serves
+        assert impact["aliased_versions"] == [{"version": by_span[1].version,
+                                               "aliases": ["serving"],
+                                               "model_id": by_span[1].model_id,
+                                               "derived_from_these_examples": False}]
+        return
+    assert [(v["version"], v["derived_from_these_examples"])
+            for v in impact["aliased_versions"]] == [(by_span[3].version, True)]
+    assert main(["rollback", "--exclude-span", "3", "--reason", "span 3 had bad tips",
+                 "--output-root", config.output_root]) == 0
+    assert f"-> version {by_span[1].version} (rollback" in capsys.readouterr().out
+    [serving] = [v for v in catalog.versions(open_store(config.store), config.pipeline_name,
+                                             config.serving_dir) if "serving" in v.aliases]
+    assert serving.version == by_span[1].version
+
+
 def test_gc_frees_old_files_keeps_the_serving_trace_and_a_later_run_recomputes(spans, capsys):
     """Retention on this store of three spans (run last in this module: it removes files)."""
     import json
