@@ -21,7 +21,7 @@ def default_output(output_root: str, run_id: str) -> str:
 def cmd_report(args) -> int:
     from review import collect, page
     config, store = open_store(args)
-    review = collect.collect(store, config.pipeline_name, args.run)
+    review = collect.collect(store, config.pipeline_name, args.run, config.serving_dir)
     if args.json:
         print(json.dumps(review, indent=2, sort_keys=True, default=str))
         return 0

@@ -161,8 +161,28 @@ def _drift_section(g: Graph, nodes: Dict[str, int]) -> Optional[dict]:
             if report_id is not None else None}
 
 
-def collect(store, pipeline_name: str, run: str = "latest") -> dict:
-    """The review of one run (`latest`, `previous` or a run id as `lineage runs` lists it)."""
+def _registry_section(store, pipeline_name: str, serving_dir: Optional[str],
+                      evaluation: Optional[dict]) -> List[dict]:
+    """The serving versions that hold this run's model, with their aliases and every alias
+    change naming them (a later promote, rollback or blessing override)."""
+    model = (evaluation or {}).get("model") or {}
+    if not serving_dir or model.get("id") is None:
+        return []
+    from registry import catalog, serving
+    if not serving.is_local(serving_dir):
+        return []
+    history = catalog.history(store, serving_dir)
+    return [{"version": v.version, "aliases": v.aliases, "override": v.override,
+             "override_reason": v.override_reason, "files_exist": v.files_exist,
+             "history": [e for e in history if e["version"] == v.version]}
+            for v in catalog.versions(store, pipeline_name, serving_dir)
+            if v.model_id == model["id"]]
+
+
+def collect(store, pipeline_name: str, run: str = "latest",
+            serving_dir: Optional[str] = None) -> dict:
+    """The review of one run (`latest`, `previous` or a run id as `lineage runs` lists it);
+    with `serving_dir`, also what the serving folder did with its model later."""
     info = resolve_run(store, pipeline_name, run)
     context = info.context
     g = run_graph(store, info)
@@ -173,6 +193,7 @@ def collect(store, pipeline_name: str, run: str = "latest") -> dict:
     # execution, outside this run's graph.
     if g.artifacts:
         graph.load(store, "upstream", 1, artifact_ids=list(g.artifacts), graph=g)
+    evaluation_section = _evaluation_section(store, g, nodes, run_id)
     return {
         "pipeline": pipeline_name,
         "run": {"id": run_id, "runner": info.runner, "status": info.status,
@@ -183,8 +204,9 @@ def collect(store, pipeline_name: str, run: str = "latest") -> dict:
                               if state == "FAILED"]},
         "components": components_table(g, nodes),
         "data": _data_section(g, nodes, run_id),
-        "evaluation": _evaluation_section(store, g, nodes, run_id),
+        "evaluation": evaluation_section,
         "push": _push_section(g, nodes),
+        "registry": _registry_section(store, pipeline_name, serving_dir, evaluation_section),
         "provenance": run_provenance(store, context.id),
         "lineage_svg": lineage_svg,
         "generated": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),

@@ -135,6 +135,26 @@ def verdict(review: dict) -> str:
     return '<span class="verdict fail">NOT BLESSED: the model was not pushed</span>'
 
 
+def registry_html(review: dict) -> str:
+    """What the serving folder did with this run's model after the run: its versions, their
+    aliases now, and every promote, rollback or blessing override."""
+    rows = []
+    for v in review.get("registry") or []:
+        aliases = ", ".join(v["aliases"]) or "no alias"
+        text = f"version {v['version']} ({_e(aliases)})"
+        if not v["files_exist"]:
+            text += " (files removed)"
+        if v["override"]:
+            text += (' <span class="verdict fail">BLESSING OVERRIDE</span> '
+                     f'{_e(v["override_reason"])}')
+        changes = "; ".join(f"{_e(h['time'])} {_e(h['action'])} &rarr; {_e(h['alias'])}"
+                            + (f" by {_e(h['user'])}" if h["user"] else "")
+                            + (f": {_e(h['reason'])}" if h["reason"] else "")
+                            for h in v["history"])
+        rows.append(f"<li>{text}<br><small>{changes}</small></li>")
+    return f'<ul class="registry">{"".join(rows)}</ul>' if rows else ""
+
+
 def headline_html(evaluation: dict) -> str:
     overall = evaluation["overall"]
     candidate, baseline, diff = (overall.get(k, {}) for k in ("candidate", "baseline", "diff"))
@@ -463,7 +483,7 @@ def render(review: dict) -> str:
     return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
             f'<meta name="viewport" content="width=device-width, initial-scale=1">'
             f"<title>{_e(title)}</title><style>{PAGE_CSS}{CSS}</style></head><body>"
-            f'<header><h1>{_e(title)}</h1><div id="verdict">{verdict(review)}</div>'
+            f'<header><h1>{_e(title)}</h1><div id="verdict">{verdict(review)}{registry_html(review)}</div>'
             f'<p class="meta">Generated {_e(review["generated"])} from the MLMD store by '
             f'<span class="mono">taxi-pipeline report</span>.</p></header>'
             f'<main>{"".join(sections)}</main><script>{SORT_SCRIPT}</script></body></html>\n')

@@ -128,6 +128,14 @@ def test_a_forced_promote_of_an_unblessed_model_is_an_override_everywhere(
     assert trace["blessing"]["blessed"] is False
     assert "BLESSING OVERRIDE" in _cli(e2e_config, capsys, "lineage", "trace", "serving").out
 
+    from review.collect import collect
+    from review.page import render
+    review = collect(open_store(e2e_config.store), e2e_config.pipeline_name, unblessed.run_id,
+                     e2e_config.serving_dir)
+    [entry] = review["registry"]
+    assert entry["override"] and entry["history"][-1]["action"] == "promote --force"
+    assert "BLESSING OVERRIDE" in render(review)
+
     # Put the blessed model back, so later tests on this store see an ordinary serving model.
     blessed = [v for v in listing["versions"] if not v["override"]]
     _cli(e2e_config, capsys, "rollback", "--to", str(blessed[-1]["version"]),
