@@ -156,3 +156,47 @@ def test_lineage_runs_lists_both_runs_from_mysql(two_runs, mysql_server, mysql_c
         assert row["runner"] == "local" and row["span"] == span
         assert row["pushed"] is True, row  # both runs' own Pushers executed
         assert row["components"]["Trainer"] == _states(snap)["Trainer"][0]
+
+
+def test_two_runs_pushing_at_once_get_two_versions_each_recorded(two_runs, mysql_server,
+                                                                 mysql_config):
+    """Two `taxi-pipeline run` processes on one MariaDB store, started together, each training
+    its own model (everything upstream is cached) and pushing it into one serving folder."""
+    from registry import serving
+    before = set(serving.versions(mysql_config.serving_dir))
+    procs = []
+    for extra_steps in (40, 60):
+        args = [sys.executable, "-m", "console", "run", "--output-root",
+                mysql_config.output_root, *mysql_server.cli_flags()]
+        settings = {**SMALL, "train_steps": SMALL["train_steps"] + extra_steps,
+                    "max_auc_regression": 1.0, "min_auc": 0.5}
+        for key, value in settings.items():
+            args += [f"--{key.replace('_', '-')}", str(value)]
+        procs.append(subprocess.Popen(args, cwd=REPO, stdout=subprocess.PIPE,
+                                      stderr=subprocess.STDOUT, text=True,
+                                      env={**os.environ, "PYTHONPATH": str(REPO)}))
+    outputs = [p.communicate(timeout=1500)[0] for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], "\n".join(o[-2000:] for o in outputs)
+
+    new = sorted(set(serving.versions(mysql_config.serving_dir)) - before)
+    assert len(new) == 2, new
+    store = open_store(mysql_config.store)
+    pushes = [a for a in store.get_artifacts_by_type("PushedModel")
+              if a.custom_properties["pushed"].int_value == 1
+              and int(a.custom_properties["pushed_version"].string_value) in new]
+    assert sorted(int(a.custom_properties["pushed_version"].string_value)
+                  for a in pushes) == new
+    records = serving.records(mysql_config.serving_dir)
+    models = set()
+    for pushed in pushes:
+        version = int(pushed.custom_properties["pushed_version"].string_value)
+        assert pushed.custom_properties["pushed_destination"].string_value == os.path.join(
+            mysql_config.serving_dir, str(version))
+        [pusher_event] = [e for e in store.get_events_by_artifact_ids([pushed.id])
+                          if e.type == e.OUTPUT]
+        [model_event] = [e for e in store.get_events_by_execution_ids([pusher_event.execution_id])
+                         if e.type == e.INPUT and e.path.steps[0].key == "model"]
+        [model] = store.get_artifacts_by_id([model_event.artifact_id])
+        assert records[version].model_uri == model.uri  # each version holds its own run's model
+        models.add(model.id)
+    assert len(models) == 2
