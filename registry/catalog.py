@@ -106,12 +106,11 @@ def history(store, serving_dir: str) -> List[dict]:
     at its version; each promote and rollback is an alias-change execution."""
     events = []
     for artifact in _pushed_models(store, serving_dir):
+        if custom(artifact, C.OVERRIDE_PROPERTY, 0):
+            continue  # installed by a forced promote: its alias-change execution says so
         events.append({"time_ms": artifact.create_time_since_epoch, "alias": C.SERVING_ALIAS,
                        "version": int(custom(artifact, C.PUSHED_VERSION_PROPERTY, "0") or 0),
-                       "action": "promote --force" if custom(artifact, C.OVERRIDE_PROPERTY, 0)
-                       else "push",
-                       "reason": custom(artifact, C.OVERRIDE_REASON_PROPERTY, ""),
-                       "user": "", "execution_id": None})
+                       "action": "push", "reason": "", "user": "", "execution_id": None})
     for execution in alias_changes(store):
         if custom(execution, "serving_dir") != os.path.normpath(serving_dir):
             continue
@@ -122,10 +121,6 @@ def history(store, serving_dir: str) -> List[dict]:
                        "reason": custom(execution, "reason", ""),
                        "user": custom(execution, "user", ""),
                        "execution_id": execution.id})
-    # A forced promote records both a PushedModel and an execution: keep the execution.
-    forced = {(e["alias"], e["version"]) for e in events if e["execution_id"] is not None}
-    events = [e for e in events if not (e["action"] == "promote --force" and
-                                        (e["alias"], e["version"]) in forced)]
     events.sort(key=lambda e: (e["time_ms"], e["execution_id"] or 0))
     for e in events:
         e["time"] = _iso(e.pop("time_ms"))
@@ -139,13 +134,3 @@ def alias_changes(store) -> list:
     except mlmd_errors.NotFoundError:
         return []
 
-
-def previous_version(events: List[dict], alias: str, current: Optional[int],
-                     on_disk: List[int]) -> Optional[int]:
-    """The version `alias` pointed at before it pointed at `current`, still on disk."""
-    seen = [e["version"] for e in events if e["alias"] == alias]
-    # Walk back from the newest assignment to the first one that differs from `current`.
-    for version in reversed(seen):
-        if version != current and version in on_disk:
-            return version
-    return None
