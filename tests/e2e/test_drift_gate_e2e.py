@@ -190,7 +190,8 @@ def test_gc_frees_old_files_keeps_the_serving_trace_and_a_later_run_recomputes(s
 
     assert main(gc) == 0
     freed = capsys.readouterr().out
-    assert "Freed" in freed and int(freed.split("(")[-1].split(" bytes")[0]) > 0
+    import re
+    assert int(re.search(r"Freed .* \((\d+) bytes\)", freed).group(1)) > 0, freed
     after = artifacts()
     removed = [a for a in after.values() if a.state == mlmd_pb2.Artifact.DELETED]
     assert removed and len(after) == len(before)  # records stay
