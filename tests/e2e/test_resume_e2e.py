@@ -2,7 +2,8 @@
 
 - A real Local run killed with SIGKILL inside the Trainer shows as ABANDONED; `run --resume
   --runner beam` restarts it on BeamDagRunner from the Trainer, reusing every upstream output,
-  and records the killed run as abandoned (its Trainer execution CANCELED).
+  and records the killed run as abandoned (its Trainer execution CANCELED). It runs on the
+  shared store with train steps of its own, so only the Trainer and what follows it execute.
 - On the shared store, a Local run whose Pusher fails (its serving folder is a file) resumes on
   LocalDagRunner from the Pusher once the folder is fixed: only the Pusher runs again.
 """
@@ -20,14 +21,14 @@ from console import main as console
 from metadata import runs as mlmd_runs
 from metadata.store import open_store
 from pipeline import contract as C
-from pipeline.config import PipelineConfig
 from tests.support.pipeline_runs import SMALL, with_overrides
 
 pytestmark = pytest.mark.e2e
 
 REPO = Path(__file__).resolve().parents[2]
-# One tuner trial keeps the run short; the Trainer's steps leave time to see it RUNNING.
-SETTINGS = {**SMALL, "tuner_trials": 1}
+# On the shared store with its own train steps: everything upstream of the Trainer is cached
+# from the shared runs, so the run reaches its Trainer quickly, and the Trainer must run.
+SETTINGS = {**SMALL, "train_steps": SMALL["train_steps"] + 80}
 
 
 def _args(output_root):
@@ -54,8 +55,9 @@ def _trainer_running(config):
     return None
 
 
-def test_killed_run_is_abandoned_and_resumes_from_the_trainer(tmp_path, capsys):
-    config = PipelineConfig.from_flat(output_root=str(tmp_path / "out"), **SETTINGS)
+def test_killed_run_is_abandoned_and_resumes_from_the_trainer(e2e_config, three_runs, tmp_path,
+                                                             capsys):
+    config = with_overrides(e2e_config, **SETTINGS)
     log = open(tmp_path / "first.txt", "w")
     first = _console(_args(config.output_root), stdout=log, stderr=subprocess.STDOUT,
                      start_new_session=True)
@@ -91,8 +93,8 @@ def test_killed_run_is_abandoned_and_resumes_from_the_trainer(tmp_path, capsys):
         states.setdefault(record.node_id, []).append(record.state)
     for upstream in (C.EXAMPLE_GEN, C.TRANSFORM, C.TUNER):
         assert "COMPLETE" not in states.get(upstream, []), states
-    assert states[C.TRAINER] == ["COMPLETE"]
-    assert latest.pushed
+    assert states[C.TRAINER] == ["COMPLETE"] and states[C.EVALUATOR] == ["COMPLETE"]
+    assert states[C.PUSHER] == ["COMPLETE"]
     killed = mlmd_runs.resolve_run(store, config.pipeline_name, run_id)
     assert killed.status == "ABANDONED" and killed.components[C.TRAINER] == "CANCELED", killed
     assert (killed.context.custom_properties[C.RUN_ABANDONED_PROPERTY].string_value
