@@ -26,7 +26,7 @@ from metadata import runs as mlmd_runs
 from metadata.store import open_store
 from pipeline import contract as C
 from pipeline.config import PipelineConfig
-from tests.support.pipeline_runs import SMALL, with_overrides
+from tests.support.pipeline_runs import SMALL, UpTo, with_overrides
 
 pytestmark = pytest.mark.e2e
 
@@ -257,24 +257,6 @@ def _nodes(config, run_id):
     for record in mlmd_runs.run_executions(store, config.pipeline_name, run_id):
         states.setdefault(record.node_id, []).append(record.state)
     return states
-
-
-class UpTo:
-    """LocalDagRunner running the pipeline only up to one node (a partial run from the
-    sources, so nothing is reused from earlier runs): cases that pass the gate need not train."""
-
-    def __init__(self, node_id: str):
-        self.node_id = node_id
-
-    def run_with_ir(self, ir):
-        from tfx import v1 as tfx
-        from tfx.proto.orchestration import pipeline_pb2
-        tfx.orchestration.LocalDagRunner().run_with_ir(ir, run_options=pipeline_pb2.RunOptions(
-            partial_run=pipeline_pb2.PartialRun(
-                to_nodes=[self.node_id],
-                snapshot_settings=pipeline_pb2.SnapshotSettings(
-                    latest_pipeline_run_strategy=pipeline_pb2.SnapshotSettings
-                        .LatestPipelineRunStrategy()))))
 
 
 def _console_run(config, data_root):

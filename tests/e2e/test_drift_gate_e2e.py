@@ -175,7 +175,7 @@ def test_gc_frees_old_files_keeps_the_serving_trace_and_a_later_run_recomputes(s
     from console.main import main
     from ml_metadata.proto import metadata_store_pb2 as mlmd_pb2
     from runners import local_runner
-    from tests.support.pipeline_runs import with_overrides
+    from tests.support.pipeline_runs import UpTo, with_overrides
     config, (first, _, third), _ = spans
     # Only what the serving alias needs is kept (the test before may have rolled back to span
     # 1's version: then span 3's goes, else span 1's).
@@ -229,10 +229,9 @@ def test_gc_frees_old_files_keeps_the_serving_trace_and_a_later_run_recomputes(s
     assert json.loads(trace_text)["data"]["span"] == serving.span
     assert "files_removed_at" not in trace_text
 
-    # A run of the other span again: its cached Transform outputs are gone, so it computes
-    # them anew instead of failing.
-    rerun = local_runner.run(with_overrides(config, span=other))
+    # A run of the other span again (up to Transform, to keep the suite short): its cached
+    # Transform outputs are gone, so it computes them anew instead of failing.
+    rerun = local_runner.run(with_overrides(config, span=other), engine=UpTo(C.TRANSFORM))
     nodes = _nodes(config, rerun.run_id)
     assert nodes[C.TRANSFORM].state == "COMPLETE"
     assert nodes[C.TRANSFORM].outputs[C.TRANSFORM_GRAPH_KEY][0].id != graphs[other]
-    assert nodes[C.TRAINER].state == "COMPLETE" and nodes[C.EVALUATOR].state == "COMPLETE"

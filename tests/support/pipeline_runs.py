@@ -55,3 +55,21 @@ def span_csv(config, span: int) -> Path:
 
 def out(snap, node, key):
     return snap.by_node()[node][0].outputs[key][0]
+
+
+class UpTo:
+    """LocalDagRunner running the pipeline only up to one node (a partial run from the
+    sources, so nothing is reused from earlier runs): cases that pass the gate need not train."""
+
+    def __init__(self, node_id: str):
+        self.node_id = node_id
+
+    def run_with_ir(self, ir):
+        from tfx import v1 as tfx
+        from tfx.proto.orchestration import pipeline_pb2
+        tfx.orchestration.LocalDagRunner().run_with_ir(ir, run_options=pipeline_pb2.RunOptions(
+            partial_run=pipeline_pb2.PartialRun(
+                to_nodes=[self.node_id],
+                snapshot_settings=pipeline_pb2.SnapshotSettings(
+                    latest_pipeline_run_strategy=pipeline_pb2.SnapshotSettings
+                        .LatestPipelineRunStrategy()))))
