@@ -1,4 +1,5 @@
 """`taxi-pipeline run` and `taxi-pipeline config`."""
+import os
 import sys
 
 from console.settings import ALL, add_config_arguments
@@ -6,6 +7,16 @@ from pipeline import config as config_lib
 from pipeline import contract
 
 RUNNERS = {"local": "LocalDagRunner", "beam": "BeamDagRunner"}
+
+
+def _serving_version(config):
+    """The version the serving folder's `serving` alias names, if it has a model config."""
+    from registry import serving
+    try:
+        return serving.read_labels(config.serving_dir).get(contract.SERVING_ALIAS) \
+            if serving.is_local(config.serving_dir) else None
+    except ValueError:  # a garbled model config: `models` names it
+        return None
 
 
 def _print_run_result(config, result) -> None:
@@ -16,15 +27,21 @@ def _print_run_result(config, result) -> None:
     already = [artifact for r in result.executions if r.node_id == contract.PUSHER
                for artifact in r.outputs.get(contract.PUSHED_MODEL_KEY, [])
                if "already_pushed_version" in artifact.custom_properties]
+    shown = {os.path.basename(d.rstrip("/")) for d in result.pushed}
     if result.pushed:
         for dest in result.pushed:
             note = " (pushed by an earlier run: nothing changed)" if pusher_cached else ""
             print(f"  pushed model:  {dest}{note}")
     elif already:
         version = already[0].custom_properties["already_pushed_version"].string_value
+        shown.add(version)
         print(f"  pushed model:  none new: this model already serves as version {version}")
     else:
         print("  pushed model:  none (the model was not blessed by the Evaluator)")
+    serving = _serving_version(config)
+    if serving is not None and str(serving) not in shown:
+        # A promote or rollback moved the alias since: say what serves.
+        print(f"  serving now:   version {serving} (the serving alias; `models --history`)")
     print(f"  MLMD store:    {store_label(config.store)}")
     print(f"  pipeline root: {config.pipeline_root}")
     print(f"  log file:      {config.log_file}")

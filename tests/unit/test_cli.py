@@ -1,5 +1,6 @@
 """The taxi-pipeline console entry point (console/), called in-process (no pipeline run)."""
 import json
+import os
 import shutil
 
 import pytest
@@ -226,3 +227,23 @@ def test_a_locked_store_is_one_line_and_exit_2_for_readers_and_runs(capsys, tmp_
     code, err = _run_error(capsys, ["--output-root", str(tmp_path)])
     assert code == 2 and len(err) == 1
     assert "is locked by another process" in err[0] and "metadata_path" in err[0]
+
+
+def test_run_summary_says_what_serves_after_a_rollback(capsys, tmp_path):
+    from types import SimpleNamespace
+    from console.run import _print_run_result
+    from pipeline.config import from_sources
+    from registry import serving
+    config = from_sources(environ={}, output_root=str(tmp_path))
+    for version in ("100", "200"):
+        os.makedirs(os.path.join(config.serving_dir, version))
+    serving.write_labels(config.serving_dir, {"serving": 100})  # rolled back from 200
+    result = SimpleNamespace(run_id="local-x", wall_seconds=1.0, executions=[],
+                             pushed=[os.path.join(config.serving_dir, "200")])
+    _print_run_result(config, result)
+    out = capsys.readouterr().out
+    assert "pushed model:  " + os.path.join(config.serving_dir, "200") in out
+    assert "serving now:   version 100 (the serving alias" in out
+    serving.write_labels(config.serving_dir, {"serving": 200})
+    _print_run_result(config, result)
+    assert "serving now" not in capsys.readouterr().out
