@@ -91,11 +91,26 @@ def _threshold_checks(thresholds: List[dict], overall: dict) -> List[dict]:
     return checks
 
 
+def _with_inputs(store, g: Graph, execution: int, artifact_id: int) -> int:
+    """The execution, or, for a node a partial run (`run --resume`) reused, the one that
+    produced the artifact: TFX records the reused node as a CACHED execution with outputs only,
+    so its inputs (the model, the baseline) are on the original execution."""
+    if g.inputs(execution):
+        return execution
+    producer = g.producer(artifact_id)
+    if producer is None:
+        return execution
+    graph.load_executions(store, [producer], graph=g)
+    return producer
+
+
 def _evaluation_section(store, g: Graph, nodes: Dict[str, int], run_id: str) -> Optional[dict]:
     evaluator = nodes.get(C.EVALUATOR)
     evaluation_id = node_output(g, nodes, C.EVALUATOR, C.EVALUATION_KEY)
     if evaluator is None or evaluation_id is None:
         return None
+    state = g.state(evaluator)
+    evaluator = _with_inputs(store, g, evaluator, evaluation_id)
     uri = g.artifacts[evaluation_id].uri
     entries = evaluation.metrics_by_slice(uri)
     overall = next((e["metrics"] for e in entries if e["slice"] is None), {})
@@ -106,7 +121,7 @@ def _evaluation_section(store, g: Graph, nodes: Dict[str, int], run_id: str) -> 
     baseline_id = baseline_model(store, g, evaluator, blessing_id)
     return {
         "artifact": describe_in_run(g, evaluation_id, run_id),
-        "state": g.state(evaluator),
+        "state": state,
         "model": describe_in_run(g, model_id, run_id),
         "baseline": describe(g, baseline_id) if baseline_id is not None else None,
         "has_baseline_metrics": bool(overall.get("baseline")),
