@@ -16,10 +16,6 @@ def _store(args, writable: bool):
     return config, open_store(config.store, readonly=not writable)
 
 
-def _yes_no(value) -> str:
-    return "-" if value is None else ("yes" if value else "no")
-
-
 def format_versions(rows, serving_dir: str) -> str:
     if not rows:
         return f"No version was pushed to {serving_dir}."

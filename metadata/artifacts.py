@@ -19,11 +19,12 @@ def describe(g: Graph, artifact_id: Optional[int]) -> Optional[Dict[str, object]
              "reuse_count": 0, "last_reused_by_run": None}
     removed = custom(artifact, C.FILES_REMOVED_PROPERTY)
     if removed:  # `taxi-pipeline gc` removed its files; the record stays
-        entry["files_removed_at"] = _iso(removed)
+        entry["files_removed_at"] = iso_time(removed)
     return entry
 
 
-def _iso(millis: int) -> str:
+def iso_time(millis: int) -> str:
+    """An MLMD time (ms since the epoch) as an ISO 8601 UTC string, to the second."""
     import datetime
     return datetime.datetime.fromtimestamp(millis / 1000, datetime.timezone.utc) \
         .isoformat(timespec="seconds")

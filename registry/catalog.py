@@ -1,6 +1,5 @@
 """What the serving folder has held, read from MLMD: every pushed version with the run, span,
 test AUC and baseline behind it, and every alias change ("what served when")."""
-import datetime
 import os
 from dataclasses import asdict, dataclass, field
 from typing import Dict, List, Optional
@@ -9,15 +8,11 @@ from ml_metadata import errors as mlmd_errors
 from ml_metadata.metadata_store import ListOptions
 
 from metadata import graph
+from metadata.artifacts import iso_time
 from metadata import runs as mlmd_runs
 from metadata.graph import custom
 from pipeline import contract as C
 from registry import serving
-
-
-def _iso(millis: int) -> str:
-    return datetime.datetime.fromtimestamp(millis / 1000, datetime.timezone.utc) \
-        .isoformat(timespec="seconds")
 
 
 @dataclass
@@ -85,7 +80,7 @@ def versions(store, pipeline_name: str, serving_dir: str) -> List[Version]:
         destination = custom(artifact, C.PUSHED_DESTINATION_PROPERTY, "")
         out.append(Version(
             version=version, pushed_model_id=artifact.id, model_id=model_id,
-            destination=destination, pushed_at=_iso(artifact.create_time_since_epoch),
+            destination=destination, pushed_at=iso_time(artifact.create_time_since_epoch),
             run_id=run_id, span=spans.get(run_id),
             test_auc=(evaluation.get("metrics") or {}).get("candidate", {}).get("auc"),
             blessed=blessing.get("blessed"),
@@ -123,7 +118,7 @@ def history(store, serving_dir: str) -> List[dict]:
                        "execution_id": execution.id})
     events.sort(key=lambda e: (e["time_ms"], e["execution_id"] or 0))
     for e in events:
-        e["time"] = _iso(e.pop("time_ms"))
+        e["time"] = iso_time(e.pop("time_ms"))
     return events
 
 
