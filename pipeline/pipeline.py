@@ -187,6 +187,7 @@ def create_components(config: PipelineConfig, baseline: str = BLESSED_BEFORE_CAN
         model=trainer.outputs[C.MODEL_KEY],
         baseline_model=resolver[0].outputs[C.RESOLVED_MODEL_KEY] if resolver else None,
         eval_config=create_eval_config(config.gates.min_auc, config.gates.max_auc_regression,
+                                       config.gates.max_slice_auc_regression,
                                        with_baseline=bool(resolver)),
         # Blessed on data that neither tuned nor trained the model.
         example_splits=[C.TEST_SPLIT],

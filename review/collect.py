@@ -57,37 +57,50 @@ def _slices(entries: List[dict]) -> Dict[str, List[dict]]:
     return {column: sorted(rows, key=natural) for column, rows in out.items()}
 
 
-def _threshold_checks(thresholds: List[dict], overall: dict) -> List[dict]:
-    """Each configured threshold on the overall slice against the overall values: the report
-    shows the numbers behind TFMA's verdict, which stays the authority (validation)."""
+def _threshold_checks(thresholds: List[dict], overall: dict,
+                      entries: Optional[List[dict]] = None) -> List[dict]:
+    """Each configured threshold on the overall slice, or on one named slice such as
+    "payment_type=Credit Card", against that slice's values: the report shows the numbers
+    behind TFMA's verdict, which stays the authority (validation)."""
     checks = []
-    candidate, diff = overall.get("candidate", {}), overall.get("diff", {})
+    named = {f"{e['slice'][0]}={e['slice'][1]}": e["metrics"]
+             for e in entries or [] if e["slice"] is not None}
     for t in thresholds:
-        if "overall" not in t["slices"] and "all slices" not in t["slices"]:
-            continue
-        value = candidate.get(t["metric"])
-        if t["lower_bound"] is not None or t["upper_bound"] is not None:
-            ok = value is not None and \
-                (t["lower_bound"] is None or value >= t["lower_bound"]) and \
-                (t["upper_bound"] is None or value <= t["upper_bound"])
-            bound = " and ".join(
-                text for text in (
-                    f">= {t['lower_bound']:g}" if t["lower_bound"] is not None else "",
-                    f"<= {t['upper_bound']:g}" if t["upper_bound"] is not None else "")
-                if text)
-            checks.append({"metric": t["metric"], "kind": "value", "rule": bound,
-                           "value": value, "passed": ok})
-        if t["change_absolute"] is not None or t["change_relative"] is not None:
-            change = diff.get(t["metric"])
-            higher = t["direction"] != "LOWER_IS_BETTER"
-            ok = None  # no baseline: TFMA skips change thresholds
-            if change is not None and t["change_absolute"] is not None:
-                ok = change >= t["change_absolute"] if higher else change <= t["change_absolute"]
-            rule = (f"change vs baseline {'>=' if higher else '<='} "
-                    f"{t['change_absolute']:g}" if t["change_absolute"] is not None
-                    else f"relative change {t['change_relative']:g}")
-            checks.append({"metric": t["metric"], "kind": "change", "rule": rule,
-                           "value": change, "passed": ok})
+        if "overall" in t["slices"] or "all slices" in t["slices"]:
+            checks += _checks_of(t, t["metric"], overall)
+        else:
+            for text in t["slices"]:
+                if text in named:
+                    checks += _checks_of(t, f"{t['metric']} ({text})", named[text])
+    return checks
+
+
+def _checks_of(t: dict, metric: str, metrics: dict) -> List[dict]:
+    checks = []
+    candidate, diff = metrics.get("candidate", {}), metrics.get("diff", {})
+    value = candidate.get(t["metric"])
+    if t["lower_bound"] is not None or t["upper_bound"] is not None:
+        ok = value is not None and \
+            (t["lower_bound"] is None or value >= t["lower_bound"]) and \
+            (t["upper_bound"] is None or value <= t["upper_bound"])
+        bound = " and ".join(
+            text for text in (
+                f">= {t['lower_bound']:g}" if t["lower_bound"] is not None else "",
+                f"<= {t['upper_bound']:g}" if t["upper_bound"] is not None else "")
+            if text)
+        checks.append({"metric": metric, "kind": "value", "rule": bound,
+                       "value": value, "passed": ok})
+    if t["change_absolute"] is not None or t["change_relative"] is not None:
+        change = diff.get(t["metric"])
+        higher = t["direction"] != "LOWER_IS_BETTER"
+        ok = None  # no baseline: TFMA skips change thresholds
+        if change is not None and t["change_absolute"] is not None:
+            ok = change >= t["change_absolute"] if higher else change <= t["change_absolute"]
+        rule = (f"change vs baseline {'>=' if higher else '<='} "
+                f"{t['change_absolute']:g}" if t["change_absolute"] is not None
+                else f"relative change {t['change_relative']:g}")
+        checks.append({"metric": metric, "kind": "change", "rule": rule,
+                       "value": change, "passed": ok})
     return checks
 
 
@@ -131,7 +144,7 @@ def _evaluation_section(store, g: Graph, nodes: Dict[str, int], run_id: str) -> 
         "slices": _slices(entries),
         "plots": evaluation.overall_plots(uri),
         "thresholds": thresholds,
-        "threshold_checks": _threshold_checks(thresholds, overall),
+        "threshold_checks": _threshold_checks(thresholds, overall, entries),
         "validation": evaluation.validation(uri),
         "splits": evaluated_splits(g, evaluator),
     }

@@ -158,15 +158,29 @@ def test_corrupt_metrics_file_names_the_file(tmp_path):
 def test_thresholds_from_eval_config_json(tmp_path):
     from pipeline.eval_config import create_eval_config
     from google.protobuf import json_format
-    config = create_eval_config(0.7, 0.01, with_baseline=True)
+    config = create_eval_config(0.7, 0.01, 0.03, with_baseline=True)
     (tmp_path / "eval_config.json").write_text(json.dumps(
         {"evalConfig": json_format.MessageToDict(config), "version": "0.47.1"}))
 
-    [auc] = evaluation.thresholds(str(tmp_path))
+    [auc, card_auc] = evaluation.thresholds(str(tmp_path))
 
     assert auc["metric"] == "auc" and auc["slices"] == ["overall"]
     assert auc["lower_bound"] == 0.7 and auc["change_absolute"] == pytest.approx(-0.01)
     assert auc["direction"] == "HIGHER_IS_BETTER"
+    # The Credit Card slice is gated on its change against the baseline only.
+    assert card_auc["metric"] == "auc" and card_auc["slices"] == ["payment_type=Credit Card"]
+    assert card_auc["lower_bound"] is None
+    assert card_auc["change_absolute"] == pytest.approx(-0.03)
+    assert card_auc["direction"] == "HIGHER_IS_BETTER"
+
+
+def test_no_slice_threshold_without_baseline():
+    from pipeline.eval_config import create_eval_config
+    metrics = create_eval_config(0.7, 0.01, 0.03, with_baseline=False).metrics_specs[0].metrics
+    [auc] = [m for m in metrics if m.class_name == "AUC"]
+    [only] = auc.per_slice_thresholds
+    [overall] = only.slicing_specs
+    assert not overall.feature_keys and not overall.feature_values
 
 
 @pytest.mark.parametrize("class_name, config, expected", [

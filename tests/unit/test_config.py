@@ -75,11 +75,21 @@ def test_bad_values_name_the_source(environ, argv, must_name):
 
 @pytest.mark.parametrize("field,value", [
     ("train_steps", 0), ("eval_steps", -1), ("batch_size", 0), ("tuner_trials", 0),
-    ("max_auc_regression", 1.5), ("max_auc_regression", -0.1), ("pipeline_name", "bad name!"),
+    ("max_auc_regression", 1.5), ("max_auc_regression", -0.1),
+    ("max_slice_auc_regression", 1.5), ("max_slice_auc_regression", float("nan")),
+    ("pipeline_name", "bad name!"),
     ("pipeline_name", "")])
 def test_validate_rejects(field, value):
     with pytest.raises(ValueError, match=field):
         C.PipelineConfig.from_flat(**{field: value})
+
+
+def test_slice_auc_gate_from_env_and_flag():
+    assert C.PipelineConfig().gates.max_slice_auc_regression == 0.02
+    cfg = C.from_sources(environ={"TAXI_MAX_SLICE_AUC_REGRESSION": "0.5"})
+    assert cfg.gates.max_slice_auc_regression == 0.5
+    cfg = settings.parse_config(["--max-slice-auc-regression", "0.25"], environ={})
+    assert cfg.gates.max_slice_auc_regression == 0.25
 
 
 def test_validate_rejects_env_and_flag_values():

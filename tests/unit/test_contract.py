@@ -74,6 +74,12 @@ def test_slice_columns_are_the_evaluation_slices():
     assert sliced == set(C.SLICE_COLUMNS)
 
 
+def test_gated_slice_is_an_evaluated_slice():
+    # TFMA fails validation when a threshold's slice was not computed.
+    from pipeline import eval_config
+    assert eval_config.GATED_SLICE_COLUMN in C.SLICE_COLUMNS
+
+
 def test_the_contract_imports_nothing():
     import subprocess
     import sys
