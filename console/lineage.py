@@ -44,7 +44,9 @@ def cmd_runs(args) -> int:
     if args.json:
         return _emit(args, rows, text.format_runs)
     print(text.format_runs(rows))
-    older = count_runs(store, config.pipeline_name) - len(rows)
+    # Fewer rows than asked for: there are no older runs, and no need to list them all.
+    older = (count_runs(store, config.pipeline_name) - len(rows)
+             if newest is not None and len(rows) == newest else 0)
     if older > 0:
         print(f"({older} older run(s) not shown: --all lists every run, --last N the newest N)")
     return 0

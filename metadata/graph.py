@@ -227,6 +227,17 @@ def load_executions(store, execution_ids, graph: Optional[Graph] = None) -> Grap
     return graph
 
 
+def associations(store, execution_ids) -> List[mlmd_pb2.Association]:
+    """The (execution, context) pairs of up to MAX_STARTING_NODES executions, one zero-hop
+    lineage query. MLMD indexes associations by context only: get_contexts_by_execution scans
+    them all, and a node context's executions are its whole history."""
+    options = _Options(max_num_hops=0)
+    options.starting_executions.filter_query = \
+        f"id IN ({', '.join(map(str, execution_ids))})"
+    return list(store.get_lineage_subgraph(options, field_mask_paths=["associations"])
+                .associations)
+
+
 def load_reuse(store, artifact_ids, graph: Graph) -> Dict[int, List[int]]:
     """{artifact id: ids of the CACHED executions that re-output it, oldest first}.
 

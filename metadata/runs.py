@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Dict, Iterable, List, Optional, Tuple
 
 from ml_metadata import errors as mlmd_errors
-from ml_metadata.metadata_store import ListOptions
+from ml_metadata.metadata_store import ListOptions, OrderByField
 from ml_metadata.proto import metadata_store_pb2
 
 from metadata import graph
@@ -85,8 +85,17 @@ def _pipeline_context(store, pipeline_name: str):
         return None
 
 
-def _run_contexts(store, pipeline_name: str) -> List[Tuple[str, str, metadata_store_pb2.Context]]:
-    """(schema, run id, context) of every run of the pipeline, oldest first. No executions."""
+# How many more run contexts than asked for a newest-N query reads, so that runs created in
+# one millisecond are ordered by id here whatever order the database returned them in.
+_TIE_MARGIN = 5
+
+
+def _run_contexts(store, pipeline_name: str, newest: Optional[int] = None
+                  ) -> List[Tuple[str, str, metadata_store_pb2.Context]]:
+    """(schema, run id, context) of every run of the pipeline (the `newest` N when given),
+    oldest first. No executions."""
+    if newest is not None:
+        return _newest_run_contexts(store, pipeline_name, newest) if newest > 0 else []
     pipeline_context = _pipeline_context(store, pipeline_name)
     if pipeline_context is None:
         return []
@@ -104,14 +113,46 @@ def _run_contexts(store, pipeline_name: str) -> List[Tuple[str, str, metadata_st
     return sorted(runs, key=lambda run: (run[2].create_time_since_epoch, run[2].id))
 
 
-def _node_labeler(store, pipeline_name: str) -> Callable[[metadata_store_pb2.Execution], str]:
+def _newest_run_contexts(store, pipeline_name: str, newest: int):
+    """_run_contexts' newest N without listing every run: a newest-first query per schema,
+    limited, instead of every child of the pipeline context (a store with a thousand runs
+    answers that in tens of milliseconds, this in a few)."""
+    runs = []
+    limit = newest + _TIE_MARGIN
+    if context_type(store, contract.IR_RUN_CONTEXT) is not None:
+        runs += [("ir", c.name, c) for c in store.get_contexts(list_options=ListOptions(
+            limit=limit, order_by=OrderByField.CREATE_TIME, is_asc=False, filter_query=(
+                f"type = '{contract.IR_RUN_CONTEXT}' AND "
+                f"parent_contexts_a.type = '{contract.PIPELINE_CONTEXT}' AND "
+                f"parent_contexts_a.name = '{pipeline_name}'")))]
+    if context_type(store, contract.AIRFLOW_RUN_CONTEXT) is not None:
+        runs += [("airflow", c.properties["run_id"].string_value, c)
+                 for c in store.get_contexts(list_options=ListOptions(
+                     limit=limit, order_by=OrderByField.CREATE_TIME, is_asc=False,
+                     filter_query=(f"type = '{contract.AIRFLOW_RUN_CONTEXT}' AND "
+                                   f"properties.pipeline_name.string_value = "
+                                   f"'{pipeline_name}'")))]
+    return sorted(runs, key=lambda run: (run[2].create_time_since_epoch, run[2].id))[-newest:]
+
+
+# Up to this many IR executions are labeled from their own associations (a query per 100
+# executions, whatever the store's size); more, and the per-node scheme below is cheaper.
+ASSOCIATION_LABELING_LIMIT = 1000
+
+
+def _node_labeler(store, pipeline_name: str,
+                  executions: Optional[List[metadata_store_pb2.Execution]] = None
+                  ) -> Callable[[metadata_store_pb2.Execution], str]:
     """execution -> node id, for executions of this pipeline's runs.
 
     Airflow's executions carry their component id. An IR execution's node is its `node`
-    context; reading every node context's executions would load each execution a second time,
-    so where a node's executions all have one execution type that no other node of the
-    pipeline uses (checked with two one-row queries per node), the type names the node.
-    Nodes that share a type, or whose type changed over time, are read in full.
+    context. Given the executions to label (up to ASSOCIATION_LABELING_LIMIT), their
+    associations are read in zero-hop lineage queries of 100 executions each: a few
+    milliseconds per query however many runs the store holds. Otherwise, reading every node
+    context's executions would load each execution a second time, so where a node's executions
+    all have one execution type that no other node of the pipeline uses (checked with two
+    one-row queries per node, each a join over the node's whole history), the type names the
+    node. Nodes that share a type, or whose type changed over time, are read in full.
     """
     by_execution: Dict[int, str] = {}
     by_type: Dict[int, str] = {}
@@ -119,26 +160,18 @@ def _node_labeler(store, pipeline_name: str) -> Callable[[metadata_store_pb2.Exe
         prefix = pipeline_name + "."
         nodes = [c for c in store.get_contexts_by_type(contract.IR_NODE_CONTEXT)
                  if c.name.startswith(prefix)]
-        type_nodes: Dict[int, List] = {}
-        read_in_full = []
-        for node in nodes:
-            newest = store.get_executions_by_context(node.id, list_options=ListOptions(limit=1))
-            if not newest:
-                continue
-            other = store.get_executions_by_context(node.id, list_options=ListOptions(
-                limit=1, filter_query=f"type != '{newest[0].type}'"))
-            if other:
-                read_in_full.append(node)
-            else:
-                type_nodes.setdefault(newest[0].type_id, []).append(node)
-        for type_id, owners in type_nodes.items():
-            if len(owners) == 1:
-                by_type[type_id] = owners[0].name[len(prefix):]
-            else:
-                read_in_full += owners
-        for node in read_in_full:
-            for execution in store.get_executions_by_context(node.id):
-                by_execution[execution.id] = node.name[len(prefix):]
+        ir = None if executions is None else sorted(
+            {e.id for e in executions if "component_id" not in e.properties})
+        if ir is not None and len(ir) <= ASSOCIATION_LABELING_LIMIT:
+            node_names = {c.id: c.name[len(prefix):] for c in nodes}
+            for start in range(0, len(ir), graph.MAX_STARTING_NODES):
+                for association in graph.associations(
+                        store, ir[start:start + graph.MAX_STARTING_NODES]):
+                    if association.context_id in node_names:
+                        by_execution[association.execution_id] = \
+                            node_names[association.context_id]
+        else:
+            _label_by_type(store, nodes, prefix, by_execution, by_type)
 
     def label(execution) -> str:
         if "component_id" in execution.properties:  # Airflow's legacy launcher
@@ -146,6 +179,30 @@ def _node_labeler(store, pipeline_name: str) -> Callable[[metadata_store_pb2.Exe
         return by_execution.get(execution.id) or by_type.get(execution.type_id) or execution.name
 
     return label
+
+
+def _label_by_type(store, nodes, prefix: str, by_execution: Dict[int, str],
+                   by_type: Dict[int, str]) -> None:
+    type_nodes: Dict[int, List] = {}
+    read_in_full = []
+    for node in nodes:
+        newest = store.get_executions_by_context(node.id, list_options=ListOptions(limit=1))
+        if not newest:
+            continue
+        other = store.get_executions_by_context(node.id, list_options=ListOptions(
+            limit=1, filter_query=f"type != '{newest[0].type}'"))
+        if other:
+            read_in_full.append(node)
+        else:
+            type_nodes.setdefault(newest[0].type_id, []).append(node)
+    for type_id, owners in type_nodes.items():
+        if len(owners) == 1:
+            by_type[type_id] = owners[0].name[len(prefix):]
+        else:
+            read_in_full += owners
+    for node in read_in_full:
+        for execution in store.get_executions_by_context(node.id):
+            by_execution[execution.id] = node.name[len(prefix):]
 
 
 def _utc(millis: int) -> datetime.datetime:
@@ -273,10 +330,11 @@ def _outputs_of(store, execution_ids: Iterable[int], key: str) -> Dict[int, List
 def _summaries(store, pipeline_name: str, runs) -> List[RunInfo]:
     """RunInfo for (schema, run id, context) triples: one executions query per run, and a
     handful of batched queries for node names, pushes and spans whatever the number of runs."""
-    label = _node_labeler(store, pipeline_name)
     executions = {c.id: sorted(store.get_executions_by_context(c.id),
                                key=lambda e: (e.create_time_since_epoch, e.id))
                   for _, _, c in runs}
+    label = _node_labeler(store, pipeline_name,
+                          [e for group in executions.values() for e in group])
     nodes = {e.id: label(e) for group in executions.values() for e in group}
     pushers = [e.id for group in executions.values() for e in group
                if nodes[e.id] == contract.PUSHER and e.last_known_state == _State.COMPLETE]
@@ -328,10 +386,7 @@ def count_runs(store, pipeline_name: str) -> int:
 def list_runs(store, pipeline_name: str, newest: Optional[int] = None) -> List[RunInfo]:
     """Every run of `pipeline_name` in the store, both schemas, oldest first; only the
     `newest` N when given (listing runs costs a query per run, finding them does not)."""
-    runs = _run_contexts(store, pipeline_name)
-    if newest is not None:
-        runs = runs[-newest:] if newest > 0 else []
-    return _summaries(store, pipeline_name, runs)
+    return _summaries(store, pipeline_name, _run_contexts(store, pipeline_name, newest))
 
 
 def _named_context(store, pipeline_name: str, run_id: str):
@@ -356,7 +411,7 @@ def _named_context(store, pipeline_name: str, run_id: str):
 def resolve_run(store, pipeline_name: str, spec: str) -> RunInfo:
     """The run a user named: `latest`, `previous` or a run id as `lineage runs` lists it."""
     if spec in (LATEST, PREVIOUS):
-        runs = _run_contexts(store, pipeline_name)
+        runs = _run_contexts(store, pipeline_name, 2)
         index = -1 if spec == LATEST else -2
         if len(runs) < -index:
             raise NotFound(f"the store has {len(runs)} run(s): no {spec} run")
@@ -366,6 +421,20 @@ def resolve_run(store, pipeline_name: str, spec: str) -> RunInfo:
         raise NotFound(f"no run {spec!r} in the store (see `lineage runs`)")
     schema, context = found
     return _summaries(store, pipeline_name, [(schema, spec, context)])[0]
+
+
+def resolve_runs(store, pipeline_name: str, run_ids: Iterable[str]) -> Dict[str, RunInfo]:
+    """{run id: RunInfo} of the named runs of this pipeline (unknown ones left out), read
+    together: one executions query per run and one node labeling for them all."""
+    found = []
+    for run_id in dict.fromkeys(run_ids):
+        try:
+            named = _named_context(store, pipeline_name, run_id)
+        except NotFound:
+            continue
+        if named is not None:
+            found.append((named[0], run_id, named[1]))
+    return {info.run_id: info for info in _summaries(store, pipeline_name, found)}
 
 
 def run_graph(store, run: RunInfo) -> Graph:
@@ -397,10 +466,10 @@ def latest_output(store, pipeline_name: str, node: str,
     runs = _run_contexts(store, pipeline_name)
     if not runs:
         return None
-    label = _node_labeler(store, pipeline_name)
     for _, _, context in reversed(runs):
-        executions = [e for e in store.get_executions_by_context(context.id)
-                      if label(e) == node]
+        executions = store.get_executions_by_context(context.id)
+        label = _node_labeler(store, pipeline_name, executions)
+        executions = [e for e in executions if label(e) == node]
         outputs = _outputs_of(store, [e.id for e in executions], key)
         ids = [a for e in sorted(executions, key=lambda e: (e.create_time_since_epoch, e.id),
                                  reverse=True) for a in outputs.get(e.id, [])]
@@ -416,7 +485,7 @@ def run_executions(store, pipeline_name: str, run_id: str) -> List[ExecutionReco
         raise NotFound(f"no run {run_id!r} in the store (see `lineage runs`)")
     executions = sorted(store.get_executions_by_context(found[1].id),
                         key=lambda e: (e.create_time_since_epoch, e.id))
-    label = _node_labeler(store, pipeline_name)
+    label = _node_labeler(store, pipeline_name, executions)
     types = {t.id: t.name for t in store.get_execution_types()}
     outputs: Dict[int, Dict[str, List[int]]] = {}
     ids = [e.id for e in executions]

@@ -59,10 +59,15 @@ def versions(store, pipeline_name: str, serving_dir: str) -> List[Version]:
         return []
     g = graph.load(store, "upstream", 2, artifact_ids=[a.id for a in pushed])
     labels = serving.read_labels(serving_dir) if serving.is_local(serving_dir) else {}
-    spans: Dict[str, Optional[int]] = {}
+    producers = {a.id: g.producer(a.id) for a in pushed}
+    run_ids = {i: g.run_id(p) if p is not None else None for i, p in producers.items()}
+    # The runs' spans, read together (a run at a time would label every run's nodes anew).
+    spans: Dict[str, Optional[int]] = {
+        run_id: info.span for run_id, info in mlmd_runs.resolve_runs(
+            store, pipeline_name, [r for r in run_ids.values() if r is not None]).items()}
     out = []
     for artifact in pushed:
-        producer = g.producer(artifact.id)
+        producer = producers[artifact.id]
         model_id = g.input(producer, C.PUSHER_INPUT_MODEL) if producer is not None else None
         blessing_id = (g.input(producer, C.PUSHER_INPUT_BLESSING)
                        if producer is not None else None)
@@ -70,12 +75,7 @@ def versions(store, pipeline_name: str, serving_dir: str) -> List[Version]:
                   if model_id is not None else {})
         evaluation = judged.get("evaluation") or {}
         blessing = judged.get("blessing") or {}
-        run_id = g.run_id(producer) if producer is not None else None
-        if run_id is not None and run_id not in spans:
-            try:
-                spans[run_id] = mlmd_runs.resolve_run(store, pipeline_name, run_id).span
-            except LookupError:
-                spans[run_id] = None
+        run_id = run_ids[artifact.id]
         version = int(custom(artifact, C.PUSHED_VERSION_PROPERTY, "0") or 0)
         destination = custom(artifact, C.PUSHED_DESTINATION_PROPERTY, "")
         out.append(Version(

@@ -113,9 +113,20 @@ def test_newest_n_and_count(writer):
     assert runs.count_runs(writer.store, "taxi") == 5
     assert [r.span for r in runs.list_runs(writer.store, "taxi", newest=2)] == [3, 4]
     assert runs.list_runs(writer.store, "taxi", newest=0) == []
+    assert [r.span for r in runs.list_runs(writer.store, "taxi", newest=9)] == [0, 1, 2, 3, 4]
 
 
-def test_nodes_sharing_an_execution_type_are_told_apart(writer):
+@pytest.fixture(params=["associations", "types"])
+def labeling(request, monkeypatch):
+    """Both ways of naming an IR execution's node: from the executions' own associations (a
+    few runs), and from the node contexts' execution types (more executions than
+    ASSOCIATION_LABELING_LIMIT)."""
+    if request.param == "types":
+        monkeypatch.setattr(runs, "ASSOCIATION_LABELING_LIMIT", 0)
+    return request.param
+
+
+def test_nodes_sharing_an_execution_type_are_told_apart(writer, labeling):
     # Two nodes of one component class (say, two resolvers): the type cannot name the node.
     shared = {"Trainer": "shared.Type", "Pusher": "shared.Type"}
     writer.ir_run("local-2026-11-21T08:00:00.000000", all_(S.COMPLETE), types=shared)
@@ -126,7 +137,7 @@ def test_nodes_sharing_an_execution_type_are_told_apart(writer):
     assert second.components == {"Trainer": "COMPLETE", "Pusher": "FAILED"}
 
 
-def test_a_node_whose_type_changed_is_read_in_full(writer):
+def test_a_node_whose_type_changed_is_read_in_full(writer, labeling):
     writer.ir_run("local-2026-11-21T08:00:00.000000", {"Trainer": S.COMPLETE},
                   types={"Trainer": "old.Trainer"})
     writer.ir_run("local-2026-11-21T08:00:01.000000", {"Trainer": S.COMPLETE,
