@@ -86,6 +86,12 @@ def format_trace(t: dict) -> str:
     lines.append(f"Hyperparameters: {_artifact(hyper)}")
     if hyper:
         lines.append("  " + ", ".join(f"{k}={v}" for k, v in (hyper["values"] or {}).items()))
+        search = hyper.get("search")
+        if search and search["reused_from"]:
+            lines.append(f"  reused from the search in run {search['tuned_in_run']} on span "
+                         f"{search['tuned_on_span']} (hyperparameters #{search['reused_from']})")
+        elif search:
+            lines.append(f"  searched in this run, on span {search['tuned_on_span']}")
         trials = (hyper.get("tuner_results") or {}).get("trials") or []
         if trials:
             best = max(trials, key=lambda r: r.get("score") or 0)

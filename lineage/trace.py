@@ -192,6 +192,18 @@ def _alias_section(store, target, destination: Optional[str]) -> Dict[str, objec
             "override_reason": custom(target, C.OVERRIDE_REASON_PROPERTY, "")}
 
 
+def search_section(g: Graph, hparams_id: int) -> Optional[Dict[str, object]]:
+    """Which search chose a HyperParameters artifact's values (pipeline/tuning.py): this
+    execution's own (reused_from None) or an earlier run's; None for artifacts written before
+    the tuning policy recorded it."""
+    artifact = g.artifacts[hparams_id]
+    if custom(artifact, C.TUNING_KEY_PROPERTY) is None:
+        return None
+    return {"reused_from": custom(artifact, C.TUNING_REUSED_FROM_PROPERTY) or None,
+            "tuned_on_span": custom(artifact, C.TUNED_ON_SPAN_PROPERTY),
+            "tuned_in_run": custom(artifact, C.TUNED_IN_RUN_PROPERTY)}
+
+
 def trace(store, spec: str, serving_dir: Optional[str] = None) -> Dict[str, object]:
     target = resolve_target(store, spec, serving_dir)
     g = graph.load(store, "upstream", 2, artifact_ids=[target.id])
@@ -217,11 +229,14 @@ def trace(store, spec: str, serving_dir: Optional[str] = None) -> Dict[str, obje
     data = data_section(store, g, examples_id, curated_id)
     hyper = describe(g, hparams_id)
     if hyper is not None:
-        tuner = g.producer(hparams_id)
-        if tuner is not None:
-            graph.load_executions(store, [tuner], graph=g)  # tuner_results is not upstream
         hyper["values"] = (tuning.hyperparameters(hyper["uri"]) if _has_files(g, hparams_id)
                            else None)
+        hyper["search"] = search_section(g, hparams_id)
+        # A reused search's trials are with the search's own output (upstream of this Tuner).
+        searched_id = (hyper["search"] or {}).get("reused_from") or hparams_id
+        tuner = g.producer(searched_id) if searched_id in g.artifacts else None
+        if tuner is not None:
+            graph.load_executions(store, [tuner], graph=g)  # tuner_results is not upstream
         tuner_results = describe(g, g.output(tuner, C.TUNER_RESULTS_KEY)) if tuner else None
         if tuner_results is not None:
             tuner_results["trials"] = (tuning.tuner_trials(tuner_results["uri"])

@@ -131,7 +131,7 @@ COMPONENT_CODE = {
     C.ANOMALY_GATE: ("pipeline.components",),
     C.DRIFT_GATE: ("pipeline.drift_gate",),
     C.TRANSFORM: ("modules.transform",),
-    C.TUNER: ("modules.tuner",),
+    C.TUNER: ("modules.tuner", "pipeline.tuning"),
     C.TRAINER: ("modules.trainer",),
     C.PUSHER: ("pipeline.push",),
     C.PROVENANCE: ("pipeline.provenance",),

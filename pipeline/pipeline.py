@@ -18,8 +18,9 @@ from pipeline.components import (SPAN_PATTERN, AnomalyGate, CsvCheck, CuratedSch
 from pipeline.config import DataConfig, PipelineConfig
 from pipeline.drift_gate import DriftGate, LastPassedSpanStrategy
 from pipeline.eval_config import create_eval_config
-from pipeline.fingerprints import component_fingerprints
+from pipeline.fingerprints import component_fingerprints, sha256_file
 from pipeline.push import OncePerModelExecutor
+from pipeline.tuning import PolicyTuner, ReusableTuningStrategy, tuning_key
 
 # Dotted paths into the installed `modules` package: no module wheel to build or ship, and the
 # same import works in-process, on Beam workers and in a KFP container image. Code changes still
@@ -77,7 +78,8 @@ def create_components(config: PipelineConfig, baseline: str = BLESSED_BEFORE_CAN
     nothing); TFX's newest blessed model (Vertex); or none, for orchestrators that cannot run
     Resolver nodes (open-source KFP), where the Evaluator blesses on absolute thresholds only.
     `runner` is recorded in the run's provenance. The Kubeflow targets ("kfp",
-    "vertex") leave out the drift baseline resolver (NO_CUSTOM_RESOLVERS).
+    "vertex") leave out the drift baseline and tuning reuse resolvers (NO_CUSTOM_RESOLVERS):
+    there every run's Tuner searches.
     """
     if baseline not in BASELINES:
         raise ValueError(f"baseline must be one of {BASELINES}, got {baseline!r}")
@@ -164,8 +166,23 @@ def create_components(config: PipelineConfig, baseline: str = BLESSED_BEFORE_CAN
         transform_graph=transform.outputs[C.TRANSFORM_GRAPH_KEY],
         schema=curated_schema.outputs[C.SCHEMA_KEY],
     )
-    tuner = tfx.components.Tuner(
+    tuning_inputs = dict(span_examples=example_gen.outputs[C.EXAMPLES_KEY])
+    tuning_reuse = []
+    key = tuning_key(code[C.TUNER], sha256_file(config.data.schema_path), training)
+    if runner not in NO_CUSTOM_RESOLVERS:
+        tuning_reuse = [tfx.dsl.Resolver(
+            strategy_class=ReusableTuningStrategy,
+            config={"tuning_key": key, "retune_every_spans": training.retune_every_spans},
+            best_hyperparameters=tfx.dsl.Channel(
+                type=tfx.types.standard_artifacts.HyperParameters),
+            examples=example_gen.outputs[C.EXAMPLES_KEY],
+        ).with_id(C.TUNING_REUSE)]
+        tuning_inputs[C.TUNER_INPUT_PREVIOUS] = \
+            tuning_reuse[0].outputs[C.BEST_HYPERPARAMETERS_KEY]
+    tuner = PolicyTuner(
         tuner_fn=TUNER_FN,
+        tuning_key=key,
+        **tuning_inputs,
         train_args=tfx.proto.TrainArgs(splits=[C.TRAIN_SPLIT],
                                        num_steps=training.tuner_train_steps),
         eval_args=tfx.proto.EvalArgs(splits=[C.EVAL_SPLIT], num_steps=training.tuner_eval_steps),
@@ -205,7 +222,8 @@ def create_components(config: PipelineConfig, baseline: str = BLESSED_BEFORE_CAN
             custom_executor_spec=executor_spec.ExecutorClassSpec(OncePerModelExecutor),
         ).with_id(C.PUSHER)
     return [run_provenance, curated_schema, csv_check, example_gen, statistics_gen, schema_gen,
-            example_validator, gate, *drift_baseline, drift_gate, transform, tuner, trainer,
+            example_validator, gate, *drift_baseline, drift_gate, transform, *tuning_reuse, tuner,
+            trainer,
             *resolver, evaluator, pusher]
 
 

@@ -3,11 +3,14 @@
 1. span 1 (committed data) passes the gate with no baseline, and trains;
 2. span 2 with trip_miles scaled 5x (types intact) stops at the drift gate before Transform,
    naming trip_miles with its distance and threshold;
-3. span 3 (committed data) passes, compared with span 1: the drifted span never passed.
+3. span 3 (committed data) passes, compared with span 1: the drifted span never passed; its
+   Tuner reuses span 1's search (the tuning policy), and a run of span 4 with
+   retune_every_spans=1 searches again.
 
 Lineage diff and the report data carry the distances the gate used.
 """
 import csv
+import os
 import shutil
 from pathlib import Path
 
@@ -166,6 +169,66 @@ def test_impact_names_the_rollback_target_and_rollback_leaves_the_span_behind(sp
     [serving] = [v for v in catalog.versions(open_store(config.store), config.pipeline_name,
                                              config.serving_dir) if "serving" in v.aliases]
     assert serving.version == by_span[1].version
+
+
+def _hyperparameters(config, run_id):
+    [artifact] = _nodes(config, run_id)[C.TUNER].outputs[C.BEST_HYPERPARAMETERS_KEY]
+    return artifact
+
+
+def _search(artifact):
+    props = artifact.custom_properties
+    return (props[C.TUNING_REUSED_FROM_PROPERTY].int_value,
+            props[C.TUNED_ON_SPAN_PROPERTY].int_value, props[C.TUNED_IN_RUN_PROPERTY].string_value)
+
+
+def test_a_new_span_reuses_the_last_search_and_lineage_names_it(spans, capsys):
+    """Tuning policy (pipeline/tuning.py), reuse path: span 3 is two spans past span 1's
+    search, fewer than retune_every_spans."""
+    from console.main import main
+    from ml_metadata.proto import metadata_store_pb2 as mlmd_pb2
+    config, (first, _, third), _ = spans
+    assert config.training.retune_every_spans > 2
+    searched = _hyperparameters(config, first)
+    assert _search(searched) == (0, 1, first)
+    tuner = _nodes(config, third)[C.TUNER]
+    assert tuner.state == "COMPLETE"
+    reused = _hyperparameters(config, third)
+    assert reused.id != searched.id and _search(reused) == (searched.id, 1, first)
+    assert reused.custom_properties[C.TUNING_KEY_PROPERTY].string_value == \
+        searched.custom_properties[C.TUNING_KEY_PROPERTY].string_value
+    # The search's output is an input of the reusing execution: lineage links them.
+    store = open_store(config.store)
+    inputs = {e.artifact_id for e in store.get_events_by_execution_ids([tuner.id])
+              if e.type == mlmd_pb2.Event.INPUT}
+    assert searched.id in inputs
+    with open(os.path.join(reused.uri, C.HYPERPARAMETERS_FILE)) as f_reused, \
+            open(os.path.join(searched.uri, C.HYPERPARAMETERS_FILE)) as f_searched:
+        assert f_reused.read() == f_searched.read()
+    # The model trained on span 3 traces back to the search in span 1's run.
+    [model] = _nodes(config, third)[C.TRAINER].outputs[C.MODEL_KEY]
+    assert main(["lineage", "trace", str(model.id), "--output-root", config.output_root]) == 0
+    text = capsys.readouterr().out
+    assert f"reused from the search in run {first} on span 1 " \
+           f"(hyperparameters #{searched.id})" in text, text
+    assert "tuner: 2 trial(s)" in text, text
+
+
+def test_enough_spans_past_the_last_search_search_again(spans):
+    """Tuning policy, search path: with retune_every_spans=1 the next span searches (a run up
+    to the Tuner keeps it short)."""
+    from runners import local_runner
+    from tests.support.pipeline_runs import UpTo, with_overrides
+    config, (first, _, third), _ = spans
+    _add_span(Path(config.data.data_root), 4)
+    run = local_runner.run(with_overrides(config, retune_every_spans=1), engine=UpTo(C.TUNER))
+    nodes = _nodes(config, run.run_id)
+    assert nodes[C.TUNER].state == "COMPLETE" and C.TRAINER not in nodes
+    searched = _hyperparameters(config, run.run_id)
+    assert _search(searched) == (0, 4, run.run_id)
+    assert searched.id not in {_hyperparameters(config, r).id for r in (first, third)}
+    (Path(config.data.data_root) / "span-4" / "data.csv").unlink()
+    (Path(config.data.data_root) / "span-4").rmdir()
 
 
 def test_gc_frees_old_files_keeps_the_serving_trace_and_a_later_run_recomputes(spans, capsys):

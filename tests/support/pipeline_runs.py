@@ -12,7 +12,8 @@ from pipeline.config import PipelineConfig
 # Every component node of the definition; the resolvers are system nodes, listed apart.
 RESOLVER = contract.RESOLVER
 DRIFT_RESOLVER = contract.DRIFT_BASELINE
-RESOLVERS = {RESOLVER, DRIFT_RESOLVER}
+TUNING_RESOLVER = contract.TUNING_REUSE
+RESOLVERS = {RESOLVER, DRIFT_RESOLVER, TUNING_RESOLVER}
 COMPONENTS = [node for node in contract.NODES if node not in RESOLVERS]
 
 # max_auc_regression leaves room for the noise between two short trainings: the shared runs

@@ -29,7 +29,7 @@ def test_output_keys_are_the_contracts(compiled):
     for node_id, keys in C.OUTPUTS.items():
         # A resolver's outputs exist in the DSL only: the compiled IR folds them into the
         # inputs of the nodes that read them.
-        outputs = set(components[node_id].outputs if node_id in (C.RESOLVER, C.DRIFT_BASELINE)
+        outputs = set(components[node_id].outputs if node_id in (C.RESOLVER, C.DRIFT_BASELINE, C.TUNING_REUSE)
                       else nodes[node_id].outputs.outputs)
         assert set(keys) <= outputs, f"{node_id}: {sorted(keys)} not all in {sorted(outputs)}"
 

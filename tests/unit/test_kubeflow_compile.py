@@ -10,6 +10,7 @@ import pytest
 import yaml
 
 from pipeline.config import PipelineConfig
+from pipeline.contract import TUNING_REUSE
 
 # Spelled out rather than imported from pipeline.pipeline, which imports TFX at collection time.
 RESOLVER_ID = "latest_blessed_model_resolver"
@@ -67,14 +68,15 @@ def _compiled_graph(spec):
 
 
 def _local_graph(config, baseline):
-    """The local pipeline's graph without the drift baseline resolver, which no Kubeflow
-    target has."""
+    """The local pipeline's graph without the drift baseline and tuning reuse resolvers, which
+    no Kubeflow target has."""
     from pipeline.pipeline import create_pipeline
     pipeline = create_pipeline(config, baseline=baseline)
     nodes = {c.id for c in pipeline.components}
     edges = {(up.id, c.id) for c in pipeline.components for up in c.upstream_nodes}
-    assert DRIFT_RESOLVER_ID in nodes
-    return nodes - {DRIFT_RESOLVER_ID}, {e for e in edges if DRIFT_RESOLVER_ID not in e}
+    custom = {DRIFT_RESOLVER_ID, TUNING_REUSE}
+    assert custom <= nodes
+    return nodes - custom, {e for e in edges if not custom & set(e)}
 
 
 def _containers(spec):

@@ -23,7 +23,7 @@ def test_nodes_of_the_definition(built):
     assert set(_by_id(pipeline)) == {
         "RunProvenance", "CsvCheck", "CsvExampleGen", "StatisticsGen", "SchemaGen",
         "ImportSchemaGen", "ExampleValidator", "AnomalyGate", "drift_baseline_resolver",
-        "DriftGate", "Transform", "Tuner", "Trainer", "latest_blessed_model_resolver",
+        "DriftGate", "Transform", "tuning_reuse_resolver", "Tuner", "Trainer", "latest_blessed_model_resolver",
         "Evaluator", "Pusher"}
 
 

@@ -15,7 +15,7 @@ import pytest
 pytestmark = pytest.mark.e2e  # builds the Airflow DAG in a subprocess: a minute or more
 
 from pipeline.config import PipelineConfig
-from pipeline.contract import DRIFT_BASELINE, RESOLVER as RESOLVER_ID
+from pipeline.contract import DRIFT_BASELINE, RESOLVER as RESOLVER_ID, TUNING_REUSE
 
 Graph = tuple  # (set of node ids, set of (upstream, downstream) edges)
 
@@ -76,13 +76,16 @@ def test_every_runner_gets_the_same_nodes_and_edges(config, tmp_path):
     assert _ir_graph(config, "beam") == local
     assert _airflow_graph(config, tmp_path) == local
     # Documented: KubeflowV2's compiler has no custom resolver strategies, so both Kubeflow
-    # targets leave out the drift baseline resolver (the drift gate then has no baseline), and
+    # targets leave out the drift baseline and tuning reuse resolvers (the drift gate then has
+    # no baseline, the Tuner always searches), and
     # Vertex's model resolver uses TFX's latest-blessed-model strategy, which does not read the
     # candidate (one edge less); open-source KFP also leaves out the model resolver.
     assert DRIFT_BASELINE in nodes and ("DriftGate", "Transform") in edges
     candidate_edge = ("Trainer", RESOLVER_ID)
     assert candidate_edge in edges
-    kubeflow = (nodes - {DRIFT_BASELINE}, {e for e in edges if DRIFT_BASELINE not in e})
+    assert TUNING_REUSE in nodes and (TUNING_REUSE, "Tuner") in edges
+    custom = {DRIFT_BASELINE, TUNING_REUSE}
+    kubeflow = (nodes - custom, {e for e in edges if not custom & set(e)})
     assert _kubeflow_graph(config, "vertex") == (kubeflow[0], kubeflow[1] - {candidate_edge})
     assert _kubeflow_graph(config, "kfp") == (
         kubeflow[0] - {RESOLVER_ID}, {e for e in kubeflow[1] if RESOLVER_ID not in e})
