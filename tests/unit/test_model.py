@@ -6,7 +6,7 @@ import tensorflow as tf
 import tf_keras
 
 from modules import features as F
-from modules.model import DEFAULT_HPARAMS, build_keras_model, search_space
+from modules.model import DEFAULT_HPARAMS, build_keras_model, layer_units, search_space
 from modules.trainer import make_serving_signatures
 
 INPUT_NAMES = sorted(F.transformed_name(k) for k in F.model_input_features())
@@ -51,7 +51,8 @@ def test_default_model_shape(default_model):
     dense = dense_layers(default_model)
     hidden, out = dense[:-1], dense[-1]
     assert len(hidden) == DEFAULT_HPARAMS["num_layers"]
-    assert all(layer.units == DEFAULT_HPARAMS["hidden_units"] for layer in hidden)
+    # A tapering 64-32 stack.
+    assert [layer.units for layer in hidden] == [64, 32]
     assert out.units == 1 and out.name == "big_tipper_probability"
     assert not any(isinstance(l, tf_keras.layers.Dropout) for l in default_model.layers)
     assert default_model.optimizer.learning_rate.numpy() == pytest.approx(
@@ -69,7 +70,13 @@ def test_search_space_defaults_match_default_hparams():
     assert {k: hp.get(k) for k in DEFAULT_HPARAMS} == DEFAULT_HPARAMS
 
 
-@pytest.mark.parametrize("num_layers,hidden_units,dropout", [(1, 32, 0.0), (3, 128, 0.2)])
+def test_layer_units_taper():
+    assert layer_units(64, 3) == [64, 32, 16]
+    assert layer_units(32, 3) == [32, 16, 8]
+    assert layer_units(16, 3) == [16, 8, 8]
+
+
+@pytest.mark.parametrize("num_layers,hidden_units,dropout", [(1, 32, 0.0), (3, 64, 0.1)])
 def test_hyperparameters_respected(num_layers, hidden_units, dropout):
     hp = search_space()
     hp.values.update({"num_layers": num_layers, "hidden_units": hidden_units,
@@ -79,7 +86,7 @@ def test_hyperparameters_respected(num_layers, hidden_units, dropout):
     assert sorted(model.input_names) == INPUT_NAMES
     hidden = dense_layers(model)[:-1]
     assert len(hidden) == num_layers
-    assert all(layer.units == hidden_units for layer in hidden)
+    assert [layer.units for layer in hidden] == layer_units(hidden_units, num_layers)
     dropouts = [l for l in model.layers if isinstance(l, tf_keras.layers.Dropout)]
     assert len(dropouts) == (num_layers if dropout else 0)
     assert all(l.rate == dropout for l in dropouts)
