@@ -77,3 +77,33 @@ def test_bar_chart_scales_and_labels():
     heights = [float(h) for h in re.findall(r'class="bar"[^>]*height="([0-9.]+)"', svg)]
     assert len(heights) == 1 and heights[0] > 0
     assert "ref 1.000" in svg
+
+
+def test_slice_threshold_is_checked_against_its_slice():
+    from review.collect import _threshold_checks
+    thresholds = [
+        {"metric": "auc", "slices": ["overall"], "lower_bound": 0.7, "upper_bound": None,
+         "change_absolute": -0.01, "change_relative": None, "direction": "HIGHER_IS_BETTER"},
+        {"metric": "auc", "slices": ["payment_type=Credit Card"], "lower_bound": None,
+         "upper_bound": None, "change_absolute": -0.02, "change_relative": None,
+         "direction": "HIGHER_IS_BETTER"}]
+    overall = {"candidate": {"auc": 0.95}, "diff": {"auc": 0.001}}
+    entries = [{"slice": None, "metrics": overall},
+               {"slice": ("payment_type", "Cash"), "metrics": {"candidate": {"auc": 0.5},
+                                                               "diff": {"auc": -0.3}}},
+               {"slice": ("payment_type", "Credit Card"),
+                "metrics": {"candidate": {"auc": 0.6}, "diff": {"auc": -0.05}}}]
+    checks = _threshold_checks(thresholds, overall, entries)
+    assert [(c["metric"], c["kind"], c["passed"]) for c in checks] == [
+        ("auc", "value", True), ("auc", "change", True),
+        ("auc (payment_type=Credit Card)", "change", False)]
+    assert checks[-1]["value"] == -0.05 and checks[-1]["rule"] == "change vs baseline >= -0.02"
+    failing = {**review_data(blessed=False)["evaluation"],
+               "threshold_checks": checks,
+               "validation": {"ok": False, "missing_slices": 0, "missing_thresholds": False,
+                              "failures": [{"slice": ("payment_type", "Credit Card"),
+                                            "metric": "auc", "is_diff": True, "value": -0.05,
+                                            "message": ""}]}}
+    html = page.thresholds_html(failing)
+    assert "auc (payment_type=Credit Card)" in html
+    assert "payment_type=Credit Card: <b>auc</b> (change) = -0.0500" in html
