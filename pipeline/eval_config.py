@@ -41,10 +41,12 @@ def create_eval_config(min_auc: float, max_auc_regression: float,
     within the gated slice)."""
     auc_threshold = tfma.MetricThreshold(
         value_threshold=tfma.GenericValueThreshold(lower_bound={"value": min_auc}))
+    if with_baseline:
+        auc_threshold.change_threshold.CopyFrom(_no_worse_than_baseline(max_auc_regression))
+    # The message is copied in: auc_threshold is complete by now.
     auc_gates = [tfma.PerSliceMetricThreshold(slicing_specs=[tfma.SlicingSpec()],
                                               threshold=auc_threshold)]
     if with_baseline:
-        auc_threshold.change_threshold.CopyFrom(_no_worse_than_baseline(max_auc_regression))
         auc_gates.append(tfma.PerSliceMetricThreshold(
             slicing_specs=[gated_slice()],
             threshold=tfma.MetricThreshold(
