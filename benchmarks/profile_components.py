@@ -167,7 +167,7 @@ def component_of(frames: List[str]) -> Optional[str]:
     for label, pattern in COMPONENT_FRAMES:
         if any(re.search(pattern, f) for f in inner):
             return label
-    return "executor (unrecognised)"
+    return "Beam executor set-up (no component frame yet)"
 
 
 def phase_of(frames: List[str], rules: List[Tuple[str, str]]) -> str:

@@ -5,17 +5,17 @@ every row of every span under data_root (the same rows `all_spans_as_one` in
 benchmarks/benchmark.py concatenates) followed by (scale - 1) resampled copies of them with
 deterministic noise:
 
-- fare and tips are multiplied by the same per-row factor (about +-10 %), so the big-tipper
-  label `tips > 0.2 * fare` keeps its meaning and its share; trip_miles and trip_seconds by
-  another shared factor (a longer trip takes longer);
+- fare and tips are multiplied by the same per-row factor (log-normal, sigma 0.05: about
+  +-5 %), so the big-tipper label `tips > 0.2 * fare` keeps its meaning and its share;
+  trip_miles and trip_seconds by another shared factor (a longer trip takes longer);
 - coordinates move by a tiny amount (about 10 m) and stay inside the schema's bounding box;
 - trip_start_timestamp shifts by up to an hour either way, and trip_start_hour/day/month are
   recomputed from it so they still agree (Unix seconds written as if UTC, day 1 = Sunday);
 - integer columns stay integers within their schema ranges; community areas, census tracts,
   payment_type and company are copied unchanged; an empty cell stays empty.
 
-Header and column order are the input's. pandas/numpy/csv only (no TensorFlow), so it runs in
-a second or two even at 10x.
+Header and column order are the input's. pandas/numpy/csv only (no TensorFlow): about 10 s
+for 10x on a busy 2-core machine.
 
     .venv/bin/python benchmarks/synth.py --scale 10 --folder /tmp/taxi-10x [--seed 0]
 """
