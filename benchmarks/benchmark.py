@@ -1,17 +1,34 @@
-"""Benchmark the taxi pipeline as a user runs it: three `taxi-pipeline run` processes in a row.
+"""This pipeline side by side with the TFX taxi template, measured in one invocation.
 
-Run 1 is cold (fresh output root), runs 2 and 3 repeat it with identical settings (run 3 is
-expected to be fully cached). For each run: wall seconds, the child's own peak RSS (os.wait4),
-exit code, and from MLMD each component's state and seconds plus the store's artifact count.
+Rounds alternate template, pipeline, template, pipeline, ... (`--rounds`, at least two of each).
+A template round copies TFX's own taxi template (`tfx template copy --model=taxi`), switches on
+its default components (every `components.append` its TODO steps leave commented out: 7
+components and the model resolver), points it at the same rows and the same train and eval
+steps, and runs its `local_runner.py` once (the template does not enable caching). A pipeline
+round runs `taxi-pipeline run` three times on a fresh output root:
 
-    .venv/bin/python benchmarks/benchmark.py [--train-steps N] [--eval-steps N]
-        [--tuner-trials N] [--tuner-train-steps N] [--output-root DIR] [--json PATH]
+- cold: every component, the Tuner's search included;
+- unchanged rerun: expected fully cached (process start, imports and cache look-ups);
+- new span: the same rows again as the next span, so everything from ExampleGen on runs again
+  except the search, which the tuning policy reuses (pipeline/tuning.py).
+
+Every figure is reported as a ratio to the median of the template's runs in this invocation,
+with min, median and max over the rounds; nothing is taken from an earlier measurement.
+Afterwards the plain tf-keras script (benchmarks/plain_model.py) is trained on the last
+pipeline round's train split and both it and the pipeline's blessed model are scored on that
+round's test split, overall and within the Credit Card slice.
+
+    .venv/bin/python benchmarks/benchmark.py [--rounds 2] [--train-steps 1000] [--eval-steps 150]
+        [--scale 1] [--output-root DIR] [--json PATH]
 """
 import argparse
 import datetime
 import json
 import os
 import platform
+import re
+import shutil
+import statistics
 import subprocess
 import sys
 import time
@@ -22,39 +39,40 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT_ROOT))
 
 from pipeline import config as config_lib  # noqa: E402  (light: no TFX import)
-from pipeline.config import PipelineConfig  # noqa: E402
+from pipeline.config import PipelineConfig, StoreConfig  # noqa: E402
 
-RUN_LABELS = ["cold", "repeat", "repeat (expect fully cached)"]
-
-# From /work/shared/STACK.md: NOT measured by this script, shown for comparison only.
-TEMPLATE_REFERENCE = {
-    "note": "reference only, not measured here: TFX taxi template on LocalDagRunner, caching off, "
-            "same machine kind (Debian 12, 2 cores), from /work/shared/STACK.md",
-    "train_steps": 1000,
-    "eval_steps": 150,
-    "wall_seconds": [59, 83, 88],
-    "peak_rss_gb": [1.1, 1.2],
-    "component_seconds_quietest_run": {"ExampleGen": 4, "StatisticsGen": 3, "Transform": 9,
-                                       "Trainer": 14, "Evaluator": 4},
-}
+TEMPLATE_NAME = "template"
+PIPELINE_RUNS = ("cold", "unchanged rerun", "new span")
+# Targets as ratios to the template's median (issue: aims, reported as measured).
+TARGETS = {"cold": 1.0, "unchanged rerun": 0.25, "new span": 0.8, "peak RSS": 1.0}
 
 
 def parse_args(argv=None) -> argparse.Namespace:
     defaults = config_lib.from_sources()  # field defaults and TAXI_* variables
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--rounds", type=int, default=2,
+                   help="template and pipeline rounds, alternating (default 2 of each)")
     p.add_argument("--train-steps", type=int, default=1000)
     p.add_argument("--eval-steps", type=int, default=150)
     p.add_argument("--tuner-trials", type=int, default=defaults.training.tuner_trials)
     p.add_argument("--tuner-train-steps", type=int, default=defaults.training.tuner_train_steps)
-    p.add_argument("--data", choices=["all", "latest-span"], default="all",
-                   help="all (default): every span as one, the 15,002 rows the TFX template "
-                        "reads; latest-span: what `taxi-pipeline run` reads by default")
-    p.add_argument("--output-root", help="pipeline output root (default: a new folder "
+    p.add_argument("--scale", type=int, default=1,
+                   help="N: both read N times the rows (benchmarks/synth.py), default 1")
+    p.add_argument("--skip-model-quality", action="store_true",
+                   help="do not run benchmarks/plain_model.py afterwards")
+    p.add_argument("--output-root", help="folder for every round (default: a new folder "
                                          "outputs/benchmark/<timestamp>); kept afterwards")
     p.add_argument("--json", help="results file "
                                   "(default: outputs/benchmark/benchmark-<timestamp>.json)")
-    return p.parse_args(argv)
+    args = p.parse_args(argv)
+    if args.rounds < 2:
+        p.error("--rounds must be at least 2: a median needs more than one run of each")
+    if args.scale < 1:
+        p.error("--scale must be >= 1")
+    return args
 
+
+# --- data ------------------------------------------------------------------------------------
 
 def all_spans_as_one(data_root: str, folder: Path) -> str:
     """A data root whose single span holds every row of every span, as the template reads."""
@@ -67,40 +85,58 @@ def all_spans_as_one(data_root: str, folder: Path) -> str:
     return str(folder)
 
 
-def taxi_pipeline_command(args: argparse.Namespace, output_root: str,
-                          data_root: Optional[str] = None) -> List[str]:
-    exe = Path(sys.executable).parent / "taxi-pipeline"
-    if not exe.exists():
-        raise SystemExit(f"{exe} not found: run with the project's venv python")
-    extra = ["--data-root", data_root] if data_root else []
-    return [str(exe), "run", *extra,
-            "--output-root", output_root,
-            "--train-steps", str(args.train_steps),
-            "--eval-steps", str(args.eval_steps),
-            "--tuner-trials", str(args.tuner_trials),
-            "--tuner-train-steps", str(args.tuner_train_steps)]
+def benchmark_rows(data_root: str, folder: Path, scale: int) -> Path:
+    """The CSV both sides read: every span's rows, `scale` times over."""
+    if scale == 1:
+        root = all_spans_as_one(data_root, folder)
+    else:
+        from synth import scaled_copy  # benchmarks/ is the script's folder
+        root = scaled_copy(data_root, folder, scale)
+    [csv] = Path(root).glob("span-*/*.csv")
+    return csv
 
 
-def run_child(cmd: List[str]) -> Dict[str, Any]:
-    """Run cmd with inherited stdout/stderr; wall seconds, exit code and its own peak RSS."""
+def count_rows(csv: Path) -> int:
+    with open(csv, "rb") as f:
+        return sum(1 for _ in f) - 1
+
+
+# --- processes -------------------------------------------------------------------------------
+
+def run_child(cmd: List[str], cwd: Optional[str] = None, env: Optional[dict] = None,
+              log: Optional[Path] = None) -> Dict[str, Any]:
+    """Run cmd; wall seconds, exit code, its own peak RSS and CPU (os.wait4)."""
+    out = open(log, "w") if log else None
     start = time.perf_counter()
-    proc = subprocess.Popen(cmd)
+    proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT
+                            if out else None)
     try:
         _, status, usage = os.wait4(proc.pid, 0)
     except KeyboardInterrupt:
         proc.terminate()
         proc.wait()
         raise
+    finally:
+        if out:
+            out.close()
     wall = time.perf_counter() - start
     proc.returncode = os.waitstatus_to_exitcode(status)  # reaped by wait4, tell Popen
     return {
         "wall_seconds": round(wall, 2),
         "exit_code": proc.returncode,
         "peak_rss_mb": round(usage.ru_maxrss / 1024, 1),  # Linux reports KiB
-        "user_cpu_seconds": round(usage.ru_utime, 2),
-        "system_cpu_seconds": round(usage.ru_stime, 2),
+        "cpu_seconds": round(usage.ru_utime + usage.ru_stime, 2),
     }
 
+
+def _venv_bin(name: str) -> str:
+    exe = Path(sys.executable).parent / name
+    if not exe.exists():
+        raise SystemExit(f"{exe} not found: run with the project's venv python")
+    return str(exe)
+
+
+# --- MLMD ------------------------------------------------------------------------------------
 
 def store_exists(config: PipelineConfig) -> bool:
     # connect() would create an empty SQLite store: do not let it before the cold run.
@@ -119,18 +155,17 @@ def mlmd_summary(config: PipelineConfig, previous_run_id: Optional[str]) -> Dict
     from metadata import runs
     from metadata.errors import NotFound
     from metadata.store import open_store
+    empty = {"run_id": None, "components": [], "executed": 0, "cached": 0, "resolvers": 0,
+             "other": 0}
     if not store_exists(config):
-        return {"run_id": None, "components": [], "executed": 0, "cached": 0, "resolvers": 0,
-                "other": 0}
+        return empty
     store = open_store(config.store)
     try:
         run_id = runs.resolve_run(store, config.pipeline_name, runs.LATEST).run_id
     except NotFound:
         run_id = None
     if run_id is None or run_id == previous_run_id:
-        return {"run_id": None, "components": [], "executed": 0, "cached": 0, "resolvers": 0,
-                "other": 0,
-                "note": "no new pipeline_run context in MLMD for this run"}
+        return {**empty, "note": "no new pipeline_run context in MLMD for this run"}
     components = [{"node_id": r.node_id, "type": r.type_name, "state": r.state,
                    "seconds": None if r.seconds is None else round(r.seconds, 2)}
                   for r in runs.run_executions(store, config.pipeline_name, run_id)]
@@ -144,103 +179,217 @@ def mlmd_summary(config: PipelineConfig, previous_run_id: Optional[str]) -> Dict
             "other": len(states) - executed - cached}
 
 
-def benchmark_run(index: int, args: argparse.Namespace, config: PipelineConfig,
-                  previous_run_id: Optional[str], data_root: Optional[str]) -> Dict[str, Any]:
-    label = RUN_LABELS[index]
-    print(f"\n=== run {index + 1}/3: {label} ===", flush=True)
-    before = artifact_count(config)
-    result = {"run": index + 1, "label": label, "artifacts_before": before}
-    result.update(run_child(taxi_pipeline_command(args, config.output_root, data_root)))
-    result["artifacts_after"] = artifact_count(config)
-    result["mlmd"] = mlmd_summary(config, previous_run_id)
-    print_run_table(result)
+# --- the template ----------------------------------------------------------------------------
+
+def prepare_template(folder: Path, csv: Path, args: argparse.Namespace) -> Path:
+    """TFX's taxi template, copied by its own command, default components on, our rows."""
+    copied = subprocess.run([_venv_bin("tfx"), "template", "copy", "--model=taxi",
+                             f"--pipeline_name={TEMPLATE_NAME}", f"--destination_path={folder}"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    if copied.returncode:
+        raise SystemExit(f"tfx template copy failed: {copied.stderr.strip().splitlines()[-1:]}")
+    definition = folder / "pipeline" / "pipeline.py"
+    text, switched = re.subn(r"^(\s*)# (components\.append\()", r"\1\2",
+                             definition.read_text(), flags=re.M)
+    definition.write_text(text)
+    configs = folder / "pipeline" / "configs.py"
+    text = configs.read_text()
+    text = re.sub(r"^TRAIN_NUM_STEPS = .*$", f"TRAIN_NUM_STEPS = {args.train_steps}", text,
+                  flags=re.M)
+    text = re.sub(r"^EVAL_NUM_STEPS = .*$", f"EVAL_NUM_STEPS = {args.eval_steps}", text,
+                  flags=re.M)
+    configs.write_text(text)
+    shutil.copyfile(csv, folder / "data" / "data.csv")
+    (folder / "components-switched-on").write_text(f"{switched}\n")
+    return folder
+
+
+def template_round(index: int, folder: Path, csv: Path,
+                   args: argparse.Namespace) -> Dict[str, Any]:
+    print(f"\n=== round {index}: TFX taxi template ===", flush=True)
+    prepare_template(folder, csv, args)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TAXI_")}
+    # The template's own modules (pipeline/, models/) come first, not this project's.
+    env["PYTHONPATH"] = str(folder)
+    result = run_child([sys.executable, "local_runner.py"], cwd=str(folder), env=env,
+                       log=folder / "run.log")
+    store = folder / "tfx_metadata" / TEMPLATE_NAME / "metadata.db"
+    config = config_lib.PipelineConfig(pipeline_name=TEMPLATE_NAME,
+                                       store=StoreConfig(metadata_path=str(store)))
+    result["mlmd"] = mlmd_summary(config, None)
+    result["label"] = "template"
+    result["log"] = str(folder / "run.log")
+    print_run(result)
     return result
 
 
-def _fmt_seconds(s: Optional[float]) -> str:
+# --- the pipeline ----------------------------------------------------------------------------
+
+def pipeline_round(index: int, folder: Path, csv: Path,
+                   args: argparse.Namespace) -> List[Dict[str, Any]]:
+    print(f"\n=== round {index}: this pipeline ===", flush=True)
+    data_root = folder / "data"
+    (data_root / "span-1").mkdir(parents=True)
+    shutil.copyfile(csv, data_root / "span-1" / "data.csv")
+    output_root = folder / "out"
+    config = config_lib.from_sources(output_root=str(output_root), data_root=str(data_root),
+                                     train_steps=args.train_steps, eval_steps=args.eval_steps,
+                                     tuner_trials=args.tuner_trials,
+                                     tuner_train_steps=args.tuner_train_steps)
+    command = [_venv_bin("taxi-pipeline"), "run", "--data-root", str(data_root),
+               "--output-root", str(output_root),
+               "--train-steps", str(args.train_steps), "--eval-steps", str(args.eval_steps),
+               "--tuner-trials", str(args.tuner_trials),
+               "--tuner-train-steps", str(args.tuner_train_steps)]
+    results, previous = [], None
+    for label in PIPELINE_RUNS:
+        if label == "new span":
+            (data_root / "span-2").mkdir()
+            shutil.copyfile(csv, data_root / "span-2" / "data.csv")
+        before = artifact_count(config)
+        log = folder / f"{label.replace(' ', '-')}.log"
+        result = run_child(command, log=log)
+        result.update(label=label, artifacts_before=before, artifacts_after=artifact_count(config),
+                      mlmd=mlmd_summary(config, previous), log=str(log))
+        previous = result["mlmd"]["run_id"] or previous
+        print_run(result)
+        results.append(result)
+    return results
+
+
+# --- report ----------------------------------------------------------------------------------
+
+def _fmt(s: Optional[float]) -> str:
     return "-" if s is None else f"{s:.1f}"
 
 
-def print_run_table(r: Dict[str, Any]) -> None:
+def print_run(r: Dict[str, Any]) -> None:
     m = r["mlmd"]
-    print(f"\n--- run {r['run']} ({r['label']}): exit {r['exit_code']}, "
-          f"wall {r['wall_seconds']:.1f} s, peak RSS {r['peak_rss_mb']:.0f} MB, "
-          f"CPU {r['user_cpu_seconds'] + r['system_cpu_seconds']:.1f} s")
-    print(f"    MLMD run: {m['run_id'] or m.get('note', 'none')}")
-    print(f"    {'component':<30} {'state':<10} {'seconds':>8}")
-    for c in m["components"]:
-        print(f"    {c['node_id']:<30} {c['state']:<10} {_fmt_seconds(c['seconds']):>8}")
-    component_total = sum(c["seconds"] or 0 for c in m["components"])
-    print(f"    {'sum of components':<30} {'':<10} {component_total:>8.1f}")
-    print(f"    executed {m['executed']}, cached {m['cached']}, other {m['other']} "
-          f"(+{m['resolvers']} resolver); "
-          f"artifacts in store {r['artifacts_before']} -> {r['artifacts_after']}")
+    print(f"--- {r['label']}: exit {r['exit_code']}, wall {r['wall_seconds']:.1f} s, "
+          f"peak RSS {r['peak_rss_mb']:.0f} MB, CPU {r['cpu_seconds']:.1f} s; "
+          f"executed {m['executed']}, cached {m['cached']} (+{m['resolvers']} resolver)")
+    print("    " + ", ".join(f"{c['node_id']} {_fmt(c['seconds'])}"
+                             + ("" if c["state"] == "COMPLETE" else f" {c['state']}")
+                             for c in m["components"] if not c["type"].endswith(".Resolver")),
+          flush=True)
 
 
-def print_summary(results: Dict[str, Any]) -> None:
-    print("\n=== summary ===")
-    print(f"  settings: {results['settings']}")
-    print(f"  {'run':<32} {'exit':>4} {'wall s':>8} {'peak RSS MB':>12} "
-          f"{'executed':>9} {'cached':>7} {'artifacts':>10}")
-    for r in results["runs"]:
-        m = r["mlmd"]
-        print(f"  {str(r['run']) + ' ' + r['label']:<32} {r['exit_code']:>4} "
-              f"{r['wall_seconds']:>8.1f} {r['peak_rss_mb']:>12.0f} {m['executed']:>9} "
-              f"{m['cached']:>7} {r['artifacts_before']:>4} -> {r['artifacts_after']:<4}")
-    ref = results["reference_not_measured"]
-    print(f"  reference (NOT measured; TFX taxi template, {ref['train_steps']} train / "
-          f"{ref['eval_steps']} eval steps, caching off): wall "
-          f"{'/'.join(map(str, ref['wall_seconds']))} s, peak RSS "
-          f"{ref['peak_rss_gb'][0]}-{ref['peak_rss_gb'][1]} GB")
+def spread(values: List[float], anchor: float) -> Dict[str, float]:
+    ratios = [v / anchor for v in values]
+    return {"min": round(min(ratios), 3), "median": round(statistics.median(ratios), 3),
+            "max": round(max(ratios), 3), "values": [round(v, 2) for v in values]}
+
+
+def component_medians(runs: List[Dict[str, Any]]) -> Dict[str, float]:
+    by_node: Dict[str, List[float]] = {}
+    for r in runs:
+        for c in r["mlmd"]["components"]:
+            if c["state"] == "COMPLETE" and c["seconds"] is not None \
+                    and not c["type"].endswith(".Resolver"):
+                by_node.setdefault(c["node_id"], []).append(c["seconds"])
+    return {node: round(statistics.median(v), 2) for node, v in by_node.items()}
+
+
+def summarise(template: List[dict], pipeline: List[List[dict]]) -> Dict[str, Any]:
+    anchor_wall = statistics.median(r["wall_seconds"] for r in template)
+    anchor_rss = statistics.median(r["peak_rss_mb"] for r in template)
+    rows = {"template": spread([r["wall_seconds"] for r in template], anchor_wall)}
+    for i, label in enumerate(PIPELINE_RUNS):
+        rows[label] = spread([rnd[i]["wall_seconds"] for rnd in pipeline], anchor_wall)
+    rss = {"template": spread([r["peak_rss_mb"] for r in template], anchor_rss),
+           "pipeline (largest of its runs)": spread(
+               [max(r["peak_rss_mb"] for r in rnd) for rnd in pipeline], anchor_rss)}
+    return {"anchor": {"template_median_wall_seconds": anchor_wall,
+                       "template_median_peak_rss_mb": anchor_rss},
+            "wall_ratio": rows, "peak_rss_ratio": rss,
+            "component_median_seconds": {
+                "template": component_medians(template),
+                **{label: component_medians([rnd[i] for rnd in pipeline])
+                   for i, label in enumerate(PIPELINE_RUNS)}},
+            "targets": TARGETS}
+
+
+def print_summary(summary: Dict[str, Any], quality: Optional[dict]) -> None:
+    anchor = summary["anchor"]
+    print("\n=== side by side (ratios to the template's median in this invocation: "
+          f"{anchor['template_median_wall_seconds']:.1f} s wall, "
+          f"{anchor['template_median_peak_rss_mb']:.0f} MB peak RSS) ===")
+    print(f"  {'run':<34} {'min':>6} {'median':>7} {'max':>6}  {'target':>7}  seconds")
+    for label, row in summary["wall_ratio"].items():
+        target = TARGETS.get(label)
+        print(f"  {label + ' (wall)':<34} {row['min']:>6.2f} {row['median']:>7.2f} "
+              f"{row['max']:>6.2f}  {'<= ' + format(target, '.2f') if target else '':>7}  "
+              f"{', '.join(map(str, row['values']))}")
+    for label, row in summary["peak_rss_ratio"].items():
+        target = TARGETS["peak RSS"] if label != "template" else None
+        print(f"  {label + ' (peak RSS)':<34} {row['min']:>6.2f} {row['median']:>7.2f} "
+              f"{row['max']:>6.2f}  {'<= ' + format(target, '.2f') if target else '':>7}  "
+              f"{', '.join(map(str, row['values']))} MB")
+    print("\n  median seconds per executed component:")
+    table = summary["component_median_seconds"]
+    nodes = sorted({n for cols in table.values() for n in cols})
+    print(f"    {'component':<22}" + "".join(f"{c:>17}" for c in table))
+    for node in nodes:
+        print(f"    {node:<22}" + "".join(f"{_fmt(table[c].get(node)):>17}" for c in table))
+    if quality:
+        print("\n  test split AUC (overall / Credit Card):")
+        for name, row in quality.get("models", {}).items():
+            print(f"    {name:<34} {row}")
+
+
+def model_quality(output_root: Path, json_path: Path) -> Optional[dict]:
+    script = PROJECT_ROOT / "benchmarks" / "plain_model.py"
+    if not script.exists():
+        return None
+    print("\n=== model quality: plain tf-keras script vs the pipeline's blessed model ===",
+          flush=True)
+    result = run_child([sys.executable, str(script), "--output-root", str(output_root),
+                        "--json", str(json_path)])
+    if result["exit_code"] != 0 or not json_path.exists():
+        return {"error": f"benchmarks/plain_model.py exited {result['exit_code']}"}
+    return json.loads(json_path.read_text())
 
 
 def machine_info() -> Dict[str, Any]:
     return {"nproc": os.cpu_count(), "platform": platform.platform(),
-            "machine": platform.machine(), "python": platform.python_version()}
+            "python": platform.python_version(),
+            "load_average_at_start": os.getloadavg()}
 
 
 def main(argv=None) -> int:
     args = parse_args(argv)
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
-    output_root = args.output_root or str(PROJECT_ROOT / "outputs" / "benchmark" / stamp)
-    # Same sources as the child (TAXI_* variables, then these flags), so MLMD is found.
-    config = config_lib.from_sources(output_root=output_root, train_steps=args.train_steps,
-                                     eval_steps=args.eval_steps, tuner_trials=args.tuner_trials,
-                                     tuner_train_steps=args.tuner_train_steps)
-    if not config.store.mysql_host and os.path.exists(config.store.metadata_path):
-        raise SystemExit(f"{config.store.metadata_path} exists: the cold run needs a fresh "
-                         f"output root")
+    root = Path(args.output_root or PROJECT_ROOT / "outputs" / "benchmark" / stamp)
+    if root.exists() and any(root.iterdir()):
+        raise SystemExit(f"{root} is not empty: every round needs fresh folders")
+    root.mkdir(parents=True, exist_ok=True)
     json_path = Path(args.json or PROJECT_ROOT / "outputs" / "benchmark"
                      / f"benchmark-{stamp}.json")
-    print(f"Benchmark output root: {config.output_root} (kept after the benchmark)")
-    data_root = None
-    if args.data == "all":
-        data_root = all_spans_as_one(config.data.data_root, Path(config.output_root) / "data")
+    csv = benchmark_rows(config_lib.DataConfig().data_root, root / "rows", args.scale)
+    print(f"Benchmark folder: {root} (kept); {count_rows(csv)} rows, "
+          f"{args.train_steps} train / {args.eval_steps} eval steps", flush=True)
 
-    results: Dict[str, Any] = {
-        "started": datetime.datetime.now().isoformat(timespec="seconds"),
-        "settings": {"data": args.data, "train_steps": args.train_steps,
-                     "eval_steps": args.eval_steps, "tuner_trials": args.tuner_trials,
-                     "tuner_train_steps": args.tuner_train_steps},
-        "output_root": config.output_root,
-        "command": taxi_pipeline_command(args, config.output_root, data_root),
-        "machine": machine_info(),
-        "runs": [],
-        "reference_not_measured": TEMPLATE_REFERENCE,
+    template, pipeline = [], []
+    for i in range(1, args.rounds + 1):
+        template.append(template_round(i, root / f"template-{i}", csv, args))
+        pipeline.append(pipeline_round(i, root / f"pipeline-{i}", csv, args))
+
+    summary = summarise(template, pipeline)
+    quality = None if args.skip_model_quality else model_quality(
+        root / f"pipeline-{args.rounds}" / "out", root / "model-quality.json")
+    print_summary(summary, quality)
+    results = {
+        "started": stamp, "machine": machine_info(),
+        "settings": {k: v for k, v in vars(args).items() if k not in ("json", "output_root")},
+        "rows": count_rows(csv), "folder": str(root),
+        "summary": summary, "model_quality": quality,
+        "template_runs": template, "pipeline_rounds": pipeline,
     }
-    previous_run_id = None
-    for i in range(3):
-        run = benchmark_run(i, args, config, previous_run_id, data_root)
-        results["runs"].append(run)
-        previous_run_id = run["mlmd"]["run_id"] or previous_run_id
-
-    print_summary(results)
     json_path.parent.mkdir(parents=True, exist_ok=True)
     json_path.write_text(json.dumps(results, indent=2) + "\n")
-    print(f"\n  results JSON:  {json_path}")
-    print(f"  output root:   {config.output_root}")
-    print(f"  pipeline log:  {config.log_file}")
-    return 0 if all(r["exit_code"] == 0 for r in results["runs"]) else 1
+    print(f"\n  results JSON: {json_path}")
+    failed = [r for r in template + [x for rnd in pipeline for x in rnd] if r["exit_code"]]
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

@@ -43,8 +43,9 @@ def _changed_by(monkeypatch, root, tmp_path, edit):
     ("modules/trainer.py", {C.TRAINER}),
     # Tuner and Trainer re-run through their inputs (new transform graph and examples).
     ("modules/transform.py", {C.TRANSFORM}),
-    ("modules/model.py", {C.TUNER, C.TRAINER}),
-    ("modules/features.py", {C.TRANSFORM, C.TUNER, C.TRAINER}),
+    # The tuning reuse resolver looks for searches under the tuner's code fingerprint.
+    ("modules/model.py", {C.TUNING_REUSE, C.TUNER, C.TRAINER}),
+    ("modules/features.py", {C.TRANSFORM, C.TUNING_REUSE, C.TUNER, C.TRAINER}),
     ("pipeline/push.py", {C.PUSHER}),
     ("pipeline/drift_gate.py", {C.DRIFT_GATE}),
     ("pipeline/csv_check.py", {C.CURATED_SCHEMA, C.CSV_CHECK, C.ANOMALY_GATE}),
@@ -52,7 +53,8 @@ def _changed_by(monkeypatch, root, tmp_path, edit):
     # rest (StatisticsGen, SchemaGen, ExampleValidator, Evaluator) read a new ExampleGen or
     # Trainer output, so a lock change re-runs everything. RunProvenance here still records
     # the real project's files.
-    (fingerprints.LOCK_FILE, set(fingerprints.COMPONENT_CODE) - {C.PROVENANCE}),
+    (fingerprints.LOCK_FILE, set(fingerprints.COMPONENT_CODE) - {C.PROVENANCE}
+     | {C.TUNING_REUSE}),
 ])
 def test_an_edit_changes_exactly_the_nodes_that_run_it(monkeypatch, project_copy, tmp_path,
                                                       edit, nodes):
@@ -75,17 +77,18 @@ def test_a_new_import_is_covered_without_a_list(project_copy):
 
 def test_entry_modules_are_the_ones_the_definition_names():
     """The dotted paths TFX imports, and each custom component's own module, are fingerprinted."""
-    from pipeline import components, drift_gate, provenance, push
+    from pipeline import components, drift_gate, provenance, push, tuning
     from pipeline import pipeline as definition
     code = fingerprints.COMPONENT_CODE
     for node, dotted in ((C.TRANSFORM, definition.PREPROCESSING_FN),
                          (C.TUNER, definition.TUNER_FN), (C.TRAINER, definition.RUN_FN)):
-        assert code[node] == (dotted.rpartition(".")[0],)
+        assert code[node][0] == dotted.rpartition(".")[0]
     for node, component in ((C.CSV_CHECK, components.CsvCheck),
                             (C.ANOMALY_GATE, components.AnomalyGate),
                             (C.CURATED_SCHEMA, components.CuratedSchemaGen),
                             (C.DRIFT_GATE, drift_gate.DriftGate),
                             (C.PUSHER, push.OncePerModelExecutor),
+                            (C.TUNER, tuning.PolicyTuner),
                             (C.PROVENANCE, provenance.RunProvenance)):
         assert component.__module__ in code[node], node
 
