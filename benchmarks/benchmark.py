@@ -332,9 +332,16 @@ def print_summary(summary: Dict[str, Any], quality: Optional[dict]) -> None:
     for node in nodes:
         print(f"    {node:<22}" + "".join(f"{_fmt(table[c].get(node)):>17}" for c in table))
     if quality:
-        print("\n  test split AUC (overall / Credit Card):")
-        for name, row in quality.get("models", {}).items():
-            print(f"    {name:<34} {row}")
+        print(f"\n  test split ({quality.get('test_rows', '?')} rows) AUC overall / "
+              f"within Credit Card:")
+        if "error" in quality:
+            print(f"    {quality['error']}")
+        for name, key in (("plain tf-keras script", "plain_script"),
+                          ("pipeline's blessed model", "pipeline_model")):
+            scores = quality.get(key) or {}
+            aucs = [scores.get(s, {}).get("auc") for s in ("overall", "Credit Card")]
+            print(f"    {name:<26} " + " / ".join("-" if a is None else f"{a:.3f}"
+                                                   for a in aucs))
 
 
 def model_quality(output_root: Path, json_path: Path) -> Optional[dict]:
