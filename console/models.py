@@ -54,7 +54,8 @@ def format_history(events) -> str:
 def cmd_models(args) -> int:
     from registry import catalog
     config, store = _store(args, writable=False)
-    rows = catalog.versions(store, config.pipeline_name, config.serving_dir)
+    rows = catalog.versions(store, config.pipeline_name, config.serving_dir,
+                            newest=None if args.all else args.last)
     events = catalog.history(store, config.serving_dir) if args.history else None
     if args.json:
         out = {"serving_dir": config.serving_dir, "versions": [v.to_json() for v in rows]}
@@ -63,6 +64,8 @@ def cmd_models(args) -> int:
         print(json.dumps(out, indent=2, sort_keys=True))
         return 0
     print(format_versions(rows, config.serving_dir))
+    if not args.all and len(rows) >= args.last:
+        print(f"  (the newest {args.last} and every aliased version; --all lists every one)")
     if events is not None:
         print()
         print(format_history(events))
@@ -138,6 +141,9 @@ def register(subparsers) -> None:
     p.add_argument("--json", action="store_true", help="print JSON")
     p.add_argument("--history", action="store_true",
                    help="also list every alias change (what served when)")
+    p.add_argument("--last", type=int, default=20, metavar="N",
+                   help="list the newest N versions and every aliased one (default %(default)s)")
+    p.add_argument("--all", action="store_true", help="list every version")
     add_config_arguments(p, SECTIONS)
     p.set_defaults(func=cmd_models)
 

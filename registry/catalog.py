@@ -2,7 +2,7 @@
 test AUC and baseline behind it, and every alias change ("what served when")."""
 import os
 from dataclasses import asdict, dataclass, field
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Set
 
 from ml_metadata import errors as mlmd_errors
 from ml_metadata.metadata_store import ListOptions
@@ -51,14 +51,34 @@ def _pushed_models(store, serving_dir: str):
         return []
 
 
-def versions(store, pipeline_name: str, serving_dir: str) -> List[Version]:
-    """Every version pushed into `serving_dir`, oldest first, with its aliases now."""
+def versions(store, pipeline_name: str, serving_dir: str,
+             model_ids: Optional[Set[int]] = None,
+             newest: Optional[int] = None) -> List[Version]:
+    """The versions pushed into `serving_dir`, oldest first, with their aliases now: every one,
+    or those of `model_ids`, or the `newest` N and every aliased one. Each listed version's
+    judgement costs a few lineage queries, so a store of many pushes is read for the rows
+    asked for only."""
     from lineage.trace import judgement_section
-    pushed = _pushed_models(store, serving_dir)
+    pushed = sorted(_pushed_models(store, serving_dir),
+                    key=lambda a: (a.create_time_since_epoch, a.id))
     if not pushed:
         return []
-    g = graph.load(store, "upstream", 2, artifact_ids=[a.id for a in pushed])
     labels = serving.read_labels(serving_dir) if serving.is_local(serving_dir) else {}
+    g = graph.load(store, "upstream", 2, artifact_ids=[a.id for a in pushed])
+
+    def model_of(artifact):
+        producer = g.producer(artifact.id)
+        return g.input(producer, C.PUSHER_INPUT_MODEL) if producer is not None else None
+
+    # Every version's model, so a listed version names the version it beat even unlisted.
+    version_of_model = {model_of(a): int(custom(a, C.PUSHED_VERSION_PROPERTY, "0") or 0)
+                        for a in pushed}
+    if newest is not None:
+        aliased = {str(v) for v in labels.values()}
+        pushed = [a for i, a in enumerate(pushed) if i >= len(pushed) - newest
+                  or str(custom(a, C.PUSHED_VERSION_PROPERTY, "")) in aliased]
+    if model_ids is not None:
+        pushed = [a for a in pushed if model_of(a) in model_ids]
     producers = {a.id: g.producer(a.id) for a in pushed}
     run_ids = {i: g.run_id(p) if p is not None else None for i, p in producers.items()}
     # The runs' spans, read together (a run at a time would label every run's nodes anew).
@@ -90,9 +110,8 @@ def versions(store, pipeline_name: str, serving_dir: str) -> List[Version]:
             files_exist=os.path.isdir(destination),
             aliases=sorted(a for a, v in labels.items() if v == version),
             created_ms=artifact.create_time_since_epoch))
-    by_model = {v.model_id: v.version for v in out}
     for v in out:
-        v.baseline_version = by_model.get(v.baseline_model_id)
+        v.baseline_version = version_of_model.get(v.baseline_model_id)
     return sorted(out, key=lambda v: (v.created_ms, v.version))
 
 

@@ -203,8 +203,8 @@ def _registry_section(store, pipeline_name: str, serving_dir: Optional[str],
     return [{"version": v.version, "aliases": v.aliases, "override": v.override,
              "override_reason": v.override_reason, "files_exist": v.files_exist,
              "history": [e for e in history if e["version"] == v.version]}
-            for v in catalog.versions(store, pipeline_name, serving_dir)
-            if v.model_id == model["id"]]
+            for v in catalog.versions(store, pipeline_name, serving_dir,
+                                      model_ids={model["id"]})]
 
 
 def collect(store, pipeline_name: str, run: str = "latest",
