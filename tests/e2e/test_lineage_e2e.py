@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from ml_metadata.proto import metadata_store_pb2 as mlmd_pb2
 
-from tests.support.pipeline_runs import out, span_csv
+from tests.support.pipeline_runs import RESOLVERS, out, span_csv
 
 pytestmark = pytest.mark.e2e
 
@@ -208,7 +208,7 @@ def test_diff_of_the_second_and_strict_runs(three_runs, strict_run, e2e_config, 
 def test_diff_of_the_fully_cached_run_says_it_pushed_nothing(three_runs, e2e_config, capsys):
     _, second, third = three_runs
     d = lineage_cli(e2e_config, capsys, "diff", second.run_id, third.run_id)
-    resolvers = {"latest_blessed_model_resolver", "drift_baseline_resolver"}  # resolve afresh
+    resolvers = RESOLVERS  # resolve afresh on every run
     assert {node: state for node, state in d["states"]["b"].items() if node not in resolvers} == {
         node: "CACHED" for node in d["states"]["a"] if node not in resolvers}
     # The third run's CACHED Pusher re-announces the second run's push; it pushed nothing.
