@@ -129,7 +129,7 @@ def run_child(cmd: List[str], cwd: Optional[str] = None, env: Optional[dict] = N
     }
 
 
-def _venv_bin(name: str) -> str:
+def venv_bin(name: str) -> str:
     exe = Path(sys.executable).parent / name
     if not exe.exists():
         raise SystemExit(f"{exe} not found: run with the project's venv python")
@@ -183,7 +183,7 @@ def mlmd_summary(config: PipelineConfig, previous_run_id: Optional[str]) -> Dict
 
 def prepare_template(folder: Path, csv: Path, args: argparse.Namespace) -> Path:
     """TFX's taxi template, copied by its own command, default components on, our rows."""
-    copied = subprocess.run([_venv_bin("tfx"), "template", "copy", "--model=taxi",
+    copied = subprocess.run([venv_bin("tfx"), "template", "copy", "--model=taxi",
                              f"--pipeline_name={TEMPLATE_NAME}", f"--destination_path={folder}"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     if copied.returncode:
@@ -236,7 +236,7 @@ def pipeline_round(index: int, folder: Path, csv: Path,
                                      train_steps=args.train_steps, eval_steps=args.eval_steps,
                                      tuner_trials=args.tuner_trials,
                                      tuner_train_steps=args.tuner_train_steps)
-    command = [_venv_bin("taxi-pipeline"), "run", "--data-root", str(data_root),
+    command = [venv_bin("taxi-pipeline"), "run", "--data-root", str(data_root),
                "--output-root", str(output_root),
                "--train-steps", str(args.train_steps), "--eval-steps", str(args.eval_steps),
                "--tuner-trials", str(args.tuner_trials),

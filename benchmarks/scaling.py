@@ -24,7 +24,7 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT_ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from benchmark import machine_info, mlmd_summary, run_child  # noqa: E402
+from benchmark import machine_info, mlmd_summary, run_child, venv_bin  # noqa: E402
 from pipeline import config as config_lib  # noqa: E402  (light: no TFX import)
 from synth import scaled_copy  # noqa: E402
 
@@ -51,10 +51,8 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 
 def pipeline_command(args: argparse.Namespace, output_root: str, data_root: str) -> List[str]:
-    exe = Path(sys.executable).parent / "taxi-pipeline"
-    if not exe.exists():
-        raise SystemExit(f"{exe} not found: run with the project's venv python")
-    return [str(exe), "run", "--data-root", data_root, "--output-root", output_root,
+    return [venv_bin("taxi-pipeline"), "run", "--data-root", data_root,
+            "--output-root", output_root,
             "--train-steps", str(args.train_steps), "--eval-steps", str(args.eval_steps),
             "--tuner-trials", str(args.tuner_trials),
             "--tuner-train-steps", str(args.tuner_train_steps)]
