@@ -125,7 +125,8 @@ def run_child(cmd: List[str], cwd: Optional[str] = None, env: Optional[dict] = N
         "wall_seconds": round(wall, 2),
         "exit_code": proc.returncode,
         "peak_rss_mb": round(usage.ru_maxrss / 1024, 1),  # Linux reports KiB
-        "cpu_seconds": round(usage.ru_utime + usage.ru_stime, 2),
+        "user_cpu_seconds": round(usage.ru_utime, 2),
+        "system_cpu_seconds": round(usage.ru_stime, 2),
     }
 
 
@@ -266,7 +267,8 @@ def _fmt(s: Optional[float]) -> str:
 def print_run(r: Dict[str, Any]) -> None:
     m = r["mlmd"]
     print(f"--- {r['label']}: exit {r['exit_code']}, wall {r['wall_seconds']:.1f} s, "
-          f"peak RSS {r['peak_rss_mb']:.0f} MB, CPU {r['cpu_seconds']:.1f} s; "
+          f"peak RSS {r['peak_rss_mb']:.0f} MB, "
+          f"CPU {r['user_cpu_seconds'] + r['system_cpu_seconds']:.1f} s; "
           f"executed {m['executed']}, cached {m['cached']} (+{m['resolvers']} resolver)")
     print("    " + ", ".join(f"{c['node_id']} {_fmt(c['seconds'])}"
                              + ("" if c["state"] == "COMPLETE" else f" {c['state']}")
