@@ -21,7 +21,7 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import List, Optional
 
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -60,32 +60,23 @@ def find_examples_uri(output_root: str, pipeline_name: str) -> str:
 
 
 def find_blessed_evaluation(output_root: str, pipeline_name: str) -> Optional[dict]:
-    """The newest Evaluator output whose blessing says blessed: {"uri", "model_uri", ...}."""
-    from metadata.runs import _node_labeler
+    """The newest run's Evaluator output whose blessing says blessed: {"uri", "model_uri",
+    "model_id"}, or None."""
+    from metadata import runs
     store = _store(output_root)
-    label = _node_labeler(store, pipeline_name)
-    executions = [e for e in store.get_executions() if label(e) == contract.EVALUATOR]
-    for execution in sorted(executions, key=lambda e: (e.create_time_since_epoch, e.id),
-                            reverse=True):
-        events = store.get_events_by_execution_ids([execution.id])
-        outputs: Dict[str, int] = {}
-        model_id = None
-        for event in events:
-            key = event.path.steps[0].key if event.path.steps else ""
-            if event.type == event.OUTPUT:
-                outputs[key] = event.artifact_id
-            elif event.type == event.INPUT and key == contract.EVALUATOR_INPUT_MODEL:
-                model_id = event.artifact_id
-        if contract.BLESSING_KEY not in outputs or contract.EVALUATION_KEY not in outputs:
+    for info in reversed(runs.list_runs(store, pipeline_name)):
+        evaluator = [r for r in runs.run_executions(store, pipeline_name, info.run_id)
+                     if r.node_id == contract.EVALUATOR]
+        if not evaluator or not evaluator[0].outputs.get(contract.BLESSING_KEY) \
+                or not evaluator[0].outputs.get(contract.EVALUATION_KEY):
             continue
-        # get_artifacts_by_id answers in id order, not in the order asked.
-        by_id = {a.id: a for a in store.get_artifacts_by_id(
-            [outputs[contract.BLESSING_KEY], outputs[contract.EVALUATION_KEY]])}
-        blessing = by_id[outputs[contract.BLESSING_KEY]]
-        evaluation = by_id[outputs[contract.EVALUATION_KEY]]
-        blessed = blessing.custom_properties.get(contract.BLESSED_PROPERTY)
-        if blessed is None or not blessed.int_value:
+        [blessing] = evaluator[0].outputs[contract.BLESSING_KEY]
+        [evaluation] = evaluator[0].outputs[contract.EVALUATION_KEY]
+        props = blessing.custom_properties
+        if contract.BLESSED_PROPERTY not in props or not props[contract.BLESSED_PROPERTY].int_value:
             continue
+        model_id = props[contract.CURRENT_MODEL_PROPERTY].int_value \
+            if contract.CURRENT_MODEL_PROPERTY in props else None
         model = store.get_artifacts_by_id([model_id])[0] if model_id else None
         return {"uri": evaluation.uri, "model_uri": model.uri if model else None,
                 "model_id": model_id}

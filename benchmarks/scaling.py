@@ -59,8 +59,6 @@ def pipeline_command(args: argparse.Namespace, output_root: str, data_root: str)
 
 
 def cpu_seconds(r: Dict[str, Any]) -> float:
-    if "cpu_seconds" in r:
-        return r["cpu_seconds"]
     return r["user_cpu_seconds"] + r["system_cpu_seconds"]
 
 

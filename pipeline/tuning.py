@@ -33,6 +33,7 @@ from tfx.types.component_spec import ChannelParameter, ExecutionParameter
 from tfx.types.standard_component_specs import TunerSpec
 from tfx.utils import json_utils
 
+from metadata.drift import span_of
 from pipeline import contract as C
 
 # Input keys of PolicyTuner beyond TFX's Tuner's, and its extra parameter.
@@ -55,9 +56,7 @@ def tuning_key(tuner_code_sha256: str, schema_sha256: str, training) -> str:
 
 
 def _span(artifact: types.Artifact) -> Optional[int]:
-    if artifact.has_custom_property(C.SPAN_PROPERTY):
-        return int(artifact.get_int_custom_property(C.SPAN_PROPERTY))
-    return None
+    return span_of(artifact.mlmd_artifact)
 
 
 def searched(artifact: types.Artifact) -> bool:
