@@ -31,6 +31,7 @@ def _category_sizes():
     sizes = dict(F.CATEGORICAL_INT_FEATURES)
     sizes.update({k: F.BUCKET_COUNT + 1 for k in F.BUCKET_FEATURES})
     sizes.update({k: F.VOCAB_SIZE + F.OOV_BUCKETS for k in F.VOCAB_FEATURES})
+    sizes.update(F.DERIVED_CATEGORICAL)
     return sizes
 
 
@@ -38,7 +39,7 @@ def build_keras_model(hparams) -> tf.keras.Model:
     """hparams: a keras_tuner.HyperParameters or a plain dict of values."""
     get = hparams.get if hasattr(hparams, "get") else hparams.__getitem__
     inputs, encoded = {}, []
-    for key in F.DENSE_FLOAT_FEATURES:
+    for key in F.DENSE_FLOAT_FEATURES + F.DERIVED_DENSE:
         name = F.transformed_name(key)
         inputs[name] = tf.keras.layers.Input(shape=(1,), name=name, dtype=tf.float32)
         encoded.append(inputs[name])

@@ -22,6 +22,19 @@ def _present(x):
     return tf.ones_like(tf.reshape(x, [-1]), tf.bool)
 
 
+def _fare_derived(fare):
+    """The fare's $5 tip step, how far into it the fare is, and its quantile bucket."""
+    steps = fare / F.FARE_TIP_STEP
+    step = tf.floor(steps)
+    return {
+        F.transformed_name("fare_tip_step"): tf.clip_by_value(
+            tf.cast(step, tf.int64), 0, F.FARE_TIP_STEPS - 1),
+        F.transformed_name("fare_tip_slack"): steps - step,
+        F.transformed_name("fare_bucket"): tft.bucketize(
+            fare, F.FARE_QUANTILE_BUCKETS, elementwise=False),
+    }
+
+
 def preprocessing_fn(inputs):
     outputs = {}
     for key in F.DENSE_FLOAT_FEATURES:
@@ -30,7 +43,10 @@ def preprocessing_fn(inputs):
                                         inputs[key].dense_shape)
         # Missing values take the column mean, which z-scores to 0.
         mean = tft.mean(x)
-        outputs[F.transformed_name(key)] = tft.scale_to_z_score(_dense(x, mean))
+        filled = _dense(x, mean)
+        outputs[F.transformed_name(key)] = tft.scale_to_z_score(filled)
+        if key == F.FARE_KEY:
+            outputs.update(_fare_derived(filled))
 
     for key in F.BUCKET_FEATURES:
         x = inputs[key]

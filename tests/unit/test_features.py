@@ -84,6 +84,8 @@ def test_category_sizes_cover_schema_domains(schema_features):
 
 def test_transformed_name():
     assert F.transformed_name("fare") == "fare_xf"
-    names = [F.transformed_name(k) for k in F.model_input_features()]
+    names = F.model_input_names()
     assert len(set(names)) == len(names)
+    assert names[:len(F.model_input_features())] == [
+        F.transformed_name(k) for k in F.model_input_features()]
     assert F.transformed_name(F.LABEL_KEY) != F.LABEL_KEY

@@ -9,7 +9,7 @@ from modules import features as F
 from modules.model import DEFAULT_HPARAMS, build_keras_model, layer_units, search_space
 from modules.trainer import make_serving_signatures
 
-INPUT_NAMES = sorted(F.transformed_name(k) for k in F.model_input_features())
+INPUT_NAMES = sorted(F.model_input_names())
 
 
 def dense_layers(model):
@@ -19,9 +19,10 @@ def dense_layers(model):
 def random_batch(n=5, seed=0):
     rng = np.random.default_rng(seed)
     batch = {F.transformed_name(k): rng.normal(size=(n, 1)).astype("float32")
-             for k in F.DENSE_FLOAT_FEATURES}
+             for k in F.DENSE_FLOAT_FEATURES + F.DERIVED_DENSE}
     sizes = {**F.CATEGORICAL_INT_FEATURES, **{k: F.BUCKET_COUNT + 1 for k in F.BUCKET_FEATURES},
-             **{k: F.VOCAB_SIZE + F.OOV_BUCKETS for k in F.VOCAB_FEATURES}}
+             **{k: F.VOCAB_SIZE + F.OOV_BUCKETS for k in F.VOCAB_FEATURES},
+             **F.DERIVED_CATEGORICAL}
     for k, size in sizes.items():
         batch[F.transformed_name(k)] = rng.integers(0, size, size=(n, 1)).astype("int64")
     return batch
@@ -35,8 +36,8 @@ def default_model():
 def test_default_model_inputs(default_model):
     assert sorted(default_model.input_names) == INPUT_NAMES
     dtypes = {name: default_model.get_layer(name).dtype for name in INPUT_NAMES}
-    for k in F.model_input_features():
-        want = "float32" if k in F.DENSE_FLOAT_FEATURES else "int64"
+    for k in F.model_input_features() + list(F.DERIVED_CATEGORICAL) + F.DERIVED_DENSE:
+        want = "float32" if k in F.DENSE_FLOAT_FEATURES + F.DERIVED_DENSE else "int64"
         assert dtypes[F.transformed_name(k)] == want, k
 
 

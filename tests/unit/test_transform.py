@@ -17,7 +17,7 @@ def column(rows, key):
 
 
 def test_outputs_are_label_plus_every_model_input(raw_rows, rows):
-    expected = {XF(k) for k in F.model_input_features()} | {F.LABEL_KEY}
+    expected = set(F.model_input_names()) | {F.LABEL_KEY}
     assert len(rows) == len(raw_rows)
     for r in rows:
         assert set(r) == expected
@@ -62,6 +62,29 @@ def test_dense_floats_are_z_scored(raw_rows, rows, key):
     # Order is kept: a larger raw value never gets a smaller z-score.
     order = np.argsort(raw[present].astype(float), kind="stable")
     assert (np.diff(x[present][order]) >= -1e-6).all()
+
+
+def test_fare_tip_steps(raw_rows, rows):
+    fares = np.array([r["fare"] for r in raw_rows], dtype=np.float32)
+    step = column(rows, XF("fare_tip_step"))
+    slack = column(rows, XF("fare_tip_slack"))
+    assert np.issubdtype(step.dtype, np.integer)
+    want = np.clip(np.floor(fares / np.float32(F.FARE_TIP_STEP)), 0, F.FARE_TIP_STEPS - 1)
+    assert step.tolist() == want.astype(int).tolist()
+    # A fare of exactly $10 starts the third step: a $2 tip is then exactly 20%, not more.
+    np.testing.assert_allclose(slack, fares / F.FARE_TIP_STEP - np.floor(fares / F.FARE_TIP_STEP),
+                               atol=1e-5)
+    assert ((slack >= 0) & (slack < 1)).all()
+
+
+def test_fare_buckets_follow_the_fare(raw_rows, rows):
+    b = column(rows, XF("fare_bucket"))
+    assert np.issubdtype(b.dtype, np.integer)
+    assert ((b >= 0) & (b < F.FARE_QUANTILE_BUCKETS)).all()
+    fares = np.array([r["fare"] for r in raw_rows])
+    order = np.argsort(fares, kind="stable")
+    assert (np.diff(b[order]) >= 0).all()
+    assert len(set(b.tolist())) > 1
 
 
 def test_missing_trip_seconds_become_zero(raw_rows, rows):
