@@ -14,6 +14,6 @@ setup(
                                     "metadata", "metadata.*", "console", "console.*",
                                     "runners", "runners.*", "lineage", "lineage.*", "review",
                                     "review.*", "artifacts", "artifacts.*", "registry",
-                                    "registry.*"]),
+                                    "registry.*", "alerts", "alerts.*"]),
     entry_points={"console_scripts": ["taxi-pipeline=console.main:main"]},
 )

@@ -69,9 +69,22 @@ def cmd_run(args) -> int:
     except local_runner.PipelineFailed as e:
         print(f"\nERROR: {e}", file=sys.stderr)
         print(f"Full log: {config.log_file}", file=sys.stderr)
+        _notify(config, e.run_id, str(e.cause))
         return 1
     _print_run_result(config, result)
+    _notify(config, result.run_id)
     return 0
+
+
+def _notify(config, run_id, error=None) -> None:
+    """Sends the run's outcome where the alerts settings say; a delivery that fails is
+    reported here and in the log, and changes nothing about the run's result."""
+    from alerts.notify import notify_run
+    for channel, problem in notify_run(config, run_id, error).items():
+        if problem is None:
+            print(f"  notified:      {channel}")
+        else:
+            print(f"  WARNING: could not notify via {channel}: {problem}", file=sys.stderr)
 
 
 def cmd_config(args) -> int:

@@ -23,8 +23,9 @@ from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 ENV_PREFIX = "TAXI_"
-# TAXI_ variables that are not settings: ./dev's choice of virtualenv.
-NON_SETTING_VARIABLES = ("TAXI_VENV",)
+# TAXI_ variables that are not settings: ./dev's choice of virtualenv, and the alerts' secrets
+# (alerts/channels.py), which are read from the environment only.
+NON_SETTING_VARIABLES = ("TAXI_VENV", "TAXI_ALERT_WEBHOOK_URL", "TAXI_ALERT_SMTP_PASSWORD")
 
 
 def _absolute(path: str) -> str:
@@ -183,6 +184,44 @@ class StoreConfig:
                  f"mysql_port must be in 1..65535, got {self.mysql_port}")
 
 
+ALERT_KINDS = ("failed", "stopped", "not_blessed", "pushed", "unchanged")
+
+
+@dataclasses.dataclass
+class AlertsConfig:
+    """Notifications when a run ends (alerts/). The webhook is on when TAXI_ALERT_WEBHOOK_URL
+    is set, e-mail when smtp_host and alert_email_to are. Secrets (the webhook URL, the SMTP
+    password in TAXI_ALERT_SMTP_PASSWORD) are read from the environment only: settings are
+    printed by `config` and recorded with every run."""
+    # Which outcomes notify: failed, stopped (a gate), not_blessed, pushed, unchanged.
+    alert_on: List[str] = dataclasses.field(
+        default_factory=lambda: ["failed", "stopped", "not_blessed", "pushed"])
+    # slack: Slack-compatible incoming-webhook JSON; json: the outcome as a generic JSON body.
+    webhook_format: str = "slack"
+    smtp_host: str = ""
+    smtp_port: int = 25
+    smtp_starttls: bool = False
+    smtp_user: str = ""
+    alert_email_from: str = "taxi-pipeline@localhost"
+    alert_email_to: List[str] = dataclasses.field(default_factory=list)
+    # A failed delivery is tried again this many times, after backoff, 2x, 4x ... seconds.
+    alert_retries: int = 3
+    alert_backoff_seconds: float = 2.0
+    alert_timeout_seconds: float = 10.0
+
+    def validate(self) -> None:
+        unknown = sorted(set(self.alert_on) - set(ALERT_KINDS))
+        _require(not unknown, f"alert_on: unknown outcome(s) {unknown}; choose from "
+                              f"{list(ALERT_KINDS)}")
+        _require(self.webhook_format in ("slack", "json"),
+                 f"webhook_format must be slack or json, got {self.webhook_format!r}")
+        _require(1 <= self.smtp_port <= 65535,
+                 f"smtp_port must be in 1..65535, got {self.smtp_port}")
+        _require(self.alert_retries >= 0, f"alert_retries must be >= 0, got {self.alert_retries}")
+        for name in ("alert_backoff_seconds", "alert_timeout_seconds"):
+            _require(getattr(self, name) >= 0, f"{name} must be >= 0, got {getattr(self, name)}")
+
+
 # Section attribute of PipelineConfig -> its class, in the order `config` prints them.
 SECTIONS: Dict[str, type] = {
     "data": DataConfig,
@@ -192,6 +231,7 @@ SECTIONS: Dict[str, type] = {
     "airflow": AirflowConfig,
     "kubeflow": KubeflowConfig,
     "store": StoreConfig,
+    "alerts": AlertsConfig,
 }
 
 
@@ -213,6 +253,7 @@ class PipelineConfig:
     airflow: AirflowConfig = dataclasses.field(default_factory=AirflowConfig)
     kubeflow: KubeflowConfig = dataclasses.field(default_factory=KubeflowConfig)
     store: StoreConfig = dataclasses.field(default_factory=StoreConfig)
+    alerts: AlertsConfig = dataclasses.field(default_factory=AlertsConfig)
 
     def __post_init__(self) -> None:
         self.output_root = _absolute(self.output_root)

@@ -1,0 +1,44 @@
+"""Notify about one finished run: read its outcome from MLMD and deliver it. Runners call
+`notify_run` after a run ends (Local and Beam from `taxi-pipeline run`, Airflow from its
+callbacks); `taxi-pipeline notify` sends it again for any past run."""
+import logging
+from typing import Dict, Mapping, Optional
+
+from alerts import channels as ch
+from alerts.outcome import Outcome, from_review
+from metadata.errors import NotFound, StoreError
+
+log = logging.getLogger(__name__)
+
+
+def outcome_of(config, run_id: str, error: Optional[str] = None) -> Outcome:
+    from metadata.store import open_store
+    from review.collect import collect
+    store = open_store(config.store)
+    return from_review(collect(store, config.pipeline_name, run_id), error=error)
+
+
+def set_up_failure(config, run_id: str, error: str) -> Outcome:
+    """A run that failed before MLMD recorded it (the pipeline could not be built)."""
+    return Outcome(kind="failed", pipeline=config.pipeline_name, run_id=run_id, runner="local",
+                   title=f"{config.pipeline_name}: run FAILED before any component ran",
+                   reasons=error.strip().splitlines()[:1], facts={"error": error})
+
+
+def notify_run(config, run_id: str, error: Optional[str] = None,
+               environ: Optional[Mapping[str, str]] = None) -> Dict[str, Optional[str]]:
+    """Delivers the run's outcome on every configured channel; {channel: error or None}.
+    Reads nothing when no channel is configured. Never raises."""
+    if not ch.channels(config.alerts, environ):
+        return {}
+    try:
+        try:
+            outcome = outcome_of(config, run_id, error)
+        except (NotFound, StoreError):  # it failed before MLMD recorded the run
+            if error is None:
+                raise
+            outcome = set_up_failure(config, run_id, error)
+        return ch.deliver(outcome, config.alerts, environ)
+    except Exception as e:  # noqa: BLE001 - the run's own result must stand
+        log.exception("could not build the notification for run %s", run_id)
+        return {"outcome": f"{type(e).__name__}: {e}"}

@@ -1,0 +1,129 @@
+"""What a finished run amounts to, told to people who did not watch it.
+
+One of five kinds, with the reasons a reader acts on:
+- failed: which component, and its error;
+- stopped: at the data gate (each feature and its anomaly) or the drift gate (each measurement
+  that drifted); no model was trained;
+- not_blessed: each Evaluator check the model failed (metric, value, threshold);
+- pushed: the serving version, the test AUC and its change against the baseline;
+- unchanged: nothing new was pushed (a cached rerun, or a model that already serves).
+
+Built from the run's review (review/collect.py), so it reads MLMD through the one metadata
+layer, plus the error text the runner caught, which MLMD does not keep.
+"""
+import dataclasses
+from typing import Any, Dict, List, Optional
+
+from pipeline import contract as C
+
+KINDS = ("failed", "stopped", "not_blessed", "pushed", "unchanged")
+# A reason list this long is cut, with a count of what was left out.
+MAX_REASONS = 20
+
+
+@dataclasses.dataclass
+class Outcome:
+    kind: str
+    pipeline: str
+    run_id: str
+    runner: str
+    title: str
+    reasons: List[str]
+    # Machine-readable: component, error, gate, metric values, version, auc, auc_change...
+    facts: Dict[str, Any]
+
+    def as_dict(self) -> Dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def text(self) -> str:
+        lines = [self.title]
+        lines += [f"  - {r}" for r in self.reasons]
+        lines.append(f"run {self.run_id} ({self.runner}), pipeline {self.pipeline}")
+        return "\n".join(lines)
+
+
+def _cut(reasons: List[str]) -> List[str]:
+    if len(reasons) <= MAX_REASONS:
+        return reasons
+    return reasons[:MAX_REASONS] + [f"... and {len(reasons) - MAX_REASONS} more"]
+
+
+def _error_reasons(error: Optional[str]) -> List[str]:
+    """The bullet lines of a gate's error ("  - ..."), else its non-empty lines."""
+    if not error:
+        return []
+    lines = [line.strip() for line in error.splitlines() if line.strip()]
+    bullets = [line[2:] for line in lines if line.startswith("- ")]
+    return bullets or lines
+
+
+def _auc(metrics: dict, side: str) -> Optional[float]:
+    value = (metrics.get(side) or {}).get("auc")
+    return float(value) if value is not None else None
+
+
+def from_review(review: dict, error: Optional[str] = None) -> Outcome:
+    """The outcome of the run `review` describes; `error`: the failure's text when known."""
+    run = review["run"]
+    base = dict(pipeline=review["pipeline"], run_id=run["id"], runner=run["runner"])
+    failed = list(run["failed_at"])
+    evaluation, push, data = review.get("evaluation"), review.get("push"), review.get("data", {})
+    facts: Dict[str, Any] = {"status": run["status"], "seconds": run["seconds"],
+                             "span": data.get("span")}
+
+    if C.ANOMALY_GATE in failed:
+        reasons = [line for lines in (data.get("anomalies") or {}).values() for line in lines]
+        reasons = reasons or _error_reasons(error)
+        facts.update(gate="data", component=C.ANOMALY_GATE, error=error)
+        return Outcome(kind="stopped", title=f"{review['pipeline']}: span {data.get('span')} "
+                       f"STOPPED AT THE DATA GATE: no model was trained",
+                       reasons=_cut(reasons), facts=facts, **base)
+    if C.DRIFT_GATE in failed:
+        facts.update(gate="drift", component=C.DRIFT_GATE, error=error)
+        return Outcome(kind="stopped", title=f"{review['pipeline']}: span {data.get('span')} "
+                       f"STOPPED AT THE DRIFT GATE: it drifted from the last span that passed; "
+                       f"no model was trained",
+                       reasons=_cut(_error_reasons(error)), facts=facts, **base)
+    if failed or error or run["status"] in ("FAILED", "ABANDONED"):
+        component = failed[0] if failed else None
+        facts.update(component=component, error=error)
+        where = f"at {', '.join(failed)}" if failed else "before any component failed"
+        first_line = (error or "").strip().splitlines()[:1]
+        return Outcome(kind="failed", title=f"{review['pipeline']}: run FAILED {where}",
+                       reasons=first_line or [f"run status {run['status']}; see the log file"],
+                       facts=facts, **base)
+
+    if evaluation is not None and evaluation.get("blessed") is False:
+        checks = [c for c in evaluation.get("threshold_checks", []) if c["passed"] is False]
+        reasons = [f"{c['metric']}: {_fmt(c['value'])}, needs {c['rule']}" for c in checks] \
+            or ["the Evaluator's validation failed (see the review)"]
+        facts.update(failed_checks=checks,
+                     auc=_auc(evaluation.get("overall", {}), "candidate"),
+                     baseline_auc=_auc(evaluation.get("overall", {}), "baseline"))
+        return Outcome(kind="not_blessed", title=f"{review['pipeline']}: the model of span "
+                       f"{data.get('span')} was NOT BLESSED and not pushed",
+                       reasons=reasons, facts=facts, **base)
+
+    if push and push.get("pushed") and push.get("state") == "COMPLETE":
+        overall = (evaluation or {}).get("overall", {})
+        auc, baseline = _auc(overall, "candidate"), _auc(overall, "baseline")
+        change = auc - baseline if auc is not None and baseline is not None else None
+        facts.update(version=push.get("version"), destination=push.get("destination"),
+                     auc=auc, baseline_auc=baseline, auc_change=change)
+        reasons = [f"serving version {push.get('version')} at {push.get('destination')}",
+                   f"test AUC {_fmt(auc)}" + (f" ({change:+.4f} against the baseline's "
+                                             f"{_fmt(baseline)})" if change is not None
+                                             else " (no baseline: the first blessed model)")]
+        return Outcome(kind="pushed", title=f"{review['pipeline']}: span {data.get('span')} "
+                       f"model BLESSED and pushed as version {push.get('version')}",
+                       reasons=reasons, facts=facts, **base)
+
+    facts.update(version=(push or {}).get("version"))
+    why = ("the model already serves (pushed by an earlier run)" if push
+           else "no model was evaluated in this run")
+    return Outcome(kind="unchanged", title=f"{review['pipeline']}: nothing new pushed",
+                   reasons=[why], facts=facts, **base)
+
+
+def _fmt(value) -> str:
+    return "n/a" if value is None else f"{value:.4f}" if isinstance(value, float) else str(value)

@@ -1,0 +1,177 @@
+"""alerts/: outcomes from run reviews, the webhook and e-mail bodies, and delivery to real
+receivers on loopback (an HTTP server and aiosmtpd), with retries and backoff."""
+import json
+
+import pytest
+
+from alerts import channels as ch
+from alerts.outcome import MAX_REASONS, from_review
+from pipeline import contract as C
+from pipeline.config import PipelineConfig
+from tests.support.receivers import free_port, http_receiver, smtp_receiver
+
+
+def review(status="COMPLETE", failed=(), evaluation=None, push=None, anomalies=None, span=3):
+    return {"pipeline": "taxi",
+            "run": {"id": "local-1", "runner": "local", "status": status, "seconds": 12.5,
+                    "failed_at": list(failed)},
+            "data": {"span": span, "anomalies": anomalies},
+            "evaluation": evaluation, "push": push}
+
+
+def evaluation(blessed, checks=(), auc=0.93, baseline=0.95):
+    return {"blessed": blessed, "threshold_checks": list(checks),
+            "overall": {"candidate": {"auc": auc},
+                        "baseline": {"auc": baseline} if baseline is not None else {}}}
+
+
+def alerts_config(**changes):
+    return PipelineConfig.from_flat(alert_retries=2, alert_backoff_seconds=0.01,
+                                    alert_timeout_seconds=5, **changes).alerts
+
+
+# --- outcomes ------------------------------------------------------------------------------
+
+def test_data_gate_stop_lists_every_feature_and_reason():
+    lines = {"eval": ["feature 'trip_start_hour' (eval split): Expected data of type: INT"],
+             "train": ["feature 'payment_type' (train split): Bitcoin (~12%)"]}
+    outcome = from_review(review(status="FAILED", failed=[C.ANOMALY_GATE], anomalies=lines),
+                          error="AnomalyGate: 2 anomalies")
+    assert outcome.kind == "stopped" and outcome.facts["gate"] == "data"
+    assert "STOPPED AT THE DATA GATE" in outcome.title and "span 3" in outcome.title
+    assert outcome.reasons == lines["eval"] + lines["train"]
+
+
+def test_drift_gate_stop_takes_the_measurements_from_the_error():
+    error = ("span 4 drifted from span 3 (the last span that passed) in 2 measurements of /s; "
+             "Transform, Tuner and Trainer will not run:\n  - fare: L-infinity 0.4 > 0.2\n"
+             "  - company: Jensen-Shannon 0.3 > 0.1")
+    outcome = from_review(review(status="FAILED", failed=[C.DRIFT_GATE]), error=error)
+    assert outcome.kind == "stopped" and outcome.facts["gate"] == "drift"
+    assert outcome.reasons == ["fare: L-infinity 0.4 > 0.2", "company: Jensen-Shannon 0.3 > 0.1"]
+
+
+def test_failed_component_and_its_error():
+    outcome = from_review(review(status="FAILED", failed=[C.TRAINER]),
+                          error="ResourceExhaustedError: OOM when allocating\nmore text")
+    assert outcome.kind == "failed" and outcome.facts["component"] == C.TRAINER
+    assert "FAILED at Trainer" in outcome.title
+    assert outcome.reasons == ["ResourceExhaustedError: OOM when allocating"]
+
+
+def test_not_blessed_names_metric_value_and_threshold():
+    checks = [{"metric": "auc", "kind": "value", "rule": ">= 0.95", "value": 0.93,
+               "passed": False},
+              {"metric": "auc", "kind": "change", "rule": "change vs baseline >= -0.01",
+               "value": -0.02, "passed": False},
+              {"metric": "binary_accuracy", "kind": "value", "rule": ">= 0.5", "value": 0.8,
+               "passed": True}]
+    outcome = from_review(review(evaluation=evaluation(False, checks)))
+    assert outcome.kind == "not_blessed"
+    assert outcome.reasons == ["auc: 0.9300, needs >= 0.95",
+                               "auc: -0.0200, needs change vs baseline >= -0.01"]
+    assert outcome.facts["auc"] == 0.93 and len(outcome.facts["failed_checks"]) == 2
+
+
+def test_pushed_gives_version_auc_and_change():
+    push = {"pushed": True, "state": "COMPLETE", "version": "1700000000",
+            "destination": "/srv/models/taxi/1700000000"}
+    outcome = from_review(review(evaluation=evaluation(True, auc=0.96, baseline=0.95),
+                                 push=push))
+    assert outcome.kind == "pushed" and outcome.facts["version"] == "1700000000"
+    assert outcome.facts["auc_change"] == pytest.approx(0.01)
+    assert "+0.0100 against the baseline's 0.9500" in outcome.reasons[1]
+
+
+def test_cached_push_is_unchanged():
+    push = {"pushed": True, "state": "CACHED", "version": "1", "destination": "/x/1"}
+    outcome = from_review(review(evaluation=evaluation(True), push=push))
+    assert outcome.kind == "unchanged"
+
+
+def test_long_reason_lists_are_cut():
+    lines = {"eval": [f"feature 'f{i}': missing" for i in range(MAX_REASONS + 5)]}
+    outcome = from_review(review(status="FAILED", failed=[C.ANOMALY_GATE], anomalies=lines))
+    assert len(outcome.reasons) == MAX_REASONS + 1 and outcome.reasons[-1] == "... and 5 more"
+
+
+# --- bodies --------------------------------------------------------------------------------
+
+def test_slack_and_json_bodies():
+    outcome = from_review(review(status="FAILED", failed=[C.TRAINER]), error="boom")
+    slack = ch.slack_body(outcome)
+    assert slack["text"].startswith(":x: ") and outcome.title in slack["text"]
+    assert [b["type"] for b in slack["blocks"]] == ["section", "section", "context"]
+    generic = ch.json_body(outcome)
+    assert generic["kind"] == "failed" and generic["facts"]["error"] == "boom"
+    json.dumps(generic)
+
+
+# --- delivery to real receivers -------------------------------------------------------------
+
+def test_webhook_is_retried_with_backoff_until_it_answers():
+    waits = []
+    outcome = from_review(review(status="FAILED", failed=[C.TRAINER]), error="boom")
+    with http_receiver(fail_first=2) as server:
+        result = ch.deliver(outcome, alerts_config(), {ch.WEBHOOK_URL_VARIABLE: server.url},
+                            sleep=waits.append)
+    assert result == {"webhook": None}
+    assert server.attempts == 3 and len(server.received) == 1
+    assert waits == [0.01, 0.02]  # exponential
+    assert server.received[0]["content_type"] == "application/json"
+    assert server.received[0]["body"]["text"].startswith(":x:")
+
+
+def test_generic_json_webhook():
+    outcome = from_review(review(status="FAILED", failed=[C.TRAINER]), error="boom")
+    with http_receiver() as server:
+        ch.deliver(outcome, alerts_config(webhook_format="json"),
+                   {ch.WEBHOOK_URL_VARIABLE: server.url})
+    assert server.received[0]["body"]["kind"] == "failed"
+    assert server.received[0]["body"]["run_id"] == "local-1"
+
+
+def test_a_dead_receiver_is_reported_not_raised(caplog):
+    outcome = from_review(review(status="FAILED", failed=[C.TRAINER]), error="boom")
+    url = f"http://127.0.0.1:{free_port()}/hook"  # nothing listens there
+    result = ch.deliver(outcome, alerts_config(), {ch.WEBHOOK_URL_VARIABLE: url},
+                        sleep=lambda s: None)
+    assert "Connection refused" in result["webhook"] or "URLError" in result["webhook"]
+    assert sum("attempt" in r.message for r in caplog.records) == 3
+
+
+def test_email_over_smtp():
+    outcome = from_review(review(status="FAILED", failed=[C.ANOMALY_GATE],
+                                 anomalies={"eval": ["feature 'fare': too small"]}))
+    with smtp_receiver() as (port, mailbox):
+        result = ch.deliver(outcome, alerts_config(smtp_host="127.0.0.1", smtp_port=port,
+                                                   alert_email_to=["ops@example.com"]), {})
+    assert result == {"email": None}
+    [message] = mailbox.messages
+    assert message["To"] == "ops@example.com"
+    assert message["Subject"].startswith("[stopped] taxi: span 3 STOPPED")
+    body = message.get_content()
+    assert "feature 'fare': too small" in body and '"gate": "data"' in body
+
+
+def test_outcomes_left_out_of_alert_on_send_nothing():
+    outcome = from_review(review(evaluation=evaluation(True),
+                                 push={"pushed": True, "state": "CACHED", "version": "1",
+                                       "destination": "/x"}))
+    with http_receiver() as server:
+        result = ch.deliver(outcome, alerts_config(), {ch.WEBHOOK_URL_VARIABLE: server.url})
+    assert result == {} and server.attempts == 0
+
+
+def test_secrets_are_no_settings():
+    config = PipelineConfig.from_flat()
+    assert "webhook_url" not in config.flat() and "smtp_password" not in config.flat()
+    from pipeline.config import unknown_env_variables
+    assert unknown_env_variables({v: "x" for v in ch.SECRET_VARIABLES}) == []
+
+
+def test_bad_alert_settings_are_named():
+    with pytest.raises(ValueError, match="alert_on: unknown outcome"):
+        PipelineConfig.from_flat(alert_on=["failed", "exploded"])
+    with pytest.raises(ValueError, match="webhook_format"):
+        PipelineConfig.from_flat(webhook_format="xml")
