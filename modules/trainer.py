@@ -12,7 +12,7 @@ from tfx import v1 as tfx
 
 from modules import dataset
 from modules import features as F
-from modules.model import DEFAULT_HPARAMS, build_keras_model
+from modules.model import DEFAULT_HPARAMS, build_keras_model, skip_autograph_for_tf_keras
 
 
 def _serving_feature_spec(tf_transform_output):
@@ -53,6 +53,7 @@ def hparams_from(fn_args) -> keras_tuner.HyperParameters:
 
 
 def run_fn(fn_args: tfx.components.FnArgs) -> None:
+    skip_autograph_for_tf_keras()
     config = fn_args.custom_config or {}
     batch_size = int(config.get("batch_size", 40))
     tf.keras.utils.set_random_seed(int(config.get("seed", 42)))

@@ -4,10 +4,11 @@ import tensorflow_transform as tft
 from tfx import v1 as tfx
 
 from modules import dataset
-from modules.model import build_keras_model, search_space
+from modules.model import build_keras_model, search_space, skip_autograph_for_tf_keras
 
 
 def tuner_fn(fn_args: tfx.components.FnArgs) -> tfx.components.TunerFnResult:
+    skip_autograph_for_tf_keras()
     config = fn_args.custom_config or {}
     tf_transform_output = tft.TFTransformOutput(fn_args.transform_graph_path)
     tuner = keras_tuner.RandomSearch(

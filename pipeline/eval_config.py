@@ -61,6 +61,8 @@ def create_eval_config(min_auc: float, max_auc_regression: float,
         tfma.MetricConfig(class_name="BinaryAccuracy"),
         tfma.MetricConfig(class_name="Precision"),
         tfma.MetricConfig(class_name="Recall"),
+        # The log loss Keras reported as the model's compiled "loss", computed by TFMA itself.
+        tfma.MetricConfig(class_name="BinaryCrossEntropy"),
         tfma.MetricConfig(class_name="MeanLabel"),
         tfma.MetricConfig(class_name="MeanPrediction"),
         tfma.MetricConfig(class_name="Calibration"),
@@ -70,6 +72,11 @@ def create_eval_config(min_auc: float, max_auc_regression: float,
     ]
     return tfma.EvalConfig(
         model_specs=[tfma.ModelSpec(
+            # Named, TFMA loads each model once, through its signatures. Unnamed, it loads each
+            # model twice more as a Keras model: once to find its type, once to add the Keras
+            # compiled metrics (loss and accuracy, which BinaryCrossEntropy and BinaryAccuracy
+            # give). Those loads were 18 of the Evaluator's 29 s with a baseline.
+            model_type=tfma.TF_GENERIC,
             signature_name="serving_default",
             label_key=F.LABEL_KEY,
             preprocessing_function_names=["transform_features"],

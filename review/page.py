@@ -18,7 +18,8 @@ HEADLINE = [("example_count", "examples", None), ("auc", "AUC", "higher"),
             ("binary_accuracy", "binary accuracy", "higher"), ("precision", "precision", "higher"),
             ("recall", "recall", "higher"), ("mean_label", "mean label", None),
             ("mean_prediction", "mean prediction", None),
-            ("calibration", "calibration (prediction / label)", "one")]
+            ("calibration", "calibration (prediction / label)", "one"),
+            ("binary_crossentropy", "log loss", "lower")]
 SLICE_METRICS = [("example_count", "examples"), ("auc", "AUC"),
                  ("auc_precision_recall", "AUC-PR"), ("binary_accuracy", "accuracy"),
                  ("precision", "precision"), ("recall", "recall"),
@@ -95,6 +96,8 @@ def _change_css(change: Optional[float], better: Optional[str], candidate, basel
         return ""
     if better == "one":
         improved = abs(candidate - 1) < abs(baseline - 1)
+    elif better == "lower":
+        improved = change < 0
     else:
         improved = change > 0
     return "better" if improved else "worse"

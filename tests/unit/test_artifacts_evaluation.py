@@ -183,6 +183,17 @@ def test_no_slice_threshold_without_baseline():
     assert not overall.feature_keys and not overall.feature_values
 
 
+def test_models_are_loaded_through_their_signatures_only():
+    # A named model type keeps TFMA from loading each model twice more as Keras (to guess the
+    # type, and for the compiled metrics); the compiled loss comes from TFMA's own metric.
+    import tensorflow_model_analysis as tfma
+    from pipeline.eval_config import create_eval_config
+    config = create_eval_config(0.7, 0.01, 0.03, with_baseline=True)
+    assert [spec.model_type for spec in config.model_specs] == [tfma.TF_GENERIC]
+    names = {m.class_name for m in config.metrics_specs[0].metrics}
+    assert {"BinaryCrossEntropy", "BinaryAccuracy"} <= names
+
+
 @pytest.mark.parametrize("class_name, config, expected", [
     ("AUC", "", "auc"), ("AUCPrecisionRecall", "", "auc_precision_recall"),
     ("BinaryAccuracy", "{}", "binary_accuracy"), ("ExampleCount", "", "example_count"),

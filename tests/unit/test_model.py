@@ -168,3 +168,16 @@ def test_transform_features_signature(exported, raw_rows, transform_run):
         got = out[k].numpy().reshape(-1)
         want = np.array([r[k] for r in transform_run["transformed"]])
         np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5, err_msg=k)
+
+
+def test_autograph_leaves_tf_keras_alone():
+    from tensorflow.python.autograph.core import config as autograph_config
+    from tensorflow.python.autograph.impl import conversion
+    from modules.model import skip_autograph_for_tf_keras
+    skip_autograph_for_tf_keras()
+    skip_autograph_for_tf_keras()  # idempotent: one rule
+    rules = [r for r in autograph_config.CONVERSION_RULES
+             if isinstance(r, autograph_config.DoNotConvert) and r.matches("tf_keras")]
+    assert len(rules) == 1
+    assert not conversion.is_allowlisted(build_keras_model)  # our code is still converted
+    assert conversion.is_allowlisted(tf_keras.Model.train_step)
