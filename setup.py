@@ -14,6 +14,7 @@ setup(
                                     "metadata", "metadata.*", "console", "console.*",
                                     "runners", "runners.*", "lineage", "lineage.*", "review",
                                     "review.*", "artifacts", "artifacts.*", "registry",
-                                    "registry.*", "alerts", "alerts.*"]),
+                                    "registry.*", "alerts", "alerts.*", "monitoring",
+                                    "monitoring.*"]),
     entry_points={"console_scripts": ["taxi-pipeline=console.main:main"]},
 )

@@ -11,11 +11,13 @@ from metadata.errors import NotFound, StoreError
 log = logging.getLogger(__name__)
 
 
-def outcome_of(config, run_id: str, error: Optional[str] = None) -> Outcome:
-    from metadata.store import open_store
-    from review.collect import collect
-    store = open_store(config.store)
-    return from_review(collect(store, config.pipeline_name, run_id), error=error)
+def outcome_of(config, run_id: str, error: Optional[str] = None,
+               review: Optional[dict] = None) -> Outcome:
+    if review is None:
+        from metadata.store import open_store
+        from review.collect import collect
+        review = collect(open_store(config.store), config.pipeline_name, run_id)
+    return from_review(review, error=error)
 
 
 def set_up_failure(config, run_id: str, error: str) -> Outcome:
@@ -26,14 +28,15 @@ def set_up_failure(config, run_id: str, error: str) -> Outcome:
 
 
 def notify_run(config, run_id: str, error: Optional[str] = None,
-               environ: Optional[Mapping[str, str]] = None) -> Dict[str, Optional[str]]:
+               environ: Optional[Mapping[str, str]] = None,
+               review: Optional[dict] = None) -> Dict[str, Optional[str]]:
     """Delivers the run's outcome on every configured channel; {channel: error or None}.
     Reads nothing when no channel is configured. Never raises."""
     if not ch.channels(config.alerts, environ):
         return {}
     try:
         try:
-            outcome = outcome_of(config, run_id, error)
+            outcome = outcome_of(config, run_id, error, review)
         except (NotFound, StoreError):  # it failed before MLMD recorded the run
             if error is None:
                 raise

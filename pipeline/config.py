@@ -222,6 +222,26 @@ class AlertsConfig:
             _require(getattr(self, name) >= 0, f"{name} must be >= 0, got {getattr(self, name)}")
 
 
+METRICS_OFF = "none"
+
+
+@dataclasses.dataclass
+class MetricsConfig:
+    """Prometheus metrics of each run (monitoring/metrics.py): a textfile for node_exporter's
+    textfile collector, and a push to a Pushgateway when pushgateway_url is set."""
+    # Default: <output_root>/metrics/<pipeline_name>.prom; "none" writes no textfile.
+    metrics_textfile: str = ""
+    # host:port or http(s)://host:port of a Pushgateway; empty: no push.
+    pushgateway_url: str = ""
+    pushgateway_job: str = "taxi-pipeline"
+    pushgateway_timeout: float = 10.0
+
+    def validate(self) -> None:
+        _require(self.pushgateway_timeout > 0,
+                 f"pushgateway_timeout must be > 0, got {self.pushgateway_timeout}")
+        _require(bool(self.pushgateway_job), "pushgateway_job must not be empty")
+
+
 # Section attribute of PipelineConfig -> its class, in the order `config` prints them.
 SECTIONS: Dict[str, type] = {
     "data": DataConfig,
@@ -232,6 +252,7 @@ SECTIONS: Dict[str, type] = {
     "kubeflow": KubeflowConfig,
     "store": StoreConfig,
     "alerts": AlertsConfig,
+    "metrics": MetricsConfig,
 }
 
 
@@ -254,6 +275,7 @@ class PipelineConfig:
     kubeflow: KubeflowConfig = dataclasses.field(default_factory=KubeflowConfig)
     store: StoreConfig = dataclasses.field(default_factory=StoreConfig)
     alerts: AlertsConfig = dataclasses.field(default_factory=AlertsConfig)
+    metrics: MetricsConfig = dataclasses.field(default_factory=MetricsConfig)
 
     def __post_init__(self) -> None:
         self.output_root = _absolute(self.output_root)
@@ -268,12 +290,18 @@ class PipelineConfig:
             self.kubeflow.kfp_output_dir = os.path.join(self.output_root, "kubeflow")
         if not self.log_file:
             self.log_file = os.path.join(self.output_root, "logs", "pipeline.log")
+        if not self.metrics.metrics_textfile:
+            self.metrics.metrics_textfile = os.path.join(self.output_root, "metrics",
+                                                         f"{self.pipeline_name}.prom")
+
         # Relative paths mean "from where the command was given", not from wherever a worker
         # or an orchestrator later runs.
         self.serving_dir = _absolute(self.serving_dir)
         self.log_file = _absolute(self.log_file)
         self.store.metadata_path = _absolute(self.store.metadata_path)
         self.kubeflow.kfp_output_dir = _absolute(self.kubeflow.kfp_output_dir)
+        if self.metrics.metrics_textfile != METRICS_OFF:
+            self.metrics.metrics_textfile = _absolute(self.metrics.metrics_textfile)
         self.validate()
 
     @classmethod

@@ -26,6 +26,9 @@ RESOLVER = "latest_blessed_model_resolver"
 EVALUATOR = "Evaluator"
 PUSHER = "Pusher"
 
+# System nodes that pick artifacts from MLMD; they run on every run, cached or not.
+RESOLVERS = (DRIFT_BASELINE, TUNING_REUSE, RESOLVER)
+
 NODES = (PROVENANCE, CURATED_SCHEMA, CSV_CHECK, EXAMPLE_GEN, STATISTICS_GEN, SCHEMA_GEN,
          EXAMPLE_VALIDATOR, ANOMALY_GATE, DRIFT_BASELINE, DRIFT_GATE, TRANSFORM, TUNING_REUSE,
          TUNER, TRAINER, RESOLVER, EVALUATOR, PUSHER)
@@ -182,6 +185,9 @@ EVALUATOR_SPLITS_PROPERTY = "example_splits"
 
 # Columns the Evaluator slices metrics by (the report shows one section per column).
 SLICE_COLUMNS = ("trip_start_hour", "payment_type")
+# The slice with its own AUC gate (pipeline/eval_config.py): card payments, where tips are
+# recorded.
+GATED_SLICE = ("payment_type", "Credit Card")
 
 # MLMD context types. Local and Beam runs: `pipeline` > `pipeline_run`, nodes in `node`.
 # Airflow's legacy launcher: `pipeline`, `run` ("<pipeline>.<run id>"), `component_run`.

@@ -17,8 +17,7 @@ CALIBRATION_BUCKETS = 100
 # mostly measures payment type (cash trips are almost all negatives); within this slice the
 # model has to tell tippers apart. Only this slice is gated: TFMA reports AUC 0 for slices with
 # a single label, and small slices' AUC is noise.
-GATED_SLICE_COLUMN = "payment_type"
-GATED_SLICE_VALUE = "Credit Card"
+GATED_SLICE_COLUMN, GATED_SLICE_VALUE = contract.GATED_SLICE
 
 
 def _thresholds(n: int) -> str:

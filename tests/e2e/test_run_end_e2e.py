@@ -1,13 +1,15 @@
-"""End-to-end: notifications about the shared real runs (a pushed model, an unblessed one, a
-run stopped at the data gate), read from their MLMD records and delivered to an HTTP receiver
-and an SMTP server (aiosmtpd) started on loopback; and `taxi-pipeline run` notifying on its
-own, as a process, for a fully cached rerun."""
+"""End-to-end: what a run tells the world when it ends. Notifications about the shared real
+runs (a pushed model, an unblessed one, a run stopped at the data gate), read from their MLMD
+records and delivered to an HTTP receiver and an SMTP server (aiosmtpd) started on loopback;
+and `taxi-pipeline run`, as a process, notifying and writing its Prometheus textfile for a
+fully cached rerun."""
 import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from alerts import channels as ch
 from alerts.notify import notify_run
@@ -80,13 +82,34 @@ def test_run_command_notifies_and_a_dead_receiver_does_not_fail_it(retrain_confi
                               capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stderr[-2000:]
     assert "notified:      webhook" in done.stdout
+    assert "metrics:       textfile" in done.stdout
     [post] = server.received
     assert server.attempts == 2  # the first answered 503 and was retried
     assert "nothing new pushed" in post["body"]["text"]
+
+    # The textfile holds the run MLMD recorded: every component served from the cache.
+    from metadata.runs import list_runs
+    from metadata.store import open_store
+    latest = list_runs(open_store(retrain_config.store), retrain_config.pipeline_name, 1)[0]
+    text = (Path(retrain_config.output_root) / "metrics" / "taxi.prom").read_text()
+    found = {(s.name, tuple(sorted(s.labels.items()))): s.value
+             for family in text_string_to_metric_families(text) for s in family.samples}
+    assert found[("taxi_pipeline_run_info", (("pipeline", "taxi"), ("run_id", latest.run_id),
+                                             ("runner", "local"), ("status", "COMPLETE")))] == 1
+    # The counts are MLMD's (RunProvenance records this run's settings, alerts included, so it
+    # runs again); the training half of the pipeline came from the cache.
+    states = {n: st for n, st in latest.components.items() if n not in C.RESOLVERS}
+    assert states[C.TRAINER] == states[C.EVALUATOR] == states[C.PUSHER] == "CACHED"
+    for state, label in (("CACHED", "cached"), ("COMPLETE", "executed")):
+        assert found[("taxi_pipeline_components", (("pipeline", "taxi"), ("state", label)))] \
+            == sum(1 for st in states.values() if st == state)
+    assert found[("taxi_pipeline_model_auc", (("model", "candidate"), ("pipeline", "taxi"),
+                                              ("slice", "overall")))] > 0.5
+    assert found[("taxi_pipeline_last_push_timestamp_seconds", (("pipeline", "taxi"),))] > 0
 
     # The same run with the receiver gone: the run's result stands, the failure is one line.
     env[ch.WEBHOOK_URL_VARIABLE] = server.url
     done = subprocess.run([sys.executable, "-m", "console", "run"], cwd=REPO, env=env,
                           capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stderr[-2000:]
-    assert "WARNING: could not notify via webhook" in done.stderr
+    assert "WARNING: could not deliver to webhook" in done.stderr
