@@ -15,6 +15,6 @@ setup(
                                     "runners", "runners.*", "lineage", "lineage.*", "review",
                                     "review.*", "artifacts", "artifacts.*", "registry",
                                     "registry.*", "alerts", "alerts.*", "monitoring",
-                                    "monitoring.*"]),
+                                    "monitoring.*", "health", "health.*"]),
     entry_points={"console_scripts": ["taxi-pipeline=console.main:main"]},
 )

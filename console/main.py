@@ -1,11 +1,12 @@
 """The `taxi-pipeline` console entry point: run the pipeline, print its configuration, ask the
 MLMD store about lineage, review a run, propose a curated-schema update, compile for Kubeflow,
 list, promote and roll back the served model's versions, collect old artifacts,
-and send a run's outcome to the alerts channels."""
+draw the pipeline's health over its runs, and send a run's outcome to the alerts
+channels."""
 import argparse
 import sys
 
-from console import kubeflow, lineage, models, notify, report, run, schema
+from console import health, kubeflow, lineage, models, notify, report, run, schema
 from metadata.errors import NotFound, StoreError
 from pipeline import config as config_lib
 
@@ -13,7 +14,7 @@ from pipeline import config as config_lib
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="taxi-pipeline", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
-    for command in (run, lineage, report, schema, kubeflow, models, notify):
+    for command in (run, lineage, report, health, schema, kubeflow, models, notify):
         command.register(sub)
     return parser
 

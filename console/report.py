@@ -5,7 +5,6 @@ takes about a second.
 """
 import json
 import os
-import re
 
 from console.settings import add_config_arguments, open_store
 
@@ -14,8 +13,8 @@ SECTIONS = ("store",)
 
 
 def default_output(output_root: str, run_id: str) -> str:
-    safe = re.sub(r"[^A-Za-z0-9._-]+", "-", run_id).strip("-") or "run"
-    return os.path.join(output_root, "reports", f"review-{safe}.html")
+    from review.page import file_name
+    return os.path.join(output_root, "reports", file_name(run_id))
 
 
 def cmd_report(args) -> int:

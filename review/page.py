@@ -6,6 +6,7 @@ artifact store. Each section is also a function the notebooks display on their o
 """
 import html
 import json
+import re
 from typing import Dict, List, Optional
 
 from pipeline import contract
@@ -490,6 +491,12 @@ def render(review: dict) -> str:
             f'<p class="meta">Generated {_e(review["generated"])} from the MLMD store by '
             f'<span class="mono">taxi-pipeline report</span>.</p></header>'
             f'<main>{"".join(sections)}</main><script>{SORT_SCRIPT}</script></body></html>\n')
+
+
+def file_name(run_id: str) -> str:
+    """The review file's name for a run: review-<run id>.html, unsafe characters replaced."""
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "-", run_id).strip("-") or "run"
+    return f"review-{safe}.html"
 
 
 def fragment(html_text: str) -> str:
