@@ -12,12 +12,12 @@ log = logging.getLogger(__name__)
 
 
 def outcome_of(config, run_id: str, error: Optional[str] = None,
-               review: Optional[dict] = None) -> Outcome:
+               review: Optional[dict] = None, failed_component: Optional[str] = None) -> Outcome:
     if review is None:
         from metadata.store import open_store
         from review.collect import collect
         review = collect(open_store(config.store), config.pipeline_name, run_id)
-    return from_review(review, error=error)
+    return from_review(review, error=error, failed_component=failed_component)
 
 
 def set_up_failure(config, run_id: str, error: str) -> Outcome:
@@ -29,14 +29,15 @@ def set_up_failure(config, run_id: str, error: str) -> Outcome:
 
 def notify_run(config, run_id: str, error: Optional[str] = None,
                environ: Optional[Mapping[str, str]] = None,
-               review: Optional[dict] = None) -> Dict[str, Optional[str]]:
+               review: Optional[dict] = None,
+               failed_component: Optional[str] = None) -> Dict[str, Optional[str]]:
     """Delivers the run's outcome on every configured channel; {channel: error or None}.
     Reads nothing when no channel is configured. Never raises."""
     if not ch.channels(config.alerts, environ):
         return {}
     try:
         try:
-            outcome = outcome_of(config, run_id, error, review)
+            outcome = outcome_of(config, run_id, error, review, failed_component)
         except (NotFound, StoreError):  # it failed before MLMD recorded the run
             if error is None:
                 raise

@@ -62,11 +62,16 @@ def _auc(metrics: dict, side: str) -> Optional[float]:
     return float(value) if value is not None else None
 
 
-def from_review(review: dict, error: Optional[str] = None) -> Outcome:
-    """The outcome of the run `review` describes; `error`: the failure's text when known."""
+def from_review(review: dict, error: Optional[str] = None,
+                failed_component: Optional[str] = None) -> Outcome:
+    """The outcome of the run `review` describes; `error`: the failure's text when known;
+    `failed_component`: the component the orchestrator saw fail, where MLMD does not record
+    the failure (Airflow's legacy launcher leaves it RUNNING)."""
     run = review["run"]
     base = dict(pipeline=review["pipeline"], run_id=run["id"], runner=run["runner"])
     failed = list(run["failed_at"])
+    if failed_component and failed_component not in failed:
+        failed.append(failed_component)
     evaluation, push, data = review.get("evaluation"), review.get("push"), review.get("data", {})
     facts: Dict[str, Any] = {"status": run["status"], "seconds": run["seconds"],
                              "span": data.get("span")}

@@ -76,32 +76,12 @@ def cmd_run(args) -> int:
     return 0
 
 
-def _review(config, run_id):
-    """The run's review, read once for the notification and the metrics; None when MLMD has
-    no such run (it failed before the run was recorded)."""
-    from metadata.errors import NotFound, StoreError
-    from metadata.store import open_store
-    from review.collect import collect
-    try:
-        return collect(open_store(config.store), config.pipeline_name, run_id)
-    except (NotFound, StoreError):
-        return None
-
-
 def _after_run(config, run_id, error=None) -> None:
     """Sends the run's outcome where the alerts settings say and publishes its metrics. A
     delivery that fails is one warning line here and in the log, and changes nothing about
     the run's result."""
-    from alerts import channels
-    from alerts.notify import notify_run
-    from monitoring.metrics import publish_run
-    wanted = channels.channels(config.alerts) or config.metrics.pushgateway_url or \
-        config.metrics.metrics_textfile != config_lib.METRICS_OFF
-    review = _review(config, run_id) if wanted else None
-    results = notify_run(config, run_id, error, review=review)
-    if review is not None:
-        results.update(publish_run(config, run_id, review=review))
-    for target, problem in results.items():
+    from runners.run_end import report_run_end
+    for target, problem in report_run_end(config, run_id, error).items():
         label = "notified:" if target in ("webhook", "email") else "metrics:"
         if problem is None:
             print(f"  {label:<15}{target}")

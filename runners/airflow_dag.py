@@ -18,6 +18,22 @@ import modules  # noqa: F401  sets Keras 2 before anything imports TensorFlow
 from pipeline.config import PipelineConfig, from_sources
 
 
+def on_task_failure(context) -> None:
+    """A task failed for good (after its retries): tell the alerts channels which component
+    and why. The legacy launcher leaves the failed execution RUNNING in MLMD, so the component
+    comes from Airflow."""
+    from runners.run_end import report_run_end
+    report_run_end(from_sources(), context["dag_run"].run_id,
+                   error=str(context.get("exception") or "") or None,
+                   failed_component=context["task_instance"].task_id)
+
+
+def on_dag_success(context) -> None:
+    """Every task succeeded: the run's outcome (pushed, not blessed, unchanged) and metrics."""
+    from runners.run_end import report_run_end
+    report_run_end(from_sources(), context["dag_run"].run_id)
+
+
 def dag_arguments(config: PipelineConfig) -> dict:
     """Keyword arguments for airflow.models.DAG, from the config's airflow section."""
     airflow = config.airflow
@@ -30,7 +46,11 @@ def dag_arguments(config: PipelineConfig) -> dict:
         # A paused or newly deployed DAG must not replay every interval since start_date: each
         # run trains and maybe pushes a model.
         catchup=False,
+        # A failed task notifies with its error; a DAG run that succeeds notifies once at the
+        # end. (No DAG failure callback: the task's own already said what failed and why.)
+        on_success_callback=on_dag_success,
         default_args=dict(
+            on_failure_callback=on_task_failure,
             retries=airflow.airflow_retries,
             retry_delay=datetime.timedelta(seconds=airflow.airflow_retry_delay_seconds),
             retry_exponential_backoff=airflow.airflow_exponential_backoff,

@@ -30,7 +30,11 @@ def component_named_outputs(driver_class):
                 *args, component_info=component_info, **kwargs)
             for artifacts in result.values():
                 for artifact in artifacts:
-                    artifact.name = f"{component_info.component_id}.{artifact.name}"
+                    # ExampleGen's driver leaves its output unnamed, and MLMD only keeps
+                    # non-empty names unique: prefixed, every new span's Examples after the
+                    # first would clash ("CsvExampleGen." already exists).
+                    if artifact.name:
+                        artifact.name = f"{component_info.component_id}.{artifact.name}"
             return result
 
     return ComponentNamedOutputsDriver

@@ -13,8 +13,13 @@ Two DAG runs, in order:
 2. rerun with unchanged inputs: Trainer is cached and its model is the latest blessed one; the
    baseline resolver (pipeline/baseline.py) never hands a model over as its own baseline, so
    the rerun judges nothing anew and pushes nothing.
-Each `airflow dags test` spends about a minute starting and importing TFX here, so the Cond
-around Pusher (ignored by the legacy launcher, see docs/airflow.md) gets no third, unblessed run.
+3. broken data (a third of trip_start_hour values are text) for the same span: CsvExampleGen
+   reads the new file (its output must not clash with the first run's by name), AnomalyGate's
+   task fails and its failure callback notifies.
+The DAG's callbacks notify an HTTP receiver on loopback after each run and write the run's
+Prometheus textfile. Each `airflow dags test` spends about a minute starting and importing TFX
+here, so the Cond around Pusher (ignored by the legacy launcher, see docs/airflow.md) gets no
+unblessed run.
 """
 import json
 import os
@@ -31,7 +36,9 @@ from metadata.graph import STATE_NAMES
 from metadata.runs import list_runs
 from metadata.store import open_store
 from pipeline.config import PipelineConfig
+from alerts.channels import WEBHOOK_URL_VARIABLE
 from tests.support.pipeline_runs import COMPONENTS, RESOLVERS, SMALL
+from tests.support.receivers import http_receiver
 
 pytestmark = pytest.mark.e2e
 
@@ -97,9 +104,19 @@ def airflow_config(three_runs, e2e_config, tmp_path_factory) -> PipelineConfig:
 
 
 @pytest.fixture(scope="module")
-def airflow(airflow_config, tmp_path_factory) -> Airflow:
-    return Airflow(tmp_path_factory.mktemp("airflow_home"), airflow_config.output_root,
-                   airflow_config.store.metadata_path)
+def receiver():
+    """An HTTP receiver on loopback the DAG's callbacks notify (generic JSON bodies)."""
+    with http_receiver() as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def airflow(airflow_config, receiver, tmp_path_factory) -> Airflow:
+    airflow = Airflow(tmp_path_factory.mktemp("airflow_home"), airflow_config.output_root,
+                      airflow_config.store.metadata_path)
+    airflow.env.update({WEBHOOK_URL_VARIABLE: receiver.url, "TAXI_WEBHOOK_FORMAT": "json",
+                        "TAXI_ALERT_ON": "failed stopped not_blessed pushed unchanged"})
+    return airflow
 
 
 @pytest.fixture(scope="module")
@@ -204,3 +221,61 @@ def test_local_and_airflow_runs_share_one_store(first_run, rerun, three_runs, ai
     assert airflow_runs[0].components == {
         task: "CACHED" if task in RESOLVERS else "COMPLETE" for task in TASKS}
     assert runs.index(airflow_runs[0]) > runs.index(local[2])
+
+
+def test_dag_callbacks_notify_and_write_metrics(first_run, rerun, receiver, airflow_config,
+                                                airflow_store):
+    """The DAG's success callback, run by Airflow at the end of each DAG run, sends the run's
+    outcome as MLMD records it and writes the run's Prometheus textfile."""
+    bodies = {post["body"]["run_id"]: post["body"] for post in receiver.received}
+    assert set(bodies) == {first_run.run_id, rerun.run_id}
+    first = bodies[first_run.run_id]
+    assert first["kind"] == "pushed" and first["runner"] == "airflow"
+    [pushed] = [r for r in list_runs(airflow_store, "taxi") if r.run_id == first_run.run_id]
+    assert pushed.pushed
+    assert bodies[rerun.run_id]["kind"] != "pushed"  # the rerun pushed nothing new
+
+    from prometheus_client.parser import text_string_to_metric_families
+    text = open(os.path.join(airflow_config.output_root, "metrics", "taxi.prom")).read()
+    info = [s for f in text_string_to_metric_families(text) for s in f.samples
+            if s.name == "taxi_pipeline_run_info"]
+    assert [s.labels["run_id"] for s in info] == [rerun.run_id]
+    assert info[0].labels["runner"] == "airflow"
+
+
+def test_a_gate_failure_notifies_from_the_task_callback(airflow, rerun, receiver, e2e_config,
+                                                       tmp_path):
+    """A DAG run on broken data: AnomalyGate's task fails (no retries here), and its failure
+    callback sends "stopped at the data gate" with the anomaly, although the legacy launcher
+    leaves the failed execution RUNNING in MLMD."""
+    import csv
+    from tests.support.pipeline_runs import span_csv
+    span = max(int(p.name.split("-")[1]) for p in
+               (p for p in os.scandir(e2e_config.data.data_root) if p.name.startswith("span-")))
+    (tmp_path / f"span-{span}").mkdir()
+    with open(span_csv(e2e_config, span)) as src, \
+            open(tmp_path / f"span-{span}" / "data.csv", "w", newline="") as dst:
+        reader = csv.DictReader(src)
+        writer = csv.DictWriter(dst, fieldnames=reader.fieldnames)
+        writer.writeheader()
+        for i, row in enumerate(reader):
+            if i % 3 == 0:
+                row["trip_start_hour"] = "late evening"
+            writer.writerow(row)
+    before = len(receiver.received)
+    env = {**airflow.env, "TAXI_DATA_ROOT": str(tmp_path)}
+    logical_date = "2026-01-04T00:00:00+00:00"
+    done = subprocess.run([os.path.join(os.path.dirname(sys.executable), "airflow"), "dags",
+                           "test", "taxi", logical_date], env=env, cwd=airflow.root,
+                          capture_output=True, text=True, timeout=900)
+    states = json.loads(airflow.cli("tasks", "states-for-dag-run", "taxi",
+                                    f"manual__{logical_date}", "--output", "json"))
+    by_task = {t["task_id"]: t["state"] for t in states}
+    if by_task["AnomalyGate"] != "failed":
+        print(done.stdout[-6000:], done.stderr[-6000:])
+    assert by_task["AnomalyGate"] == "failed", by_task
+    [body] = [post["body"] for post in receiver.received[before:]]
+    assert body["run_id"] == f"manual__{logical_date}"
+    assert body["kind"] == "stopped" and body["facts"]["gate"] == "data"
+    assert body["facts"]["component"] == "AnomalyGate"
+    assert any("trip_start_hour" in reason for reason in body["reasons"])
