@@ -23,7 +23,8 @@ SMTP_PASSWORD_VARIABLE = "TAXI_ALERT_SMTP_PASSWORD"
 SECRET_VARIABLES = (WEBHOOK_URL_VARIABLE, SMTP_PASSWORD_VARIABLE)
 WEBHOOK_FORMATS = ("slack", "json")
 _ICONS = {"failed": ":x:", "stopped": ":no_entry:", "not_blessed": ":warning:",
-          "pushed": ":white_check_mark:", "unchanged": ":information_source:"}
+          "pushed": ":white_check_mark:", "unchanged": ":information_source:",
+          "succeeded": ":white_check_mark:"}
 
 log = logging.getLogger(__name__)
 

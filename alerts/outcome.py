@@ -6,7 +6,9 @@ One of five kinds, with the reasons a reader acts on:
   that drifted); no model was trained;
 - not_blessed: each Evaluator check the model failed (metric, value, threshold);
 - pushed: the serving version, the test AUC and its change against the baseline;
-- unchanged: nothing new was pushed (a cached rerun, or a model that already serves).
+- unchanged: nothing new was pushed (a cached rerun, or a model that already serves);
+- succeeded: a Vertex AI run ended well; its blessing and push are in Vertex ML Metadata, which
+  the exit handler that sends this cannot read (pipeline/exit_notify.py).
 
 Built from the run's review (review/collect.py), so it reads MLMD through the one metadata
 layer, plus the error text the runner caught, which MLMD does not keep.
@@ -16,7 +18,7 @@ from typing import Any, Dict, List, Optional
 
 from pipeline import contract as C
 
-KINDS = ("failed", "stopped", "not_blessed", "pushed", "unchanged")
+KINDS = ("failed", "stopped", "not_blessed", "pushed", "unchanged", "succeeded")
 # A reason list this long is cut, with a count of what was left out.
 MAX_REASONS = 20
 
@@ -128,6 +130,25 @@ def from_review(review: dict, error: Optional[str] = None,
            else "no model was evaluated in this run")
     return Outcome(kind="unchanged", title=f"{review['pipeline']}: nothing new pushed",
                    reasons=[why], facts=facts, **base)
+
+
+def from_final_status(final_status: str, pipeline: str) -> Outcome:
+    """The outcome Vertex's exit handler gets: a PipelineTaskFinalStatus as JSON ("state",
+    "error": {"code", "message"}, "pipelineJobResourceName", ...)."""
+    import json
+    status = json.loads(final_status or "{}")
+    state = status.get("state", "UNKNOWN")
+    job = status.get("pipelineJobResourceName") or status.get("pipelineJobName") or "?"
+    base = dict(pipeline=pipeline, run_id=job, runner="vertex")
+    facts = {"state": state, "pipeline_job": job}
+    if state == "SUCCEEDED":
+        return Outcome(kind="succeeded", title=f"{pipeline}: Vertex AI run SUCCEEDED",
+                       reasons=["the model's blessing and push are in Vertex ML Metadata"],
+                       facts=facts, **base)
+    message = (status.get("error") or {}).get("message") or f"final state {state}"
+    facts.update(error=message, component=None)
+    return Outcome(kind="failed", title=f"{pipeline}: Vertex AI run {state}",
+                   reasons=message.strip().splitlines()[:1], facts=facts, **base)
 
 
 def _fmt(value) -> str:

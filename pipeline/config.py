@@ -184,7 +184,7 @@ class StoreConfig:
                  f"mysql_port must be in 1..65535, got {self.mysql_port}")
 
 
-ALERT_KINDS = ("failed", "stopped", "not_blessed", "pushed", "unchanged")
+ALERT_KINDS = ("failed", "stopped", "not_blessed", "pushed", "unchanged", "succeeded")
 
 
 @dataclasses.dataclass
@@ -193,9 +193,10 @@ class AlertsConfig:
     is set, e-mail when smtp_host and alert_email_to are. Secrets (the webhook URL, the SMTP
     password in TAXI_ALERT_SMTP_PASSWORD) are read from the environment only: settings are
     printed by `config` and recorded with every run."""
-    # Which outcomes notify: failed, stopped (a gate), not_blessed, pushed, unchanged.
+    # Which outcomes notify: failed, stopped (a gate), not_blessed, pushed, unchanged, and
+    # succeeded (a Vertex run, whose exit handler cannot tell pushed from not blessed).
     alert_on: List[str] = dataclasses.field(
-        default_factory=lambda: ["failed", "stopped", "not_blessed", "pushed"])
+        default_factory=lambda: ["failed", "stopped", "not_blessed", "pushed", "succeeded"])
     # slack: Slack-compatible incoming-webhook JSON; json: the outcome as a generic JSON body.
     webhook_format: str = "slack"
     smtp_host: str = ""

@@ -21,6 +21,8 @@ import os
 from pipeline.config import PipelineConfig
 
 TARGETS = ("vertex", "kfp")
+# The sub-DAG TFX's compiler puts the pipeline's tasks in when there is an exit handler.
+TFX_DAG = "tfx-dag"
 
 
 @dataclasses.dataclass
@@ -35,6 +37,15 @@ def _with_baseline(target: str) -> bool:
     if target not in TARGETS:
         raise ValueError(f"Kubeflow target must be one of {TARGETS}, got {target!r}")
     return target == "vertex"
+
+
+def pipeline_tasks(spec: dict) -> dict:
+    """The pipeline's own tasks in a PipelineSpec dict: under the `tfx-dag` sub-DAG when the
+    spec has an exit handler (the Vertex target), else the root DAG's."""
+    root = spec["root"]["dag"]["tasks"]
+    if TFX_DAG in root:
+        return spec["components"][TFX_DAG]["dag"]["tasks"]
+    return root
 
 
 def package_paths(config: PipelineConfig, target: str):
@@ -67,6 +78,11 @@ def compile_pipeline(config: PipelineConfig, target: str = "") -> CompiledPipeli
         config, metadata_connection=None, runner=target,
         # KubeflowV2's compiler turns only TFX's stock resolver strategies into tasks.
         baseline=LATEST_BLESSED if with_baseline else NO_BASELINE)
+    if target == "vertex":
+        # Vertex AI runs it after every task has ended, with the pipeline's final status;
+        # open-source KFP has no exit handlers for TFX pipelines.
+        from pipeline.exit_notify import exit_handler
+        runner.set_exit_handler(exit_handler(config))
     job = runner.run(pipeline, write_out=False)
     # The YAML has no runtime config: without a default root, a KFP upload could not run.
     job["pipelineSpec"]["defaultPipelineRoot"] = config.pipeline_root

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.config import PipelineConfig
+from runners.kubeflow_v2 import pipeline_tasks
 
 pytestmark = pytest.mark.e2e
 
@@ -67,7 +68,7 @@ class LocalBackend:
     def executor_input(self, name):
         from google.protobuf import json_format
         from kfp.pipeline_spec import pipeline_spec_pb2
-        task = self.spec["root"]["dag"]["tasks"][name]
+        task = pipeline_tasks(self.spec)[name]
         component = self.spec["components"][task["componentRef"]["name"]]
         executor_input = pipeline_spec_pb2.ExecutorInput()
         # Schema 2.0.0 specs carry typed constants; the entrypoint reads them from `parameters`.
@@ -100,7 +101,7 @@ class LocalBackend:
 
     def run_task(self, name):
         from google.protobuf import json_format
-        task = self.spec["root"]["dag"]["tasks"][name]
+        task = pipeline_tasks(self.spec)[name]
         component = self.spec["components"][task["componentRef"]["name"]]
         container = self.spec["deploymentSpec"]["executors"][component["executorLabel"]][
             "container"]
@@ -144,7 +145,7 @@ def executed(tmp_path_factory):
     package = kubeflow_v2.compile_pipeline(config, "vertex")
     with open(package.pipeline_job_json) as f:
         spec = json.load(f)["pipelineSpec"]
-    tasks = spec["root"]["dag"]["tasks"]
+    tasks = kubeflow_v2.pipeline_tasks(spec)
     for name in EXECUTED:
         missing = set(tasks[name].get("dependentTasks", [])) - set(EXECUTED)
         assert not missing, f"{name} depends on tasks this test does not run: {missing}"

@@ -18,6 +18,7 @@ RESOLVER_ID = "latest_blessed_model_resolver"
 DRIFT_RESOLVER_ID = "drift_baseline_resolver"
 
 IMAGE = "registry.example.com/taxi-tfx-pipeline:test"
+EXIT_HANDLER_ID = "NotifyOnExit"
 EXTRA_BEAM_ARGS = ["--direct_num_workers=2"]
 
 
@@ -54,13 +55,19 @@ def _spec_dict(compiled_pipeline):
         return json.load(f)["pipelineSpec"]
 
 
+def _tasks(spec):
+    from runners.kubeflow_v2 import pipeline_tasks
+    return pipeline_tasks(spec)
+
+
 def _node_of(task_name: str) -> str:
     # The compiler splits the latest-blessed-model resolver into two resolver tasks.
     return RESOLVER_ID if task_name.startswith(RESOLVER_ID + "-") else task_name
 
 
 def _compiled_graph(spec):
-    tasks = spec["root"]["dag"]["tasks"]
+    from runners.kubeflow_v2 import pipeline_tasks
+    tasks = pipeline_tasks(spec)
     nodes = {_node_of(name) for name in tasks}
     edges = {(_node_of(up), _node_of(name)) for name, task in tasks.items()
              for up in task.get("dependentTasks", [])}
@@ -114,7 +121,7 @@ def test_vertex_keeps_every_node_and_edge_of_the_local_pipeline_but_the_drift_ba
     vertex_nodes, vertex_edges = _local_graph(config, "latest_blessed")
     assert local_nodes == vertex_nodes
     assert local_edges - vertex_edges == {("Trainer", RESOLVER_ID)}
-    tasks = _spec_dict(packages["vertex"])["root"]["dag"]["tasks"]
+    tasks = _tasks(_spec_dict(packages["vertex"]))
     baseline = tasks["Evaluator"]["inputs"]["artifacts"]["baseline_model"]
     assert baseline["taskOutputArtifact"]["producerTask"] == f"{RESOLVER_ID}-model-resolver"
 
@@ -122,7 +129,7 @@ def test_vertex_keeps_every_node_and_edge_of_the_local_pipeline_but_the_drift_ba
 @pytest.mark.parametrize("target", ["vertex", "kfp"])
 def test_drift_gate_has_no_baseline_input_on_kubeflow(compiled, target):
     _, packages = compiled
-    tasks = _spec_dict(packages[target])["root"]["dag"]["tasks"]
+    tasks = _tasks(_spec_dict(packages[target]))
     assert set(tasks["DriftGate"]["inputs"]["artifacts"]) == {"examples", "statistics", "schema"}
     assert {"AnomalyGate", "DriftGate"} <= set(tasks["Transform"]["dependentTasks"])
 
@@ -134,7 +141,7 @@ def test_kfp_target_drops_only_the_resolver_and_the_baseline_input(compiled):
     assert kfp_nodes == nodes - {RESOLVER_ID}
     assert kfp_edges == {e for e in edges if RESOLVER_ID not in e}
     assert (kfp_nodes, kfp_edges) == _local_graph(config, "none")
-    tasks = _spec_dict(packages["kfp"])["root"]["dag"]["tasks"]
+    tasks = _tasks(_spec_dict(packages["kfp"]))
     assert set(tasks["Evaluator"]["inputs"]["artifacts"]) == {"examples", "model"}
     assert packages["kfp"].with_baseline is False and packages["vertex"].with_baseline is True
 
@@ -147,6 +154,9 @@ def test_every_container_runs_the_configured_image_with_the_beam_args(compiled):
     component_nodes = _local_graph(config, "latest_blessed")[0] - {RESOLVER_ID}
     for target, package in packages.items():
         containers = _containers(_spec_dict(package))
+        handler = [label for label in containers if label.startswith(EXIT_HANDLER_ID)]
+        assert len(handler) == (1 if target == "vertex" else 0), target
+        assert containers.pop(handler[0])["image"] == IMAGE if handler else True
         assert len(containers) == len(component_nodes), target  # the resolver is no container
         for label, container in containers.items():
             assert container["image"] == IMAGE, label
@@ -158,7 +168,7 @@ def test_every_container_runs_the_configured_image_with_the_beam_args(compiled):
 def test_pusher_runs_only_for_a_blessed_model_and_caching_follows_config(compiled):
     _, packages = compiled
     for package in packages.values():
-        tasks = _spec_dict(package)["root"]["dag"]["tasks"]
+        tasks = _tasks(_spec_dict(package))
         assert "['blessed'] == 1.0" in tasks["Pusher"]["triggerPolicy"]["condition"]
         assert tasks["Transform"]["cachingOptions"] == {"enableCache": True}
 
@@ -170,7 +180,7 @@ def test_gs_uris_compile_without_google_cloud_access(tmp_path, monkeypatch):
                      kfp_output_dir=str(tmp_path / "packages"))
     spec, job = _strict_spec(kubeflow_v2.compile_pipeline(config, "vertex"))
     assert job.runtime_config.gcs_output_directory == "gs://taxi-bucket/out/pipeline_root/taxi"
-    tasks = _as_dict(spec)["root"]["dag"]["tasks"]
+    tasks = _tasks(_as_dict(spec))
     input_base = tasks["CsvExampleGen"]["inputs"]["parameters"]["input_base"]
     assert input_base["runtimeValue"]["constantValue"]["stringValue"] == "gs://taxi-bucket/data"
     push = tasks["Pusher"]["inputs"]["parameters"]["push_destination"]
@@ -320,3 +330,49 @@ def test_packages_installed_in_the_image_are_pinned_by_the_lock():
     assert packages and all(p.lower() in pins for p in packages), packages
     assert {"tfx", "tensorflow"} <= pins
     assert "tfx==1.16.0" in (REPO / "requirements.lock").read_text().splitlines()
+
+
+def test_vertex_notifies_from_an_exit_handler_after_every_task(compiled):
+    """The Vertex target runs NotifyOnExit once all of the pipeline's tasks (in TFX's tfx-dag
+    sub-DAG) have ended, whatever their state, with their final status; the alert settings
+    are compiled in, the secrets are not. KFP has none."""
+    import json as json_lib
+    from runners.kubeflow_v2 import TFX_DAG
+    config, packages = compiled
+    root = _spec_dict(packages["vertex"])["root"]["dag"]["tasks"]
+    assert set(root) == {TFX_DAG, EXIT_HANDLER_ID}
+    handler = root[EXIT_HANDLER_ID]
+    assert handler["triggerPolicy"] == {"strategy": "ALL_UPSTREAM_TASKS_COMPLETED"}
+    assert handler["dependentTasks"] == [TFX_DAG]
+    params = handler["inputs"]["parameters"]
+    assert params["final_status"] == {"taskFinalStatus": {"producerTask": TFX_DAG}}
+    alerts = json_lib.loads(params["alerts_json"]["runtimeValue"]["constantValue"]["stringValue"])
+    assert alerts["alert_on"] == config.alerts.alert_on
+    assert not any("secret" in k or "password" in k or "url" in k for k in alerts)
+    assert EXIT_HANDLER_ID not in _spec_dict(packages["kfp"])["root"]["dag"]["tasks"]
+
+
+@pytest.mark.parametrize("state,kind", [("FAILED", "failed"), ("SUCCEEDED", "succeeded")])
+def test_exit_handler_function_sends_the_final_status_no_vertex_runtime(state, kind,
+                                                                        monkeypatch):
+    """The handler's own code, called as Vertex's entrypoint would call it (no Vertex AI here),
+    posting to an HTTP receiver on loopback."""
+    import dataclasses
+    import json as json_lib
+    from alerts.channels import WEBHOOK_URL_VARIABLE
+    from pipeline.exit_notify import NotifyOnExit
+    from tests.support.receivers import http_receiver
+    final_status = json_lib.dumps({
+        "state": state, "pipelineJobResourceName": "projects/p/locations/l/pipelineJobs/j-1",
+        "error": {"code": 9, "message": "The DAG failed because some tasks failed. The failed "
+                                        "tasks are: [Trainer]."} if state == "FAILED" else {}})
+    alerts = dataclasses.asdict(PipelineConfig.from_flat(webhook_format="json").alerts)
+    with http_receiver() as server:
+        monkeypatch.setenv(WEBHOOK_URL_VARIABLE, server.url)
+        NotifyOnExit.test_call(final_status=final_status, pipeline_name="taxi",
+                               alerts_json=json_lib.dumps(alerts))
+    [post] = server.received
+    assert post["body"]["kind"] == kind
+    assert post["body"]["run_id"] == "projects/p/locations/l/pipelineJobs/j-1"
+    if state == "FAILED":
+        assert "[Trainer]" in post["body"]["reasons"][0]

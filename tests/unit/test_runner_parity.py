@@ -62,7 +62,7 @@ def _kubeflow_graph(config, target) -> Graph:
 
     compiled = kubeflow_v2.compile_pipeline(config, target)
     with open(compiled.pipeline_job_json) as f:
-        tasks = json.load(f)["pipelineSpec"]["root"]["dag"]["tasks"]
+        tasks = kubeflow_v2.pipeline_tasks(json.load(f)["pipelineSpec"])
     nodes = {node_of(t) for t in tasks}
     edges = {(node_of(up), node_of(t)) for t, spec in tasks.items()
              for up in spec.get("dependentTasks", [])}
