@@ -11,11 +11,8 @@ def cmd_health(args) -> int:
     config, store = open_store(args)
     health = collect.collect(store, config.pipeline_name, config.serving_dir, newest=args.last)
     output = args.output or os.path.join(config.output_root, "reports", "health.html")
-    os.makedirs(os.path.dirname(os.path.abspath(output)), exist_ok=True)
-    tmp = f"{output}.tmp"
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.write(page.render(health))
-    os.replace(tmp, output)  # a reader never sees half a page
+    from review.page import write
+    write(output, page.render(health))
     shown = health["runs"]
     newest = f", newest {shown[-1]['status']}" if shown else ""
     print(f"Health of {config.pipeline_name} over {len(shown)} of {health['total_runs']} "

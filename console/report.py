@@ -25,11 +25,7 @@ def cmd_report(args) -> int:
         print(json.dumps(review, indent=2, sort_keys=True, default=str))
         return 0
     output = args.output or default_output(config.output_root, review["run"]["id"])
-    os.makedirs(os.path.dirname(os.path.abspath(output)), exist_ok=True)
-    tmp = f"{output}.tmp"
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.write(page.render(review))
-    os.replace(tmp, output)  # a reader never sees half a page
+    page.write(output, page.render(review))
     evaluation = review["evaluation"]
     if evaluation is None:
         outcome = "no evaluation in this run"

@@ -493,6 +493,16 @@ def render(review: dict) -> str:
             f'<main>{"".join(sections)}</main><script>{SORT_SCRIPT}</script></body></html>\n')
 
 
+def write(output: str, text: str) -> None:
+    """Writes a page so that a reader never sees half of it: a temporary file, then a rename."""
+    import os
+    os.makedirs(os.path.dirname(os.path.abspath(output)), exist_ok=True)
+    tmp = f"{output}.tmp"
+    with open(tmp, "w", encoding="utf-8") as f:
+        f.write(text)
+    os.replace(tmp, output)
+
+
 def file_name(run_id: str) -> str:
     """The review file's name for a run: review-<run id>.html, unsafe characters replaced."""
     safe = re.sub(r"[^A-Za-z0-9._-]+", "-", run_id).strip("-") or "run"

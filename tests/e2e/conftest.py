@@ -9,7 +9,8 @@ import pytest
 
 from metadata.store import open_store
 from pipeline.config import PipelineConfig
-from tests.support.pipeline_runs import RETRAIN, SMALL, out, snapshot, span_csv, with_overrides
+from tests.support.pipeline_runs import (RETRAIN, SMALL, out, snapshot, span_csv,
+                                         with_overrides, write_broken_hours)
 
 
 @pytest.fixture(scope="session")
@@ -51,20 +52,12 @@ def strict_run(retrain_config, three_runs):
 def drifted_run(e2e_config, three_runs, tmp_path_factory):
     """A run on other data for the same span number, which the gate stops: only the trips with
     fare >= 10, and a broken trip_start_hour in a third of them. Returns the run id."""
-    import csv
     from runners import local_runner
     span = out(three_runs[0], "CsvExampleGen", "examples").custom_properties["span"].int_value
     data = tmp_path_factory.mktemp("drifted")
     (data / f"span-{span}").mkdir()
-    with open(span_csv(e2e_config, span)) as src, \
-            open(data / f"span-{span}" / "data.csv", "w", newline="") as dst:
-        reader = csv.DictReader(src)
-        writer = csv.DictWriter(dst, fieldnames=reader.fieldnames)
-        writer.writeheader()
-        for i, row in enumerate(r for r in reader if r["fare"] and float(r["fare"]) >= 10):
-            if i % 3 == 0:
-                row["trip_start_hour"] = "late evening"
-            writer.writerow(row)
+    write_broken_hours(span_csv(e2e_config, span), data / f"span-{span}" / "data.csv",
+                       keep=lambda row: bool(row["fare"]) and float(row["fare"]) >= 10)
     with pytest.raises(local_runner.PipelineFailed) as failed:
         local_runner.run(with_overrides(e2e_config, data_root=str(data)))
     assert failed.value.node_id == "AnomalyGate"

@@ -248,20 +248,11 @@ def test_a_gate_failure_notifies_from_the_task_callback(airflow, rerun, receiver
     """A DAG run on broken data: AnomalyGate's task fails (no retries here), and its failure
     callback sends "stopped at the data gate" with the anomaly, although the legacy launcher
     leaves the failed execution RUNNING in MLMD."""
-    import csv
-    from tests.support.pipeline_runs import span_csv
+    from tests.support.pipeline_runs import span_csv, write_broken_hours
     span = max(int(p.name.split("-")[1]) for p in
                (p for p in os.scandir(e2e_config.data.data_root) if p.name.startswith("span-")))
     (tmp_path / f"span-{span}").mkdir()
-    with open(span_csv(e2e_config, span)) as src, \
-            open(tmp_path / f"span-{span}" / "data.csv", "w", newline="") as dst:
-        reader = csv.DictReader(src)
-        writer = csv.DictWriter(dst, fieldnames=reader.fieldnames)
-        writer.writeheader()
-        for i, row in enumerate(reader):
-            if i % 3 == 0:
-                row["trip_start_hour"] = "late evening"
-            writer.writerow(row)
+    write_broken_hours(span_csv(e2e_config, span), tmp_path / f"span-{span}" / "data.csv")
     before = len(receiver.received)
     env = {**airflow.env, "TAXI_DATA_ROOT": str(tmp_path)}
     logical_date = "2026-01-04T00:00:00+00:00"

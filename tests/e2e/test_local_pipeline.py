@@ -9,7 +9,7 @@ from ml_metadata.proto import metadata_store_pb2
 
 from metadata import runs as mlmd_runs
 from tests.support.pipeline_runs import (COMPONENTS, RESOLVER, RESOLVERS, SMALL, snapshot,
-                                         with_overrides)
+                                         with_overrides, write_broken_hours)
 
 pytestmark = pytest.mark.e2e
 
@@ -171,15 +171,8 @@ def test_broken_column_stops_at_the_gate(three_runs, e2e_config, store, tmp_path
     import sys
     data = tmp_path / "broken"
     (data / "span-1").mkdir(parents=True)
-    with open(Path(e2e_config.data.data_root) / "span-4" / "data.csv") as src, \
-            open(data / "span-1" / "data.csv", "w") as dst:
-        reader = csv.DictReader(src)
-        writer = csv.DictWriter(dst, fieldnames=reader.fieldnames)
-        writer.writeheader()
-        for i, row in enumerate(reader):
-            if i % 3 == 0:
-                row["trip_start_hour"] = "late evening"
-            writer.writerow(row)
+    write_broken_hours(Path(e2e_config.data.data_root) / "span-4" / "data.csv",
+                       data / "span-1" / "data.csv")
     models_before = len(_artifacts_of_type(store, "Model"))
     cli = Path(sys.executable).with_name("taxi-pipeline")
     args = [str(cli), "run", "--output-root", e2e_config.output_root, "--data-root", str(data)]

@@ -76,3 +76,17 @@ class UpTo:
                 snapshot_settings=pipeline_pb2.SnapshotSettings(
                     latest_pipeline_run_strategy=pipeline_pb2.SnapshotSettings
                         .LatestPipelineRunStrategy()))))
+
+
+def write_broken_hours(src, dst, keep=lambda row: True) -> None:
+    """Copies the rows of CSV `src` that `keep` accepts to `dst`, with trip_start_hour made
+    text ("late evening") in every third of them: data the anomaly gate must stop."""
+    import csv
+    with open(src) as fin, open(dst, "w", newline="") as fout:
+        reader = csv.DictReader(fin)
+        writer = csv.DictWriter(fout, fieldnames=reader.fieldnames)
+        writer.writeheader()
+        for i, row in enumerate(r for r in reader if keep(r)):
+            if i % 3 == 0:
+                row["trip_start_hour"] = "late evening"
+            writer.writerow(row)
