@@ -16,5 +16,6 @@ setup(
                                     "review.*", "artifacts", "artifacts.*", "registry",
                                     "registry.*", "alerts", "alerts.*", "monitoring",
                                     "monitoring.*", "health", "health.*"]),
+    package_data={"monitoring": ["openlineage_facets.json"]},
     entry_points={"console_scripts": ["taxi-pipeline=console.main:main"]},
 )

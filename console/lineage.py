@@ -79,6 +79,34 @@ def cmd_graph(args) -> int:
     return 0
 
 
+def cmd_export(args) -> int:
+    """Past runs' OpenLineage events: to a JSON-lines file, an HTTP endpoint, or stdout."""
+    from metadata.runs import list_runs, resolve_run
+    from monitoring import openlineage
+    config, store = open_store(args)
+    if args.all:
+        run_ids = [info.run_id for info in list_runs(store, config.pipeline_name)]
+    else:
+        run_ids = [resolve_run(store, config.pipeline_name, spec).run_id
+                   for spec in (args.runs or ["latest"])]
+    events = [event for run_id in run_ids for event in openlineage.run_events(
+        store, config.pipeline_name, run_id, config.openlineage.openlineage_namespace)]
+    if not (args.output or args.url):
+        for event in events:
+            print(openlineage.to_json(event))
+        return 0
+    section = config.openlineage
+    results = openlineage.deliver(events, args.output or "", args.url or "",
+                                  section.openlineage_endpoint, section.openlineage_timeout)
+    failed = {target: problem for target, problem in results.items() if problem}
+    for target, problem in failed.items():
+        print(f"ERROR: could not deliver to {target}: {problem}", file=sys.stderr)
+    if not failed:
+        where = " and ".join(x for x in (args.output, args.url) if x)
+        print(f"{len(events)} OpenLineage events of {len(run_ids)} run(s) sent to {where}")
+    return 1 if failed else 0
+
+
 def _closed_pipe_is_fine(func):
     def run(args) -> int:
         try:
@@ -97,10 +125,11 @@ def register(subparsers) -> None:
                     "Every command takes --json.")
     sub = parser.add_subparsers(dest="lineage_command", required=True)
 
-    def command(name, func, help_text):
+    def command(name, func, help_text, sections=SECTIONS, json_flag=True):
         p = sub.add_parser(name, help=help_text, description=help_text)
-        p.add_argument("--json", action="store_true", help="print JSON for scripts")
-        add_config_arguments(p, SECTIONS)
+        if json_flag:
+            p.add_argument("--json", action="store_true", help="print JSON for scripts")
+        add_config_arguments(p, sections)
         p.set_defaults(func=_closed_pipe_is_fine(func))
         return p
 
@@ -124,3 +153,16 @@ def register(subparsers) -> None:
                    help="dot (for graphviz), svg, or a self-contained html page; "
                         "--json prints nodes and edges instead")
     p.add_argument("--output", help="file to write (default: standard output)")
+    p = command("export", cmd_export, "OpenLineage events of past runs (a START and a "
+                "COMPLETE or FAIL event per component execution): one JSON event per line to "
+                "standard output, --output FILE or --url URL", ("store", "openlineage"),
+                json_flag=False)
+    p.add_argument("--openlineage", action="store_true", required=True,
+                   help="export as OpenLineage RunEvents (the one format, named for clarity)")
+    p.add_argument("runs", nargs="*", metavar="RUN",
+                   help="run ids, 'latest' or 'previous' (default: latest)")
+    p.add_argument("--all", action="store_true", help="every run, oldest first")
+    p.add_argument("--output", metavar="FILE", help="append the events to FILE (JSON lines)")
+    p.add_argument("--url", help="POST the events to an OpenLineage endpoint at URL "
+                                 "(--openlineage-endpoint, default api/v1/lineage; API key "
+                                 "from TAXI_OPENLINEAGE_API_KEY)")

@@ -82,7 +82,8 @@ def _after_run(config, run_id, error=None) -> None:
     the run's result."""
     from runners.run_end import report_run_end
     for target, problem in report_run_end(config, run_id, error).items():
-        label = "notified:" if target in ("webhook", "email") else "metrics:"
+        label = ("notified:" if target in ("webhook", "email") else
+                 "lineage:" if target.startswith("openlineage") else "metrics:")
         if problem is None:
             print(f"  {label:<15}{target}")
         else:

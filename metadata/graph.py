@@ -97,6 +97,10 @@ class Graph:
     def outputs(self, execution_id: int) -> Dict[str, List[int]]:
         return self._by_key(self._edges(OUTPUT_EVENTS, execution_id=execution_id))
 
+    def written(self, execution_id: int) -> Dict[str, List[int]]:
+        """What the execution wrote: its outputs less what a resolver only handed on."""
+        return self._by_key(self._edges(WRITE_EVENTS, execution_id=execution_id))
+
     @staticmethod
     def _by_key(events) -> Dict[str, List[int]]:
         out: Dict[str, List[int]] = {}

@@ -25,7 +25,8 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 ENV_PREFIX = "TAXI_"
 # TAXI_ variables that are not settings: ./dev's choice of virtualenv, and the alerts' secrets
 # (alerts/channels.py), which are read from the environment only.
-NON_SETTING_VARIABLES = ("TAXI_VENV", "TAXI_ALERT_WEBHOOK_URL", "TAXI_ALERT_SMTP_PASSWORD")
+NON_SETTING_VARIABLES = ("TAXI_VENV", "TAXI_ALERT_WEBHOOK_URL", "TAXI_ALERT_SMTP_PASSWORD",
+                         "TAXI_OPENLINEAGE_API_KEY")
 
 
 def _absolute(path: str) -> str:
@@ -243,6 +244,28 @@ class MetricsConfig:
         _require(bool(self.pushgateway_job), "pushgateway_job must not be empty")
 
 
+@dataclasses.dataclass
+class OpenLineageConfig:
+    """OpenLineage events of each run (monitoring/openlineage.py), sent when the run ends to a
+    JSON-lines file and/or an HTTP endpoint (Marquez's api/v1/lineage, for one). The API key,
+    if the endpoint wants one, comes from the environment only: TAXI_OPENLINEAGE_API_KEY."""
+    # Empty: no file. One event per line, appended.
+    openlineage_file: str = ""
+    # Base URL of an OpenLineage HTTP endpoint; empty: none.
+    openlineage_url: str = ""
+    openlineage_endpoint: str = "api/v1/lineage"
+    # The namespace of the pipeline's jobs (datasets are named by their URIs).
+    openlineage_namespace: str = "taxi-pipeline"
+    openlineage_timeout: float = 10.0
+
+    def validate(self) -> None:
+        _require(bool(self.openlineage_namespace), "openlineage_namespace must not be empty")
+        _require(self.openlineage_timeout > 0,
+                 f"openlineage_timeout must be > 0, got {self.openlineage_timeout}")
+        _require(not self.openlineage_url or "://" in self.openlineage_url,
+                 f"openlineage_url must be an http(s) URL, got {self.openlineage_url!r}")
+
+
 # Section attribute of PipelineConfig -> its class, in the order `config` prints them.
 SECTIONS: Dict[str, type] = {
     "data": DataConfig,
@@ -254,6 +277,7 @@ SECTIONS: Dict[str, type] = {
     "store": StoreConfig,
     "alerts": AlertsConfig,
     "metrics": MetricsConfig,
+    "openlineage": OpenLineageConfig,
 }
 
 
@@ -277,6 +301,7 @@ class PipelineConfig:
     store: StoreConfig = dataclasses.field(default_factory=StoreConfig)
     alerts: AlertsConfig = dataclasses.field(default_factory=AlertsConfig)
     metrics: MetricsConfig = dataclasses.field(default_factory=MetricsConfig)
+    openlineage: OpenLineageConfig = dataclasses.field(default_factory=OpenLineageConfig)
 
     def __post_init__(self) -> None:
         self.output_root = _absolute(self.output_root)
@@ -303,6 +328,8 @@ class PipelineConfig:
         self.kubeflow.kfp_output_dir = _absolute(self.kubeflow.kfp_output_dir)
         if self.metrics.metrics_textfile != METRICS_OFF:
             self.metrics.metrics_textfile = _absolute(self.metrics.metrics_textfile)
+        if self.openlineage.openlineage_file:
+            self.openlineage.openlineage_file = _absolute(self.openlineage.openlineage_file)
         self.validate()
 
     @classmethod

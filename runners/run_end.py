@@ -1,6 +1,7 @@
 """What every runner does when a run ends: read the run's review from MLMD once, send its
-outcome to the alerts channels (alerts/) and publish its metrics (monitoring/). Local and Beam
-call it from `taxi-pipeline run`, Airflow from the DAG's callbacks (runners/airflow_dag.py).
+outcome to the alerts channels (alerts/), publish its metrics and send its OpenLineage events
+(monitoring/). Local and Beam call it from `taxi-pipeline run`, Airflow from the DAG's
+callbacks (runners/airflow_dag.py).
 Never raises: the run's own result stands whatever happens here."""
 import logging
 from typing import Dict, Optional
@@ -21,21 +22,25 @@ def _review(config, run_id: str) -> Optional[dict]:
 
 def report_run_end(config, run_id: str, error: Optional[str] = None,
                    failed_component: Optional[str] = None) -> Dict[str, Optional[str]]:
-    """{target (webhook, email, textfile, pushgateway): None if delivered, else the error}.
+    """{target (webhook, email, textfile, pushgateway, openlineage file / http): None if
+    delivered, else the error}.
     `failed_component`: the component the orchestrator saw fail, for runners whose MLMD
     records leave a failed execution RUNNING (Airflow's legacy launcher)."""
     from alerts import channels
     from alerts.notify import notify_run
     from monitoring.metrics import publish_run
+    from monitoring.openlineage import emit_run
     from pipeline.config import METRICS_OFF
     try:
         wanted = channels.channels(config.alerts) or config.metrics.pushgateway_url or \
-            config.metrics.metrics_textfile != METRICS_OFF
+            config.metrics.metrics_textfile != METRICS_OFF or \
+            config.openlineage.openlineage_file or config.openlineage.openlineage_url
         review = _review(config, run_id) if wanted else None
         results = notify_run(config, run_id, error, review=review,
                              failed_component=failed_component)
         if review is not None:
             results.update(publish_run(config, run_id, review=review))
+            results.update(emit_run(config, run_id, error, failed_component))
     except Exception as e:  # noqa: BLE001 - the run's own result must stand
         log.exception("reporting the end of run %s failed", run_id)
         return {"run end": f"{type(e).__name__}: {e}"}

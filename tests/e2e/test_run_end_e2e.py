@@ -78,13 +78,17 @@ def test_run_command_notifies_and_a_dead_receiver_does_not_fail_it(retrain_confi
            "TAXI_ALERT_RETRIES": "1", "TAXI_ALERT_BACKOFF_SECONDS": "0.05"}
     with http_receiver(fail_first=1) as server:
         env[ch.WEBHOOK_URL_VARIABLE] = server.url
+        env["TAXI_OPENLINEAGE_URL"] = server.url.rsplit("/", 1)[0]
         done = subprocess.run([sys.executable, "-m", "console", "run"], cwd=REPO, env=env,
                               capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stderr[-2000:]
     assert "notified:      webhook" in done.stdout
     assert "metrics:       textfile" in done.stdout
-    [post] = server.received
-    assert server.attempts == 2  # the first answered 503 and was retried
+    assert "lineage:       openlineage http" in done.stdout
+    [post] = [p for p in server.received if p["path"] == "/hook"]
+    lineage = [p["body"] for p in server.received if p["path"] == "/api/v1/lineage"]
+    # The webhook came first, its first try answered 503 and was retried.
+    assert server.attempts == 2 + len(lineage)
     assert "nothing new pushed" in post["body"]["text"]
 
     # The textfile holds the run MLMD recorded: every component served from the cache.
@@ -107,9 +111,20 @@ def test_run_command_notifies_and_a_dead_receiver_does_not_fail_it(retrain_confi
                                               ("slice", "overall")))] > 0.5
     assert found[("taxi_pipeline_last_push_timestamp_seconds", (("pipeline", "taxi"),))] > 0
 
+    # The OpenLineage events of the same run: the pipeline's START and COMPLETE around a START
+    # and a COMPLETE for each execution MLMD recorded.
+    from metadata.runs import run_executions
+    records = run_executions(open_store(retrain_config.store), retrain_config.pipeline_name,
+                             latest.run_id)
+    assert len(lineage) == 2 + 2 * len(records)
+    assert [e["eventType"] for e in (lineage[0], lineage[-1])] == ["START", "COMPLETE"]
+    assert {e["run"]["facets"]["taxi_execution"]["pipelineRunId"]
+            for e in lineage[1:-1]} == {latest.run_id}
+
     # The same run with the receiver gone: the run's result stands, the failure is one line.
     env[ch.WEBHOOK_URL_VARIABLE] = server.url
     done = subprocess.run([sys.executable, "-m", "console", "run"], cwd=REPO, env=env,
                           capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stderr[-2000:]
     assert "WARNING: could not deliver to webhook" in done.stderr
+    assert "WARNING: could not deliver to openlineage http" in done.stderr
