@@ -26,7 +26,7 @@ ENV_PREFIX = "TAXI_"
 # TAXI_ variables that are not settings: ./dev's choice of virtualenv, and the alerts' secrets
 # (alerts/channels.py), which are read from the environment only.
 NON_SETTING_VARIABLES = ("TAXI_VENV", "TAXI_ALERT_WEBHOOK_URL", "TAXI_ALERT_SMTP_PASSWORD",
-                         "TAXI_OPENLINEAGE_API_KEY")
+                         "TAXI_OPENLINEAGE_API_KEY", "TAXI_TEST_FAIL_ONCE")
 
 
 def _absolute(path: str) -> str:
@@ -129,8 +129,12 @@ AIRFLOW_SCHEDULE_PRESETS = ("@once", "@continuous", "@hourly", "@daily", "@weekl
 
 @dataclasses.dataclass
 class AirflowConfig:
-    """The Airflow DAG (runners/airflow_dag.py): an empty schedule means "only when triggered"."""
+    """The Airflow DAG (runners/airflow_dag.py): an empty schedule means "only when triggered".
+    With airflow_trigger = new_span the DAG runs when a new span lands instead of on the
+    schedule: a watcher DAG looks every airflow_span_poll_seconds (docs/airflow.md)."""
     airflow_schedule: str = "@daily"
+    airflow_trigger: str = "schedule"
+    airflow_span_poll_seconds: int = 300
     airflow_start_date: str = "2026-01-01"
     airflow_retries: int = 2
     airflow_retry_delay_seconds: int = 300
@@ -149,6 +153,10 @@ class AirflowConfig:
                  or (not schedule.startswith("@") and len(schedule.split()) == 5),
                  f"airflow_schedule must be empty, one of {AIRFLOW_SCHEDULE_PRESETS} or a "
                  f"five-field cron expression, got {schedule!r}")
+        _require(self.airflow_trigger in ("schedule", "new_span"),
+                 f"airflow_trigger must be schedule or new_span, got {self.airflow_trigger!r}")
+        _require(self.airflow_span_poll_seconds >= 1, f"airflow_span_poll_seconds must be "
+                                                      f">= 1, got {self.airflow_span_poll_seconds}")
         for name in ("airflow_retries", "airflow_retry_delay_seconds",
                      "airflow_max_retry_delay_seconds"):
             value = getattr(self, name)

@@ -1,10 +1,12 @@
 """The pipeline as an Airflow DAG, through TFX's legacy AirflowDagRunner.
 
 Airflow finds DAGs as module-level variables of the files in its dags folder, so importing this
-module builds one (`DAG`) from `pipeline.config.from_sources()`: TAXI_* environment variables
-over the defaults. A dags folder outside this repository needs one line:
+module builds them from `pipeline.config.from_sources()`: TAXI_* environment variables over the
+defaults. `DAG` is the pipeline; with airflow_trigger = new_span, `SPAN_WATCH` is the DAG that
+announces new spans (runners/airflow_trigger.py) and the pipeline runs on each announcement
+instead of on its schedule. A dags folder outside this repository needs one line:
 
-    from runners.airflow_dag import DAG  # noqa: F401
+    from runners.airflow_dag import DAG, SPAN_WATCH  # noqa: F401
 
 Each task is one TFX component run in-process by the legacy launcher, which records lineage in
 MLMD under `pipeline` / `run` / `component_run` contexts (see metadata/runs.py and
@@ -20,8 +22,8 @@ from pipeline.config import PipelineConfig, from_sources
 
 def on_task_failure(context) -> None:
     """A task failed for good (after its retries): tell the alerts channels which component
-    and why. The legacy launcher leaves the failed execution RUNNING in MLMD, so the component
-    comes from Airflow."""
+    and why. The component comes from Airflow: a task that failed before its executor ran
+    (in the driver) leaves its execution RUNNING in MLMD."""
     from runners.run_end import report_run_end
     report_run_end(from_sources(), context["dag_run"].run_id,
                    error=str(context.get("exception") or "") or None,
@@ -34,18 +36,28 @@ def on_dag_success(context) -> None:
     report_run_end(from_sources(), context["dag_run"].run_id)
 
 
+def start_date(config: PipelineConfig) -> datetime.datetime:
+    start = datetime.datetime.fromisoformat(config.airflow.airflow_start_date)
+    return start if start.tzinfo else start.replace(tzinfo=datetime.timezone.utc)
+
+
 def dag_arguments(config: PipelineConfig) -> dict:
     """Keyword arguments for airflow.models.DAG, from the config's airflow section."""
     airflow = config.airflow
-    start = datetime.datetime.fromisoformat(airflow.airflow_start_date)
-    if start.tzinfo is None:
-        start = start.replace(tzinfo=datetime.timezone.utc)
+    if airflow.airflow_trigger == "new_span":
+        from runners.airflow_trigger import spans_dataset
+        schedule = [spans_dataset(config)]
+    else:
+        schedule = airflow.airflow_schedule or None
     return dict(
-        schedule=airflow.airflow_schedule or None,
-        start_date=start,
+        schedule=schedule,
+        start_date=start_date(config),
         # A paused or newly deployed DAG must not replay every interval since start_date: each
         # run trains and maybe pushes a model.
         catchup=False,
+        # Runs share one store and one serving folder, and each judges its model against the
+        # last blessed one: one at a time.
+        max_active_runs=1,
         # A failed task notifies with its error; a DAG run that succeeds notifies once at the
         # end. (No DAG failure callback: the task's own already said what failed and why.)
         on_success_callback=on_dag_success,
@@ -65,14 +77,27 @@ def build_dag(config: PipelineConfig):
     from tfx.orchestration.airflow.airflow_dag_runner import (AirflowDagRunner,
                                                               AirflowPipelineConfig)
 
+    from tfx.dsl.compiler.compiler import Compiler
+
     from pipeline.pipeline import create_pipeline
-    from runners.airflow_launcher import SharedStoreLauncher
+    from runners.airflow_launcher import ConditionalLauncher
     from runners.local_runner import metadata_connection
+    pipeline = create_pipeline(config, metadata_connection=metadata_connection(config),
+                               runner="airflow")
     runner = AirflowDagRunner(AirflowPipelineConfig(
         airflow_dag_config=dag_arguments(config),
-        supported_launcher_classes=[SharedStoreLauncher]))
-    return runner.run(create_pipeline(config, metadata_connection=metadata_connection(config),
-                                      runner="airflow"))
+        supported_launcher_classes=[ConditionalLauncher.for_pipeline(
+            Compiler().compile(pipeline))]))
+    return runner.run(pipeline)
 
 
-DAG = build_dag(from_sources())
+def build_dags(config: PipelineConfig):
+    """(the pipeline's DAG, the span watcher's or None)."""
+    watch = None
+    if config.airflow.airflow_trigger == "new_span":
+        from runners.airflow_trigger import build_watch_dag
+        watch = build_watch_dag(config)
+    return build_dag(config), watch
+
+
+DAG, SPAN_WATCH = build_dags(from_sources())

@@ -6,11 +6,15 @@ Metadata, BaseComponentLauncher). tests/unit/test_airflow_launcher.py checks tha
 overridden or called here still exists with the signature these overrides rely on, so a TFX
 upgrade that changes one fails there by name rather than mid-run in Airflow.
 """
+import os
+
 import modules  # noqa: F401  sets Keras 2 before the TFX imports below load TensorFlow
 
 from ml_metadata.proto import metadata_store_pb2
 from tfx.orchestration import metadata
 from tfx.orchestration.launcher.in_process_component_launcher import InProcessComponentLauncher
+
+FAULT_VARIABLE = "TAXI_TEST_FAIL_ONCE"
 
 # Properties the legacy launcher sets on every execution it records.
 LEGACY_EXECUTION_PROPERTIES = ("state", "pipeline_name", "pipeline_root", "run_id",
@@ -65,6 +69,37 @@ class MergedInputEventsMetadata(metadata.Metadata):
             merged.append(pair)
         return merged
 
+    def register_execution(self, pipeline_info, component_info, contexts,
+                           exec_properties=None, input_artifacts=None):
+        """A retried task reuses its execution, as TFX intends, without its input events.
+
+        TFX keeps one execution per component_run context and, on a retry, re-registers the
+        previous one with every input event again: MLMD refuses the duplicates
+        (`AlreadyExistsError: Given event already exists`), so under Airflow no retry of a
+        component could ever succeed.
+        """
+        context = self.get_component_run_context(component_info)
+        if context is None:
+            return super().register_execution(pipeline_info, component_info, contexts,
+                                              exec_properties, input_artifacts)
+        [previous] = self.store.get_executions_by_context(context.id)
+        execution = self._prepare_execution(metadata.EXECUTION_STATE_NEW,
+                                            exec_properties or {}, pipeline_info,
+                                            component_info)
+        execution.id = previous.id
+        recorded = {event.artifact_id
+                    for event in self.store.get_events_by_execution_ids([previous.id])
+                    if event.type == metadata_store_pb2.Event.INPUT}
+        pairs = [(pair[0], None) if pair[0].id in recorded else pair
+                 for pair in self._artifact_and_event_pairs(
+                     artifact_dict=input_artifacts or {},
+                     event_type=metadata_store_pb2.Event.INPUT)]
+        _, artifact_ids, _ = self.store.put_execution(execution, pairs, contexts + [context])
+        contexts.append(context)
+        for pair, artifact_id in zip(pairs, artifact_ids):
+            pair[0].id = artifact_id
+        return execution
+
 
 class SharedStoreLauncher(InProcessComponentLauncher):
     """TFX's in-process launcher, fixed for a store that IR-based runners also write.
@@ -95,3 +130,116 @@ class SharedStoreLauncher(InProcessComponentLauncher):
             m.store.put_execution_type(execution_type, can_add_fields=True,
                                        can_omit_fields=True)
         return super()._run_driver(input_dict, output_dict, exec_properties)
+
+
+def node_conditionals(pipeline_ir) -> dict:
+    """{node id: [(placeholder expression, {input key: (producer node id, output key)})]} of
+    the nodes inside a tfx.dsl.Cond, from the compiled pipeline.
+
+    TFX's legacy launcher ignores Cond: under Airflow the Pusher ran for an unblessed model.
+    The IR holds each condition as a placeholder over hidden input keys (`_Evaluator.blessing`),
+    so the launcher can evaluate it the way the IR runners' input resolution does."""
+    out = {}
+    for node in pipeline_ir.nodes:
+        if not node.HasField("pipeline_node"):
+            continue
+        pipeline_node = node.pipeline_node
+        inputs = pipeline_node.inputs
+        if not inputs.conditionals:
+            continue
+        channels = {key: (spec.channels[0].producer_node_query.id,
+                          spec.channels[0].output_key)
+                    for key, spec in inputs.inputs.items() if spec.channels}
+        out[pipeline_node.node_info.id] = [(cond.placeholder_expression, channels)
+                                           for cond in inputs.conditionals.values()]
+    return out
+
+
+class ConditionalLauncher(SharedStoreLauncher):
+    """SharedStoreLauncher that honours tfx.dsl.Cond like the IR runners: a component whose
+    condition is false does not run and records nothing (its Airflow task is skipped).
+    `CONDITIONALS` is set per pipeline by `for_pipeline`.
+
+    It also records a failed executor as a FAILED execution (the legacy launcher left it
+    RUNNING for ever) and turns the data gates' verdicts into AirflowFailException, which
+    Airflow does not retry: bad data stays bad however often it is read."""
+    CONDITIONALS: dict = {}
+
+    @classmethod
+    def for_pipeline(cls, pipeline_ir):
+        return type("ConditionalLauncher", (cls,),
+                    {"CONDITIONALS": node_conditionals(pipeline_ir)})
+
+    def _run_driver(self, input_dict, output_dict, exec_properties):
+        conditions = self.CONDITIONALS.get(self._component_info.component_id)
+        if conditions:
+            self.check_conditions(conditions, input_dict, exec_properties)
+        return super()._run_driver(input_dict, output_dict, exec_properties)
+
+    def check_conditions(self, conditions, input_dict, exec_properties):
+        from tfx.orchestration.portable import data_types as portable_types
+        from tfx.dsl.compiler import placeholder_utils
+        with self._metadata_connection as m:
+            resolved = self._driver_class(metadata_handle=m).resolve_input_artifacts(
+                input_dict, exec_properties, self._driver_args, self._pipeline_info)
+        by_channel = {(channel.producer_component_id, channel.output_key): resolved[key]
+                      for key, channel in input_dict.items()}
+        for expression, channels in conditions:
+            artifacts = {}
+            for key, channel in channels.items():
+                if channel not in by_channel:
+                    raise ValueError(
+                        f"{self._component_info.component_id}: its condition reads "
+                        f"{channel[0]}.{channel[1]}, which it does not take as an input; "
+                        f"under Airflow a Cond may only test a component's own inputs")
+                artifacts[key] = by_channel[channel]
+            ok = placeholder_utils.resolve_placeholder_expression(
+                expression, placeholder_utils.ResolutionContext(
+                    exec_info=portable_types.ExecutionInfo(input_dict=artifacts)))
+            if not ok:
+                from airflow.exceptions import AirflowSkipException
+                raise AirflowSkipException(
+                    f"{self._component_info.component_id} skipped: its condition is false "
+                    f"(the model was not blessed)")
+
+    def _run_executor(self, execution_id, input_dict, output_dict, exec_properties):
+        try:
+            self.inject_test_fault()
+            return super()._run_executor(execution_id, input_dict, output_dict,
+                                         exec_properties)
+        except Exception as e:
+            self.record_failure(execution_id)
+            if isinstance(e, deterministic_failures()):
+                from airflow.exceptions import AirflowFailException
+                raise AirflowFailException(f"{type(e).__name__}: {e}") from e
+            raise
+
+    def inject_test_fault(self) -> None:
+        """For the retry tests only: TAXI_TEST_FAIL_ONCE=<component id> makes that component
+        fail on its first attempt in each DAG run, as a lost worker or a timed-out read
+        would; the marker under the pipeline root lets the retry through."""
+        if os.environ.get(FAULT_VARIABLE) != self._component_info.component_id:
+            return
+        marker = os.path.join(self._pipeline_info.pipeline_root, ".test_faults",
+                              f"{self._pipeline_info.run_id}.{self._component_info.component_id}"
+                              .replace("/", "_").replace(":", "_"))
+        if os.path.exists(marker):
+            return
+        os.makedirs(os.path.dirname(marker), exist_ok=True)
+        open(marker, "w").close()
+        raise RuntimeError(f"injected transient fault ({FAULT_VARIABLE}): "
+                           f"{self._component_info.component_id} fails on its first attempt")
+
+    def record_failure(self, execution_id: int) -> None:
+        with self._metadata_connection as m:
+            [execution] = m.store.get_executions_by_id([execution_id])
+            execution.last_known_state = metadata_store_pb2.Execution.FAILED
+            execution.properties["state"].string_value = "failed"
+            m.store.put_executions([execution])
+
+
+def deterministic_failures() -> tuple:
+    """The gates' verdicts on the data: a retry would read the same files and fail again."""
+    from pipeline.components import AnomaliesFound, CsvFilesRejected
+    from pipeline.drift_gate import DataDrifted
+    return (CsvFilesRejected, AnomaliesFound, DataDrifted)

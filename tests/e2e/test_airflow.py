@@ -18,8 +18,9 @@ Two DAG runs, in order:
    task fails and its failure callback notifies.
 The DAG's callbacks notify an HTTP receiver on loopback after each run and write the run's
 Prometheus textfile. Each `airflow dags test` spends about a minute starting and importing TFX
-here, so the Cond around Pusher (ignored by the legacy launcher, see docs/airflow.md) gets no
-unblessed run.
+here.
+4. a model that cannot be blessed (min_auc 0.9999): the Cond around Pusher holds under Airflow
+   too (runners/airflow_launcher.py), so Pusher's task is skipped and records nothing.
 """
 import json
 import os
@@ -83,10 +84,15 @@ class Airflow:
         assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-5000:]
         return proc.stdout
 
-    def run_dag(self, logical_date: str) -> AirflowRun:
+    def run_dag(self, logical_date: str, **env) -> AirflowRun:
         # Parses the dags folder (the installed package, not this checkout's cwd) and runs the
         # DAG in one process, recording task instances in Airflow's database.
-        self.cli("dags", "test", "taxi", logical_date, timeout=900)
+        saved = dict(self.env)
+        self.env.update(env)
+        try:
+            self.cli("dags", "test", "taxi", logical_date, timeout=900)
+        finally:
+            self.env = saved
         run_id = f"manual__{logical_date}"
         # Task states as Airflow's database has them, read by a separate process.
         states = json.loads(self.cli("tasks", "states-for-dag-run", "taxi", run_id,
@@ -103,6 +109,19 @@ def airflow_config(three_runs, e2e_config, tmp_path_factory) -> PipelineConfig:
                                     **SMALL)
 
 
+def _lineage_file(config) -> str:
+    return os.path.join(config.output_root, "openlineage.jsonl")
+
+
+def _lineage_events(config, run_id) -> list:
+    with open(_lineage_file(config)) as f:
+        events = [json.loads(line) for line in f]
+    mine = [e for e in events
+            if e["run"]["facets"].get("taxi_execution", {}).get("pipelineRunId") == run_id]
+    parents = {e["run"]["facets"]["parent"]["run"]["runId"] for e in mine}
+    return [e for e in events if e in mine or e["run"]["runId"] in parents]
+
+
 @pytest.fixture(scope="module")
 def receiver():
     """An HTTP receiver on loopback the DAG's callbacks notify (generic JSON bodies)."""
@@ -115,7 +134,8 @@ def airflow(airflow_config, receiver, tmp_path_factory) -> Airflow:
     airflow = Airflow(tmp_path_factory.mktemp("airflow_home"), airflow_config.output_root,
                       airflow_config.store.metadata_path)
     airflow.env.update({WEBHOOK_URL_VARIABLE: receiver.url, "TAXI_WEBHOOK_FORMAT": "json",
-                        "TAXI_ALERT_ON": "failed stopped not_blessed pushed unchanged"})
+                        "TAXI_ALERT_ON": "failed stopped not_blessed pushed unchanged",
+                        "TAXI_OPENLINEAGE_FILE": _lineage_file(airflow_config)})
     return airflow
 
 
@@ -242,9 +262,20 @@ def test_dag_callbacks_notify_and_write_metrics(first_run, rerun, receiver, airf
     assert [s.labels["run_id"] for s in info] == [rerun.run_id]
     assert info[0].labels["runner"] == "airflow"
 
+    # The same callback sent the run's OpenLineage events: each task's START and COMPLETE
+    # between the DAG run's own.
+    from tests.support.openlineage_check import check_run_event
+    events = _lineage_events(airflow_config, first_run.run_id)
+    for event in events:
+        check_run_event(event)
+    tasks = {e["job"]["name"].split(".", 1)[1] for e in events if "." in e["job"]["name"]}
+    assert {"CsvExampleGen", "Trainer", "Evaluator", "Pusher"} <= tasks
+    assert [events[0]["eventType"], events[-1]["eventType"]] == ["START", "COMPLETE"]
+    assert {e["run"]["facets"]["taxi_execution"]["runner"] for e in events[1:-1]} == {"airflow"}
+
 
 def test_a_gate_failure_notifies_from_the_task_callback(airflow, rerun, receiver, e2e_config,
-                                                       tmp_path):
+                                                       airflow_config, tmp_path):
     """A DAG run on broken data: AnomalyGate's task fails (no retries here), and its failure
     callback sends "stopped at the data gate" with the anomaly, although the legacy launcher
     leaves the failed execution RUNNING in MLMD."""
@@ -254,7 +285,9 @@ def test_a_gate_failure_notifies_from_the_task_callback(airflow, rerun, receiver
     (tmp_path / f"span-{span}").mkdir()
     write_broken_hours(span_csv(e2e_config, span), tmp_path / f"span-{span}" / "data.csv")
     before = len(receiver.received)
-    env = {**airflow.env, "TAXI_DATA_ROOT": str(tmp_path)}
+    # Retries are configured, and not used: the gate's verdict on the data is final.
+    env = {**airflow.env, "TAXI_DATA_ROOT": str(tmp_path), "TAXI_AIRFLOW_RETRIES": "2",
+           "TAXI_AIRFLOW_RETRY_DELAY_SECONDS": "1"}
     logical_date = "2026-01-04T00:00:00+00:00"
     done = subprocess.run([os.path.join(os.path.dirname(sys.executable), "airflow"), "dags",
                            "test", "taxi", logical_date], env=env, cwd=airflow.root,
@@ -270,3 +303,43 @@ def test_a_gate_failure_notifies_from_the_task_callback(airflow, rerun, receiver
     assert body["kind"] == "stopped" and body["facts"]["gate"] == "data"
     assert body["facts"]["component"] == "AnomalyGate"
     assert any("trip_start_hour" in reason for reason in body["reasons"])
+    # MLMD leaves the gate's execution RUNNING; the callback's OpenLineage events say FAIL.
+    events = _lineage_events(airflow_config, body["run_id"])
+    gate = [e for e in events if e["job"]["name"] == "taxi.AnomalyGate"]
+    assert [e["eventType"] for e in gate] == ["START", "FAIL"]
+    assert "trip_start_hour" in gate[-1]["run"]["facets"]["errorMessage"]["message"]
+    assert events[-1]["eventType"] == "FAIL" and events[-1]["job"]["name"] == "taxi"
+
+    # MLMD records the failure as the IR runners do: the execution and the run are FAILED.
+    store = open_store(airflow_config.store)
+    by_task = _executions_by_task(store, AirflowRun(body["run_id"], by_task))
+    assert _states(by_task["AnomalyGate"]) == ["FAILED"]
+    [run] = [r for r in list_runs(store, "taxi") if r.run_id == body["run_id"]]
+    assert run.status == "FAILED" and run.components["AnomalyGate"] == "FAILED"
+    assert _try_number(airflow, body["run_id"], "AnomalyGate") == 1
+
+
+def _try_number(airflow, run_id, task_id) -> int:
+    import sqlite3
+    with sqlite3.connect(airflow.root / "airflow_home" / "airflow.db") as db:
+        [(tries,)] = db.execute("SELECT try_number FROM task_instance WHERE dag_id = 'taxi' "
+                                "AND run_id = ? AND task_id = ?", (run_id, task_id)).fetchall()
+    return tries
+
+
+def test_an_unblessed_model_skips_the_pusher(airflow, rerun, receiver, airflow_config):
+    before = len(receiver.received)
+    run = airflow.run_dag("2026-01-05T00:00:00+00:00", TAXI_MIN_AUC="0.9999")
+    assert run.task_states == {task: "skipped" if task == "Pusher" else "success"
+                               for task in TASKS}
+    store = open_store(airflow_config.store)
+    by_task = _executions_by_task(store, run)
+    assert "Pusher" not in by_task and _states(by_task["Evaluator"]) == ["COMPLETE"]
+    [blessing_event] = [e for e in store.get_events_by_execution_ids([by_task["Evaluator"][0].id])
+                        if e.type == Event.OUTPUT and e.path.steps[0].key == "blessing"]
+    [blessing] = store.get_artifacts_by_id([blessing_event.artifact_id])
+    assert blessing.custom_properties["blessed"].int_value == 0
+    [info] = [r for r in list_runs(store, "taxi") if r.run_id == run.run_id]
+    assert info.status == "COMPLETE" and info.pushed is False
+    [body] = [post["body"] for post in receiver.received[before:]]
+    assert body["kind"] == "not_blessed" and body["run_id"] == run.run_id

@@ -29,8 +29,20 @@ RELIED_ON = [
     (metadata.Metadata, "_artifact_and_event_pairs",
      ["artifact_dict", "event_type", "new_state", "registered_artifacts_ids"]),
     (metadata.Metadata, "__init__", ["connection_config"]),
+    # ... and register_execution, for a retried task: reads the component_run context and
+    # prepares the execution as TFX does.
+    (metadata.Metadata, "register_execution",
+     ["pipeline_info", "component_info", "contexts", "exec_properties", "input_artifacts"]),
+    (metadata.Metadata, "_prepare_execution",
+     ["state", "exec_properties", "pipeline_info", "component_info"]),
+    (metadata.Metadata, "get_component_run_context", ["component_info"]),
     # SharedStoreLauncher: overridden and called through super() with these positionals.
     (BaseComponentLauncher, "_run_driver", ["input_dict", "output_dict", "exec_properties"]),
+    (InProcessComponentLauncher, "_run_executor",
+     ["execution_id", "input_dict", "output_dict", "exec_properties"]),
+    # ConditionalLauncher: resolves the inputs its condition reads the way the driver does.
+    (BaseDriver, "resolve_input_artifacts",
+     ["input_dict", "exec_properties", "driver_args", "pipeline_info"]),
     (BaseComponentLauncher, "__init__",
      ["component", "pipeline_info", "driver_args", "metadata_connection", "beam_pipeline_args",
       "additional_pipeline_args", "component_config"]),
@@ -55,7 +67,8 @@ def test_tfx_private_method_still_has_the_parameters_the_patches_use(cls, name, 
 
 def _patch_classes():
     return [airflow_launcher.component_named_outputs(BaseDriver),
-            airflow_launcher.MergedInputEventsMetadata, airflow_launcher.SharedStoreLauncher]
+            airflow_launcher.MergedInputEventsMetadata, airflow_launcher.SharedStoreLauncher,
+            airflow_launcher.ConditionalLauncher]
 
 
 @pytest.mark.parametrize("patch", _patch_classes(), ids=lambda c: c.__name__)
@@ -99,3 +112,39 @@ def test_the_launcher_internals_the_patches_read_are_still_set():
         "TFX Metadata.connection_config is no longer a property: "
         "runners/airflow_launcher.py SharedStoreLauncher reads it")
     assert issubclass(InProcessComponentLauncher, BaseComponentLauncher)
+
+
+def test_the_pushers_condition_is_read_from_the_compiled_pipeline(tmp_path):
+    """The Cond around Pusher compiles to a placeholder over the Evaluator's blessing, which
+    Pusher also takes as its own input, so the launcher can evaluate it on Pusher's inputs."""
+    from tfx.dsl.compiler.compiler import Compiler
+
+    from pipeline import contract as C
+    from pipeline.config import PipelineConfig
+    from pipeline.pipeline import create_pipeline
+    config = PipelineConfig.from_flat(output_root=str(tmp_path))
+    conditions = airflow_launcher.node_conditionals(
+        Compiler().compile(create_pipeline(config, runner="airflow")))
+    assert set(conditions) == {C.PUSHER}
+    [(expression, channels)] = conditions[C.PUSHER]
+    hidden = [k for k in channels if k.startswith("_")]
+    assert [channels[k] for k in hidden] == [(C.EVALUATOR, C.BLESSING_KEY)]
+    assert channels[C.PUSHER_INPUT_BLESSING] == (C.EVALUATOR, C.BLESSING_KEY)
+    # Evaluated as the launcher does, on a blessing that is and one that is not blessed.
+    from tfx.dsl.compiler import placeholder_utils
+    from tfx.orchestration.portable import data_types
+    from tfx.types import standard_artifacts
+    for blessed in (1, 0):
+        blessing = standard_artifacts.ModelBlessing()
+        blessing.set_int_custom_property(C.BLESSED_PROPERTY, blessed)
+        ok = placeholder_utils.resolve_placeholder_expression(
+            expression, placeholder_utils.ResolutionContext(exec_info=data_types.ExecutionInfo(
+                input_dict={k: [blessing] for k in hidden})))
+        assert ok is bool(blessed)
+
+
+def test_the_gates_verdicts_are_not_retried():
+    from airflow.exceptions import AirflowFailException
+    from pipeline.components import AnomaliesFound
+    assert issubclass(AnomaliesFound, airflow_launcher.deterministic_failures())
+    assert not issubclass(AirflowFailException, airflow_launcher.deterministic_failures())
