@@ -1,6 +1,6 @@
 # The image that runs every component of the Kubeflow v2 / Vertex AI pipeline
 # (runners/kubeflow_v2.py; see docs/kubeflow.md). Build from the repository root:
-#   docker build -t REGISTRY/taxi-tfx-pipeline:TAG .
+#   docker build --build-arg GIT_COMMIT=$(git rev-parse HEAD) -t REGISTRY/taxi-tfx-pipeline:TAG .
 #
 # TFX's own release image: Python 3.10 with TFX 1.16.0, TensorFlow 2.16, Beam and the rest of
 # TFX's stack already installed and tested together by the TFX team, plus the
@@ -17,6 +17,11 @@ FROM tensorflow/tfx:1.16.0
 COPY requirements.lock /pipeline/requirements.lock
 RUN python -m pip install --no-cache-dir --constraint /pipeline/requirements.lock \
         tf-keras keras-tuner
+
+# The commit the image holds, for the runs' provenance (the image has no .git):
+#   docker build --build-arg GIT_COMMIT=$(git rev-parse HEAD) -t ... .
+ARG GIT_COMMIT=unknown
+ENV TAXI_GIT_COMMIT=$GIT_COMMIT
 
 # Keras 2 (tf-keras) must be chosen before TensorFlow is first imported; the executor
 # entrypoint imports TensorFlow before any project module could set this.

@@ -10,6 +10,9 @@ SECTIONS = ("data", "training", "gates", "beam", "kubeflow")
 def _print_compiled(compiled) -> None:
     print(f"PipelineSpec (KFP):    {compiled.pipeline_spec_yaml}")
     print(f"PipelineJob (Vertex):  {compiled.pipeline_job_json}")
+    if compiled.schedule_json:
+        what = "Schedule (Vertex)" if compiled.target == "vertex" else "RecurringRun (KFP)"
+        print(f"{what + ':':<23}{compiled.schedule_json}")
 
 
 def cmd_compile(args) -> int:

@@ -26,7 +26,7 @@ ENV_PREFIX = "TAXI_"
 # TAXI_ variables that are not settings: ./dev's choice of virtualenv, and the alerts' secrets
 # (alerts/channels.py), which are read from the environment only.
 NON_SETTING_VARIABLES = ("TAXI_VENV", "TAXI_ALERT_WEBHOOK_URL", "TAXI_ALERT_SMTP_PASSWORD",
-                         "TAXI_OPENLINEAGE_API_KEY", "TAXI_TEST_FAIL_ONCE")
+                         "TAXI_OPENLINEAGE_API_KEY", "TAXI_TEST_FAIL_ONCE", "TAXI_GIT_COMMIT")
 
 
 def _absolute(path: str) -> str:
@@ -171,10 +171,20 @@ class KubeflowConfig:
     kfp_target: str = "vertex"
     kfp_endpoint: str = ""
     kfp_output_dir: str = ""
+    # Recurring runs (runners/kubeflow_schedule.py): a five-field cron or @hourly, @daily,
+    # @weekly, @monthly, @yearly; empty: `kubeflow compile` writes no schedule.
+    kfp_schedule: str = ""
+    kfp_schedule_timezone: str = "UTC"
 
     def validate(self) -> None:
         _require(self.kfp_target in ("vertex", "kfp"),
                  f"kfp_target must be 'vertex' or 'kfp', got {self.kfp_target!r}")
+        presets = ("@hourly", "@daily", "@weekly", "@monthly", "@yearly", "@annually")
+        schedule = self.kfp_schedule
+        _require(not schedule or schedule in presets
+                 or (not schedule.startswith("@") and len(schedule.split()) == 5),
+                 f"kfp_schedule must be empty, one of {presets} or a five-field cron "
+                 f"expression, got {schedule!r}")
 
 
 @dataclasses.dataclass

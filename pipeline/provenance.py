@@ -46,12 +46,19 @@ def tracked_files(schema_path: str) -> Dict[str, str]:
     return out
 
 
-def collect(config, runner: str) -> Dict[str, object]:
+# Where no .git exists (the container image), the commit the image was built from: the
+# Dockerfile's GIT_COMMIT build argument sets it.
+COMMIT_VARIABLE = "TAXI_GIT_COMMIT"
+
+
+def collect(config, runner: str, environ=None) -> Dict[str, object]:
     files = tracked_files(config.data.schema_path)
     commit = _git("rev-parse", "HEAD")
+    built_from = (os.environ if environ is None else environ).get(COMMIT_VARIABLE, "")
     return {
-        "git_commit": commit or "unknown",
-        # Untracked files count: a new module file changes what runs.
+        "git_commit": commit or built_from or "unknown",
+        # Untracked files count: a new module file changes what runs. An image's tree is
+        # what its commit holds (-1: not known here).
         "git_dirty": int(bool(_git("status", "--porcelain"))) if commit else -1,
         "runner": runner,
         "config_json": config.to_json(),

@@ -22,26 +22,67 @@ LEGACY_EXECUTION_PROPERTIES = ("state", "pipeline_name", "pipeline_root", "run_i
 
 
 def component_named_outputs(driver_class):
-    """driver_class, with output artifacts named "<component id>.<output key>:<run id>".
+    """driver_class, with output artifacts named "<component id>.<output key>:<run id>", and a
+    retried task's outputs reusing the first attempt's.
 
     The legacy driver names them "<output key>:<run id>", and MLMD names are unique per
     artifact type: SchemaGen and ImportSchemaGen both output a Schema under key "schema", so
     whichever ran second in a run failed with AlreadyExistsError.
+
+    The legacy driver registers a task's outputs (OUTPUT events, state PENDING) before its
+    executor runs. A retry reuses the execution (MergedInputEventsMetadata) and made new
+    outputs: named, they clashed with the first attempt's; unnamed (ExampleGen's), the
+    execution ended with two Examples. The retry takes the first attempt's artifacts instead,
+    emptied of what the failed attempt half-wrote.
     """
     class ComponentNamedOutputsDriver(driver_class):
-        def _prepare_output_artifacts(self, *args, component_info, **kwargs):
+        def _prepare_output_artifacts(self, input_artifacts, output_dict, exec_properties,
+                                      execution_id, pipeline_info, component_info):
             result = super()._prepare_output_artifacts(
-                *args, component_info=component_info, **kwargs)
-            for artifacts in result.values():
-                for artifact in artifacts:
+                input_artifacts, output_dict, exec_properties, execution_id, pipeline_info,
+                component_info=component_info)
+            earlier = _earlier_outputs(self._metadata_handle.store, execution_id)
+            for key, artifacts in result.items():
+                for index, artifact in enumerate(artifacts):
                     # ExampleGen's driver leaves its output unnamed, and MLMD only keeps
                     # non-empty names unique: prefixed, every new span's Examples after the
                     # first would clash ("CsvExampleGen." already exists).
                     if artifact.name:
                         artifact.name = f"{component_info.component_id}.{artifact.name}"
+                    previous = earlier.get((key, index))
+                    if previous is not None:
+                        artifact.id, artifact.name = previous.id, previous.name
+                        artifact.uri = previous.uri
+                        _empty(artifact)
             return result
 
     return ComponentNamedOutputsDriver
+
+
+def _earlier_outputs(store, execution_id: int) -> dict:
+    """{(output key, index): artifact} the execution already has OUTPUT events for."""
+    ids = {}
+    for event in store.get_events_by_execution_ids([execution_id]):
+        if event.type != metadata_store_pb2.Event.OUTPUT:
+            continue
+        keys = [step.key for step in event.path.steps if step.HasField("key")]
+        indexes = [step.index for step in event.path.steps if step.HasField("index")]
+        if keys:
+            ids[(keys[0], indexes[0] if indexes else 0)] = event.artifact_id
+    found = {a.id: a for a in store.get_artifacts_by_id(list(ids.values()))} if ids else {}
+    return {where: found[i] for where, i in ids.items() if i in found}
+
+
+def _empty(artifact) -> None:
+    from tfx.dsl.io import fileio
+    from tfx.types import ValueArtifact
+    if isinstance(artifact, ValueArtifact):
+        if fileio.exists(artifact.uri):
+            fileio.remove(artifact.uri)
+        return
+    if fileio.exists(artifact.uri):
+        fileio.rmtree(artifact.uri)
+    fileio.makedirs(artifact.uri)
 
 
 class MergedInputEventsMetadata(metadata.Metadata):

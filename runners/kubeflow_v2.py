@@ -17,6 +17,7 @@ thresholds only. Target 'vertex' keeps the comparison against the last blessed m
 import dataclasses
 import json
 import os
+import re
 
 from pipeline.config import PipelineConfig
 
@@ -31,6 +32,7 @@ class CompiledPipeline:
     pipeline_spec_yaml: str
     pipeline_job_json: str
     with_baseline: bool
+    schedule_json: str = ""  # the platform's recurring-run request, when kfp_schedule is set
 
 
 def _with_baseline(target: str) -> bool:
@@ -48,16 +50,58 @@ def pipeline_tasks(spec: dict) -> dict:
     return root
 
 
+_CONDITION_INPUT = re.compile(r"inputs\.artifacts\['(_([^'.]+)\.([^']+))'\]")
+
+
+def fix_conditions(spec: dict) -> None:
+    """Points each task's trigger condition at the input it really has.
+
+    TFX 1.16's KubeflowV2 compiler writes a Cond's predicate over the implicit key of the
+    channel it tests (`inputs.artifacts['_Evaluator.blessing']`), and adds that key to the
+    task's inputs only when the task does not consume the channel already. Pusher consumes it
+    (as `model_blessing`), so the condition named an input the task lacks, and the platform
+    could not evaluate it. The condition is rewritten to the input that carries the channel.
+    """
+    for task in pipeline_tasks(spec).values():
+        condition = task.get("triggerPolicy", {}).get("condition")
+        if not condition:
+            continue
+        artifacts = task.get("inputs", {}).get("artifacts", {})
+
+        def own_key(match):
+            key, producer, output = match.groups()
+            if key in artifacts:
+                return match.group(0)
+            for name, source in artifacts.items():
+                upstream = source.get("taskOutputArtifact", {})
+                if (upstream.get("producerTask"), upstream.get("outputArtifactKey")) == \
+                        (producer, output):
+                    return f"inputs.artifacts['{name}']"
+            raise ValueError(f"task {task['taskInfo']['name']}: its condition reads {key}, "
+                             f"which is neither an input nor the output of an upstream task it "
+                             f"takes")
+
+        task["triggerPolicy"]["condition"] = _CONDITION_INPUT.sub(own_key, condition)
+
+
 def package_paths(config: PipelineConfig, target: str):
     """(PipelineSpec YAML, PipelineJob JSON) paths for a target."""
     stem = os.path.join(config.kubeflow.kfp_output_dir, f"{config.pipeline_name}-{target}")
     return stem + ".yaml", stem + ".json"
 
 
-def compile_pipeline(config: PipelineConfig, target: str = "") -> CompiledPipeline:
+def compile_pipeline(config: PipelineConfig, target: str = "",
+                     allow_local_root: bool = False) -> CompiledPipeline:
     """Compile create_pipeline(config) for `target` (default config.kubeflow.kfp_target);
-    no GCP access."""
+    no GCP access. `allow_local_root`: for running the compiled tasks on this machine (tests),
+    where a local output_root is what is wanted."""
     target = target or config.kubeflow.kfp_target
+    if "://" not in config.output_root and not allow_local_root:
+        # The pipeline root, the data root's default and the serving folder all derive from it:
+        # a package compiled with a local one points the cluster at this machine's disk.
+        raise ValueError(f"config setting output_root must be a bucket URI (gs://...) for "
+                         f"target '{target}': the platform's containers cannot reach the local "
+                         f"folder {config.output_root!r} (--output-root / TAXI_OUTPUT_ROOT)")
     with_baseline = _with_baseline(target)
     output_dir = config.kubeflow.kfp_output_dir
     if "://" in output_dir:
@@ -84,6 +128,7 @@ def compile_pipeline(config: PipelineConfig, target: str = "") -> CompiledPipeli
         from pipeline.exit_notify import exit_handler
         runner.set_exit_handler(exit_handler(config))
     job = runner.run(pipeline, write_out=False)
+    fix_conditions(job["pipelineSpec"])
     # The YAML has no runtime config: without a default root, a KFP upload could not run.
     job["pipelineSpec"]["defaultPipelineRoot"] = config.pipeline_root
 
@@ -98,7 +143,11 @@ def compile_pipeline(config: PipelineConfig, target: str = "") -> CompiledPipeli
     if not with_baseline:
         print(f"note: target '{target}' has no latest-blessed-model resolver: the Evaluator "
               f"blesses on absolute thresholds only (min_auc={config.gates.min_auc})")
-    return CompiledPipeline(target, yaml_path, json_path, with_baseline)
+    schedule_json = ""
+    if config.kubeflow.kfp_schedule:
+        from runners.kubeflow_schedule import write_schedule
+        schedule_json = write_schedule(config, target, json_path)
+    return CompiledPipeline(target, yaml_path, json_path, with_baseline, schedule_json)
 
 
 def submit(config: PipelineConfig, target: str = "", run_name: str = "",
@@ -115,7 +164,7 @@ def submit(config: PipelineConfig, target: str = "", run_name: str = "",
                          "e.g. http://localhost:8080 after port-forwarding ml-pipeline-ui")
     if target == "vertex" and not config.beam.gcp_project:
         raise ValueError("target 'vertex' needs config setting gcp_project (env TAXI_GCP_PROJECT)")
-    compiled = compile_pipeline(config, target)
+    compiled = compile_pipeline(config, target)  # refuses a local output_root
     if target == "kfp":
         import kfp
         client = kfp.Client(host=config.kubeflow.kfp_endpoint)

@@ -62,3 +62,24 @@ def drifted_run(e2e_config, three_runs, tmp_path_factory):
         local_runner.run(with_overrides(e2e_config, data_root=str(data)))
     assert failed.value.node_id == "AnomalyGate"
     return failed.value.run_id
+
+
+@pytest.fixture(scope="session")
+def beam_runs(tmp_path_factory):
+    """The parity scenarios on BeamDagRunner, in a store of their own: a blessed run (every
+    component executes), an unblessed one (min_auc 0.9999: the Evaluator runs again, the rest
+    is cached) and one stopped at the data gate (broken trip_start_hour for the same span).
+    Returns (config, [blessed, unblessed, gate-failure run ids])."""
+    from runners import beam_runner, local_runner
+    root = tmp_path_factory.mktemp("beam")
+    # Not e2e_config.replace(...): that keeps its derived paths (store, serving folder).
+    config = PipelineConfig.from_flat(output_root=str(root / "out"), **SMALL)
+    blessed = snapshot(config, beam_runner.run(config))
+    unblessed = beam_runner.run(with_overrides(config, min_auc=0.9999)).run_id
+    span = out(blessed, "CsvExampleGen", "examples").custom_properties["span"].int_value
+    (root / "broken" / f"span-{span}").mkdir(parents=True)
+    write_broken_hours(span_csv(config, span), root / "broken" / f"span-{span}" / "data.csv")
+    with pytest.raises(local_runner.PipelineFailed) as failed:
+        beam_runner.run(with_overrides(config, data_root=str(root / "broken")))
+    assert failed.value.node_id == "AnomalyGate"
+    return config, [blessed.run_id, unblessed, failed.value.run_id], blessed

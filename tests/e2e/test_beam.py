@@ -1,12 +1,12 @@
-"""End-to-end: the full pipeline on BeamDagRunner, and one MLMD store shared with LocalDagRunner."""
+"""End-to-end: the full pipeline on BeamDagRunner (the first of the shared Beam runs, see
+conftest.py), and one MLMD store shared with LocalDagRunner."""
 import os
 
 import pytest
 
 from metadata.runs import list_runs
 from metadata.store import open_store
-from pipeline.config import PipelineConfig
-from tests.support.pipeline_runs import COMPONENTS, RESOLVER, RESOLVERS, SMALL, snapshot
+from tests.support.pipeline_runs import COMPONENTS, RESOLVERS, snapshot
 
 pytestmark = pytest.mark.e2e
 
@@ -16,11 +16,9 @@ def _states(snap):
     return {node: [r.state for r in records] for node, records in snap.by_node().items()}
 
 
-def test_full_pipeline_on_beam_dag_runner(tmp_path):
-    from runners import beam_runner
-    config = PipelineConfig.from_flat(output_root=str(tmp_path), **SMALL)
-    result = beam_runner.run(config)
-    snap = snapshot(config, result)
+def test_full_pipeline_on_beam_dag_runner(beam_runs):
+    config, _, snap = beam_runs
+    result = snap.result
 
     assert snap.run_id.startswith("beam-")
     states = _states(snap)

@@ -98,3 +98,20 @@ def test_provenance_records_every_fingerprinted_file():
     files = tracked_files(PipelineConfig().data.schema_path)
     assert set(fingerprints.pipeline_code_files()) <= set(files)
     assert {"modules/trainer.py", "pipeline/push.py", fingerprints.LOCK_FILE} <= set(files)
+
+
+def test_provenance_without_git_takes_the_commit_the_image_was_built_from(monkeypatch,
+                                                                           tmp_path):
+    """In the container image there is no .git: the Dockerfile's GIT_COMMIT build argument,
+    as TAXI_GIT_COMMIT, names the commit; the dirty flag is unknown (-1)."""
+    from pipeline import provenance
+    from pipeline.config import PipelineConfig
+    config = PipelineConfig.from_flat(output_root=str(tmp_path))
+    monkeypatch.setattr(provenance, "_git", lambda *args: "")
+    record = provenance.collect(config, "vertex", environ={provenance.COMMIT_VARIABLE: "0a1b2c"})
+    assert (record["git_commit"], record["git_dirty"]) == ("0a1b2c", -1)
+    assert provenance.collect(config, "vertex", environ={})["git_commit"] == "unknown"
+    # With a work tree, git's own answer wins over the variable.
+    monkeypatch.undo()
+    with_git = provenance.collect(config, "local", environ={provenance.COMMIT_VARIABLE: "x"})
+    assert with_git["git_commit"] not in ("x", "unknown")

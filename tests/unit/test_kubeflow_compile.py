@@ -27,11 +27,19 @@ def _config(tmp, **changes) -> PipelineConfig:
                                     beam_args=EXTRA_BEAM_ARGS, **changes)
 
 
+def _remote_config(tmp, **changes) -> PipelineConfig:
+    """What a user compiles for a cluster: outputs in a bucket, packages on local disk."""
+    return PipelineConfig.from_flat(output_root="gs://taxi-bucket/out", kfp_image=IMAGE,
+                                    kfp_output_dir=str(tmp / "packages"),
+                                    beam_args=EXTRA_BEAM_ARGS, **changes)
+
+
 @pytest.fixture(scope="module")
 def compiled(tmp_path_factory):
     from runners import kubeflow_v2
     config = _config(tmp_path_factory.mktemp("kfp"))
-    return config, {t: kubeflow_v2.compile_pipeline(config, t) for t in kubeflow_v2.TARGETS}
+    return config, {t: kubeflow_v2.compile_pipeline(config, t, allow_local_root=True)
+                    for t in kubeflow_v2.TARGETS}
 
 
 def _strict_spec(compiled_pipeline):
@@ -178,7 +186,8 @@ def test_gs_uris_compile_without_google_cloud_access(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # a URI mistaken for a local path would show up here
     config = _config("gs://taxi-bucket/out", data_root="gs://taxi-bucket/data",
                      kfp_output_dir=str(tmp_path / "packages"))
-    spec, job = _strict_spec(kubeflow_v2.compile_pipeline(config, "vertex"))
+    spec, job = _strict_spec(kubeflow_v2.compile_pipeline(config, "vertex",
+                                                          allow_local_root=True))
     assert job.runtime_config.gcs_output_directory == "gs://taxi-bucket/out/pipeline_root/taxi"
     tasks = _tasks(_as_dict(spec))
     input_base = tasks["CsvExampleGen"]["inputs"]["parameters"]["input_base"]
@@ -192,17 +201,31 @@ def test_gs_uris_compile_without_google_cloud_access(tmp_path, monkeypatch):
 def test_a_remote_package_folder_is_refused(tmp_path):
     from runners import kubeflow_v2
     with pytest.raises(ValueError, match="kfp_output_dir must be a local folder"):
-        kubeflow_v2.compile_pipeline(_config(tmp_path, kfp_output_dir="gs://b/packages"), "kfp")
+        kubeflow_v2.compile_pipeline(_config(tmp_path, kfp_output_dir="gs://b/packages"), "kfp",
+                                     allow_local_root=True)
+
+
+@pytest.mark.parametrize("target", ["kfp", "vertex"])
+def test_a_local_output_root_is_refused(tmp_path, target, capsys):
+    from console.main import main
+    from runners import kubeflow_v2
+    with pytest.raises(ValueError, match="output_root must be a bucket URI"):
+        kubeflow_v2.compile_pipeline(_config(tmp_path), target)
+    assert main(["kubeflow", "compile", "--target", target, "--output-root", str(tmp_path),
+                 "--kfp-image", IMAGE]) == 2
+    [line] = capsys.readouterr().err.strip().splitlines()
+    assert line.startswith("ERROR: config setting output_root must be a bucket URI")
 
 
 def test_cli_compile_writes_both_packages_and_notes_the_missing_resolver(tmp_path, capsys):
     from console.main import main
     assert main(["kubeflow", "compile", "--target", "kfp",
-                 "--output-root", str(tmp_path), "--kfp-image", IMAGE]) == 0
+                 "--output-root", "gs://taxi-bucket/out", "--kfp-output-dir", str(tmp_path),
+                 "--kfp-image", IMAGE]) == 0
     out = capsys.readouterr().out
     assert "absolute thresholds only" in out
-    assert str(tmp_path / "kubeflow" / "taxi-kfp.yaml") in out
-    assert (tmp_path / "kubeflow" / "taxi-kfp.json").is_file()
+    assert str(tmp_path / "taxi-kfp.yaml") in out
+    assert (tmp_path / "taxi-kfp.json").is_file()
 
 
 def test_submit_needs_an_endpoint_or_a_project(tmp_path):
@@ -227,7 +250,7 @@ def test_submit_to_kfp_without_cluster_sends_the_yaml(tmp_path, monkeypatch):
             return "run"
 
     monkeypatch.setattr(kfp, "Client", RecordingClient)
-    config = _config(tmp_path, kfp_endpoint="http://127.0.0.1:8888")
+    config = _remote_config(tmp_path, kfp_endpoint="http://127.0.0.1:8888")
     assert kubeflow_v2.submit(config, "kfp", run_name="r1") == "run"
     assert calls["host"] == "http://127.0.0.1:8888"
     assert calls["file"] == kubeflow_v2.package_paths(config, "kfp")[0]
@@ -248,7 +271,7 @@ def test_submit_to_vertex_without_google_cloud_sends_the_job_json(tmp_path, monk
             calls["service_account"] = service_account
 
     monkeypatch.setattr(aiplatform, "PipelineJob", RecordingJob)
-    config = _config(tmp_path, gcp_project="taxi-project", gcp_region="europe-west4")
+    config = _remote_config(tmp_path, gcp_project="taxi-project", gcp_region="europe-west4")
     kubeflow_v2.submit(config, "vertex", service_account="sa@taxi-project.iam")
     init = calls["init"]
     assert init["template_path"] == kubeflow_v2.package_paths(config, "vertex")[1]
@@ -376,3 +399,61 @@ def test_exit_handler_function_sends_the_final_status_no_vertex_runtime(state, k
     assert post["body"]["run_id"] == "projects/p/locations/l/pipelineJobs/j-1"
     if state == "FAILED":
         assert "[Trainer]" in post["body"]["reasons"][0]
+
+
+@pytest.mark.parametrize("target", ["vertex", "kfp"])
+def test_recurring_schedules_compile_to_the_platforms_requests(tmp_path, target):
+    """kfp_schedule = @daily: a Vertex Schedule and a KFP RecurringRun that start the compiled
+    package every day at 00:00 in the time zone, one run at a time, without catch-up."""
+    from runners import kubeflow_v2
+    config = _remote_config(tmp_path, kfp_schedule="@daily", kfp_schedule_timezone="Europe/Paris",
+                            gcp_project="taxi-project", gcp_region="europe-west4")
+    compiled = kubeflow_v2.compile_pipeline(config, target)
+    with open(compiled.pipeline_job_json) as f:
+        spec = json.load(f)["pipelineSpec"]
+    with open(compiled.schedule_json) as f:
+        body = json.load(f)
+    if target == "vertex":
+        from google.cloud import aiplatform_v1
+        schedule = aiplatform_v1.Schedule.from_json(json.dumps(body))  # strict parse
+        assert schedule.cron == "TZ=Europe/Paris 0 0 * * *"
+        assert schedule.max_concurrent_run_count == 1 and not schedule.catch_up
+        request = body["createPipelineJobRequest"]
+        assert request["parent"] == "projects/taxi-project/locations/europe-west4"
+        assert request["pipelineJob"]["pipelineSpec"] == spec
+        assert request["pipelineJob"]["runtimeConfig"]["gcsOutputDirectory"] == \
+            config.pipeline_root
+    else:
+        import kfp_server_api
+        assert body["trigger"]["cron_schedule"]["cron"] == "0 0 0 * * *"  # seconds first
+        assert body["max_concurrency"] == "1" and body["no_catchup"] is True
+        assert body["mode"] == "ENABLE" and body["pipeline_spec"] == spec
+        assert body["runtime_config"]["pipeline_root"] == config.pipeline_root
+        fields = set(kfp_server_api.V2beta1RecurringRun.attribute_map.values())
+        assert set(body) <= fields
+
+
+def test_no_schedule_without_a_cron_and_a_bad_cron_is_named(tmp_path):
+    from runners import kubeflow_v2
+    assert kubeflow_v2.compile_pipeline(_remote_config(tmp_path), "kfp").schedule_json == ""
+    with pytest.raises(ValueError, match="kfp_schedule must be"):
+        _remote_config(tmp_path, kfp_schedule="every day")
+
+
+def test_every_condition_reads_inputs_its_task_has(compiled):
+    """TFX's compiler wrote Pusher's condition over `_Evaluator.blessing`, an input Pusher does
+    not have (it takes the blessing as `model_blessing`); the platform could not evaluate it."""
+    import re
+    from runners import kubeflow_v2
+    _, packages = compiled
+    for target, package in packages.items():
+        with open(package.pipeline_job_json) as f:
+            tasks = kubeflow_v2.pipeline_tasks(json.load(f)["pipelineSpec"])
+        conditions = {name: task["triggerPolicy"]["condition"] for name, task in tasks.items()
+                      if task.get("triggerPolicy", {}).get("condition")}
+        assert set(conditions) == {"Pusher"}, target
+        for name, condition in conditions.items():
+            keys = re.findall(r"inputs\.artifacts\['([^']+)'\]", condition)
+            assert keys and set(keys) <= set(tasks[name]["inputs"]["artifacts"]), condition
+        assert "['model_blessing']" in conditions["Pusher"]
+        assert "metadata['blessed'] == 1.0" in conditions["Pusher"]

@@ -60,7 +60,7 @@ def _kubeflow_graph(config, target) -> Graph:
         # KFP compiles the resolver into one importer-like task per resolved channel.
         return RESOLVER_ID if task.startswith(RESOLVER_ID + "-") else task
 
-    compiled = kubeflow_v2.compile_pipeline(config, target)
+    compiled = kubeflow_v2.compile_pipeline(config, target, allow_local_root=True)
     with open(compiled.pipeline_job_json) as f:
         tasks = kubeflow_v2.pipeline_tasks(json.load(f)["pipelineSpec"])
     nodes = {node_of(t) for t in tasks}
