@@ -59,6 +59,17 @@ def _error_reasons(error: Optional[str]) -> List[str]:
     return bullets or lines
 
 
+def _anomaly_reasons(by_split: Dict[str, List[str]]) -> List[str]:
+    """One line per anomaly, naming the splits it was found in (the same problem in every
+    split is one line, not three)."""
+    splits: Dict[str, List[str]] = {}
+    for split, lines in sorted(by_split.items()):
+        for line in lines:
+            splits.setdefault(line, []).append(split)
+    return [f"{line} ({', '.join(names)} split{'s' if len(names) > 1 else ''})"
+            for line, names in splits.items()]
+
+
 def _auc(metrics: dict, side: str) -> Optional[float]:
     value = (metrics.get(side) or {}).get("auc")
     return float(value) if value is not None else None
@@ -79,8 +90,7 @@ def from_review(review: dict, error: Optional[str] = None,
                              "span": data.get("span")}
 
     if C.ANOMALY_GATE in failed:
-        reasons = [line for lines in (data.get("anomalies") or {}).values() for line in lines]
-        reasons = reasons or _error_reasons(error)
+        reasons = _anomaly_reasons(data.get("anomalies") or {}) or _error_reasons(error)
         facts.update(gate="data", component=C.ANOMALY_GATE, error=error)
         return Outcome(kind="stopped", title=f"{review['pipeline']}: span {data.get('span')} "
                        f"STOPPED AT THE DATA GATE: no model was trained",

@@ -178,7 +178,9 @@ class _ArtifactFacts:
                 datasetVersion=str(artifact_id)),
             "taxi_artifact": TaxiArtifactDatasetFacet(
                 mlmdArtifactId=artifact_id, type=type_name,
-                span=custom(artifact, C.SPAN_PROPERTY)),
+                # TFX gives derived artifacts a span property too, 0 whatever the data's.
+                span=custom(artifact, C.SPAN_PROPERTY) if type_name == C.EXAMPLES_TYPE
+                else None),
         }
         if type_name == C.EXAMPLES_TYPE and self.schema:
             facets["schema"] = schema_dataset.SchemaDatasetFacet(fields=[

@@ -32,14 +32,16 @@ def alerts_config(**changes):
 
 # --- outcomes ------------------------------------------------------------------------------
 
-def test_data_gate_stop_lists_every_feature_and_reason():
-    lines = {"eval": ["feature 'trip_start_hour' (eval split): Expected data of type: INT"],
-             "train": ["feature 'payment_type' (train split): Bitcoin (~12%)"]}
+def test_data_gate_stop_lists_every_feature_and_reason_once_with_its_splits():
+    lines = {"eval": ["trip_start_hour: Unexpected data type"],
+             "test": ["trip_start_hour: Unexpected data type"],
+             "train": ["trip_start_hour: Unexpected data type", "payment_type: Bitcoin (~12%)"]}
     outcome = from_review(review(status="FAILED", failed=[C.ANOMALY_GATE], anomalies=lines),
-                          error="AnomalyGate: 2 anomalies")
+                          error="AnomalyGate: 4 anomalies")
     assert outcome.kind == "stopped" and outcome.facts["gate"] == "data"
     assert "STOPPED AT THE DATA GATE" in outcome.title and "span 3" in outcome.title
-    assert outcome.reasons == lines["eval"] + lines["train"]
+    assert outcome.reasons == ["trip_start_hour: Unexpected data type (eval, test, train splits)",
+                               "payment_type: Bitcoin (~12%) (train split)"]
 
 
 def test_drift_gate_stop_takes_the_measurements_from_the_error():

@@ -1,7 +1,9 @@
-"""One definition, four runners: every runner gets the same nodes and dependency edges.
+"""One definition, every orchestrator: the same nodes and dependency edges.
 
-Local and Beam run the compiled IR; Airflow builds a DAG with one task per component; Kubeflow
-v2 compiles a PipelineSpec. The documented differences: neither Kubeflow target has the drift
+Local runs the compiled IR (Beam compiles the very same IR, so comparing the two shapes could
+not fail: Beam's outcomes are compared with Local's and Airflow's run by run in
+tests/e2e/test_airflow.py::test_the_same_outcomes_as_local_and_beam); Airflow builds a DAG
+with one task per component; Kubeflow v2 compiles a PipelineSpec. The documented differences: neither Kubeflow target has the drift
 baseline resolver (KubeflowV2's compiler has no custom resolver strategies), and the open-source
 KFP target has no latest-blessed-model resolver (its backend cannot run Resolver nodes).
 """
@@ -73,7 +75,6 @@ def test_every_runner_gets_the_same_nodes_and_edges(config, tmp_path):
     local = _ir_graph(config, "local")
     nodes, edges = local
     assert RESOLVER_ID in nodes and ("AnomalyGate", "Transform") in edges
-    assert _ir_graph(config, "beam") == local
     assert _airflow_graph(config, tmp_path) == local
     # Documented: KubeflowV2's compiler has no custom resolver strategies, so both Kubeflow
     # targets leave out the drift baseline and tuning reuse resolvers (the drift gate then has
