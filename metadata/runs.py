@@ -263,13 +263,8 @@ def process_gone(context: Optional[metadata_store_pb2.Context]) -> bool:
 _RECORDING_RUNNERS = ("local", "beam")
 
 
-def _status(executions, runner: str, context, node_of=None) -> str:
-    """From each node's newest execution: under Airflow a task retried after a transient
-    fault leaves a FAILED execution before the COMPLETE one."""
-    newest = {}
-    for e in sorted(executions, key=lambda e: (e.create_time_since_epoch, e.id)):
-        newest[node_of(e) if node_of else e.id] = e.last_known_state
-    states = set(newest.values())
+def _status(executions, runner: str, context) -> str:
+    states = {e.last_known_state for e in executions}
     if _State.FAILED in states:
         return "FAILED"
     if context is not None and custom(context, contract.RUN_ABANDONED_PROPERTY):
@@ -365,7 +360,7 @@ def _summaries(store, pipeline_name: str, runs) -> List[RunInfo]:
     for schema, run_id, context in runs:
         group = executions[context.id]
         runner = _runner_of(schema, run_id)
-        status = _status(group, runner, context, lambda e: nodes[e.id])
+        status = _status(group, runner, context)
         spans = [span(e.id) for e in group if nodes[e.id] == contract.EXAMPLE_GEN]
         out.append(RunInfo(
             run_id=run_id,

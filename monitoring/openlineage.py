@@ -25,6 +25,7 @@ exported twice sends the same events and a consumer (Marquez, DataHub) updates, 
 The custom facets' JSON schema is monitoring/openlineage_facets.json.
 """
 import datetime
+import functools
 import json
 import logging
 import os
@@ -147,30 +148,27 @@ class _ArtifactFacts:
         self.g = g
         self.statistics: Dict[int, dict] = {}   # Examples id -> statistics_summary
         self.schema: Optional[Dict[str, str]] = None
+        # An artifact appears in several events (START and end, writer and readers): its
+        # files are read once.
+        self.common = functools.lru_cache(maxsize=None)(self._common)
+        self.assertions = functools.lru_cache(maxsize=None)(self._assertions)
         for execution_id in run_executions:
             node = g.node_id(execution_id)
             if node == C.STATISTICS_GEN:
                 examples = g.input(execution_id, C.EXAMPLES_KEY)
                 statistics = g.output(execution_id, C.STATISTICS_KEY)
                 if examples is not None and statistics is not None:
-                    self.statistics[examples] = self._read(
-                        "statistics", statistics, "artifacts.statistics", "statistics_summary")
+                    from artifacts.statistics import statistics_summary
+                    self.statistics[examples] = _read(
+                        "statistics", lambda: statistics_summary(g.artifacts[statistics].uri))
             elif node == C.CURATED_SCHEMA and self.schema is None:
                 schema = g.output(execution_id, C.SCHEMA_KEY)
                 if schema is not None:
-                    self.schema = self._read("schema", schema, "artifacts.schema",
-                                             "schema_features")
+                    from artifacts.schema import schema_features
+                    self.schema = _read("schema",
+                                        lambda: schema_features(g.artifacts[schema].uri))
 
-    def _read(self, what: str, artifact_id: int, module: str, function: str):
-        import importlib
-        uri = self.g.artifacts[artifact_id].uri
-        try:
-            return getattr(importlib.import_module(module), function)(uri)
-        except Exception as e:  # noqa: BLE001 - a missing file leaves a facet out, no more
-            log.warning("OpenLineage: could not read the %s in %s: %s", what, uri, e)
-            return None
-
-    def common(self, artifact_id: int) -> Dict[str, DatasetFacet]:
+    def _common(self, artifact_id: int) -> Dict[str, DatasetFacet]:
         artifact = self.g.artifacts[artifact_id]
         type_name = self.g.type_name(artifact)
         facets: Dict[str, DatasetFacet] = {
@@ -187,8 +185,8 @@ class _ArtifactFacts:
                 schema_dataset.SchemaDatasetFacetFields(name=name, type=kind.split(",")[0])
                 for name, kind in sorted(self.schema.items())])
         if type_name == "ModelEvaluation":
-            metrics = self._read("evaluation", artifact_id, "artifacts.evaluation",
-                                 "overall_metrics") or {}
+            from artifacts.evaluation import overall_metrics
+            metrics = _read("evaluation", lambda: overall_metrics(artifact.uri)) or {}
             blessed = self._blessed(artifact_id)
             facets["taxi_modelMetrics"] = TaxiModelMetricsDatasetFacet(
                 candidate=_finite(metrics.get("candidate")),
@@ -231,14 +229,14 @@ class _ArtifactFacts:
         return {name: data_quality_metrics_input_dataset.ColumnMetrics(**m)
                 for name, m in sorted(out.items())}
 
-    def assertions(self, artifact_id: int) -> Optional[List]:
+    def _assertions(self, artifact_id: int) -> Optional[List]:
         """The data checks an anomalies artifact or a drift report records, as assertions."""
         artifact = self.g.artifacts[artifact_id]
         type_name = self.g.type_name(artifact)
         A = data_quality_assertions_dataset.Assertion
         if type_name == "ExampleAnomalies":
             from artifacts.anomalies import problems, read_anomalies
-            found = self._guarded(lambda: problems(read_anomalies(artifact.uri)))
+            found = _read("anomalies", lambda: problems(read_anomalies(artifact.uri)))
             if found is None:
                 return None
             return [A(assertion="schema_conformance", success=not found, severity="error")] + [
@@ -247,7 +245,7 @@ class _ArtifactFacts:
                 for p in found]
         if type_name == C.DRIFT_REPORT_TYPE:
             from artifacts.drift import read_drift_report
-            report = self._guarded(lambda: read_drift_report(artifact.uri))
+            report = _read("drift report", lambda: read_drift_report(artifact.uri))
             if report is None:
                 return None
             return [A(assertion=f"{row['measure']} <= threshold",
@@ -257,12 +255,16 @@ class _ArtifactFacts:
                     for row in report.get("features", [])]
         return None
 
-    def _guarded(self, read):
-        try:
-            return read()
-        except Exception as e:  # noqa: BLE001 - a facet left out, never a failed export
-            log.warning("OpenLineage: could not read data checks: %s", e)
-            return None
+
+
+def _read(what: str, read):
+    """read(), or None when the artifact's file cannot be read: a facet left out, never a
+    failed export."""
+    try:
+        return read()
+    except Exception as e:  # noqa: BLE001
+        log.warning("OpenLineage: could not read the %s: %s", what, e)
+        return None
 
 
 def _finite(metrics: Optional[Dict[str, float]]) -> Dict[str, float]:
@@ -302,11 +304,9 @@ def run_events(store, pipeline_name: str, run: str = "latest", namespace: str = 
                          if info.context.id in g.execution_contexts.get(e, ())),
                         key=lambda e: (g.executions[e].create_time_since_epoch, e))
     facts = _ArtifactFacts(g, executions)
-    from metadata.provenance import run_provenance
-    provenance = run_provenance(store, info.context.id)
     engine = processing_engine_run.ProcessingEngineRunFacet(
-        version=str((provenance.get("config") or {}).get("tfx_version") or _tfx_version()),
-        name=INTEGRATION, openlineageAdapterVersion=_client_version())
+        version=_version("tfx"), name=INTEGRATION,
+        openlineageAdapterVersion=_version("openlineage-python"))
 
     parent_id = run_uuid(pipeline_name, info.run_id, info.started)
     parent_job = Job(namespace=namespace, name=pipeline_name, facets={
@@ -407,17 +407,12 @@ def _output(facts: _ArtifactFacts, artifact_id: int) -> OutputDataset:
                          outputFacets=output_facets)
 
 
-def _tfx_version() -> str:
+def _version(package: str) -> str:
     from importlib.metadata import PackageNotFoundError, version
     try:
-        return version("tfx")
+        return version(package)
     except PackageNotFoundError:
         return "unknown"
-
-
-def _client_version() -> str:
-    from importlib.metadata import version
-    return version("openlineage-python")
 
 
 def to_json(event: RunEvent) -> str:

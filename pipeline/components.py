@@ -39,7 +39,7 @@ class CsvFilesRejected(RuntimeError):
     """Raised by CsvCheck; the message lists every problem, one line each, with file and line."""
 
 
-def _span_folders(data_root: str) -> Dict[int, List[str]]:
+def span_folders(data_root: str) -> Dict[int, List[str]]:
     """span number -> file names in data_root/span-<N>/, read through fileio (remote roots)."""
     folders = {}
     if not fileio.isdir(data_root):
@@ -60,7 +60,7 @@ def span_files_fingerprint(data_root: str) -> str:
     span-<N>/ changes or appears (a new, empty span folder included) and an unchanged rerun
     stays cached. Stat only: nothing is read."""
     h = hashlib.sha256()
-    for span, files in sorted(_span_folders(data_root).items()):
+    for span, files in sorted(span_folders(data_root).items()):
         h.update(f"span-{span}/\0".encode())
         for name in sorted(files):
             stat = fileio.stat(os.path.join(data_root, f"span-{span}", name))
@@ -82,7 +82,7 @@ def schema_columns(schema_uri: str) -> List[str]:
 
 def check_span_files(data_root: str, span: int, expected: List[str]):
     """(span read, [FileCheck], problems) for the span CsvExampleGen will read."""
-    folders = _span_folders(data_root)
+    folders = span_folders(data_root)
     resolved, problems = csv_check.resolve_span(folders, span)
     if resolved is None:
         return None, [], problems

@@ -14,7 +14,6 @@ coalesced into the newest one, as Airflow coalesces the Dataset's updates.
 """
 import datetime
 import logging
-import os
 from typing import Optional
 
 from pipeline.config import PipelineConfig
@@ -30,17 +29,8 @@ def spans_dataset(config: PipelineConfig):
 
 def newest_span(data_root: str) -> Optional[int]:
     """The highest N of the span-N folders under data_root that hold a file, or None."""
-    from pipeline import csv_check
-    from tfx.dsl.io import fileio
-    if not fileio.isdir(data_root):
-        return None
-    spans = []
-    for entry in fileio.listdir(data_root):
-        match = csv_check.SPAN_FOLDER.match(entry.rstrip("/"))
-        folder = os.path.join(data_root, entry.rstrip("/"))
-        if match and fileio.isdir(folder) and any(
-                not fileio.isdir(os.path.join(folder, f)) for f in fileio.listdir(folder)):
-            spans.append(int(match.group(1)))
+    from pipeline.components import span_folders
+    spans = [span for span, files in span_folders(data_root).items() if files]
     return max(spans) if spans else None
 
 

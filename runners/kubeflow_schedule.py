@@ -2,8 +2,8 @@
 `Schedule` (projects.locations.schedules.create, the REST form of aiplatform's
 PipelineJobSchedule) and a KFP `RecurringRun` (kfp_server_api V2beta1RecurringRun, what
 kfp.Client().create_recurring_run sends). Built from the compiled package and the config's
-kfp_schedule cron, written next to the packages, with no GCP or KFP access; send them with
-`gcloud` / `curl`, or let `kubeflow submit --schedule` do it through the SDKs.
+kfp_schedule cron, written next to the packages, with no GCP or KFP access; send them to the
+platform's API (docs/kubeflow.md, "Recurring runs").
 
 Both allow one run at a time and no catch-up: each run judges its model against the last
 blessed one and may push, as under Airflow (max_active_runs=1, catchup off).

@@ -13,9 +13,7 @@ DAG announces each new span under the data root. Nobody triggers a run by hand:
    Airflow does not retry although retries are configured.
 Asserted on Airflow's database (run types, task tries, dataset events) and on MLMD.
 """
-import csv
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -29,33 +27,13 @@ from metadata.store import open_store
 from pipeline import contract as C
 from pipeline.config import PipelineConfig
 from tests.support import postgres
-from tests.support.pipeline_runs import SMALL
+from tests.support.pipeline_runs import SMALL, add_span
 
 pytestmark = pytest.mark.e2e
 
-SPANS = Path(__file__).resolve().parents[2] / "data" / "spans"
 DAG_FILE = "from runners.airflow_dag import DAG, SPAN_WATCH  # noqa: F401\n"
 LOCAL_SETTINGS = "import runners.airflow_preload  # noqa: F401\n__all__ = []\n"
 RUN_TIMEOUT = 900
-
-
-def _add_span(data_root: Path, span: int, scale_trip_miles: float = 0.0) -> None:
-    folder = data_root / f"span-{span}"
-    staging = data_root / f".span-{span}.partial"
-    staging.mkdir(parents=True)
-    src = SPANS / f"span-{span}" / "data.csv"
-    if scale_trip_miles:
-        with open(src) as f_in, open(staging / "data.csv", "w", newline="") as f_out:
-            reader = csv.DictReader(f_in)
-            writer = csv.DictWriter(f_out, fieldnames=reader.fieldnames)
-            writer.writeheader()
-            for row in reader:
-                if row["trip_miles"]:
-                    row["trip_miles"] = repr(float(row["trip_miles"]) * scale_trip_miles)
-                writer.writerow(row)
-    else:
-        shutil.copy(src, staging / "data.csv")
-    staging.rename(folder)  # a span lands whole, as an upload job would publish it
 
 
 class Scheduler:
@@ -150,8 +128,8 @@ def scenario(tmp_path_factory):
     root = tmp_path_factory.mktemp("scheduler")
     data_root = root / "data"
     data_root.mkdir()
-    _add_span(data_root, 1)
-    _add_span(data_root, 2)
+    add_span(data_root, 1)
+    add_span(data_root, 2)
     config = PipelineConfig.from_flat(output_root=str(root / "out"), data_root=str(data_root),
                                       **SMALL)
     started = time.monotonic()
@@ -159,9 +137,9 @@ def scenario(tmp_path_factory):
         scheduler = Scheduler(root, url, config)
         try:
             runs = [scheduler.wait_for_runs(1)[-1]]
-            _add_span(data_root, 3)
+            add_span(data_root, 3)
             runs.append(scheduler.wait_for_runs(2)[-1])
-            _add_span(data_root, 4, scale_trip_miles=5.0)
+            add_span(data_root, 4, scale_trip_miles=5.0)
             runs.append(scheduler.wait_for_runs(3)[-1])
             tasks = [scheduler.tasks(run_id) for run_id, _, _ in runs]
             earlier_tries = scheduler.query(

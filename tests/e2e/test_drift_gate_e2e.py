@@ -9,9 +9,7 @@
 
 Lineage diff and the report data carry the distances the gate used.
 """
-import csv
 import os
-import shutil
 from pathlib import Path
 
 import pytest
@@ -20,33 +18,9 @@ from metadata import runs as mlmd_runs
 from metadata.store import open_store
 from pipeline import contract as C
 from pipeline.config import PipelineConfig
-from tests.support.pipeline_runs import SMALL
+from tests.support.pipeline_runs import SMALL, add_span
 
 pytestmark = pytest.mark.e2e
-
-SPANS = Path(__file__).resolve().parents[2] / "data" / "spans"
-
-
-def _scaled_copy(src: Path, dst: Path, column: str, factor: float) -> None:
-    with open(src) as f_in, open(dst, "w", newline="") as f_out:
-        reader = csv.DictReader(f_in)
-        writer = csv.DictWriter(f_out, fieldnames=reader.fieldnames)
-        writer.writeheader()
-        for row in reader:
-            if row[column]:
-                # Stays a decimal number, so the column is still read as FLOAT.
-                row[column] = repr(float(row[column]) * factor)
-            writer.writerow(row)
-
-
-def _add_span(data_root: Path, span: int, scale_trip_miles: float = 0.0) -> None:
-    folder = data_root / f"span-{span}"
-    folder.mkdir(parents=True)
-    src = SPANS / f"span-{span}" / "data.csv"
-    if scale_trip_miles:
-        _scaled_copy(src, folder / "data.csv", "trip_miles", scale_trip_miles)
-    else:
-        shutil.copy(src, folder / "data.csv")
 
 
 def _nodes(config, run_id):
@@ -68,12 +42,12 @@ def spans(tmp_path_factory):
     data_root = root / "data"
     config = PipelineConfig.from_flat(output_root=str(root / "out"), data_root=str(data_root),
                                       **SMALL)
-    _add_span(data_root, 1)
+    add_span(data_root, 1)
     first = local_runner.run(config).run_id
-    _add_span(data_root, 2, scale_trip_miles=5.0)
+    add_span(data_root, 2, scale_trip_miles=5.0)
     with pytest.raises(local_runner.PipelineFailed) as failed:
         local_runner.run(config)
-    _add_span(data_root, 3)
+    add_span(data_root, 3)
     third = local_runner.run(config).run_id
     return config, (first, failed.value.run_id, third), failed.value
 
@@ -220,7 +194,7 @@ def test_enough_spans_past_the_last_search_search_again(spans):
     from runners import local_runner
     from tests.support.pipeline_runs import UpTo, with_overrides
     config, (first, _, third), _ = spans
-    _add_span(Path(config.data.data_root), 4)
+    add_span(Path(config.data.data_root), 4)
     run = local_runner.run(with_overrides(config, retune_every_spans=1), engine=UpTo(C.TUNER))
     nodes = _nodes(config, run.run_id)
     assert nodes[C.TUNER].state == "COMPLETE" and C.TRAINER not in nodes

@@ -15,7 +15,7 @@ def outcome(store, pipeline_name: str, run_id: str) -> dict:
     records = [r for r in run_executions(store, pipeline_name, run_id)
                if r.node_id not in C.RESOLVERS]
     newest = {}
-    for record in records:  # oldest first: a retried node ends with its last try
+    for record in records:  # oldest first: a node recorded twice counts by its newest
         newest[record.node_id] = record
     return {
         "status": info.status,

@@ -90,3 +90,30 @@ def write_broken_hours(src, dst, keep=lambda row: True) -> None:
             if i % 3 == 0:
                 row["trip_start_hour"] = "late evening"
             writer.writerow(row)
+
+
+SPANS = Path(__file__).resolve().parents[2] / "data" / "spans"
+
+
+def add_span(data_root: Path, span: int, scale_trip_miles: float = 0.0) -> None:
+    """Publishes the committed span N under data_root whole (written aside, then renamed, as an
+    upload job would), with trip_miles scaled when asked: types intact, so the data passes the
+    anomaly gate and drifts."""
+    import csv
+    import shutil
+    staging = data_root / f".span-{span}.partial"
+    staging.mkdir(parents=True)
+    src = SPANS / f"span-{span}" / "data.csv"
+    if scale_trip_miles:
+        with open(src) as f_in, open(staging / "data.csv", "w", newline="") as f_out:
+            reader = csv.DictReader(f_in)
+            writer = csv.DictWriter(f_out, fieldnames=reader.fieldnames)
+            writer.writeheader()
+            for row in reader:
+                if row["trip_miles"]:
+                    # Stays a decimal number, so the column is still read as FLOAT.
+                    row["trip_miles"] = repr(float(row["trip_miles"]) * scale_trip_miles)
+                writer.writerow(row)
+    else:
+        shutil.copy(src, staging / "data.csv")
+    staging.rename(data_root / f"span-{span}")
