@@ -63,9 +63,9 @@ def cmd_run(args) -> int:
     try:
         if args.runner == "beam":
             from runners import beam_runner
-            result = beam_runner.run(config, resume=args.resume)
+            result = beam_runner.run(config, resume=args.resume, wait_seconds=args.wait)
         else:
-            result = local_runner.run(config, resume=args.resume)
+            result = local_runner.run(config, resume=args.resume, wait_seconds=args.wait)
     except local_runner.PipelineFailed as e:
         print(f"\nERROR: {e}", file=sys.stderr)
         print(f"Full log: {config.log_file}", file=sys.stderr)
@@ -102,6 +102,9 @@ def register(subparsers) -> None:
     p.add_argument("--resume", metavar="RUN_ID",
                    help="restart a FAILED or ABANDONED Local/Beam run from its failed node, "
                         "reusing the outputs upstream of it (TFX partial run)")
+    p.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
+                   help="while another run of this pipeline holds the store's run lock, wait "
+                        "up to SECONDS for it (default: exit 2 at once, naming that run)")
     add_config_arguments(p, ALL)
     p.set_defaults(func=cmd_run)
 

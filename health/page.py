@@ -11,7 +11,7 @@ from review.charts import bar_chart, fmt
 from review.page import CSS, PAGE_CSS, SORT_SCRIPT, file_name
 
 STATUS_COLORS = {"COMPLETE": "#1e8e3e", "FAILED": "#d93025", "ABANDONED": "#9334e6",
-                 "RUNNING": "#f29900"}
+                 "RUNNING": "#f29900", "STALE": "#80868b"}
 MIN_SECONDS = 0.5
 EVENT_MARKS = {"push": ("#1a73e8", "▲"), "promote": ("#1e8e3e", "◆"),
                "rollback": ("#d93025", "▼")}

@@ -42,10 +42,12 @@ class RunInfo:
     runner: str                 # local, beam, airflow, or unknown
     schema: str                 # 'ir' or 'airflow'
     started: datetime.datetime  # UTC
-    ended: Optional[datetime.datetime]  # None while RUNNING
+    ended: Optional[datetime.datetime]  # None while RUNNING or STALE
     # FAILED if any execution failed; else, while any has not finished, RUNNING, or
     # ABANDONED when the Local/Beam process that ran it died part-way (killed, it could record
-    # nothing; the next run records it, see record_abandoned); else COMPLETE. The legacy
+    # nothing; the next run records it, see record_abandoned), or STALE when that process is
+    # not on this machine and stopped renewing its lease (`gc --force` treats it as gone);
+    # else COMPLETE. The legacy
     # Airflow launcher never records a failure: a failed task's execution stays RUNNING in
     # MLMD (Airflow's own database has the task's real state).
     status: str
@@ -228,23 +230,54 @@ def process_start(pid: int) -> Optional[int]:
     return None if fields[0] == "Z" else int(fields[19])
 
 
+def _boot_id() -> str:
+    try:
+        with open("/proc/sys/kernel/random/boot_id") as f:
+            return f.read().strip()
+    except OSError:
+        return ""
+
+
+def _pid_namespace() -> str:
+    try:
+        return os.readlink("/proc/self/ns/pid")
+    except OSError:
+        return ""
+
+
 def this_process() -> Dict[str, object]:
-    """What a runner records on its run context (the RUN_*_PROPERTY custom properties)."""
+    """What a runner records on its run context (the RUN_*_PROPERTY custom properties).
+
+    Host name and pid alone do not name a process: containers often share a host name (and
+    pid 1), and a host name outlives a reboot. The boot id names the kernel's boot and the pid
+    namespace the container, so together with the pid and its start time they do."""
     pid = os.getpid()
     return {contract.RUN_HOST_PROPERTY: socket.gethostname(), contract.RUN_PID_PROPERTY: pid,
-            contract.RUN_PROCESS_START_PROPERTY: process_start(pid) or 0}
+            contract.RUN_PROCESS_START_PROPERTY: process_start(pid) or 0,
+            contract.RUN_BOOT_ID_PROPERTY: _boot_id(),
+            contract.RUN_PID_NAMESPACE_PROPERTY: _pid_namespace()}
+
+
+def on_this_machine(context: Optional[metadata_store_pb2.Context]) -> bool:
+    """True when the recorded process ran under this kernel boot, in this pid namespace: only
+    then can its pid be looked up here. A record without boot id or namespace (older runners)
+    cannot be placed."""
+    if context is None:
+        return False
+    here = this_process()
+    return all(custom(context, key) and custom(context, key) == here[key]
+               for key in (contract.RUN_HOST_PROPERTY, contract.RUN_BOOT_ID_PROPERTY,
+                           contract.RUN_PID_NAMESPACE_PROPERTY))
 
 
 def process_gone(context: Optional[metadata_store_pb2.Context]) -> bool:
-    """True only when the run context names a process of this host that no longer runs.
+    """True only when the run context names a process of this machine that no longer runs.
 
     A run with no record (written before runners recorded their process, or by Airflow) or
-    recorded on another host cannot be judged from here: it is not gone."""
-    if context is None:
-        return False
-    host = custom(context, contract.RUN_HOST_PROPERTY)
-    pid = custom(context, contract.RUN_PID_PROPERTY)
-    if not host or not pid or host != socket.gethostname():
+    recorded on another host or container cannot be judged from here: it is not gone (its
+    lease says whether it is stale, see lease_expired)."""
+    pid = custom(context, contract.RUN_PID_PROPERTY) if context is not None else None
+    if not pid or not on_this_machine(context):
         return False
     try:
         os.kill(pid, 0)
@@ -257,6 +290,24 @@ def process_gone(context: Optional[metadata_store_pb2.Context]) -> bool:
         started = process_start(pid)
         return started is None or bool(recorded and started != recorded)
     return False
+
+
+def lease_expired(context: Optional[metadata_store_pb2.Context],
+                  now_ms: Optional[int] = None) -> bool:
+    """True when the run recorded a lease (runners renew it while they live) that has run out:
+    its process stopped renewing, on whatever host it ran."""
+    lease = custom(context, contract.RUN_LEASE_PROPERTY, 0) if context is not None else 0
+    now_ms = now_ms if now_ms is not None else int(datetime.datetime.now().timestamp() * 1000)
+    return bool(lease) and lease < now_ms
+
+
+def renew_run_lease(store, run_id: str, lease_seconds: float) -> None:
+    """Extends the run context's lease; runners call it while the run lives."""
+    context = store.get_context_by_type_and_name(contract.IR_RUN_CONTEXT, run_id)
+    if context is not None:
+        context.custom_properties[contract.RUN_LEASE_PROPERTY].int_value = int(
+            (datetime.datetime.now().timestamp() + lease_seconds) * 1000)
+        store.put_contexts([context])
 
 
 # The runners that record their process on the run context (runners/local_runner.py).
@@ -272,6 +323,8 @@ def _status(executions, runner: str, context) -> str:
     if not executions or states & _UNFINISHED:
         if runner in _RECORDING_RUNNERS and process_gone(context):
             return "ABANDONED"
+        if runner in _RECORDING_RUNNERS and lease_expired(context):
+            return "STALE"
         return "RUNNING"
     return "COMPLETE"
 
@@ -367,7 +420,7 @@ def _summaries(store, pipeline_name: str, runs) -> List[RunInfo]:
             runner=runner,
             schema=schema,
             started=_utc(context.create_time_since_epoch),
-            ended=None if status == "RUNNING" else _utc(
+            ended=None if status in ("RUNNING", "STALE") else _utc(
                 max([e.last_update_time_since_epoch for e in group]
                     or [context.create_time_since_epoch])),
             status=status,

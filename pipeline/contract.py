@@ -201,10 +201,19 @@ AIRFLOW_NODE_CONTEXT = "component_run"
 RUN_HOST_PROPERTY = "runner_host"
 RUN_PID_PROPERTY = "runner_pid"
 RUN_PROCESS_START_PROPERTY = "runner_process_start"
+# The kernel's boot id and the pid namespace: with host, pid and start time they name one
+# process even among containers that share a host name.
+RUN_BOOT_ID_PROPERTY = "runner_boot_id"
+RUN_PID_NAMESPACE_PROPERTY = "runner_pid_namespace"
+# Milliseconds since the epoch until which the run's process vouches for itself; renewed while
+# it lives (metadata/run_lock.py), so any host can tell a stale run.
+RUN_LEASE_PROPERTY = "runner_lease_until"
 # Set when the process ended and could still write (any outcome, failure included).
 RUN_FINISHED_PROPERTY = "runner_finished"
 # Set on a run whose process died part-way (SIGKILL, OOM, reboot) by the next run that opens
 # the store for writing: the run id that recorded it. Its unfinished executions are CANCELED.
 RUN_ABANDONED_PROPERTY = "abandoned_by"
 RUN_CONTEXT_TYPES = (IR_RUN_CONTEXT, AIRFLOW_RUN_CONTEXT)
+# The run lock's context type (metadata/run_lock.py): one context per holder, "<pipeline>#<n>".
+LOCK_CONTEXT = "pipeline_lock"
 NODE_CONTEXT_TYPES = (IR_NODE_CONTEXT, AIRFLOW_NODE_CONTEXT)

@@ -11,9 +11,11 @@ from pipeline.config import PipelineConfig
 from runners import local_runner
 
 
-def run(config: PipelineConfig, resume: Optional[str] = None) -> local_runner.RunResult:
+def run(config: PipelineConfig, resume: Optional[str] = None,
+        wait_seconds: float = 0.0) -> local_runner.RunResult:
     """resume: as local_runner.run's (BeamDagRunner.run_with_ir takes TFX's RunOptions too)."""
     import modules  # noqa: F401  sets Keras 2 before the TFX import below loads TensorFlow
     # tfx.v1 does not export BeamDagRunner in 1.16; this is its IR-based implementation.
     from tfx.orchestration.beam.beam_dag_runner import BeamDagRunner
-    return local_runner.run(config, engine=BeamDagRunner(), runner_name="beam", resume=resume)
+    return local_runner.run(config, engine=BeamDagRunner(), runner_name="beam", resume=resume,
+                            wait_seconds=wait_seconds)

@@ -148,10 +148,10 @@ def _resume_options(node_id: str, base_run_id: str):
                 base_run_id=base_run_id))))
 
 
-def _record_process(ir, connection, run_id: str) -> List[str]:
+def _record_process(ir, connection, run_id: str, lease_seconds: float) -> List[str]:
     """Creates the run's contexts, as TFX does at the first node, and records this process's
-    host, pid and start time on the run context, so readers can tell a run whose process was
-    killed from a live one. TFX finds the run context by name and reuses it.
+    identity (host, boot id, pid namespace, pid, start time) and a lease on the run context, so
+    readers can tell a run whose process was killed from a live one. TFX finds the run context by name and reuses it.
 
     Then records earlier runs whose process died part-way as abandoned; returns their ids."""
     from tfx.orchestration import metadata as tfx_metadata
@@ -171,6 +171,7 @@ def _record_process(ir, connection, run_id: str) -> List[str]:
             else:
                 run_context.custom_properties[name].string_value = value
         handle.store.put_contexts([run_context])
+        runs.renew_run_lease(handle.store, run_id, lease_seconds)
         return runs.record_abandoned(handle.store, ir.pipeline_info.id, run_id)
 
 
@@ -194,15 +195,27 @@ def new_run_id(runner_name: str) -> str:
 
 
 def run(config: PipelineConfig, engine=None, runner_name: str = "local",
-        resume: Optional[str] = None) -> RunResult:
+        resume: Optional[str] = None, wait_seconds: float = 0.0) -> RunResult:
     """Run create_pipeline(config) on LocalDagRunner, or on another IR-based runner (engine).
 
+    One run at a time per pipeline and store (metadata/run_lock.py): while another holds the
+    lock, wait up to wait_seconds, then raise run_lock.LockBusy naming it.
     resume: a FAILED or ABANDONED run's id; the new run starts from that run's failed node
     (resume_point) and reuses the outputs of every node upstream of it."""
+    from metadata import run_lock
+    from metadata import runs
     resume_node = resume_point(config, resume) if resume is not None else None
     check_outputs(config)
-    start = time.monotonic()
     run_id = new_run_id(runner_name)
+    with run_lock.held(config.store, config.pipeline_name, f"run {run_id}", wait_seconds,
+                       on_renew=lambda store: runs.renew_run_lease(
+                           store, run_id, run_lock.LEASE_SECONDS)):
+        return _run_locked(config, engine, runner_name, run_id, resume, resume_node)
+
+
+def _run_locked(config, engine, runner_name, run_id, resume, resume_node) -> RunResult:
+    from metadata import run_lock
+    start = time.monotonic()
     root = logging.getLogger()
     connection = None
     with logs_to_file(config.log_file) as terminal:
@@ -221,7 +234,7 @@ def run(config: PipelineConfig, engine=None, runner_name: str = "local",
             # Bound here, the run id is known before the run; the runner keeps it.
             runtime_parameter_utils.substitute_runtime_parameter(
                 ir, {constants.PIPELINE_RUN_ID_PARAMETER_NAME: run_id})
-            for abandoned in _record_process(ir, connection, run_id):
+            for abandoned in _record_process(ir, connection, run_id, run_lock.LEASE_SECONDS):
                 terminal.write(f"  recorded run {abandoned} as ABANDONED (its process is gone; "
                                f"`run --resume {abandoned}` restarts it)\n")
             engine = engine or tfx.orchestration.LocalDagRunner()

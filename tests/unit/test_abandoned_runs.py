@@ -154,3 +154,31 @@ def test_resume_point_of_a_recorded_run_is_its_cancelled_node(writer, tmp_path):
     runs.record_abandoned(writer.store, "taxi", "local-2026-11-21T09:00:00.000000")
     config = SimpleNamespace(pipeline_name="taxi", store=_store_cfg(tmp_path / "metadata.sqlite"))
     assert resume_point(config, "local-2026-11-21T08:00:00.000000") == "Trainer"
+
+
+@pytest.mark.parametrize("key, value", [
+    (contract.RUN_PID_NAMESPACE_PROPERTY, "pid:[1]"),        # another container, same host name
+    (contract.RUN_BOOT_ID_PROPERTY, "00000000-0000-0000-0000-000000000000"),  # another boot
+])
+def test_a_dead_pid_of_another_container_or_boot_is_not_judged(writer, key, value):
+    """Host name and pid are not enough: a container that shares the host name has pids of its
+    own, so a pid missing here may be its live run. That run is neither cancelled nor
+    reported ABANDONED."""
+    writer.ir_run("local-2026-11-21T08:00:00.000000", UNFINISHED,
+                  process={**dead_process(), key: value})
+    assert runs.list_runs(writer.store, "taxi")[0].status == "RUNNING"
+    assert runs.record_abandoned(writer.store, "taxi", "local-2026-11-21T09:00:00.000000") == []
+
+
+def test_a_run_elsewhere_whose_lease_ran_out_is_stale_not_abandoned(writer):
+    elsewhere = {**runs.this_process(), contract.RUN_HOST_PROPERTY: "another-host"}
+    run_id = "local-2026-11-21T08:00:00.000000"
+    writer.ir_run(run_id, UNFINISHED, process=elsewhere)
+    runs.renew_run_lease(writer.store, run_id, lease_seconds=60)
+    assert runs.list_runs(writer.store, "taxi")[0].status == "RUNNING"
+    runs.renew_run_lease(writer.store, run_id, lease_seconds=-1)  # the last renewal is past
+    [run] = runs.list_runs(writer.store, "taxi")
+    assert (run.status, run.ended) == ("STALE", None)
+    # Stale is a report, not a verdict: nothing is cancelled on its behalf.
+    assert runs.record_abandoned(writer.store, "taxi", "local-2026-11-21T09:00:00.000000") == []
+    assert run.components["Trainer"] == "RUNNING"
