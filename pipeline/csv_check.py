@@ -9,6 +9,17 @@ wrong for the pipeline: an empty or header-only file, a repeated column name, a 
 glued to the first column name. Each check here mirrors that reading and reports every problem
 as one line "<file>[:<line>]: <what is wrong>", with the file named relative to data_root.
 
+Span folders: CsvExampleGen globs span-*/*.csv and reads int() of whatever the `*` matched as
+the span number, so span-03, span-+3, 'span-3 ' and span-\u0663 are all span 3 to it and
+span-1e3 makes it fail. Only folders named span-<N> (N in plain decimal, no sign, no leading
+zero) are spans here; any other span-* folder is a problem, and so are two folders TFX would
+read as the same span.
+
+Bounded: whatever a file holds, the check keeps at most a chunk, one line and one record of
+MAX_LINE_BYTES in memory and reads each byte once. A longer line or a quoted field still open
+after MAX_LINE_BYTES is reported, not accumulated (the csv module alone would gather the rest
+of the file into one field), and a failure message lists at most MAX_LISTED problems.
+
 Pure Python over byte streams, no TFX or TensorFlow import: the CsvCheck component
 (pipeline/components.py) feeds it files read through TFX's fileio, unit tests feed it bytes.
 """
@@ -21,8 +32,22 @@ from typing import BinaryIO, Dict, Iterator, List, Optional, Sequence, Tuple
 # Row-level problems listed per file before the rest are counted: a file with thousands of
 # ragged rows gives a readable message, not thousands of lines.
 MAX_ROW_PROBLEMS = 5
+# Problems a failure message lists before it counts the rest.
+MAX_LISTED = 20
+# This pipeline's rows are a few hundred bytes: a line (or a record of lines joined while a
+# quoted field is open) past this is a missing line break or an unclosed quote, and is reported
+# instead of being held in memory.
+MAX_LINE_BYTES = 1 << 20
+# A header of more columns is no table this pipeline reads (a line of commas, say): it is
+# reported as one problem, not one per column.
+MAX_COLUMNS = 10_000
 
 _CHUNK = 1 << 20
+# Binary data is named from the file's first bytes, before its header is compared with the
+# schema: a NUL byte there, or more than _BINARY_SHARE of control or non-UTF-8 bytes.
+_SNIFF = 1 << 16
+_BINARY_SHARE = 0.25
+_TEXT_CONTROLS = "\t\n\r\f\v"
 
 # Leading bytes of formats that are not plain text, whatever the file is called.
 _MAGIC = (
@@ -38,7 +63,11 @@ _UTF8_BOM = b"\xef\xbb\xbf"
 _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 _OTHER_DELIMITERS = ((";", "semicolon"), ("\t", "tab"), ("|", "pipe"))
 
-SPAN_FOLDER = re.compile(r"^span-(\d+)/?$")
+# CsvExampleGen's span-{SPAN} becomes the glob span-* (tfx/components/example_gen/utils.py);
+# a span folder is named span-<N>, N in ASCII decimal without sign or leading zero.
+SPAN_GLOB = "span-*"
+_SPAN_PREFIX = "span-"
+_CANONICAL_SPAN = re.compile(r"span-(0|[1-9][0-9]*)")
 CSV_GLOB = "*.csv"
 
 
@@ -53,19 +82,49 @@ class FileCheck:
     problems: List[str] = field(default_factory=list)
 
 
-def _lines(head: bytes, stream: BinaryIO) -> Iterator[bytes]:
-    """Lines with their terminator, split on b"\\n" as CsvExampleGen's file reader does."""
-    pending = head
-    while True:
-        *complete, pending = pending.split(b"\n")
-        for line in complete:
-            yield line + b"\n"
+def _lines(head: bytes, stream: BinaryIO) -> Iterator[Optional[bytes]]:
+    """Lines with their terminator, split on b"\\n" as CsvExampleGen's file reader does; None
+    for a line longer than MAX_LINE_BYTES, which is skipped to its end, never held whole."""
+    pending = bytearray()
+    overlong = False
+    block = head
+    while block:
+        start = 0
+        end = block.find(b"\n")
+        while end >= 0:
+            if overlong or len(pending) + end + 1 - start > MAX_LINE_BYTES:
+                yield None
+            else:
+                yield bytes(pending) + block[start:end + 1]
+            pending.clear()
+            overlong = False
+            start = end + 1
+            end = block.find(b"\n", start)
+        if not overlong:
+            if len(pending) + len(block) - start > MAX_LINE_BYTES:
+                overlong = True
+                pending.clear()
+            else:
+                pending += block[start:]
         block = stream.read(_CHUNK)
-        if not block:
-            break
-        pending += block
-    if pending:
-        yield pending
+    if overlong:
+        yield None
+    elif pending:
+        yield bytes(pending)
+
+
+def _binary(head: bytes) -> Optional[Tuple[str, Optional[int]]]:
+    """(what is wrong, line) when the file's first bytes are binary data, else None."""
+    sniff = head[:_SNIFF]
+    nul = sniff.find(b"\x00")
+    if nul >= 0:
+        return "NUL bytes: binary data, not CSV text", sniff.count(b"\n", 0, nul) + 1
+    text = sniff.decode("utf-8", "replace")
+    odd = sum(1 for c in text if c == "\ufffd" or (c < " " and c not in _TEXT_CONTROLS))
+    if odd > _BINARY_SHARE * len(text):
+        return (f"binary data, not CSV text ({odd} of the first {len(text)} characters are "
+                f"control or non-UTF-8 bytes)"), None
+    return None
 
 
 def _decode(line: bytes) -> Tuple[Optional[str], Optional[str]]:
@@ -151,6 +210,10 @@ def check_file(name: str, stream: BinaryIO,
         problem("starts with a UTF-8 byte-order mark, which CsvExampleGen would read as part "
                 "of the first column's name; save the file as UTF-8 without BOM", 1)
         head = head[len(_UTF8_BOM):]
+    binary = _binary(head)
+    if binary:
+        problem(*binary)
+        return check
 
     first_line = head.split(b"\n", 1)[0]
     if b"\r" in first_line.rstrip(b"\r"):
@@ -161,6 +224,10 @@ def check_file(name: str, stream: BinaryIO,
 
     lines = _lines(head, stream)
     header_line = next(lines)
+    if header_line is None:
+        problem(f"the first line is longer than {MAX_LINE_BYTES:,} bytes: no header (a file "
+                f"without line breaks?)", 1)
+        return check
     text, wrong = _decode(header_line)
     if wrong:
         problem(wrong, 1)
@@ -169,6 +236,11 @@ def check_file(name: str, stream: BinaryIO,
         problem("the first line is blank; it must be the header", 1)
         return check
     names = text.strip().split(",")
+    if len(names) > MAX_COLUMNS:
+        unnamed = sum(1 for n in names if not n.strip())
+        problem(f"the header has {len(names):,} columns ({unnamed:,} of them without a name); "
+                f"more than {MAX_COLUMNS:,} is no table this pipeline reads", 1)
+        return check
     if len(names) == 1:
         for delimiter, label in _OTHER_DELIMITERS:
             if delimiter in text:
@@ -188,10 +260,21 @@ def check_file(name: str, stream: BinaryIO,
         if row_problems <= MAX_ROW_PROBLEMS:
             problem(text, line)
 
-    # Like CsvExampleGen: a record is one line, or several while a quoted field is open.
-    reader_line, record, quotes = 0, [], 0
+    # Like CsvExampleGen: a record is one line, or several while a quoted field is open. The
+    # csv module parses one record at a time, so it never sees more than MAX_LINE_BYTES.
+    reader_line, record, quotes, size = 0, [], 0, 0
     line_no = 1
     for line_no, raw in enumerate(lines, 2):
+        if raw is None or size + len(raw) > MAX_LINE_BYTES:
+            if record:
+                row_problem(f"a quoted field opened here is still open {MAX_LINE_BYTES:,} bytes "
+                            f"later (an unclosed quote?); CsvExampleGen would read everything "
+                            f"up to the next quote as one field", reader_line)
+                record = []
+                break
+            row_problem(f"line longer than {MAX_LINE_BYTES:,} bytes (a missing line break?)",
+                        line_no)
+            continue
         text, wrong = _decode(raw)
         if wrong:
             row_problem(wrong, line_no)
@@ -201,11 +284,12 @@ def check_file(name: str, stream: BinaryIO,
         if not record:
             reader_line = line_no
         record.append(text)
+        size += len(raw)
         quotes += text.count('"')
         if quotes % 2:
             continue
         joined = "".join(record)
-        record, quotes = [], 0
+        record, quotes, size = [], 0, 0
         try:
             fields = next(csv.reader([joined], delimiter=","), [])
         except csv.Error as e:
@@ -228,6 +312,68 @@ def check_file(name: str, stream: BinaryIO,
         problem("no data rows (header only)" if line_no == 1 else
                 "no data rows (only blank lines after the header)")
     return check
+
+
+@dataclass
+class SpanFolders:
+    """The span-* folders under a data root: `listed` maps each folder's name to its file
+    names, `spans` each canonical span-<N>'s number to its file names, and `problems` names
+    every other span-* folder and every span two folders claim."""
+    listed: Dict[str, List[str]]
+    spans: Dict[int, List[str]]
+    problems: List[str]
+
+
+def tfx_span_number(suffix: str) -> Optional[int]:
+    """The span CsvExampleGen reads from folder span-<suffix>, None where it fails.
+
+    TFX 1.16 captures the suffix with the regex `.*` (no newline) and calls int() on it, which
+    takes a sign, surrounding whitespace, underscores between digits and any Unicode digits."""
+    if "\n" in suffix:
+        return None
+    try:
+        return int(suffix)
+    except ValueError:
+        return None
+
+
+def _shown(folder: str) -> str:
+    plain = folder.isascii() and folder.isprintable() and " " not in folder
+    return f"{folder}/" if plain else f"{folder!r}/"
+
+
+def sort_span_folders(listed: Dict[str, List[str]]) -> SpanFolders:
+    """Sort `listed` (every folder under the data root matching SPAN_GLOB, with its file names)
+    into canonical spans and problems."""
+    spans: Dict[int, List[str]] = {}
+    claims: Dict[int, List[str]] = {}
+    problems = []
+    for folder in sorted(listed):
+        canonical = _CANONICAL_SPAN.fullmatch(folder)
+        if canonical:
+            spans[int(canonical.group(1))] = listed[folder]
+        number = tfx_span_number(folder[len(_SPAN_PREFIX):])
+        if number is not None and number >= 0:
+            claims.setdefault(number, []).append(folder)
+        elif number is not None:
+            problems.append(f"{_shown(folder)}: CsvExampleGen reads it as span {number}; span "
+                            f"numbers are 0, 1, 2, ...: rename the folder")
+        else:
+            reads = (" and would fail on its CSV files" if csv_names(listed[folder]) else "")
+            problems.append(f"{_shown(folder)}: {folder[len(_SPAN_PREFIX):]!r} is not a span "
+                            f"number, yet CsvExampleGen's span-{{SPAN}} pattern matches the "
+                            f"folder{reads}; name span folders span-<N> or move it out of the "
+                            f"data root")
+    for number, folders in sorted(claims.items()):
+        if len(folders) > 1:
+            which = "both" if len(folders) == 2 else f"all {len(folders)}"
+            problems.append(f"{' and '.join(map(_shown, folders))}: {which} are span {number} "
+                            f"to CsvExampleGen, which would read only one of them; keep one "
+                            f"folder, named span-{number}")
+        elif folders[0] != f"{_SPAN_PREFIX}{number}":
+            problems.append(f"{_shown(folders[0])}: not a span folder name; CsvExampleGen "
+                            f"reads it as span {number}: rename it span-{number}")
+    return SpanFolders(listed, spans, problems)
 
 
 def span_header_problems(checks: Sequence[FileCheck]) -> List[str]:
@@ -298,5 +444,9 @@ def csv_names(files: Sequence[str]) -> List[str]:
 def failure_message(data_root: str, span: Optional[int], problems: Sequence[str]) -> str:
     where = f"span {span} under {data_root}" if span else data_root
     count = f"{len(problems)} problem{'' if len(problems) == 1 else 's'}"
+    listed = list(problems[:MAX_LISTED])
+    if len(problems) > MAX_LISTED:
+        more = len(problems) - MAX_LISTED
+        listed.append(f"and {more} more problem{'' if more == 1 else 's'}")
     return (f"CSV check of {where} found {count}; CsvExampleGen, Transform, Tuner and Trainer "
-            f"will not run:\n  - " + "\n  - ".join(problems))
+            f"will not run:\n  - " + "\n  - ".join(listed))

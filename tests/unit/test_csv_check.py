@@ -263,3 +263,208 @@ def test_fingerprint_follows_files_and_new_span_folders(tmp_path):
     assert span_files_fingerprint(str(tmp_path)) != changed
     os.rmdir(tmp_path / "span-2")
     assert span_files_fingerprint(str(tmp_path)) == changed
+
+
+# --- hostile files: one short message, memory bounded whatever the size ------------------
+
+
+def test_a_10_mb_line_is_one_problem_not_a_10_mb_header():
+    [line] = problems(b"x" * (10 << 20))
+    assert line.startswith(f"span-1/data.csv:1: the first line is longer than "
+                           f"{csv_check.MAX_LINE_BYTES:,} bytes")
+    assert len(line) < 200
+
+
+def test_an_overlong_data_line_is_named_and_the_next_rows_still_read():
+    data = GOOD + b"1.0," * (csv_check.MAX_LINE_BYTES // 4 + 1) + b"\n" + b"1.0,2.0\n"
+    assert problems(data) == [
+        f"span-1/data.csv:4: line longer than {csv_check.MAX_LINE_BYTES:,} bytes "
+        f"(a missing line break?)",
+        "span-1/data.csv:5: 2 fields, the header has 3"]
+
+
+def test_a_quoted_field_longer_than_the_limit_is_reported_where_it_opens():
+    rows = b"10.0,2.0,Cash\n" * (csv_check.MAX_LINE_BYTES // 14 + 10)
+    [line] = problems(GOOD + b'"' + rows)
+    assert line.startswith("span-1/data.csv:4: a quoted field opened here is still open "
+                           f"{csv_check.MAX_LINE_BYTES:,} bytes later (an unclosed quote?)")
+
+
+def test_a_million_empty_header_columns_is_one_problem():
+    [line] = problems(b"," * 1_000_000 + b"\n" + b"," * 1_000_000 + b"\n")
+    assert line == ("span-1/data.csv:1: the header has 1,000,001 columns (1,000,001 of them "
+                    f"without a name); more than {csv_check.MAX_COLUMNS:,} is no table this "
+                    "pipeline reads")
+
+
+def test_all_nul_bytes_are_binary_data():
+    assert problems(b"\x00" * (3 << 20)) == [
+        "span-1/data.csv:1: NUL bytes: binary data, not CSV text"]
+
+
+def test_binary_data_is_named_before_the_header_is_compared():
+    # A text first line with columns missing, then binary bytes: only the binary data is named.
+    assert problems(b"fare,tips\n" + bytes(range(256)) * 64) == [
+        "span-1/data.csv:2: NUL bytes: binary data, not CSV text"]
+    [line] = problems(b"fare,tips\n" + bytes(range(1, 256)) * 64)
+    assert line.startswith("span-1/data.csv: binary data, not CSV text (")
+
+
+def test_a_few_accented_bytes_are_not_binary():
+    data = GOOD + "9.0,1.0,Caf\xe9\n".encode("latin-1")
+    assert problems(data) == [
+        "span-1/data.csv:4: not UTF-8 text (byte 0xe9 at column 12); save the file as UTF-8"]
+
+
+def test_failure_message_lists_at_most_max_listed_problems():
+    found = [f"span-1/data.csv:1: column {i} has no name" for i in range(1, 1001)]
+    lines = csv_check.failure_message("/data", 1, found).splitlines()
+    assert lines[0].startswith("CSV check of span 1 under /data found 1000 problems;")
+    assert lines[1:-1] == [f"  - {p}" for p in found[:csv_check.MAX_LISTED]]
+    assert lines[-1] == f"  - and {1000 - csv_check.MAX_LISTED} more problems"
+
+
+_PEAK_SCRIPT = """
+import importlib.util, json, sys
+spec = importlib.util.spec_from_file_location("csv_check", sys.argv[1])
+csv_check = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(csv_check)
+with open(sys.argv[2], "rb") as f:
+    found = csv_check.check_file("span-1/data.csv", f, ["fare", "tips", "payment_type"]).problems
+with open("/proc/self/status") as f:
+    peak = next(int(line.split()[1]) for line in f if line.startswith("VmHWM:"))
+print(json.dumps({"problems": found, "peak_kib": peak}))
+"""
+
+
+def _peak(path):
+    """The check's problems for one file and the peak resident memory (KiB) of a fresh
+    interpreter that ran it (csv_check.py loaded alone, nothing else imported)."""
+    import json
+    import subprocess
+    import sys
+    proc = subprocess.run([sys.executable, "-c", _PEAK_SCRIPT, csv_check.__file__, str(path)],
+                          capture_output=True, text=True, check=True)
+    result = json.loads(proc.stdout)
+    return result["problems"], result["peak_kib"]
+
+
+def _write_big(path, first: bytes, chunk: bytes, total: int):
+    with open(path, "wb") as f:
+        f.write(first)
+        for _ in range(total // len(chunk)):
+            f.write(chunk)
+
+
+BIG = 200 << 20
+BOUND_KIB = 150 << 10
+
+
+@pytest.mark.parametrize("first,chunk,expected", [
+    # An unclosed quote at the start of the data: the csv module alone would gather the rest
+    # of the file into one field.
+    (b'fare,tips,payment_type\n"', b"10.0,2.0,Cash\n" * 74898,
+     "span-1/data.csv:2: a quoted field opened here is still open"),
+    # One line, no newline at all.
+    (b"fare,tips,payment_type\n", b"10.0,2.0,Cash," * 74898,
+     "span-1/data.csv:2: line longer than"),
+], ids=["unclosed-quote", "no-newline"])
+def test_peak_memory_does_not_grow_with_the_file(tmp_path, first, chunk, expected):
+    tiny = tmp_path / "tiny.csv"
+    tiny.write_bytes(GOOD)
+    assert _peak(tiny)[0] == []
+    baseline = _peak(tiny)[1]
+    big = tmp_path / "big.csv"
+    _write_big(big, first, chunk, BIG)
+    assert big.stat().st_size >= BIG - len(chunk)
+    found, peak = _peak(big)
+    big.unlink()
+    assert len(found) == 1 and found[0].startswith(expected), found
+    assert peak - baseline < BOUND_KIB, (peak, baseline)
+
+
+# --- span folders: only span-<N> ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("folder,number", [
+    ("span-3", 3), ("span-0", 0), ("span-03", 3), ("span-+3", 3), ("span-3 ", 3),
+    ("span- 3", 3), ("span-\u0663", 3), ("span-\uff13", 3), ("span-1_0", 10), ("span--1", -1),
+    ("span-1e3", None), ("span-3.0", None), ("span-0x3", None), ("span-x", None),
+    ("span-", None), ("span-3\n", None)])
+def test_tfx_span_number_is_what_tfx_reads(tmp_path, folder, number):
+    """Pins csv_check's model of TFX 1.16's span matching against TFX itself."""
+    from tfx.components.example_gen import utils
+    from tfx.proto import example_gen_pb2
+    from pipeline.components import SPAN_PATTERN
+    assert csv_check.tfx_span_number(folder[len("span-"):]) == number
+    (tmp_path / folder).mkdir()
+    (tmp_path / folder / "data.csv").write_bytes(GOOD)
+    split = example_gen_pb2.Input.Split(name="single_split", pattern=SPAN_PATTERN)
+    if number is None:
+        with pytest.raises(ValueError):
+            utils.calculate_splits_fingerprint_span_and_version(str(tmp_path), [split])
+    else:
+        _, span, _ = utils.calculate_splits_fingerprint_span_and_version(str(tmp_path), [split])
+        assert span == number
+
+
+def test_only_canonical_span_folders_are_spans():
+    listing = csv_check.sort_span_folders({"span-1": ["data.csv"], "span-12": ["data.csv"]})
+    assert listing.spans == {1: ["data.csv"], 12: ["data.csv"]} and listing.problems == []
+
+
+@pytest.mark.parametrize("folder,shown,number", [
+    ("span-03", "span-03/", 3), ("span-+3", "span-+3/", 3), ("span-3 ", "'span-3 '/", 3),
+    ("span-\u0663", "'span-\u0663'/", 3), ("span-1_0", "span-1_0/", 10)])
+def test_a_non_canonical_span_folder_is_rejected(folder, shown, number):
+    listing = csv_check.sort_span_folders({folder: ["data.csv"], "span-1": ["data.csv"]})
+    assert listing.spans == {1: ["data.csv"]}
+    assert listing.problems == [f"{shown}: not a span folder name; CsvExampleGen reads it as "
+                                f"span {number}: rename it span-{number}"]
+
+
+def test_folders_on_one_span_are_named_together():
+    listing = csv_check.sort_span_folders({"span-3": ["a.csv"], "span-03": ["b.csv"],
+                                           "span-2": ["c.csv"]})
+    assert listing.spans == {2: ["c.csv"], 3: ["a.csv"]}
+    assert listing.problems == ["span-03/ and span-3/: both are span 3 to CsvExampleGen, which "
+                                "would read only one of them; keep one folder, named span-3"]
+
+
+def test_span_folders_that_are_no_span_number():
+    found = csv_check.sort_span_folders({"span-1e3": ["data.csv"], "span-old": [],
+                                         "span--1": ["data.csv"]}).problems
+    assert found == [
+        "span--1/: CsvExampleGen reads it as span -1; span numbers are 0, 1, 2, ...: rename "
+        "the folder",
+        "span-1e3/: '1e3' is not a span number, yet CsvExampleGen's span-{SPAN} pattern "
+        "matches the folder and would fail on its CSV files; name span folders span-<N> or "
+        "move it out of the data root",
+        "span-old/: 'old' is not a span number, yet CsvExampleGen's span-{SPAN} pattern "
+        "matches the folder; name span folders span-<N> or move it out of the data root"]
+
+
+def test_check_span_files_names_misnamed_folders_and_leaves_others_alone(tmp_path):
+    from pipeline.components import check_span_files, span_folders
+    _span(tmp_path, 1, {"data.csv": GOOD})
+    _span(tmp_path, "01", {"data.csv": GOOD})
+    _span(tmp_path, "+2", {"data.csv": GOOD})
+    (tmp_path / "archive").mkdir()
+    (tmp_path / "archive" / "old.csv").write_bytes(b"garbage")
+    (tmp_path / "README").write_text("spans live here")
+    (tmp_path / "span-9").write_text("a file, not a folder")
+    assert span_folders(str(tmp_path)) == {1: ["data.csv"]}
+    span, _, found = check_span_files(str(tmp_path), 0, COLUMNS)
+    assert span == 1
+    assert found == [
+        "span-01/ and span-1/: both are span 1 to CsvExampleGen, which would read only one "
+        "of them; keep one folder, named span-1",
+        "span-+2/: not a span folder name; CsvExampleGen reads it as span 2: rename it span-2"]
+
+
+def test_fingerprint_follows_misnamed_span_folders(tmp_path):
+    from pipeline.components import span_files_fingerprint
+    _span(tmp_path, 1, {"data.csv": GOOD})
+    first = span_files_fingerprint(str(tmp_path))
+    _span(tmp_path, "01", {"data.csv": GOOD})
+    assert span_files_fingerprint(str(tmp_path)) != first
