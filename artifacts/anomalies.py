@@ -12,6 +12,8 @@ from typing import Dict, List, Optional
 
 from tensorflow_metadata.proto.v0 import anomalies_pb2
 
+from artifacts import protos
+from artifacts.errors import reading
 from artifacts.files import split_dirs
 from pipeline.contract import ANOMALIES_FILE
 
@@ -77,7 +79,9 @@ def read_anomalies(uri: str) -> Dict[str, anomalies_pb2.Anomalies]:
         path = os.path.join(folder, ANOMALIES_FILE)
         if os.path.exists(path):
             with open(path, "rb") as f:
-                out[split] = anomalies_pb2.Anomalies.FromString(f.read())
+                data = f.read()
+            with reading(path, "an Anomalies message", 0):
+                out[split] = protos.parse(anomalies_pb2.Anomalies, data)
     return out
 
 

@@ -10,12 +10,11 @@ And the drift gate's own record (pipeline/drift_gate.py: the distances TFDV meas
 curated schema's comparators, against the last span that passed): its rows, the lines its
 failure message and the readers show, and the reader of its JSON file.
 """
-import json
 import math
-import os
 from dataclasses import dataclass
 from typing import Dict, List, Optional, Tuple
 
+from artifacts.files import read_json
 from artifacts.statistics import feature_name
 from pipeline.contract import DRIFT_REPORT_FILE
 
@@ -42,7 +41,9 @@ def _numeric_histogram(feature) -> Optional[List[Tuple[float, float, float]]]:
         return None
     for histogram in feature.num_stats.histograms:
         if histogram.type == histogram.STANDARD:
-            return [(b.low_value, b.high_value, b.sample_count) for b in histogram.buckets]
+            # A negative or infinite count (only a damaged file holds one) weighs nothing.
+            return [(b.low_value, b.high_value, b.sample_count) for b in histogram.buckets
+                    if 0 <= b.sample_count < math.inf]
     return None
 
 
@@ -151,8 +152,4 @@ def read_drift_report(uri: str) -> Optional[dict]:
     """The drift gate's record in a local DriftReport artifact folder: {"passed", "span",
     "statistics_uri", "baseline": None or {"span", "statistics_id", "statistics_uri"},
     "features": [rows as measurement_rows makes them]}; None without the file."""
-    path = os.path.join(uri, DRIFT_REPORT_FILE)
-    if not os.path.exists(path):
-        return None
-    with open(path) as f:
-        return json.load(f)
+    return read_json(uri, DRIFT_REPORT_FILE)

@@ -11,10 +11,9 @@ import os
 import re
 from typing import Dict, List, Optional, Tuple
 
-from google.protobuf.message import DecodeError
-
 from artifacts import protos, tfrecord, wire
-from artifacts.tfrecord import CorruptRecord
+from artifacts.errors import CorruptRecord, reading
+from artifacts.files import read_json
 from pipeline.contract import (BASELINE_MODEL_NAME, EVAL_CONFIG_FILE, METRICS_PREFIX,
                                PLOTS_PREFIX, VALIDATIONS_FILE)
 
@@ -87,17 +86,10 @@ def validation_ok(evaluation_uri: str) -> Optional[bool]:
     path = os.path.join(evaluation_uri, VALIDATIONS_FILE)
     if not os.path.exists(path):
         return None
-    for record in tfrecord.read_records(path):
-        return bool(_from_wire(path, wire.varint_field, record, _VR_OK))
+    for offset, record in tfrecord.read_records(path):
+        with reading(path, "a ValidationResult record", offset):
+            return bool(wire.varint_field(record, _VR_OK))
     return None
-
-
-def _from_wire(path: str, read, data: bytes, *args):
-    """read(data, *args), a malformed message reported as CorruptRecord naming the file."""
-    try:
-        return read(data, *args)
-    except (ValueError, DecodeError) as e:
-        raise CorruptRecord(f"{path}: not a ValidationResult record: {e}") from e
 
 
 OVERALL = None  # the slice key of the overall slice
@@ -126,11 +118,10 @@ def slice_of(slice_key) -> Optional[Tuple[str, str]]:
 def _messages(uri: str, prefix: str, message_class):
     """Every record of TFMA's `prefix`-* shards, checked and parsed as `message_class`."""
     for path in sorted(glob.glob(os.path.join(uri, f"{prefix}-*"))):
-        for record in tfrecord.read_records(path):
-            try:
-                yield message_class.FromString(record)
-            except DecodeError as e:
-                raise CorruptRecord(f"{path}: not a {message_class.__name__} record: {e}")
+        for offset, record in tfrecord.read_records(path):
+            with reading(path, f"a {message_class.__name__} record", offset):
+                message = protos.parse(message_class, record)
+            yield message
 
 
 def metrics_by_slice(uri: str) -> List[dict]:
@@ -184,14 +175,17 @@ def overall_plots(uri: str) -> Dict[str, dict]:
 def thresholds(uri: str) -> List[dict]:
     """The thresholds the evaluation was configured with (eval_config.json, as TFMA wrote it):
     metric, slices it applies to ("overall" or feature keys), bounds and change limits."""
-    path = os.path.join(uri, EVAL_CONFIG_FILE)
-    if not os.path.exists(path):
+    document = read_json(uri, EVAL_CONFIG_FILE)
+    if document is None:
         return []
-    with open(path) as f:
-        try:
-            config = json.load(f).get("evalConfig", {})
-        except json.JSONDecodeError as e:
-            raise CorruptRecord(f"{path}: not JSON: {e}")
+    try:
+        return _thresholds(document.get("evalConfig", {}))
+    except (AttributeError, TypeError, KeyError) as e:  # JSON, but not shaped as TFMA writes it
+        raise CorruptRecord(os.path.join(uri, EVAL_CONFIG_FILE),
+                            f"not a TFMA eval config: {type(e).__name__}: {e}") from e
+
+
+def _thresholds(config: dict) -> List[dict]:
     out = []
     for spec in config.get("metricsSpecs", []):
         for metric in spec.get("metrics", []):
@@ -246,42 +240,52 @@ def validation(uri: str) -> Optional[dict]:
     if not os.path.exists(path):
         return None
     pb2 = protos.metrics_for_slice_pb2()
-    for record in tfrecord.read_records(path):
-        return _from_wire(path, _validation_result, record, pb2)
+    for offset, record in tfrecord.read_records(path):
+        with reading(path, "a ValidationResult record", offset):
+            return _validation_result(record, pb2)
     return None
 
 
 def _validation_result(data: bytes, pb2) -> dict:
+    # A field whose wire type is not the declared one is skipped, as protobuf's own parsers
+    # skip it as an unknown field.
+    V, L = wire.VARINT, wire.LENGTH_DELIMITED
     result = {"ok": False, "failures": [], "missing_slices": 0,
               "missing_thresholds": False, "rubber_stamp": False}
-    for number, _, value in wire.fields(data):
-        if number == _VR_OK:
+    for number, wire_type, value in wire.fields(data):
+        field = (number, wire_type)
+        if field == (_VR_OK, V):
             result["ok"] = bool(value)
-        elif number == _VR_MISSING_THRESHOLDS:
+        elif field == (_VR_MISSING_THRESHOLDS, V):
             result["missing_thresholds"] = bool(value)
-        elif number == _VR_RUBBER_STAMP:
+        elif field == (_VR_RUBBER_STAMP, V):
             result["rubber_stamp"] = bool(value)
-        elif number == _VR_MISSING_SLICES:
+        elif field == (_VR_MISSING_SLICES, L):
             result["missing_slices"] += 1
-        elif number == _VR_PER_SLICE:
+        elif field == (_VR_PER_SLICE, L):
             result["failures"].extend(_slice_failures(pb2, value))
     return result
 
 
 def _slice_failures(pb2, data: bytes) -> List[dict]:
+    L = wire.LENGTH_DELIMITED
     slice_key, failures = OVERALL, []
-    for number, _, value in wire.fields(data):
+    for number, wire_type, value in wire.fields(data):
+        if wire_type != L:
+            continue
         if number == _MVS_SLICE_KEY:
-            slice_key = slice_of(pb2.SliceKey.FromString(value))
+            slice_key = slice_of(protos.parse(pb2.SliceKey, value))
         elif number == _MVS_FAILURES:
             failure = {"metric": None, "model": None, "value": None, "message": ""}
-            for f_number, _, f_value in wire.fields(value):
+            for f_number, f_wire_type, f_value in wire.fields(value):
+                if f_wire_type != L:
+                    continue
                 if f_number == _FAILURE_KEY:
-                    key = pb2.MetricKey.FromString(f_value)
+                    key = protos.parse(pb2.MetricKey, f_value)
                     failure["metric"], failure["model"] = key.name, key.model_name
                     failure["is_diff"] = key.is_diff
                 elif f_number == _FAILURE_VALUE:
-                    failure["value"] = _metric_value(pb2.MetricValue.FromString(f_value))
+                    failure["value"] = _metric_value(protos.parse(pb2.MetricValue, f_value))
                 elif f_number == _FAILURE_MESSAGE:
                     failure["message"] = f_value.decode("utf-8", "replace")
             failures.append(failure)

@@ -3,6 +3,7 @@ import json
 import os
 from typing import Dict, List
 
+from artifacts.errors import CorruptRecord
 from pipeline.contract import SPLIT_PREFIX
 
 
@@ -16,12 +17,24 @@ def split_dirs(uri: str) -> Dict[str, str]:
 
 
 def read_json(uri: str, name: str):
-    """The JSON value in file `name` of an artifact folder; None when there is no such file."""
+    """The JSON value in file `name` of an artifact folder; None when there is no such file.
+    Raises CorruptRecord naming the file and the byte where the text stops being JSON."""
     path = os.path.join(uri, name)
     if not os.path.exists(path):
         return None
-    with open(path) as f:
-        return json.load(f)
+    with open(path, "rb") as f:
+        raw = f.read()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise CorruptRecord(path, f"not UTF-8 text: {e.reason}", e.start) from e
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as e:
+        raise CorruptRecord(path, f"not JSON: {e.msg} at line {e.lineno} column {e.colno}",
+                            len(text[:e.pos].encode("utf-8"))) from e
+    except RecursionError as e:
+        raise CorruptRecord(path, "not JSON: nested deeper than the parser's stack") from e
 
 
 def data_files(uri: str) -> List[Dict[str, object]]:

@@ -11,6 +11,7 @@ from typing import Dict, List, Optional, Union
 from google.protobuf import text_format
 from tensorflow_metadata.proto.v0 import schema_pb2
 
+from artifacts.errors import CorruptRecord, reading
 from pipeline.contract import SCHEMA_FILE
 
 PathLike = Union[str, Path]
@@ -19,15 +20,17 @@ PathLike = Union[str, Path]
 def load_schema(path: PathLike) -> schema_pb2.Schema:
     """Read a Schema from a text-format proto file.
 
-    Raises ValueError naming the file if the text does not parse as a Schema.
+    Raises CorruptRecord (a ValueError) naming the file, and the line and column or the byte at
+    fault, if the text does not parse as a Schema.
     """
     path = Path(path)
-    text = path.read_text(encoding="utf-8")
-    schema = schema_pb2.Schema()
     try:
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise CorruptRecord(path, f"not UTF-8 text: {err.reason}", err.start) from err
+    schema = schema_pb2.Schema()
+    with reading(path, "a valid text-format Schema"):
         text_format.Parse(text, schema)
-    except text_format.ParseError as err:
-        raise ValueError(f"{path}: not a valid text-format Schema: {err}") from err
     return schema
 
 

@@ -5,6 +5,8 @@ from typing import Dict
 
 from tensorflow_metadata.proto.v0 import statistics_pb2
 
+from artifacts import protos
+from artifacts.errors import reading
 from artifacts.files import split_dirs
 from pipeline.contract import STATISTICS_FILE
 
@@ -16,7 +18,9 @@ def read_statistics(uri: str) -> Dict[str, statistics_pb2.DatasetFeatureStatisti
         path = os.path.join(folder, STATISTICS_FILE)
         if os.path.exists(path):
             with open(path, "rb") as f:
-                stats_list = statistics_pb2.DatasetFeatureStatisticsList.FromString(f.read())
+                data = f.read()
+            with reading(path, "a DatasetFeatureStatisticsList", 0):
+                stats_list = protos.parse(statistics_pb2.DatasetFeatureStatisticsList, data)
             if stats_list.datasets:
                 out[split] = stats_list.datasets[0]
     return out
@@ -65,6 +69,13 @@ def _missing_fraction(common) -> float:
     return common.num_missing / total
 
 
+def _type_name(feature) -> str:
+    """The feature's type name; the number for a type this tensorflow_metadata does not know
+    (proto3 keeps unknown enum values)."""
+    value = feature.DESCRIPTOR.fields_by_name["type"].enum_type.values_by_number.get(feature.type)
+    return value.name if value is not None else str(feature.type)
+
+
 def statistics_summary(uri: str) -> Dict[str, dict]:
     """{split: {"examples": n, "features": [...]}} from an ExampleStatistics artifact; a
     feature is {"name", "type", "kind": "numeric" or "categorical", "missing_fraction", ...}
@@ -80,9 +91,7 @@ def statistics_summary(uri: str) -> Dict[str, dict]:
             else:
                 continue
             common = summary.pop("common")
-            summary.update(name=feature_name(feature),
-                           type=feature.DESCRIPTOR.fields_by_name["type"].enum_type
-                           .values_by_number[feature.type].name,
+            summary.update(name=feature_name(feature), type=_type_name(feature),
                            missing_fraction=_missing_fraction(common))
             features.append(summary)
         out[split] = {"examples": int(dataset.num_examples),

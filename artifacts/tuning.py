@@ -1,6 +1,8 @@
 """The Tuner's output files: the best hyperparameters and the trials it ran."""
+import os
 from typing import Dict, List, Optional
 
+from artifacts.errors import CorruptRecord
 from artifacts.files import read_json
 from pipeline.contract import HYPERPARAMETERS_FILE, TUNER_RESULTS_FILE
 
@@ -8,7 +10,13 @@ from pipeline.contract import HYPERPARAMETERS_FILE, TUNER_RESULTS_FILE
 def hyperparameters(uri: str) -> Optional[Dict[str, object]]:
     """The chosen values from keras-tuner's best_hyperparameters.txt (a JSON config)."""
     config = read_json(uri, HYPERPARAMETERS_FILE)
-    return None if config is None else config.get("values", config)
+    if config is None:
+        return None
+    if not isinstance(config, dict):
+        raise CorruptRecord(os.path.join(uri, HYPERPARAMETERS_FILE),
+                            f"not a keras-tuner hyperparameters config: a JSON "
+                            f"{type(config).__name__}, not an object")
+    return config.get("values", config)
 
 
 def tuner_trials(uri: str) -> Optional[List[dict]]:

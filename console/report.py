@@ -5,6 +5,7 @@ takes about a second.
 """
 import json
 import os
+import sys
 
 from console.settings import add_config_arguments, open_store
 
@@ -21,6 +22,9 @@ def cmd_report(args) -> int:
     from review import collect, page
     config, store = open_store(args)
     review = collect.collect(store, config.pipeline_name, args.run, config.serving_dir)
+    if review["unreadable"]:  # a review missing what a file holds would mislead
+        print(f"ERROR: {review['unreadable'][0]}", file=sys.stderr)
+        return 2
     if args.json:
         print(json.dumps(review, indent=2, sort_keys=True, default=str))
         return 0

@@ -4,10 +4,11 @@ The result is plain JSON-ready data (the HTML page, the notebook and `report --j
 it). Reads ml_metadata, protobuf and artifact files only: no TensorFlow, TFX or TFMA import.
 """
 import datetime
-from typing import Dict, List, Optional
+from typing import Callable, Dict, List, Optional
 
 from artifacts import anomalies, evaluation
 from artifacts.drift import read_drift_report
+from artifacts.errors import CorruptRecord
 from artifacts.statistics import statistics_summary
 from lineage import render
 from metadata import graph
@@ -117,7 +118,24 @@ def _with_inputs(store, g: Graph, execution: int, artifact_id: int) -> int:
     return producer
 
 
-def _evaluation_section(store, g: Graph, nodes: Dict[str, int], run_id: str) -> Optional[dict]:
+class _Files:
+    """Reads artifact files for one review. A corrupt file is noted in `unreadable` and its
+    part left empty, so the run-end steps (alerts, metrics) still report the run; `report`
+    refuses to publish a review with unreadable files."""
+
+    def __init__(self):
+        self.unreadable: List[str] = []
+
+    def read(self, read: Callable, default=None):
+        try:
+            return read()
+        except CorruptRecord as e:
+            self.unreadable.append(str(e))
+            return default
+
+
+def _evaluation_section(store, g: Graph, nodes: Dict[str, int], run_id: str,
+                        files: _Files) -> Optional[dict]:
     evaluator = nodes.get(C.EVALUATOR)
     evaluation_id = node_output(g, nodes, C.EVALUATOR, C.EVALUATION_KEY)
     if evaluator is None or evaluation_id is None:
@@ -125,9 +143,9 @@ def _evaluation_section(store, g: Graph, nodes: Dict[str, int], run_id: str) -> 
     state = g.state(evaluator)
     evaluator = _with_inputs(store, g, evaluator, evaluation_id)
     uri = g.artifacts[evaluation_id].uri
-    entries = evaluation.metrics_by_slice(uri)
+    entries = files.read(lambda: evaluation.metrics_by_slice(uri), [])
     overall = next((e["metrics"] for e in entries if e["slice"] is None), {})
-    thresholds = evaluation.thresholds(uri)
+    thresholds = files.read(lambda: evaluation.thresholds(uri), [])
     blessing_id = node_output(g, nodes, C.EVALUATOR, C.BLESSING_KEY)
     blessing = g.artifacts.get(blessing_id) if blessing_id is not None else None
     model_id = g.input(evaluator, C.EVALUATOR_INPUT_MODEL)
@@ -142,10 +160,10 @@ def _evaluation_section(store, g: Graph, nodes: Dict[str, int], run_id: str) -> 
         "blessing": describe_in_run(g, blessing_id, run_id),
         "overall": overall,
         "slices": _slices(entries),
-        "plots": evaluation.overall_plots(uri),
+        "plots": files.read(lambda: evaluation.overall_plots(uri), {}),
         "thresholds": thresholds,
         "threshold_checks": _threshold_checks(thresholds, overall, entries),
-        "validation": evaluation.validation(uri),
+        "validation": files.read(lambda: evaluation.validation(uri)),
         "splits": evaluated_splits(g, evaluator),
     }
 
@@ -161,7 +179,7 @@ def _push_section(g: Graph, nodes: Dict[str, int]) -> Optional[dict]:
             "version": custom(artifact, C.PUSHED_VERSION_PROPERTY)}
 
 
-def _data_section(g: Graph, nodes: Dict[str, int], run_id: str) -> dict:
+def _data_section(g: Graph, nodes: Dict[str, int], run_id: str, files: _Files) -> dict:
     examples_id = node_output(g, nodes, C.EXAMPLE_GEN, C.EXAMPLES_KEY)
     statistics_id = node_output(g, nodes, C.STATISTICS_GEN, C.STATISTICS_KEY)
     anomalies_id = node_output(g, nodes, C.EXAMPLE_VALIDATOR, C.ANOMALIES_KEY)
@@ -170,22 +188,22 @@ def _data_section(g: Graph, nodes: Dict[str, int], run_id: str) -> dict:
         "examples": describe_in_run(g, examples_id, run_id),
         "span": custom(examples, C.SPAN_PROPERTY) if examples is not None else None,
         "statistics": describe_in_run(g, statistics_id, run_id),
-        "summary": statistics_summary(g.artifacts[statistics_id].uri)
+        "summary": files.read(lambda: statistics_summary(g.artifacts[statistics_id].uri), {})
         if statistics_id is not None else {},
-        "anomalies": anomalies.anomaly_lines(g.artifacts[anomalies_id].uri)
+        "anomalies": files.read(lambda: anomalies.anomaly_lines(g.artifacts[anomalies_id].uri))
         if anomalies_id is not None else None,
         "gate": g.state(nodes[C.ANOMALY_GATE]) if C.ANOMALY_GATE in nodes else None,
-        "drift": _drift_section(g, nodes),
+        "drift": _drift_section(g, nodes, files),
     }
 
 
-def _drift_section(g: Graph, nodes: Dict[str, int]) -> Optional[dict]:
+def _drift_section(g: Graph, nodes: Dict[str, int], files: _Files) -> Optional[dict]:
     """The drift gate's state and its record (None unless it passed): {"state", "report"}."""
     if C.DRIFT_GATE not in nodes:
         return None
     report_id = node_output(g, nodes, C.DRIFT_GATE, C.DRIFT_REPORT_KEY)
     return {"state": g.state(nodes[C.DRIFT_GATE]),
-            "report": read_drift_report(g.artifacts[report_id].uri)
+            "report": files.read(lambda: read_drift_report(g.artifacts[report_id].uri))
             if report_id is not None else None}
 
 
@@ -221,7 +239,9 @@ def collect(store, pipeline_name: str, run: str = "latest",
     # execution, outside this run's graph.
     if g.artifacts:
         graph.load(store, "upstream", 1, artifact_ids=list(g.artifacts), graph=g)
-    evaluation_section = _evaluation_section(store, g, nodes, run_id)
+    files = _Files()
+    evaluation_section = _evaluation_section(store, g, nodes, run_id, files)
+    data_section = _data_section(g, nodes, run_id, files)
     return {
         "pipeline": pipeline_name,
         "run": {"id": run_id, "runner": info.runner, "status": info.status,
@@ -231,12 +251,13 @@ def collect(store, pipeline_name: str, run: str = "latest",
                 "failed_at": [node for node, state in info.components.items()
                               if state == "FAILED"]},
         "components": components_table(g, nodes),
-        "data": _data_section(g, nodes, run_id),
+        "data": data_section,
         "evaluation": evaluation_section,
         "push": _push_section(g, nodes),
         "registry": _registry_section(store, pipeline_name, serving_dir, evaluation_section),
         "provenance": run_provenance(store, context.id),
         "lineage_svg": lineage_svg,
+        "unreadable": files.unreadable,
         "generated": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
     }
 
