@@ -4,12 +4,15 @@ failing is logged and reported back, and the run's own result stands.
 
 Secrets never come from settings (settings are printed by `config` and recorded in MLMD with
 the run's provenance): the webhook URL is read from TAXI_ALERT_WEBHOOK_URL and the SMTP
-password from TAXI_ALERT_SMTP_PASSWORD, when the notification is sent.
+password from TAXI_ALERT_SMTP_PASSWORD, when the notification is sent. E-mail goes over TLS
+(STARTTLS or SMTPS) with the server's certificate and host name verified; a login without TLS
+is refused by the settings unless smtp_allow_plaintext_login is true (pipeline/config.py).
 """
 import json
 import logging
 import os
 import smtplib
+import ssl
 import time
 import urllib.error
 import urllib.request
@@ -17,6 +20,7 @@ from email.message import EmailMessage
 from typing import Callable, Dict, List, Mapping, Optional
 
 from alerts.outcome import Outcome
+from pipeline.redaction import redact_text, remember
 
 WEBHOOK_URL_VARIABLE = "TAXI_ALERT_WEBHOOK_URL"
 SMTP_PASSWORD_VARIABLE = "TAXI_ALERT_SMTP_PASSWORD"
@@ -68,11 +72,23 @@ def post_json(url: str, body: dict, timeout: float) -> None:
             raise OSError(f"HTTP {response.status}")
 
 
+def tls_context(alerts) -> ssl.SSLContext:
+    """Verifies the server's certificate chain and host name: against smtp_ca_file when set
+    (a private CA), else the system's CAs."""
+    return ssl.create_default_context(cafile=alerts.smtp_ca_file or None)
+
+
 def send_email(alerts, message: EmailMessage, password: Optional[str]) -> None:
-    with smtplib.SMTP(alerts.smtp_host, alerts.smtp_port, timeout=alerts.alert_timeout_seconds) \
-            as smtp:
+    timeout = alerts.alert_timeout_seconds
+    if alerts.smtp_ssl:
+        smtp = smtplib.SMTP_SSL(alerts.smtp_host, alerts.smtp_port, timeout=timeout,
+                                context=tls_context(alerts))
+    else:
+        smtp = smtplib.SMTP(alerts.smtp_host, alerts.smtp_port, timeout=timeout)
+    with smtp:
         if alerts.smtp_starttls:
-            smtp.starttls()
+            # Raises when the server does not offer STARTTLS: no silent fall back to clear text.
+            smtp.starttls(context=tls_context(alerts))
         if alerts.smtp_user:
             smtp.login(alerts.smtp_user, password or "")
         smtp.send_message(message)
@@ -88,8 +104,9 @@ def with_retries(name: str, send: Callable[[], None], retries: int, backoff: flo
             send()
             return None
         except (OSError, smtplib.SMTPException, ValueError) as e:
-            # HTTPError, URLError, timeouts and refused connections are all OSErrors.
-            error = f"{type(e).__name__}: {e}"
+            # HTTPError, URLError, timeouts and refused connections (and TLS failures) are
+            # all OSErrors.
+            error = redact_text(f"{type(e).__name__}: {e}")
             log.warning("alert via %s: attempt %d of %d failed: %s", name, attempt + 1,
                         retries + 1, error)
             if attempt < retries:
@@ -120,18 +137,22 @@ def deliver(outcome: Outcome, alerts, environ: Optional[Mapping[str, str]] = Non
         if channel == "webhook":
             body = slack_body(outcome) if alerts.webhook_format == "slack" else json_body(outcome)
             url = environ[WEBHOOK_URL_VARIABLE]
+            remember(url)
 
             def send(url=url, body=body):
                 post_json(url, body, alerts.alert_timeout_seconds)
         else:
             message = email_message(outcome, alerts.alert_email_from, alerts.alert_email_to)
 
-            def send(message=message):
-                send_email(alerts, message, environ.get(SMTP_PASSWORD_VARIABLE))
+            password = environ.get(SMTP_PASSWORD_VARIABLE)
+            remember(password)
+
+            def send(message=message, password=password):
+                send_email(alerts, message, password)
         try:
             results[channel] = with_retries(channel, send, alerts.alert_retries,
                                             alerts.alert_backoff_seconds, sleep)
         except Exception as e:  # noqa: BLE001 - a notification must never fail the run
-            results[channel] = f"{type(e).__name__}: {e}"
+            results[channel] = redact_text(f"{type(e).__name__}: {e}")
             log.exception("alert via %s failed", channel)
     return results

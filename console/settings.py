@@ -4,9 +4,20 @@ import argparse
 from typing import Mapping, Optional, Sequence
 
 from pipeline import config as config_lib
+from pipeline.redaction import MYSQL_PASSWORD_VARIABLE
 
 # Every section: for the commands that build or print the whole pipeline.
 ALL = tuple(config_lib.SECTIONS)
+
+
+class _RefusePasswordFlag(argparse.Action):
+    """--mysql-password is refused: a command line is visible to every user in `ps`."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        parser.exit(2, f"ERROR: {option_string} is not accepted (a command line is visible to "
+                       f"other users in ps): put the password in a file named by "
+                       f"--mysql-password-file, or in the environment variable "
+                       f"{MYSQL_PASSWORD_VARIABLE}\n")
 
 
 def add_config_arguments(parser: argparse.ArgumentParser, sections: Sequence[str] = ALL) -> None:
@@ -21,6 +32,9 @@ def add_config_arguments(parser: argparse.ArgumentParser, sections: Sequence[str
             group.add_argument(config_lib.flag(name), dest=f"cfg_{name}",
                                metavar=config_lib.field_type(name).upper(), default=None,
                                help=f"default: {config_lib.field_default(name)}")
+        if section == "store":
+            group.add_argument("--mysql-password", action=_RefusePasswordFlag,
+                               help=argparse.SUPPRESS)
 
 
 def parse_config(argv: Sequence[str], environ: Optional[Mapping[str, str]] = None,

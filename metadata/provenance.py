@@ -6,6 +6,7 @@ from ml_metadata.metadata_store import ListOptions
 
 from metadata.graph import custom
 from pipeline import contract
+from pipeline.redaction import redact_settings
 
 UNKNOWN = "unknown"
 
@@ -31,6 +32,7 @@ def run_provenance(store, run_context_id: Optional[int]) -> Dict[str, object]:
         "runner": custom(artifact, "runner", UNKNOWN),
         "code_sha256": custom(artifact, "code_sha256", UNKNOWN),
         "files": json.loads(custom(artifact, "file_sha256_json", "{}") or "{}"),
-        "config": json.loads(custom(artifact, "config_json", "{}") or "{}"),
+        # Masked again on reading: runs recorded before the settings were masked at the source.
+        "config": redact_settings(json.loads(custom(artifact, "config_json", "{}") or "{}")),
         "artifact_id": artifact.id,
     }

@@ -1,18 +1,22 @@
 """Opening the MLMD store a configuration names: SQLite by default, MySQL/MariaDB when
 `mysql_host` is set.
 
-`store_cfg` is the configuration's store section, or any object with the attributes
-metadata_path, mysql_host, mysql_port, mysql_database, mysql_user and mysql_password.
-Readers open SQLite read-only, so a mistyped path never creates an empty store.
+`store_cfg` is the configuration's store section, or any object with its attributes
+(metadata_path and mysql_host for SQLite; the other mysql_* ones for MySQL). Readers open
+SQLite read-only, so a mistyped path never creates an empty store. The MySQL password is read
+here, when connecting: from mysql_password_file, else the environment (TAXI_MYSQL_PASSWORD).
 """
 import os
+import socket
 import sqlite3
+from typing import Mapping, Optional
 from urllib.parse import quote
 
 from ml_metadata import metadata_store
 from ml_metadata.proto import metadata_store_pb2
 
 from metadata.errors import StoreError
+from pipeline.redaction import MYSQL_PASSWORD_VARIABLE, remember
 
 
 def store_label(store_cfg) -> str:
@@ -22,11 +26,38 @@ def store_label(store_cfg) -> str:
     return store_cfg.metadata_path
 
 
+def mysql_password(store_cfg, environ: Optional[Mapping[str, str]] = None) -> str:
+    """The password from mysql_password_file (its first line) or TAXI_MYSQL_PASSWORD; ""
+    when neither is set. StoreError naming the setting when the file cannot be read, or when
+    both are set (which one is meant?)."""
+    environ = os.environ if environ is None else environ
+    path = store_cfg.mysql_password_file
+    if path and environ.get(MYSQL_PASSWORD_VARIABLE):
+        raise StoreError(f"the MySQL password is given twice, by config setting "
+                         f"mysql_password_file and by {MYSQL_PASSWORD_VARIABLE}: keep one")
+    if path:
+        try:
+            with open(path, encoding="utf-8") as f:
+                password = f.readline().rstrip("\r\n")
+        except (OSError, UnicodeDecodeError) as e:
+            reason = e.strerror if isinstance(e, OSError) and e.strerror else str(e)
+            raise StoreError(f"config setting mysql_password_file: cannot read {path}: "
+                             f"{reason}") from None
+    else:
+        password = environ.get(MYSQL_PASSWORD_VARIABLE, "")
+    remember(password)
+    return password
+
+
+_SSL_SETTINGS = {"key": "mysql_ssl_key", "cert": "mysql_ssl_cert", "ca": "mysql_ssl_ca",
+                 "capath": "mysql_ssl_capath", "cipher": "mysql_ssl_cipher"}
+
+
 def connection_config(store_cfg, create: bool) -> metadata_store_pb2.ConnectionConfig:
     """The ConnectionConfig for the store; SQLite is opened read-only unless `create`.
 
     Built here rather than with TFX's helpers so that readers and the configuration never
-    import TFX; no file or folder is touched.
+    import TFX; no folder is touched (a MySQL password file is read).
     """
     cc = metadata_store_pb2.ConnectionConfig()
     if store_cfg.mysql_host:
@@ -34,9 +65,14 @@ def connection_config(store_cfg, create: bool) -> metadata_store_pb2.ConnectionC
         cc.mysql.port = int(store_cfg.mysql_port)
         cc.mysql.database = store_cfg.mysql_database
         cc.mysql.user = store_cfg.mysql_user
-        cc.mysql.password = store_cfg.mysql_password
+        cc.mysql.password = mysql_password(store_cfg)
         # A reader must not create a database a mistyped name points at.
         cc.mysql.skip_db_creation = not create
+        for option, setting in _SSL_SETTINGS.items():
+            if getattr(store_cfg, setting):
+                setattr(cc.mysql.ssl_options, option, getattr(store_cfg, setting))
+        if store_cfg.mysql_ssl_verify_server_cert:
+            cc.mysql.ssl_options.verify_server_cert = True
     else:
         cc.sqlite.filename_uri = store_cfg.metadata_path
         cc.sqlite.connection_mode = (
@@ -87,6 +123,22 @@ def _probe_sqlite(store_cfg) -> None:
         raise _explain(store_cfg, e) from None
 
 
+def probe_mysql(store_cfg) -> None:
+    """A TCP connection to the MySQL server within mysql_connect_timeout: MLMD's own has no
+    timeout setting and would wait for the system's (minutes) on an unreachable host."""
+    address = (store_cfg.mysql_host, int(store_cfg.mysql_port))
+    timeout = store_cfg.mysql_connect_timeout
+    where = (f"cannot reach the MLMD store {store_label(store_cfg)} (settings "
+             f"mysql_host={address[0]}, mysql_port={address[1]})")
+    try:
+        socket.create_connection(address, timeout=timeout).close()
+    except socket.timeout:
+        raise StoreError(f"{where}: no answer within {timeout:g} s "
+                         f"(mysql_connect_timeout)") from None
+    except OSError as e:
+        raise StoreError(f"{where}: {e.strerror or e}") from None
+
+
 def open_store(store_cfg, readonly: bool = True) -> metadata_store.MetadataStore:
     """A connected store; StoreError (one line naming the store) when it cannot be read.
 
@@ -96,6 +148,8 @@ def open_store(store_cfg, readonly: bool = True) -> metadata_store.MetadataStore
         raise StoreError(f"no MLMD store at {store_cfg.metadata_path}: run the pipeline first")
     if not store_cfg.mysql_host and os.path.isfile(store_cfg.metadata_path):
         _probe_sqlite(store_cfg)
+    if store_cfg.mysql_host:
+        probe_mysql(store_cfg)
     try:
         store = metadata_store.MetadataStore(connection_config(store_cfg, create=not readonly))
         store.get_context_types()  # surfaces a corrupt or locked file now, not mid-command

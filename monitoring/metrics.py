@@ -29,6 +29,7 @@ from typing import Dict, Optional
 from prometheus_client import CollectorRegistry, Gauge, push_to_gateway, write_to_textfile
 
 from pipeline import contract as C
+from pipeline.redaction import mask_url, redact_text
 
 PREFIX = "taxi_pipeline_"
 log = logging.getLogger(__name__)
@@ -137,8 +138,9 @@ def publish(registry: CollectorRegistry, textfile: str, pushgateway_url: str, jo
                             grouping_key={"pipeline": pipeline}, timeout=timeout)
             results["pushgateway"] = None
         except Exception as e:  # noqa: BLE001 - metrics must never fail the run
-            log.warning("pushing metrics to %s failed: %s", pushgateway_url, e)
-            results["pushgateway"] = f"{type(e).__name__}: {e}"
+            error = redact_text(f"{type(e).__name__}: {e}")
+            log.warning("pushing metrics to %s failed: %s", mask_url(pushgateway_url), error)
+            results["pushgateway"] = error
     return results
 
 

@@ -48,6 +48,7 @@ from openlineage.client.uuid import generate_static_uuid
 from metadata import runs as mruns
 from metadata.graph import Graph, custom
 from pipeline import contract as C
+from pipeline.redaction import mask_url, redact_text
 
 log = logging.getLogger(__name__)
 
@@ -121,7 +122,7 @@ def dataset_name(uri: str) -> tuple:
     """(namespace, name) of an artifact URI, as OpenLineage names files and object stores."""
     parsed = urlparse(uri)
     if parsed.scheme and parsed.scheme != "file" and len(parsed.scheme) > 1:
-        return f"{parsed.scheme}://{parsed.netloc}", parsed.path or "/"
+        return mask_url(f"{parsed.scheme}://{parsed.netloc}"), parsed.path or "/"
     path = parsed.path if parsed.scheme == "file" else uri
     return "file", os.path.abspath(path)
 
@@ -459,8 +460,9 @@ def deliver(events: Iterable[RunEvent], file_path: str = "", url: str = "",
                 client.emit(event)
             results[label] = None
         except Exception as e:  # noqa: BLE001 - lineage delivery never fails the run
-            log.warning("OpenLineage events to %s failed: %s", target, e)
-            results[label] = f"{type(e).__name__}: {e}"
+            error = redact_text(f"{type(e).__name__}: {e}")
+            log.warning("OpenLineage events to %s failed: %s", mask_url(target), error)
+            results[label] = error
     return results
 
 

@@ -21,12 +21,13 @@ import os
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
+from pipeline.redaction import SECRET_VARIABLES, redact_settings
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 ENV_PREFIX = "TAXI_"
-# TAXI_ variables that are not settings: ./dev's choice of virtualenv, and the alerts' secrets
-# (alerts/channels.py), which are read from the environment only.
-NON_SETTING_VARIABLES = ("TAXI_VENV", "TAXI_ALERT_WEBHOOK_URL", "TAXI_ALERT_SMTP_PASSWORD",
-                         "TAXI_OPENLINEAGE_API_KEY", "TAXI_TEST_FAIL_ONCE", "TAXI_GIT_COMMIT")
+# TAXI_ variables that are not settings: ./dev's choice of virtualenv, and the secrets
+# (pipeline/redaction.py), which are read from the environment (or a file) only.
+NON_SETTING_VARIABLES = ("TAXI_VENV", "TAXI_TEST_FAIL_ONCE", "TAXI_GIT_COMMIT") + SECRET_VARIABLES
 
 
 def _absolute(path: str) -> str:
@@ -79,14 +80,24 @@ class GatesConfig:
     """Evaluator gates: the candidate must reach min_auc and lose at most max_auc_regression
     against the last blessed model overall, and at most max_slice_auc_regression within
     payment_type == "Credit Card" (the slice where tips are recorded, so where the model has
-    to do more than recognise the payment type)."""
+    to do more than recognise the payment type).
+
+    Data gate (the AnomalyGate, pipeline/span_values.py): a span stops when its label's rarer
+    class holds less than min_label_share of its examples, or when more than max_outlier_share
+    of a feature's values lie outside the typical range the curated schema gives it."""
     min_auc: float = 0.7
     max_auc_regression: float = 0.01
     max_slice_auc_regression: float = 0.02
+    # The committed spans' big-tipper share is 16-28%.
+    min_label_share: float = 0.05
+    # The committed spans have at most 0.6% outside a typical range (schema/README.md).
+    max_outlier_share: float = 0.01
 
     def validate(self) -> None:
         _require(0.0 <= self.min_auc <= 1.0, f"min_auc must be in [0, 1], got {self.min_auc}")
-        for name in ("max_auc_regression", "max_slice_auc_regression"):
+        _require(0.0 <= self.min_label_share <= 0.5,
+                 f"min_label_share must be in [0, 0.5], got {self.min_label_share}")
+        for name in ("max_auc_regression", "max_slice_auc_regression", "max_outlier_share"):
             value = getattr(self, name)
             _require(0.0 <= value <= 1.0, f"{name} must be in [0, 1], got {value}")
 
@@ -190,17 +201,33 @@ class KubeflowConfig:
 @dataclasses.dataclass
 class StoreConfig:
     """The MLMD store: SQLite file (default <output_root>/metadata.sqlite) unless mysql_host is
-    set. The metadata layer (metadata/store.py) turns it into a connection."""
+    set. The metadata layer (metadata/store.py) turns it into a connection. The MySQL password
+    is no setting (settings are printed and recorded): it is read when connecting, from
+    mysql_password_file or else the environment variable TAXI_MYSQL_PASSWORD."""
     metadata_path: str = ""
     mysql_host: str = ""
     mysql_port: int = 3306
     mysql_database: str = "mlmd"
     mysql_user: str = "root"
-    mysql_password: str = ""
+    mysql_password_file: str = ""
+    # TLS to the server (MLMD's MySQLDatabaseConfig.ssl_options); any of them turns TLS on.
+    mysql_ssl_ca: str = ""
+    mysql_ssl_capath: str = ""
+    mysql_ssl_cert: str = ""
+    mysql_ssl_key: str = ""
+    mysql_ssl_cipher: str = ""
+    mysql_ssl_verify_server_cert: bool = False
+    # Seconds to wait for the server to accept a TCP connection before giving up.
+    mysql_connect_timeout: float = 10.0
 
     def validate(self) -> None:
         _require(1 <= self.mysql_port <= 65535,
                  f"mysql_port must be in 1..65535, got {self.mysql_port}")
+        _require(self.mysql_connect_timeout > 0,
+                 f"mysql_connect_timeout must be > 0, got {self.mysql_connect_timeout}")
+        _require(bool(self.mysql_ssl_cert) == bool(self.mysql_ssl_key),
+                 "mysql_ssl_cert and mysql_ssl_key go together (a client certificate and "
+                 "its key): set both or neither")
 
 
 ALERT_KINDS = ("failed", "stopped", "not_blessed", "pushed", "unchanged", "succeeded")
@@ -220,8 +247,15 @@ class AlertsConfig:
     webhook_format: str = "slack"
     smtp_host: str = ""
     smtp_port: int = 25
+    # STARTTLS on a plain connection, or SMTPS (implicit TLS, usually port 465): either way
+    # the server's certificate and host name are verified, against smtp_ca_file if set (a
+    # private CA) or else the system's CAs.
     smtp_starttls: bool = False
+    smtp_ssl: bool = False
+    smtp_ca_file: str = ""
     smtp_user: str = ""
+    # A login without TLS sends the password in clear text: refused unless this is true.
+    smtp_allow_plaintext_login: bool = False
     alert_email_from: str = "taxi-pipeline@localhost"
     alert_email_to: List[str] = dataclasses.field(default_factory=list)
     # A failed delivery is tried again this many times, after backoff, 2x, 4x ... seconds.
@@ -237,6 +271,14 @@ class AlertsConfig:
                  f"webhook_format must be slack or json, got {self.webhook_format!r}")
         _require(1 <= self.smtp_port <= 65535,
                  f"smtp_port must be in 1..65535, got {self.smtp_port}")
+        _require(not (self.smtp_starttls and self.smtp_ssl),
+                 "smtp_starttls and smtp_ssl exclude each other: STARTTLS upgrades a plain "
+                 "connection, smtp_ssl (SMTPS, port 465) starts with TLS")
+        _require(not self.smtp_user or self.smtp_starttls or self.smtp_ssl
+                 or self.smtp_allow_plaintext_login,
+                 f"smtp_user: a login to {self.smtp_host or 'the SMTP server'} without TLS sends "
+                 "the password in clear text; set smtp_starttls or smtp_ssl, or "
+                 "smtp_allow_plaintext_login=true to allow it")
         _require(self.alert_retries >= 0, f"alert_retries must be >= 0, got {self.alert_retries}")
         for name in ("alert_backoff_seconds", "alert_timeout_seconds"):
             _require(getattr(self, name) >= 0, f"{name} must be >= 0, got {getattr(self, name)}")
@@ -348,6 +390,11 @@ class PipelineConfig:
             self.metrics.metrics_textfile = _absolute(self.metrics.metrics_textfile)
         if self.openlineage.openlineage_file:
             self.openlineage.openlineage_file = _absolute(self.openlineage.openlineage_file)
+        for holder, name in ((self.store, "mysql_password_file"), (self.store, "mysql_ssl_ca"),
+                             (self.store, "mysql_ssl_capath"), (self.store, "mysql_ssl_cert"),
+                             (self.store, "mysql_ssl_key"), (self.alerts, "smtp_ca_file")):
+            if getattr(holder, name):
+                setattr(holder, name, _absolute(getattr(holder, name)))
         self.validate()
 
     @classmethod
@@ -386,11 +433,9 @@ class PipelineConfig:
         return out
 
     def as_dict(self) -> Dict[str, Any]:
-        """Top-level settings and one dict per section; the MySQL password is masked."""
-        d = dataclasses.asdict(self)
-        if d["store"]["mysql_password"]:
-            d["store"]["mysql_password"] = "***"
-        return d
+        """Top-level settings and one dict per section, as they may be shown or recorded:
+        credentials in URLs and secret-named settings are masked (pipeline/redaction.py)."""
+        return redact_settings(dataclasses.asdict(self))
 
     def to_json(self) -> str:
         return json.dumps(self.as_dict(), indent=2)

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import List, Optional
 
 from pipeline.config import PipelineConfig
+from pipeline.redaction import redact_text
 from runners.progress import ProgressHandler, logs_to_file
 
 
@@ -24,7 +25,7 @@ class PipelineFailed(RuntimeError):
 
     def __init__(self, run_id: str, node_id: Optional[str], cause: BaseException):
         where = f"component {node_id}" if node_id else "pipeline set-up"
-        super().__init__(f"run {run_id}: {where} failed: {cause}")
+        super().__init__(redact_text(f"run {run_id}: {where} failed: {cause}"))
         self.run_id = run_id
         self.node_id = node_id
         self.cause = cause
@@ -243,7 +244,8 @@ def _run_locked(config, engine, runner_name, run_id, resume, resume_node) -> Run
             else:
                 engine.run_with_ir(ir, run_options=_resume_options(resume_node, resume))
         except Exception as e:
-            traceback.print_exc(file=sys.stderr)  # fd 2 is the log file here
+            # fd 2 is the log file here, which no secret may reach.
+            sys.stderr.write(redact_text(traceback.format_exc()))
             node_id = failed_node(config, run_id)
             handler.mark_failed(node_id)
             _record_finished(connection, run_id)

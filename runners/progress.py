@@ -3,6 +3,10 @@
 TFX, Beam and TensorFlow write to Python logging, absl and straight to file descriptors 1 and
 2 (C++ code). During a run both descriptors point at the log file; progress lines go to a
 duplicate of the original terminal stream, built from the orchestrator's log records.
+
+The log file is the owner's alone (0600), and every Python log record is redacted on its way
+there (pipeline/redaction.py): TFX logs the whole MLMD connection config at INFO, MySQL
+password included.
 """
 import contextlib
 import logging
@@ -12,6 +16,8 @@ import sys
 import time
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, TextIO
+
+from pipeline.redaction import RedactingFilter
 
 # LocalDagRunner says "Component X ...", BeamDagRunner "node X ...".
 _RUNNING = re.compile(r"^(?:Component|node) (\S+) is running\.$")
@@ -97,25 +103,34 @@ class ProgressHandler(logging.Handler):
 
 @contextlib.contextmanager
 def logs_to_file(log_file: str):
-    """Point fds 1 and 2 (and Python logging) at log_file; yield a stream to the real terminal."""
+    """Point fds 1 and 2 (and Python logging, redacted) at log_file, which only its owner may
+    read; yield a stream to the real terminal."""
     os.makedirs(os.path.dirname(log_file), exist_ok=True)
     sys.stdout.flush()
     sys.stderr.flush()
     saved_out, saved_err = os.dup(1), os.dup(2)
     terminal = os.fdopen(os.dup(1), "w", buffering=1, encoding="utf-8")
-    log_fd = os.open(log_file, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    log_fd = os.open(log_file, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    # The mode above applies to a new file only: one written by an older version may be 0644.
+    os.fchmod(log_fd, 0o600)
     root = logging.getLogger()
     old_level, old_handlers = root.level, list(root.handlers)
     from absl import logging as absl_logging
     log_stream = os.fdopen(os.dup(log_fd), "w", buffering=1, encoding="utf-8")
     file_handler = logging.StreamHandler(log_stream)
     file_handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    redacting = RedactingFilter()
+    file_handler.addFilter(redacting)
     try:
         os.dup2(log_fd, 1)
         os.dup2(log_fd, 2)
         # Our handler is in place before TFX is imported, so its logging.basicConfig() call
         # adds no second handler.
         root.handlers = [file_handler]
+        # The file handler comes first, so the handlers added during the run (the progress
+        # lines) get the records it redacted; the root's own filter covers records logged on
+        # the root logger before any handler sees them.
+        root.addFilter(redacting)
         root.setLevel(logging.INFO)
         absl_logging.set_verbosity(absl_logging.INFO)
         yield terminal
@@ -123,6 +138,7 @@ def logs_to_file(log_file: str):
         sys.stdout.flush()
         sys.stderr.flush()
         root.handlers = old_handlers
+        root.removeFilter(redacting)
         root.setLevel(old_level)
         absl_logging.set_verbosity(absl_logging.WARNING)
         log_stream.close()

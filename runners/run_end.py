@@ -31,6 +31,9 @@ def report_run_end(config, run_id: str, error: Optional[str] = None,
     from monitoring.metrics import publish_run
     from monitoring.openlineage import emit_run
     from pipeline.config import METRICS_OFF
+    from pipeline.redaction import redact_text
+    # The error goes out in messages, events and metrics: no secret it quotes goes with it.
+    error = redact_text(error) if error else error
     try:
         wanted = channels.channels(config.alerts) or config.metrics.pushgateway_url or \
             config.metrics.metrics_textfile != METRICS_OFF or \

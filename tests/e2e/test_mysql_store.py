@@ -2,11 +2,14 @@
 
 A throwaway MariaDB server (tests/support/mariadb.py) runs on 127.0.0.1 for this module; the pipeline
 runs twice against it with the small e2e settings. Where there is no MariaDB, the tests skip
-with the reason, except under CI (CI=true), where a missing server is a failure.
+with the reason, except under CI (CI=true), where a missing server is a failure. Its user has a
+known password, read from a file the settings name; the last test looks for it in everything
+the runs wrote.
 """
 import json
 import os
 import shutil
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -22,6 +25,8 @@ from tests.support.pipeline_runs import (COMPONENTS, RESOLVERS, RETRAIN, SMALL,
 pytestmark = pytest.mark.e2e
 
 REPO = Path(__file__).resolve().parents[2]
+# Distinctive enough that any occurrence in a file or in MLMD is a leak.
+PASSWORD = "Taxi-e2e-MySQL-pw-5f2b81c9"
 
 
 def _in_ci() -> bool:
@@ -37,7 +42,7 @@ def mysql_server(tmp_path_factory):
         if _in_ci():
             pytest.fail(reason)
         pytest.skip(reason)
-    with mariadb.running(tmp_path_factory.mktemp("mariadb")) as server:
+    with mariadb.running(tmp_path_factory.mktemp("mariadb"), password=PASSWORD) as server:
         yield server
 
 
@@ -158,45 +163,98 @@ def test_lineage_runs_lists_both_runs_from_mysql(two_runs, mysql_server, mysql_c
         assert row["components"]["Trainer"] == _states(snap)["Trainer"][0]
 
 
-def test_two_runs_pushing_at_once_get_two_versions_each_recorded(two_runs, mysql_server,
-                                                                 mysql_config):
-    """Two `taxi-pipeline run` processes on one MariaDB store, started together, each training
-    its own model (everything upstream is cached) and pushing it into one serving folder."""
-    from registry import serving
-    before = set(serving.versions(mysql_config.serving_dir))
-    procs = []
-    for extra_steps in (40, 60):
-        args = [sys.executable, "-m", "console", "run", "--output-root",
-                mysql_config.output_root, *mysql_server.cli_flags()]
-        settings = {**SMALL, "train_steps": SMALL["train_steps"] + extra_steps,
-                    "max_auc_regression": 1.0, "min_auc": 0.5}
-        for key, value in settings.items():
-            args += [f"--{key.replace('_', '-')}", str(value)]
-        procs.append(subprocess.Popen(args, cwd=REPO, stdout=subprocess.PIPE,
-                                      stderr=subprocess.STDOUT, text=True,
-                                      env={**os.environ, "PYTHONPATH": str(REPO)}))
-    outputs = [p.communicate(timeout=1500)[0] for p in procs]
-    assert [p.returncode for p in procs] == [0, 0], "\n".join(o[-2000:] for o in outputs)
+def _console(server, config, *args, **settings):
+    command = [sys.executable, "-m", "console", *args, "--output-root", config.output_root,
+               *server.cli_flags()]
+    for key, value in settings.items():
+        command += [f"--{key.replace('_', '-')}", str(value)]
+    return subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, env={**os.environ, "PYTHONPATH": str(REPO)})
 
-    new = sorted(set(serving.versions(mysql_config.serving_dir)) - before)
-    assert len(new) == 2, new
+
+def test_two_runs_a_promote_and_a_gc_at_once_leave_one_consistent_registry(
+        two_runs, mysql_server, mysql_config):
+    """Two `run`s, a `promote` and a `gc` started together against one MariaDB store and one
+    serving folder. One run holds the store's run lock and trains and pushes a new model; the
+    other exits 2 naming it; the promote goes through the serving folder's lock; the gc waits
+    for the run lock and re-plans under it. Afterwards MLMD and the serving folder agree."""
+    from metadata import run_lock
+    from metadata import runs as mlmd_runs
+    from registry import catalog, consistency, serving
     store = open_store(mysql_config.store)
-    pushes = [a for a in store.get_artifacts_by_type("PushedModel")
-              if a.custom_properties["pushed"].int_value == 1
-              and int(a.custom_properties["pushed_version"].string_value) in new]
-    assert sorted(int(a.custom_properties["pushed_version"].string_value)
-                  for a in pushes) == new
-    records = serving.records(mysql_config.serving_dir)
-    models = set()
-    for pushed in pushes:
-        version = int(pushed.custom_properties["pushed_version"].string_value)
-        assert pushed.custom_properties["pushed_destination"].string_value == os.path.join(
-            mysql_config.serving_dir, str(version))
-        [pusher_event] = [e for e in store.get_events_by_artifact_ids([pushed.id])
-                          if e.type == e.OUTPUT]
-        [model_event] = [e for e in store.get_events_by_execution_ids([pusher_event.execution_id])
-                         if e.type == e.INPUT and e.path.steps[0].key == "model"]
-        [model] = store.get_artifacts_by_id([model_event.artifact_id])
-        assert records[version].model_uri == model.uri  # each version holds its own run's model
-        models.add(model.id)
-    assert len(models) == 2
+    runs_before = {r.run_id for r in mlmd_runs.list_runs(store, "taxi")}
+    versions_before = set(serving.versions(mysql_config.serving_dir))
+    first_version = min(versions_before)
+    settings = {**SMALL, "train_steps": SMALL["train_steps"] + 40,
+                "max_auc_regression": 1.0, "min_auc": 0.5}
+    procs = {
+        "run-a": _console(mysql_server, mysql_config, "run", **settings),
+        "run-b": _console(mysql_server, mysql_config, "run", **settings),
+        "promote": _console(mysql_server, mysql_config, "promote", str(first_version),
+                            "--reason", "concurrency test", "--wait", "900"),
+        "gc": _console(mysql_server, mysql_config, "gc", "--keep-runs", "2", "--wait", "1500"),
+    }
+    done = {name: (p.communicate(timeout=1800), p.returncode) for name, p in procs.items()}
+    report = "\n".join(f"--- {name} exit {code}\n{out[-1500:]}\n{err[-1500:]}"
+                        for name, ((out, err), code) in done.items())
+
+    codes = sorted(done[name][1] for name in ("run-a", "run-b"))
+    assert codes == [0, 2], report
+    winner = next(name for name in ("run-a", "run-b") if done[name][1] == 0)
+    loser = "run-b" if winner == "run-a" else "run-a"
+    new_runs = [r for r in mlmd_runs.list_runs(store, "taxi") if r.run_id not in runs_before]
+    assert [r.status for r in new_runs] == ["COMPLETE"], report  # the refused run left nothing
+    [run] = new_runs
+    refusal = done[loser][0][1].strip()
+    assert len(refusal.splitlines()) == 1 and "is busy" in refusal, report
+    assert run.run_id in refusal, report
+    assert run.pushed, report
+    assert done["promote"][1] == 0 and done["gc"][1] == 0, report
+
+    # One consistent registry: every alias in models.config is the one MLMD last recorded,
+    # every version folder has its push in MLMD, and no lock or journal entry is left.
+    assert consistency.check(store, mysql_config.serving_dir) == [], report
+    labels = serving.read_labels(mysql_config.serving_dir)
+    history = catalog.history(store, mysql_config.serving_dir)
+    assert any(e["action"].startswith("promote") and e["version"] == first_version
+               for e in history), history
+    last = {}
+    for event in history:
+        last[event["alias"]] = event["version"]
+    assert labels == last
+    entries = {e.version: e for e in catalog.versions(store, "taxi", mysql_config.serving_dir)}
+    for version in set(labels.values()):
+        assert entries[version].files_exist, (version, report)
+    assert run_lock.holder(open_store(mysql_config.store), "taxi") is None
+    # gc ran after the run (it waited for the lock): the run's own artifacts are all there.
+    for record in mlmd_runs.run_executions(store, "taxi", run.run_id):
+        for artifacts in record.outputs.values():
+            for artifact in artifacts:
+                assert artifact.state == artifact.LIVE and os.path.exists(artifact.uri), artifact
+
+
+def _mlmd_dump(store) -> str:
+    """Every artifact, execution and context of the store with all their properties."""
+    records = [*store.get_artifacts(), *store.get_executions(), *store.get_contexts()]
+    assert records
+    return "\n".join(str(record) for record in records)
+
+
+def test_the_password_is_in_no_file_the_runs_wrote_nor_in_mlmd(two_runs, mysql_server,
+                                                               mysql_config):
+    """Runs as the last test, after every run of this module (in-process and as commands)."""
+    assert mysql_server.password == PASSWORD
+    secret = PASSWORD.encode()
+    folders = {mysql_config.output_root, os.path.dirname(mysql_config.log_file),
+               mysql_config.serving_dir}
+    files = {path for folder in folders for path in Path(folder).rglob("*") if path.is_file()}
+    assert len(files) > 20
+    leaks = [str(path) for path in sorted(files) if secret in path.read_bytes()]
+    assert leaks == []
+    assert PASSWORD not in _mlmd_dump(open_store(mysql_config.store))
+
+    log = Path(mysql_config.log_file)
+    assert stat.S_IMODE(log.stat().st_mode) == 0o600
+    # TFX did log its connection config, and the password was masked on its way to the file.
+    text = log.read_text()
+    assert "Using connection config" in text and 'password: "***"' in text

@@ -6,6 +6,8 @@
 The server is made by `mariadb-install-db` in a fresh folder and run by `mariadbd` in the
 foreground of a child process; a database and a password user are created through the
 server's socket with the `mariadb` client. Nothing touches a system service or /etc/mysql.
+The user's password is in a file only its owner reads, which the settings name
+(mysql_password_file): the password itself is never a setting or a flag.
 """
 import contextlib
 import os
@@ -55,6 +57,7 @@ class Server:
     database: str
     user: str
     password: str
+    password_file: str
     socket_path: str
     datadir: str
 
@@ -62,7 +65,7 @@ class Server:
         """The PipelineConfig mysql_* settings that reach this server."""
         return {"mysql_host": self.host, "mysql_port": self.port,
                 "mysql_database": self.database, "mysql_user": self.user,
-                "mysql_password": self.password}
+                "mysql_password_file": self.password_file}
 
     def cli_flags(self) -> List[str]:
         """The same settings as taxi-pipeline command-line flags."""
@@ -141,8 +144,10 @@ def _create_database(socket_path: str, database: str, user: str, password: str) 
 
 
 @contextlib.contextmanager
-def running(base_dir, database: str = "mlmd", user: str = "mlmd") -> Iterator[Server]:
-    """A fresh MariaDB server under base_dir (an empty folder), stopped on exit."""
+def running(base_dir, database: str = "mlmd", user: str = "mlmd",
+            password: Optional[str] = None) -> Iterator[Server]:
+    """A fresh MariaDB server under base_dir (an empty folder), stopped on exit. `password`:
+    the user's (default: a random one); it must not contain a quote."""
     missing = missing_binaries()
     if missing:
         raise MariaDBUnavailable(f"MariaDB binaries not found: {', '.join(missing)} "
@@ -171,10 +176,14 @@ def running(base_dir, database: str = "mlmd", user: str = "mlmd") -> Iterator[Se
             except MariaDBUnavailable:
                 if attempt == 2:
                     raise
-        password = secrets.token_hex(12)
+        password = password or secrets.token_hex(12)
         _create_database(socket_path, database, user, password)
-        yield Server("127.0.0.1", port, database, user, password, socket_path,
-                     str(base / "data"))
+        password_file = base / "mysql-password"
+        fd = os.open(password_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(password + "\n")
+        yield Server("127.0.0.1", port, database, user, password, str(password_file),
+                     socket_path, str(base / "data"))
     finally:
         if process is not None:
             _stop(process)

@@ -1,5 +1,6 @@
 """alerts/: outcomes from run reviews, the webhook and e-mail bodies, and delivery to real
 receivers on loopback (an HTTP server and aiosmtpd), with retries and backoff."""
+import contextlib
 import json
 
 import pytest
@@ -26,8 +27,8 @@ def evaluation(blessed, checks=(), auc=0.93, baseline=0.95):
 
 
 def alerts_config(**changes):
-    return PipelineConfig.from_flat(alert_retries=2, alert_backoff_seconds=0.01,
-                                    alert_timeout_seconds=5, **changes).alerts
+    return PipelineConfig.from_flat(**{"alert_retries": 2, "alert_backoff_seconds": 0.01,
+                                       "alert_timeout_seconds": 5, **changes}).alerts
 
 
 # --- outcomes ------------------------------------------------------------------------------
@@ -177,3 +178,143 @@ def test_bad_alert_settings_are_named():
         PipelineConfig.from_flat(alert_on=["failed", "exploded"])
     with pytest.raises(ValueError, match="webhook_format"):
         PipelineConfig.from_flat(webhook_format="xml")
+
+
+# --- TLS and logins, against real SMTP servers with a certificate from a test CA ------------
+
+SMTP_PASSWORD = "smtp-Pw-4a9e"
+
+
+def _certificate(subject_key, subject, issuer_key, issuer, ca, names=()):
+    import datetime
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+    now = datetime.datetime.now(datetime.timezone.utc)
+    builder = (x509.CertificateBuilder().subject_name(subject).issuer_name(issuer)
+               .public_key(subject_key.public_key()).serial_number(x509.random_serial_number())
+               .not_valid_before(now - datetime.timedelta(hours=1))
+               .not_valid_after(now + datetime.timedelta(days=1))
+               .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True))
+    if names:
+        builder = builder.add_extension(x509.SubjectAlternativeName(list(names)), critical=False)
+    return builder.sign(issuer_key, hashes.SHA256())
+
+
+@pytest.fixture(scope="module")
+def tls_files(tmp_path_factory):
+    """A private CA (ca.pem) and server certificates it signed: for 127.0.0.1 (server.pem)
+    and for another host name only (other.pem)."""
+    import ipaddress
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+    folder = tmp_path_factory.mktemp("tls")
+
+    def name(text):
+        return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, text)])
+
+    def pem(path, *parts):
+        path.write_bytes(b"".join(parts))
+        return str(path)
+
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca = _certificate(ca_key, name("taxi test CA"), ca_key, name("taxi test CA"), ca=True)
+    files = {"ca": pem(folder / "ca.pem", ca.public_bytes(serialization.Encoding.PEM))}
+    for label, names in (("server", [x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+                         ("other", [x509.DNSName("mail.example.com")])):
+        key = ec.generate_private_key(ec.SECP256R1())
+        cert = _certificate(key, name(label), ca_key, name("taxi test CA"), ca=False,
+                            names=names)
+        files[label] = pem(folder / f"{label}.pem", cert.public_bytes(serialization.Encoding.PEM),
+                           key.private_bytes(serialization.Encoding.PEM,
+                                             serialization.PrivateFormat.PKCS8,
+                                             serialization.NoEncryption()))
+    return files
+
+
+class _Logins:
+    def __init__(self):
+        self.seen = []
+
+    def __call__(self, server, session, envelope, mechanism, auth_data):
+        from aiosmtpd.smtp import AuthResult
+        self.seen.append((auth_data.login.decode(), auth_data.password.decode()))
+        return AuthResult(success=auth_data.password.decode() == SMTP_PASSWORD)
+
+
+@contextlib.contextmanager
+def tls_smtp_server(cert_file, implicit_tls=False, auth_require_tls=True):
+    """A real SMTP server on 127.0.0.1 with AUTH: STARTTLS offered with `cert_file`, or
+    implicit TLS (SMTPS). Yields (port, mailbox, logins)."""
+    import ssl
+    from aiosmtpd.controller import Controller
+    from tests.support.receivers import _Mailbox
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert_file)
+    mailbox, logins, port = _Mailbox(), _Logins(), free_port()
+    # aiosmtpd's auth_require_tls looks for STARTTLS only: an SMTPS session is TLS throughout.
+    tls = ({"ssl_context": context, "auth_require_tls": False} if implicit_tls
+           else {"tls_context": context, "auth_require_tls": auth_require_tls})
+    controller = Controller(mailbox, hostname="127.0.0.1", port=port, authenticator=logins,
+                            **tls)
+    controller.start()
+    try:
+        yield port, mailbox, logins
+    finally:
+        controller.stop()
+
+
+def _send(port, **settings):
+    outcome = from_review(review(status="FAILED", failed=[C.TRAINER]), error="boom")
+    config = alerts_config(smtp_host="127.0.0.1", smtp_port=port, alert_retries=0,
+                           alert_email_to=["ops@example.com"], **settings)
+    return ch.deliver(outcome, config, {ch.SMTP_PASSWORD_VARIABLE: SMTP_PASSWORD})["email"]
+
+
+def test_starttls_refuses_a_certificate_from_an_unknown_ca(tls_files):
+    with tls_smtp_server(tls_files["server"]) as (port, mailbox, logins):
+        error = _send(port, smtp_starttls=True, smtp_user="ops")
+    assert "CERTIFICATE_VERIFY_FAILED" in error and "local issuer" in error
+    assert mailbox.messages == [] and logins.seen == []
+
+
+def test_starttls_with_the_private_ca_logs_in_and_delivers(tls_files):
+    with tls_smtp_server(tls_files["server"]) as (port, mailbox, logins):
+        error = _send(port, smtp_starttls=True, smtp_user="ops", smtp_ca_file=tls_files["ca"])
+    assert error is None
+    assert logins.seen == [("ops", SMTP_PASSWORD)] and len(mailbox.messages) == 1
+
+
+def test_starttls_refuses_a_certificate_for_another_host_name(tls_files):
+    with tls_smtp_server(tls_files["other"]) as (port, mailbox, _):
+        error = _send(port, smtp_starttls=True, smtp_ca_file=tls_files["ca"])
+    assert "CERTIFICATE_VERIFY_FAILED" in error and "IP address mismatch" in error
+    assert mailbox.messages == []
+
+
+def test_smtps_verifies_and_delivers(tls_files):
+    with tls_smtp_server(tls_files["server"], implicit_tls=True) as (port, mailbox, logins):
+        refused = _send(port, smtp_ssl=True, smtp_user="ops")
+        delivered = _send(port, smtp_ssl=True, smtp_user="ops", smtp_ca_file=tls_files["ca"])
+    assert "CERTIFICATE_VERIFY_FAILED" in refused and delivered is None
+    assert logins.seen == [("ops", SMTP_PASSWORD)] and len(mailbox.messages) == 1
+
+
+def test_starttls_is_never_skipped_when_the_server_does_not_offer_it():
+    with smtp_receiver() as (port, mailbox):
+        error = _send(port, smtp_starttls=True)
+    assert "STARTTLS extension not supported" in error and mailbox.messages == []
+
+
+def test_a_login_in_clear_text_is_refused_unless_allowed(tls_files):
+    with pytest.raises(ValueError) as e:
+        alerts_config(smtp_host="mail.example.com", smtp_user="ops")
+    assert "\n" not in str(e.value) and "smtp_allow_plaintext_login" in str(e.value)
+    assert "mail.example.com" in str(e.value)
+    with pytest.raises(ValueError, match="smtp_starttls and smtp_ssl exclude each other"):
+        alerts_config(smtp_starttls=True, smtp_ssl=True)
+    with tls_smtp_server(tls_files["server"], auth_require_tls=False) as (port, mailbox, logins):
+        error = _send(port, smtp_user="ops", smtp_allow_plaintext_login=True)
+    assert error is None and logins.seen == [("ops", SMTP_PASSWORD)]
+    assert len(mailbox.messages) == 1

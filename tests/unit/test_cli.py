@@ -142,15 +142,28 @@ def test_an_unknown_run_is_one_line_and_exit_1(capsys, tmp_path):
     assert err.count("\n") == 1 and err.startswith("ERROR: ")
 
 
-def test_config_prints_sections_and_masks_the_password(capsys, tmp_path):
-    assert main(["config", "--output-root", str(tmp_path), "--mysql-password", "s3cret",
-                 "--min-auc", "0.6"]) == 0
+def test_config_prints_sections_and_masks_url_credentials(capsys, tmp_path):
+    assert main(["config", "--output-root", str(tmp_path), "--min-auc", "0.6",
+                 "--pushgateway-url", "https://ops:s3cret@push.example.com"]) == 0
     out = capsys.readouterr().out
     shown = json.loads(out)
     assert {"data", "training", "gates", "beam", "airflow", "kubeflow", "store"} <= set(shown)
     assert shown["gates"]["min_auc"] == 0.6
-    assert shown["store"]["mysql_password"] == "***" and "s3cret" not in out
+    assert shown["metrics"]["pushgateway_url"] == "https://ops:***@push.example.com"
+    assert "s3cret" not in out
     assert not tmp_path.joinpath("metadata.sqlite").exists()
+
+
+def test_a_mysql_password_flag_is_refused_in_one_line(capsys, tmp_path):
+    """A command line is visible to every user in ps: the password comes from a file or the
+    environment."""
+    with pytest.raises(SystemExit) as e:
+        main(["config", "--output-root", str(tmp_path), "--mysql-password", "s3cret"])
+    assert e.value.code == 2
+    captured = capsys.readouterr()
+    assert captured.err.count("\n") == 1 and captured.err.startswith("ERROR: --mysql-password")
+    assert "--mysql-password-file" in captured.err and "TAXI_MYSQL_PASSWORD" in captured.err
+    assert "s3cret" not in captured.out + captured.err
 
 
 def test_a_mistyped_taxi_variable_is_one_warning_line(capsys, monkeypatch, tmp_path):
@@ -247,3 +260,42 @@ def test_run_summary_says_what_serves_after_a_rollback(capsys, tmp_path):
     serving.write_labels(config.serving_dir, {"serving": 200})
     _print_run_result(config, result)
     assert "serving now" not in capsys.readouterr().out
+
+
+def test_a_corrupt_artifact_is_one_line_naming_file_and_byte_and_exit_2(tmp_path):
+    """The real entry point, in a process of its own, on a run whose statistics file was cut
+    short: `report` and `lineage diff` print one line and no traceback."""
+    import subprocess
+    import sys
+    from pathlib import Path
+    from ml_metadata.proto import metadata_store_pb2 as pb
+    from tensorflow_metadata.proto.v0 import statistics_pb2
+    from tests.support.mlmd_records import sqlite_writer
+    writer = sqlite_writer(tmp_path / "metadata.sqlite")
+    run = writer.ir_run("run-1", {"StatisticsGen": pb.Execution.COMPLETE})
+    [execution] = writer.store.get_executions_by_context(run.id)
+    stats_type = writer.store.put_artifact_type(pb.ArtifactType(name="ExampleStatistics"))
+    statistics = tmp_path / "statistics" / "Split-train" / "FeatureStats.pb"
+    statistics.parent.mkdir(parents=True)
+    whole = statistics_pb2.DatasetFeatureStatisticsList()
+    whole.datasets.add(num_examples=40).features.add(name="payment_type").string_stats.unique = 2
+    statistics.write_bytes(whole.SerializeToString()[:-3])
+    artifact = pb.Artifact(type_id=stats_type, uri=str(statistics.parent.parent),
+                           state=pb.Artifact.LIVE)
+    writer.store.put_execution(execution, [(artifact, writer._event("statistics"))],
+                               writer.store.get_contexts_by_execution(execution.id))
+    repo = Path(__file__).resolve().parents[2]
+    for argv in (["report"], ["lineage", "diff", "latest", "latest"]):
+        proc = subprocess.run([sys.executable, "-m", "console", *argv, "--output-root",
+                               str(tmp_path)], cwd=repo, capture_output=True, text=True,
+                              timeout=300, env={**os.environ, "PYTHONPATH": str(repo)})
+        assert proc.returncode == 2, (argv, proc.stdout, proc.stderr)
+        assert proc.stderr.startswith(f"ERROR: {statistics}: not a DatasetFeatureStatisticsList")
+        assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr, proc.stderr
+        assert proc.stderr.endswith("(corrupt record at byte 0)\n"), proc.stderr
+    assert not (tmp_path / "reports").exists()  # no page built without the statistics
+    # The run-end steps (alerts, metrics) read the same review: it notes the file and goes on.
+    from review.collect import collect
+    review = collect(writer.store, "taxi", "run-1")
+    assert review["data"]["summary"] == {}
+    assert review["unreadable"] == [proc.stderr[len("ERROR: "):-1]]

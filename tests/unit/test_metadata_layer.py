@@ -9,14 +9,12 @@ import pytest
 from metadata import runs
 from metadata.errors import NotFound, StoreError
 from metadata.store import connection_config, open_store, store_label
+from pipeline.config import StoreConfig
 from tests.support.mlmd_records import NODES, S, sqlite_writer
 
 
 def store_cfg(path, **mysql):
-    fields = dict(metadata_path=str(path), mysql_host="", mysql_port=3306,
-                  mysql_database="mlmd", mysql_user="root", mysql_password="")
-    fields.update(mysql)
-    return SimpleNamespace(**fields)
+    return StoreConfig(metadata_path=str(path), **mysql)
 
 
 @pytest.fixture
