@@ -1,6 +1,7 @@
 """`taxi-pipeline models | promote | rollback | gc`: the served model's versions, its aliases,
 and retention (registry/)."""
 import json
+import os
 import sys
 
 from console.settings import add_config_arguments
@@ -8,6 +9,7 @@ from pipeline import config as config_lib
 from pipeline import contract as C
 
 SECTIONS = ("store",)
+WAIT_SECONDS = 30.0
 
 
 def _store(args, writable: bool):
@@ -51,9 +53,25 @@ def format_history(events) -> str:
     return "\n".join(lines)
 
 
+def _print_notes(lines) -> None:
+    for line in lines:
+        print(line, file=sys.stderr)
+
+
+def _settle(store, serving_dir: str, what: str, wait_seconds: float) -> None:
+    """Settles and reports what a killed push, promote or rollback left (registry/journal.py)."""
+    from registry import consistency, serving
+    from registry.lock import serving_lock
+    if not serving.is_local(serving_dir) or not os.path.isdir(serving_dir):
+        return
+    with serving_lock(serving_dir, what, wait_seconds):
+        _print_notes(consistency.settle(store, serving_dir))
+
+
 def cmd_models(args) -> int:
     from registry import catalog
     config, store = _store(args, writable=False)
+    _settle(store, config.serving_dir, "models", args.wait)
     rows = catalog.versions(store, config.pipeline_name, config.serving_dir,
                             newest=None if args.all else args.last)
     events = catalog.history(store, config.serving_dir) if args.history else None
@@ -76,7 +94,9 @@ def cmd_promote(args) -> int:
     from registry import aliases
     config, store = _store(args, writable=True)
     change = aliases.promote(store, config.pipeline_name, config.serving_dir, args.target,
-                             alias=args.alias, reason=args.reason or "", force=args.force)
+                             alias=args.alias, reason=args.reason or "", force=args.force,
+                             wait_seconds=args.wait)
+    _print_notes(change.notes)
     print(aliases.describe_change(change))
     return 0
 
@@ -86,7 +106,8 @@ def cmd_rollback(args) -> int:
     config, store = _store(args, writable=True)
     change = aliases.rollback(store, config.pipeline_name, config.serving_dir, to=args.to,
                               alias=args.alias, reason=args.reason or "",
-                              exclude_span=args.exclude_span)
+                              exclude_span=args.exclude_span, wait_seconds=args.wait)
+    _print_notes(change.notes)
     print(aliases.describe_change(change))
     return 0
 
@@ -100,12 +121,44 @@ def _size(n: int) -> str:
 
 
 def cmd_gc(args) -> int:
-    from registry import retention
+    from metadata import run_lock
+    from registry import consistency, retention
+    from registry.aliases import current_user
+    from registry.lock import serving_lock
     if args.keep_runs < 0 or args.keep_versions < 0:
         raise ValueError("--keep-runs and --keep-versions must be 0 or more")
     config, store = _store(args, writable=not args.dry_run)
-    plan = retention.plan(store, config.pipeline_name, config.pipeline_root, config.serving_dir,
-                          args.keep_runs, args.keep_versions)
+
+    def make_plan():
+        return retention.plan(store, config.pipeline_name, config.pipeline_root,
+                              config.serving_dir, args.keep_runs, args.keep_versions,
+                              force=args.force)
+
+    if args.dry_run:
+        _print_notes(consistency.report(store, config.serving_dir))
+        _show_gc_plan(args, config, make_plan())
+        return 0
+    # Planned under both locks, so nothing a run, push or promote changed meanwhile is deleted:
+    # the run lock keeps Local and Beam runs (which read cached artifacts) out, the serving
+    # folder's lock pushes, promotes and rollbacks.
+    with run_lock.held(config.store, config.pipeline_name, f"gc by {current_user()}",
+                       args.wait), \
+            serving_lock(config.serving_dir, "gc", args.wait):
+        _print_notes(consistency.settle(store, config.serving_dir))
+        plan = make_plan()
+        if not _show_gc_plan(args, config, plan):
+            return 0
+        applied = len(plan.skipped)
+        freed = retention.apply(store, config.serving_dir, plan)
+    for skip in plan.skipped[applied:]:
+        print(f"  skipped #{skip.artifact_id} {skip.uri}: {skip.reason}")
+    print(f"Freed {_size(freed)} ({freed} bytes). The removed artifacts keep their MLMD "
+          f"records (state DELETED, {C.FILES_REMOVED_PROPERTY}).")
+    return 0
+
+
+def _show_gc_plan(args, config, plan) -> bool:
+    """Prints the plan; returns whether it removes anything."""
     verb = "would remove" if args.dry_run else "removing"
     by_type = {}
     for r in plan.artifacts:
@@ -122,17 +175,24 @@ def cmd_gc(args) -> int:
         for r in plan.artifacts:
             print(f"    #{r.artifact_id} {r.type_name} from run {r.run_id or '?'}: {r.uri} "
                   f"({_size(r.bytes)})")
+    for skip in plan.skipped:
+        print(f"  skipped #{skip.artifact_id} {skip.uri}: {skip.reason}")
+    if plan.skipped:
+        print(f"  skipped {len(plan.skipped)} artifact(s) gc may not delete")
     if not plan.artifacts and not plan.versions:
         print("  nothing to remove")
-        return 0
+        return False
     if args.dry_run:
         print(f"Would free {_size(plan.bytes)} ({plan.bytes} bytes); nothing was removed "
               f"(run without --dry-run to remove).")
-        return 0
-    freed = retention.apply(store, config.serving_dir, plan)
-    print(f"Freed {_size(freed)} ({freed} bytes). The removed artifacts keep their MLMD "
-          f"records (state DELETED, {C.FILES_REMOVED_PROPERTY}).")
-    return 0
+        return False
+    return True
+
+
+def _add_wait(p) -> None:
+    p.add_argument("--wait", type=float, default=WAIT_SECONDS, metavar="SECONDS",
+                   help="how long to wait for a run, push, promote or gc holding the lock "
+                        "this command needs (default %(default)g)")
 
 
 def register(subparsers) -> None:
@@ -144,6 +204,7 @@ def register(subparsers) -> None:
     p.add_argument("--last", type=int, default=20, metavar="N",
                    help="list the newest N versions and every aliased one (default %(default)s)")
     p.add_argument("--all", action="store_true", help="list every version")
+    _add_wait(p)
     add_config_arguments(p, SECTIONS)
     p.set_defaults(func=cmd_models)
 
@@ -153,6 +214,7 @@ def register(subparsers) -> None:
     p.add_argument("--reason", help="why (recorded in MLMD; required with --force)")
     p.add_argument("--force", action="store_true",
                    help="promote a model the Evaluator did not bless (a recorded override)")
+    _add_wait(p)
     add_config_arguments(p, SECTIONS)
     p.set_defaults(func=cmd_promote)
 
@@ -163,6 +225,7 @@ def register(subparsers) -> None:
     p.add_argument("--reason", help="why (recorded in MLMD)")
     p.add_argument("--exclude-span", type=int, metavar="N",
                    help="roll back to the newest version not trained on span N")
+    _add_wait(p)
     add_config_arguments(p, SECTIONS)
     p.set_defaults(func=cmd_rollback)
 
@@ -172,5 +235,9 @@ def register(subparsers) -> None:
     p.add_argument("--keep-versions", type=int, default=5, help="default: %(default)s")
     p.add_argument("--dry-run", action="store_true", help="say what would go; remove nothing")
     p.add_argument("--verbose", action="store_true", help="list every artifact")
+    p.add_argument("--force", action="store_true",
+                   help="collect even while a STALE run (another host's run that stopped "
+                        "renewing its lease) is recorded")
+    _add_wait(p)
     add_config_arguments(p, SECTIONS)
     p.set_defaults(func=cmd_gc)

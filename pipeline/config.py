@@ -27,7 +27,8 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 ENV_PREFIX = "TAXI_"
 # TAXI_ variables that are not settings: ./dev's choice of virtualenv, and the secrets
 # (pipeline/redaction.py), which are read from the environment (or a file) only.
-NON_SETTING_VARIABLES = ("TAXI_VENV", "TAXI_TEST_FAIL_ONCE", "TAXI_GIT_COMMIT") + SECRET_VARIABLES
+NON_SETTING_VARIABLES = ("TAXI_VENV", "TAXI_TEST_FAIL_ONCE", "TAXI_TEST_CRASH_AT",
+                         "TAXI_GIT_COMMIT") + SECRET_VARIABLES
 
 
 def _absolute(path: str) -> str:

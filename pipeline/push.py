@@ -10,6 +10,8 @@ its own. For a local serving folder this executor instead:
   a version, records pushed=0 with `already_pushed_version` instead of copying it again;
 - points the `serving` alias of the folder's TensorFlow Serving model config at the new
   version, keeping the other aliases.
+It changes the serving folder under the registry lock and through a journal entry, so a push
+killed part-way is undone by the next push or registry command (registry/pushes.py).
 Other destinations (gs://) keep TFX's behaviour.
 """
 import os
@@ -23,7 +25,8 @@ from tfx.utils import io_utils, proto_utils
 
 from pipeline import contract
 from registry import serving
-
+from registry.lock import serving_lock
+from registry.pushes import PUSH_WAIT_SECONDS, publish_locked, settle
 SOURCES_FOLDER = contract.MODEL_SOURCES_FOLDER
 ALREADY_PUSHED_PROPERTY = contract.ALREADY_PUSHED_PROPERTY
 
@@ -46,17 +49,6 @@ def pushed_version_of(base_directory: str, model_uri: str) -> Optional[str]:
     return None
 
 
-def publish(base_directory: str, model_path: str, model_uri: str, pushed_model_uri: str) -> int:
-    """Installs the model as a new version, records it and makes it the `serving` alias."""
-    version = serving.install_version(model_path, base_directory)
-    serving.write_record(base_directory, serving.VersionRecord(version, model_uri,
-                                                               pushed_model_uri))
-    labels = serving.read_labels(base_directory)
-    labels[contract.SERVING_ALIAS] = version
-    serving.write_labels(base_directory, labels)
-    return version
-
-
 class OncePerModelExecutor(pusher_executor.Executor):
     """TFX's Pusher executor, pushing atomically and never a second version of one model."""
 
@@ -75,16 +67,19 @@ class OncePerModelExecutor(pusher_executor.Executor):
         if not self.CheckBlessing(input_dict):
             self._MarkNotPushed(push)
             return
-        version = pushed_version_of(base_directory, model.uri)
-        if version is not None:
-            push.set_int_custom_property(contract.PUSHED_PROPERTY, 0)
-            push.set_string_custom_property(ALREADY_PUSHED_PROPERTY, version)
-            push.set_string_custom_property(contract.PUSHED_DESTINATION_PROPERTY,
-                                            os.path.join(base_directory, version))
-            return
-        model_path = self.GetModelPath(input_dict)
-        # The archive copy in the PushedModel artifact, as TFX's Pusher keeps one.
-        io_utils.copy_dir(model_path, push.uri)
-        number = publish(base_directory, model_path, model.uri, push.uri)
+        with serving_lock(base_directory, "push", PUSH_WAIT_SECONDS):
+            # Settled first: a record a killed push left must not pass for a push.
+            settle(base_directory)
+            version = pushed_version_of(base_directory, model.uri)
+            if version is not None:
+                push.set_int_custom_property(contract.PUSHED_PROPERTY, 0)
+                push.set_string_custom_property(ALREADY_PUSHED_PROPERTY, version)
+                push.set_string_custom_property(contract.PUSHED_DESTINATION_PROPERTY,
+                                                os.path.join(base_directory, version))
+                return
+            model_path = self.GetModelPath(input_dict)
+            # The archive copy in the PushedModel artifact, as TFX's Pusher keeps one.
+            io_utils.copy_dir(model_path, push.uri)
+            number = publish_locked(base_directory, model_path, model.uri, push.uri)
         self._MarkPushed(push, pushed_destination=os.path.join(base_directory, str(number)),
                          pushed_version=str(number))

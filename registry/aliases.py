@@ -2,24 +2,29 @@
 in MLMD as an execution with the model and its PushedModel as inputs, so `lineage trace
 <alias>` follows it and "what served when" is a query (registry/catalog.history).
 
-The model config is written first and put back if the record cannot be written: the serving
-folder never changes without its record in MLMD.
+Each change holds the registry lock (registry/lock.py) and settles what a killed command left
+first (registry/consistency.py). A journal entry is written before the model config, the config
+before the MLMD record, and the entry removed last; the config is put back if the record cannot
+be written, and by the next command if the process dies first: the serving folder never keeps
+a change without its record in MLMD (registry/journal.py).
 """
 import getpass
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import List, Optional
 
 from ml_metadata.proto import metadata_store_pb2 as mlmd_pb2
 
 from metadata.errors import NotFound
 from pipeline import contract as C
-from registry import catalog, serving
+from registry import catalog, consistency, journal, serving
+from registry.lock import serving_lock
 
 _STRING = mlmd_pb2.STRING
 _INT = mlmd_pb2.INT
 MODEL_PREFIX = "model:"
 SERVING_SUBFOLDER = "Format-Serving"  # where TFX's Trainer writes the SavedModel
+WAIT_SECONDS = 30.0
 
 
 @dataclass
@@ -32,6 +37,8 @@ class Change:
     user: str
     override: bool
     execution_id: int
+    # What settling the serving folder first repaired or found inconsistent, one line each.
+    notes: List[str] = field(default_factory=list)
 
 
 def current_user() -> str:
@@ -55,8 +62,9 @@ def _pipeline_context(store, pipeline_name: str):
     return context
 
 
-def _record(store, pipeline_name: str, serving_dir: str, change: dict, inputs, outputs=()):
-    execution = mlmd_pb2.Execution(type_id=_execution_type(store),
+def _record(store, pipeline_name: str, serving_dir: str, change: dict, inputs, outputs=(),
+            name: str = ""):
+    execution = mlmd_pb2.Execution(type_id=_execution_type(store), name=name,
                                    last_known_state=mlmd_pb2.Execution.COMPLETE)
     for name in C.ALIAS_PROPERTIES:
         value = change.get(name)
@@ -113,15 +121,20 @@ def _artifact(store, artifact_id: Optional[int]):
     return found[0] if found else None
 
 
-def _push_by_hand(store, serving_dir: str, model, override: bool, reason: str) -> tuple:
-    """Installs a Model the pipeline did not push as a new version; returns (version, the
-    PushedModel artifact to record as the change's output)."""
+def _push_by_hand(store, serving_dir: str, model, override: bool, reason: str,
+                  entry: journal.Entry) -> tuple:
+    """Installs a Model the pipeline did not push as the entry's new version; returns
+    (version, the PushedModel artifact to record as the change's output)."""
     source = os.path.join(model.uri, SERVING_SUBFOLDER)
     if not os.path.isdir(source):
         source = model.uri
     if not os.path.isdir(source):
         raise NotFound(f"the files of model {model.id} are gone ({model.uri})")
-    version = serving.install_version(source, serving_dir)
+    version = serving.install_version(source, serving_dir, now=entry.version)
+    if version != entry.version:
+        entry.version = version
+        journal.write(serving_dir, entry)
+    journal.crash_point("alias-installed")
     destination = os.path.join(serving_dir, str(version))
     serving.write_record(serving_dir, serving.VersionRecord(version, model.uri, destination))
     pushed = mlmd_pb2.Artifact(type_id=store.get_artifact_type(C.PUSHED_MODEL_TYPE).id,
@@ -135,24 +148,33 @@ def _push_by_hand(store, serving_dir: str, model, override: bool, reason: str) -
     return version, pushed
 
 
-def _apply(store, pipeline_name: str, serving_dir: str, alias: str, version: int,
-           change: dict, inputs, outputs=()) -> Change:
-    labels = serving.read_labels(serving_dir)
-    before = dict(labels)
-    previous = labels.get(alias)
-    labels[alias] = version
-    serving.write_labels(serving_dir, labels)
+def _entry(serving_dir: str, alias: str, version: int, change: dict,
+           installed_from: str = "") -> journal.Entry:
+    return journal.write(serving_dir, journal.Entry(
+        change["action"], alias, version, serving.read_labels(serving_dir).get(alias),
+        installed=bool(installed_from), model_uri=installed_from,
+        user=change.get("user") or current_user()))
+
+
+def _apply(store, pipeline_name: str, serving_dir: str, entry: journal.Entry, change: dict,
+           inputs, outputs=()) -> Change:
+    """Points the entry's alias at its version, records the change, removes the entry."""
+    alias, version, previous = entry.alias, entry.version, entry.previous
     change = {**change, "alias": alias, "version": version,
-              "previous_version": "" if previous is None else previous,
-              "user": change.get("user") or current_user()}
+              "previous_version": "" if previous is None else previous, "user": entry.user}
     try:
-        execution_id = _record(store, pipeline_name, serving_dir, change, inputs, outputs)
-    except Exception:
-        if before:
-            serving.write_labels(serving_dir, before)
-        else:
-            os.unlink(serving.config_path(serving_dir))
+        journal.crash_point("alias-journaled")
+        labels = serving.read_labels(serving_dir)
+        labels[alias] = version
+        serving.write_labels(serving_dir, labels)
+        journal.crash_point("alias-config-written")
+        execution_id = _record(store, pipeline_name, serving_dir, change, inputs, outputs,
+                               name=consistency.execution_name(entry.id))
+    except BaseException:
+        journal.undo(serving_dir, entry)
         raise
+    journal.crash_point("alias-recorded")
+    journal.remove(serving_dir, entry)
     return Change(alias, version, previous, change["action"], change.get("reason", ""),
                   change["user"], bool(change.get("override")), execution_id)
 
@@ -164,7 +186,8 @@ def _check_alias(alias: str) -> None:
 
 
 def promote(store, pipeline_name: str, serving_dir: str, target: str, alias: str = C.SERVING_ALIAS,
-            reason: str = "", force: bool = False, user: str = "") -> Change:
+            reason: str = "", force: bool = False, user: str = "",
+            wait_seconds: float = WAIT_SECONDS) -> Change:
     """Points `alias` at `target`: a serving version number, or `model:<id>` for a Model
     artifact (installed as a new version unless it already serves from one).
 
@@ -173,8 +196,16 @@ def promote(store, pipeline_name: str, serving_dir: str, target: str, alias: str
     _check_alias(alias)
     if not serving.is_local(serving_dir):
         raise ValueError(f"serving_dir {serving_dir}: promote works on a local folder")
+    with serving_lock(serving_dir, "promote", wait_seconds):
+        notes = consistency.settle(store, serving_dir)
+        change = _promote(store, pipeline_name, serving_dir, target, alias, reason, force, user)
+    change.notes = notes
+    return change
+
+
+def _promote(store, pipeline_name: str, serving_dir: str, target: str, alias: str,
+             reason: str, force: bool, user: str) -> Change:
     reason = reason.strip()
-    outputs = []
     if target.startswith(MODEL_PREFIX):
         number = target[len(MODEL_PREFIX):]
         if not number.isdigit():
@@ -183,27 +214,35 @@ def promote(store, pipeline_name: str, serving_dir: str, target: str, alias: str
         already = [v for v in catalog.versions(store, pipeline_name, serving_dir)
                    if v.model_id == model.id and v.files_exist]
         if already:
-            return promote(store, pipeline_name, serving_dir, str(already[-1].version), alias,
-                           reason, force, user)
+            return _promote(store, pipeline_name, serving_dir, str(already[-1].version), alias,
+                            reason, force, user)
         blessed = _newest_blessing(store, model.id)
         override = not blessed
         _refuse_unblessed(override, force, reason, f"model {model.id}",
                           "was not blessed" if blessed is False else "was never evaluated")
-        version, pushed = _push_by_hand(store, serving_dir, model, override, reason)
-        outputs = [(C.ALIAS_INPUT_PUSHED_MODEL, pushed)]
-        inputs = [(C.ALIAS_INPUT_MODEL, model)]
-    else:
-        if not target.isdigit():
-            raise ValueError(f"expected a version number or model:<artifact id>, got {target!r}")
-        entry = _version_entry(store, pipeline_name, serving_dir, int(target))
-        version = entry.version
-        override = not entry.blessed and not entry.override
-        _refuse_unblessed(override, force, reason, f"version {version}", "was not blessed")
-        inputs = [(C.ALIAS_INPUT_MODEL, _artifact(store, entry.model_id)),
-                  (C.ALIAS_INPUT_PUSHED_MODEL, _artifact(store, entry.pushed_model_id))]
-    return _apply(store, pipeline_name, serving_dir, alias, version,
-                  {"action": "promote --force" if override else "promote", "reason": reason,
-                   "override": override, "user": user}, inputs, outputs)
+        change = {"action": "promote --force" if override else "promote", "reason": reason,
+                  "override": override, "user": user}
+        entry = _entry(serving_dir, alias, serving.next_version(serving_dir), change,
+                       installed_from=model.uri)
+        try:
+            _, pushed = _push_by_hand(store, serving_dir, model, override, reason, entry)
+        except BaseException:
+            journal.undo(serving_dir, entry)
+            raise
+        return _apply(store, pipeline_name, serving_dir, entry, change,
+                      [(C.ALIAS_INPUT_MODEL, model)], [(C.ALIAS_INPUT_PUSHED_MODEL, pushed)])
+    if not target.isdigit():
+        raise ValueError(f"expected a version number or model:<artifact id>, got {target!r}")
+    entry = _version_entry(store, pipeline_name, serving_dir, int(target))
+    version = entry.version
+    override = not entry.blessed and not entry.override
+    _refuse_unblessed(override, force, reason, f"version {version}", "was not blessed")
+    inputs = [(C.ALIAS_INPUT_MODEL, _artifact(store, entry.model_id)),
+              (C.ALIAS_INPUT_PUSHED_MODEL, _artifact(store, entry.pushed_model_id))]
+    change = {"action": "promote --force" if override else "promote", "reason": reason,
+              "override": override, "user": user}
+    return _apply(store, pipeline_name, serving_dir, _entry(serving_dir, alias, version, change),
+                  change, inputs)
 
 
 def _refuse_unblessed(override: bool, force: bool, reason: str, what: str, why: str) -> None:
@@ -215,13 +254,23 @@ def _refuse_unblessed(override: bool, force: bool, reason: str, what: str, why: 
 
 def rollback(store, pipeline_name: str, serving_dir: str, to: Optional[int] = None,
              alias: str = C.SERVING_ALIAS, reason: str = "", exclude_span: Optional[int] = None,
-             user: str = "") -> Change:
+             user: str = "", wait_seconds: float = WAIT_SECONDS) -> Change:
     """Points `alias` back: at `to`, or by default at the newest version older than the
     current one that the alias pointed at before (skipping versions trained on
     `exclude_span`)."""
     _check_alias(alias)
     if not serving.is_local(serving_dir):
         raise ValueError(f"serving_dir {serving_dir}: rollback works on a local folder")
+    with serving_lock(serving_dir, "rollback", wait_seconds):
+        notes = consistency.settle(store, serving_dir)
+        change = _rollback(store, pipeline_name, serving_dir, to, alias, reason, exclude_span,
+                           user)
+    change.notes = notes
+    return change
+
+
+def _rollback(store, pipeline_name: str, serving_dir: str, to: Optional[int], alias: str,
+              reason: str, exclude_span: Optional[int], user: str) -> Change:
     labels = serving.read_labels(serving_dir)
     entries = catalog.versions(store, pipeline_name, serving_dir)
     current = labels.get(alias)
@@ -232,11 +281,11 @@ def rollback(store, pipeline_name: str, serving_dir: str, to: Optional[int] = No
     entry = _version_entry(store, pipeline_name, serving_dir, to)
     if to == current:
         raise ValueError(f"version {to} is already the {alias!r} version")
-    return _apply(store, pipeline_name, serving_dir, alias, to,
-                  {"action": "rollback", "reason": reason.strip(), "override": entry.override,
-                   "user": user},
-                  [(C.ALIAS_INPUT_MODEL, _artifact(store, entry.model_id)),
-                   (C.ALIAS_INPUT_PUSHED_MODEL, _artifact(store, entry.pushed_model_id))])
+    change = {"action": "rollback", "reason": reason.strip(), "override": entry.override,
+              "user": user}
+    return _apply(store, pipeline_name, serving_dir, _entry(serving_dir, alias, to, change),
+                  change, [(C.ALIAS_INPUT_MODEL, _artifact(store, entry.model_id)),
+                           (C.ALIAS_INPUT_PUSHED_MODEL, _artifact(store, entry.pushed_model_id))])
 
 
 def rollback_target(store, serving_dir: str, entries: List[catalog.Version], alias: str,

@@ -51,6 +51,12 @@ def _pushed_models(store, serving_dir: str):
         return []
 
 
+def pushed_versions(store, serving_dir: str) -> Set[int]:
+    """The versions MLMD records a push of into `serving_dir`."""
+    return {int(custom(a, C.PUSHED_VERSION_PROPERTY, "0") or 0)
+            for a in _pushed_models(store, serving_dir)}
+
+
 def versions(store, pipeline_name: str, serving_dir: str,
              model_ids: Optional[Set[int]] = None,
              newest: Optional[int] = None) -> List[Version]:

@@ -12,12 +12,18 @@ DELETED and the time of removal (FILES_REMOVED_PROPERTY); TFX's cache never reus
 whose outputs are not LIVE, and its resolvers skip such artifacts, so a later run that would
 have reused one computes it again. Serving versions neither aliased nor among the newest
 `keep_versions` are removed from the serving folder (the model config only lists aliased ones).
+
+What gc may delete (registry/containment.py): only artifacts of this pipeline's contexts (a store
+shared with another pipeline keeps the other's, even where URIs overlap), whose real path lies
+inside the pipeline root's real path (a symlinked URI is unlinked, its target never touched),
+and never a folder that holds, or is, a kept artifact or the serving folder. Each artifact
+refused for one of these reasons is listed in the plan's `skipped`.
 """
+import bisect
 import os
-import shutil
 import time
 from dataclasses import dataclass, field
-from typing import Dict, List, Set
+from typing import Dict, List, Optional, Set
 
 from ml_metadata.proto import metadata_store_pb2 as mlmd_pb2
 
@@ -25,7 +31,7 @@ from metadata import drift, graph
 from metadata import runs as mlmd_runs
 from metadata.graph import custom
 from pipeline import contract as C
-from registry import catalog, serving
+from registry import catalog, containment, serving
 
 
 @dataclass
@@ -38,8 +44,17 @@ class Removal:
 
 
 @dataclass
+class Skip:
+    artifact_id: int
+    uri: str
+    reason: str
+
+
+@dataclass
 class Plan:
+    pipeline_root: str = ""
     artifacts: List[Removal] = field(default_factory=list)
+    skipped: List[Skip] = field(default_factory=list)
     versions: List[int] = field(default_factory=list)
     version_bytes: Dict[int, int] = field(default_factory=dict)
     # version -> its PushedModel id, for the versions to remove
@@ -55,6 +70,38 @@ class Plan:
 def _inside(path: str, root: str) -> bool:
     path, root = os.path.normpath(path), os.path.normpath(root)
     return path.startswith(root + os.sep)
+
+
+def _pipeline_artifacts(store, pipeline_name: str, runs) -> tuple:
+    """(ids of the artifacts attributed to this pipeline's contexts, {id: name of another
+    pipeline whose contexts the artifact is attributed to})."""
+    ours: Set[int] = set()
+    others: Dict[int, str] = {}
+    for context in store.get_contexts_by_type(C.PIPELINE_CONTEXT):
+        ids = {a.id for a in store.get_artifacts_by_context(context.id)}
+        if context.name == pipeline_name:
+            ours |= ids
+        else:
+            others.update({i: context.name for i in ids})
+    for run in runs:
+        if run.context is not None:
+            ours |= {a.id for a in store.get_artifacts_by_context(run.context.id)}
+    return ours, others
+
+
+def _holds(folder: str, protected: List[str]) -> Optional[str]:
+    """A protected path equal to or inside `folder` (protected is sorted), or None."""
+    i = bisect.bisect_left(protected, folder)
+    if i < len(protected) and protected[i] == folder:
+        return folder
+    i = bisect.bisect_left(protected, folder + os.sep)
+    if i < len(protected) and protected[i].startswith(folder + os.sep):
+        return protected[i]
+    return None
+
+
+def _size(path: str) -> int:
+    return 0 if os.path.islink(path) else serving.folder_bytes(path)
 
 
 def _run_artifacts(store, contexts) -> Set[int]:
@@ -102,12 +149,20 @@ def _drift_baseline(store, pipeline_name: str) -> Set[int]:
 
 
 def plan(store, pipeline_name: str, pipeline_root: str, serving_dir: str, keep_runs: int,
-         keep_versions: int) -> Plan:
+         keep_versions: int, force: bool = False) -> Plan:
+    """force: plan even while a STALE run is recorded (a run of another host or container
+    that stopped renewing its lease: its process is most likely gone, but only a person can
+    tell). A RUNNING run always refuses."""
     runs = mlmd_runs.list_runs(store, pipeline_name)
     running = [r.run_id for r in runs if r.status == "RUNNING"]
     if running:
         # A live run may be about to read any cached artifact.
         raise ValueError(f"run {running[-1]} is still running: run gc when it has finished")
+    stale = [r for r in runs if r.status == "STALE"]
+    if stale and not force:
+        host = stale[-1].context.custom_properties[C.RUN_HOST_PROPERTY].string_value
+        raise ValueError(f"run {stale[-1].run_id} (host {host or '?'}) is STALE: its process "
+                         "stopped renewing its lease; if it is gone, run gc --force")
     keep = _run_artifacts(store, [r.context for r in runs[-keep_runs:]] if keep_runs else [])
     entries = catalog.versions(store, pipeline_name, serving_dir)
     labels = serving.read_labels(serving_dir) if serving.is_local(serving_dir) else {}
@@ -120,15 +175,44 @@ def plan(store, pipeline_name: str, pipeline_root: str, serving_dir: str, keep_r
             keep |= _trace_artifacts(store, entry)
     keep |= _drift_baseline(store, pipeline_name)
 
-    out = Plan(kept_versions=kept_versions)
-    candidates = [a for a in store.get_artifacts()
+    out = Plan(pipeline_root=pipeline_root, kept_versions=kept_versions)
+    everything = store.get_artifacts()
+    candidates = [a for a in everything
                   if a.state == mlmd_pb2.Artifact.LIVE and a.id not in keep
-                  and a.uri and _inside(a.uri, pipeline_root) and os.path.exists(a.uri)]
-    type_names = {t.id: t.name for t in store.get_artifact_types()}
-    producers = _producer_runs(store, [a.id for a in candidates])
+                  and a.uri and _inside(a.uri, pipeline_root) and os.path.lexists(a.uri)]
+    ours, others = _pipeline_artifacts(store, pipeline_name, runs)
+    # Another pipeline's own artifacts are never gc's to consider, so not listed as skipped.
+    candidates = [a for a in candidates if a.id in ours or a.id not in others]
+    refused: Dict[int, str] = {}
     for artifact in candidates:
+        if artifact.id in others:
+            refused[artifact.id] = f"an artifact of pipeline {others[artifact.id]!r}"
+        elif artifact.id not in ours:
+            refused[artifact.id] = f"not an artifact of pipeline {pipeline_name!r}"
+        else:
+            why = containment.refusal(artifact.uri, pipeline_root)
+            if why is not None:
+                refused[artifact.id] = why
+    # Everything that stays, by real path: no removal may be, or hold, one of them.
+    removable = {a.id for a in candidates if a.id not in refused}
+    protected = sorted({containment.real_location(a.uri) for a in everything
+                        if a.uri and a.id not in removable
+                        and a.state != mlmd_pb2.Artifact.DELETED and "://" not in a.uri}
+                       | ({os.path.realpath(serving_dir)} if serving.is_local(serving_dir)
+                          else set()))
+    for artifact in candidates:
+        if artifact.id in removable:
+            kept = _holds(containment.real_location(artifact.uri), protected)
+            if kept is not None:
+                refused[artifact.id] = f"it holds {kept}, which is kept"
+    type_names = {t.id: t.name for t in store.get_artifact_types()}
+    producers = _producer_runs(store, [a.id for a in candidates if a.id not in refused])
+    for artifact in candidates:
+        if artifact.id in refused:
+            out.skipped.append(Skip(artifact.id, artifact.uri, refused[artifact.id]))
+            continue
         out.artifacts.append(Removal(artifact.id, type_names.get(artifact.type_id, "?"),
-                                     artifact.uri, serving.folder_bytes(artifact.uri),
+                                     artifact.uri, _size(artifact.uri),
                                      producers.get(artifact.id, "")))
     out.kept_artifacts = len(keep)
     if serving.is_local(serving_dir):
@@ -161,10 +245,11 @@ def apply(store, serving_dir: str, gc_plan: Plan) -> int:
     now = int(time.time() * 1000)
     for removal in gc_plan.artifacts:
         [artifact] = store.get_artifacts_by_id([removal.artifact_id])
-        if os.path.isdir(removal.uri):
-            shutil.rmtree(removal.uri)
-        elif os.path.exists(removal.uri):
-            os.unlink(removal.uri)
+        try:
+            containment.remove(removal.uri, gc_plan.pipeline_root)
+        except containment.OutsideRoot as e:  # changed since the plan was made
+            gc_plan.skipped.append(Skip(removal.artifact_id, removal.uri, str(e)))
+            continue
         artifact.state = mlmd_pb2.Artifact.DELETED
         artifact.custom_properties[C.FILES_REMOVED_PROPERTY].int_value = now
         store.put_artifacts([artifact])

@@ -8,6 +8,9 @@ to a temporary file and renamed over the old one. No TensorFlow: the model confi
 parsed with TensorFlow Serving's own protos (tensorflow-serving-api), which import protobuf
 only.
 
+Whatever the process umask, files are written 0644 and folders 0755: TensorFlow Serving often
+runs as another user and must read the model config, the records and every version.
+
 Local folders only: on an object store (gs://) renames are copies, so there the pipeline keeps
 TFX's own Pusher behaviour and these commands refuse the folder.
 """
@@ -27,6 +30,7 @@ from pipeline import contract as C
 
 SAVED_MODEL_FILE = "saved_model.pb"
 INCOMING_PREFIX = ".incoming-"
+REMOVING_PREFIX = ".removing-"
 
 
 class ServingError(ValueError):
@@ -50,11 +54,41 @@ def versions(serving_dir: str) -> List[int]:
                   if name.isdigit() and os.path.isdir(os.path.join(serving_dir, name)))
 
 
-def _write_atomically(path: str, text: str) -> None:
+FILE_MODE, FOLDER_MODE = 0o644, 0o755
+
+
+def make_dirs(path: str) -> None:
+    """os.makedirs, with every folder it creates readable by others."""
+    path = os.path.abspath(path)
+    if os.path.isdir(path):
+        return
+    make_dirs(os.path.dirname(path))
+    try:
+        os.mkdir(path)
+    except FileExistsError:
+        return
+    os.chmod(path, FOLDER_MODE)
+
+
+def _readable_by_others(top: str) -> None:
+    """Gives a copied tree the serving modes; symlinks are left as they are."""
+    os.chmod(top, FOLDER_MODE)
+    for root, folders, files in os.walk(top):
+        for name in folders:
+            if not os.path.islink(os.path.join(root, name)):
+                os.chmod(os.path.join(root, name), FOLDER_MODE)
+        for name in files:
+            if not os.path.islink(os.path.join(root, name)):
+                os.chmod(os.path.join(root, name), FILE_MODE)
+
+
+def write_atomically(path: str, text: str) -> None:
     folder = os.path.dirname(path)
-    os.makedirs(folder, exist_ok=True)
+    make_dirs(folder)
+    # mkstemp creates the file 0600, and a rename keeps that mode.
     fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=os.path.basename(path))
     try:
+        os.fchmod(fd, FILE_MODE)
         with os.fdopen(fd, "w") as f:
             f.write(text)
             f.flush()
@@ -77,20 +111,25 @@ def _copy_model(model_dir: str, target: str) -> None:
         shutil.copy2(saved_model, os.path.join(target, SAVED_MODEL_FILE))
 
 
+def next_version(serving_dir: str, now: Optional[float] = None) -> int:
+    """The current Unix time, or one more than the newest version when that is not later
+    (TensorFlow Serving serves the highest version by default, so versions only grow)."""
+    existing = versions(serving_dir)
+    return max(int(now if now is not None else time.time()),
+               (existing[-1] + 1) if existing else 0)
+
+
 def install_version(model_dir: str, serving_dir: str, now: Optional[float] = None) -> int:
     """Copies a SavedModel folder into a new version of the serving folder; returns it.
 
-    The version is the current Unix time, or one more than the newest version when that is
-    not later (TensorFlow Serving serves the highest version by default, so versions only
-    grow). The copy is made in a hidden folder and renamed; when another push took the
-    number first, the next number is tried."""
-    os.makedirs(serving_dir, exist_ok=True)
+    The version is next_version's. The copy is made in a hidden folder and renamed; when
+    another push took the number first, the next number is tried."""
+    make_dirs(serving_dir)
     incoming = os.path.join(serving_dir, f"{INCOMING_PREFIX}{uuid.uuid4().hex}")
     try:
         _copy_model(model_dir, incoming)
-        existing = versions(serving_dir)
-        version = max(int(now if now is not None else time.time()),
-                      (existing[-1] + 1) if existing else 0)
+        _readable_by_others(incoming)
+        version = next_version(serving_dir, now)
         while True:
             target = os.path.join(serving_dir, str(version))
             if not os.path.exists(target):
@@ -121,7 +160,7 @@ def record_path(serving_dir: str, version: int) -> str:
 
 
 def write_record(serving_dir: str, record: VersionRecord) -> None:
-    _write_atomically(record_path(serving_dir, record.version), json.dumps(
+    write_atomically(record_path(serving_dir, record.version), json.dumps(
         {"version": str(record.version), "model_uri": record.model_uri,
          "pushed_model_uri": record.pushed_model_uri}, sort_keys=True))
 
@@ -191,7 +230,7 @@ def write_labels(serving_dir: str, labels: Dict[str, int]) -> None:
     missing = sorted({v for v in labels.values() if v not in on_disk})
     if missing:
         raise ServingError(f"version(s) {', '.join(map(str, missing))} not in {serving_dir}")
-    _write_atomically(config_path(serving_dir), model_config_text(serving_dir, labels))
+    write_atomically(config_path(serving_dir), model_config_text(serving_dir, labels))
 
 
 def remove_version(serving_dir: str, version: int) -> int:
@@ -199,13 +238,28 @@ def remove_version(serving_dir: str, version: int) -> int:
     renamed away first, so a server never sees half a version."""
     folder = os.path.join(serving_dir, str(version))
     freed = folder_bytes(folder)
-    doomed = os.path.join(serving_dir, f".removing-{version}-{uuid.uuid4().hex}")
+    doomed = os.path.join(serving_dir, f"{REMOVING_PREFIX}{version}-{uuid.uuid4().hex}")
     os.rename(folder, doomed)
     shutil.rmtree(doomed)
+    remove_record(serving_dir, version)
+    return freed
+
+
+def remove_record(serving_dir: str, version: int) -> None:
     record = record_path(serving_dir, version)
     if os.path.exists(record):
         os.unlink(record)
-    return freed
+
+
+def remove_leftovers(serving_dir: str) -> List[str]:
+    """Removes the hidden copies a killed install or removal left; returns their names. Only
+    safe under the registry lock, which every install and removal holds."""
+    names = sorted(n for n in os.listdir(serving_dir)
+                   if n.startswith((INCOMING_PREFIX, REMOVING_PREFIX))) \
+        if os.path.isdir(serving_dir) else []
+    for name in names:
+        shutil.rmtree(os.path.join(serving_dir, name), ignore_errors=True)
+    return names
 
 
 def folder_bytes(path: str) -> int:

@@ -53,7 +53,7 @@ def component_named_outputs(driver_class):
                     if previous is not None:
                         artifact.id, artifact.name = previous.id, previous.name
                         artifact.uri = previous.uri
-                        _empty(artifact)
+                        _empty(artifact, pipeline_info.pipeline_root)
             return result
 
     return ComponentNamedOutputsDriver
@@ -73,16 +73,22 @@ def _earlier_outputs(store, execution_id: int) -> dict:
     return {where: found[i] for where, i in ids.items() if i in found}
 
 
-def _empty(artifact) -> None:
+def _empty(artifact, pipeline_root: str) -> None:
+    """Deletes what a failed attempt wrote; on a local root only inside its real path, as gc
+    (registry/containment.py raises OutsideRoot, naming the path, for anything else)."""
     from tfx.dsl.io import fileio
     from tfx.types import ValueArtifact
-    if isinstance(artifact, ValueArtifact):
-        if fileio.exists(artifact.uri):
+    from registry import containment
+    local = "://" not in artifact.uri
+    if local and os.path.lexists(artifact.uri):
+        containment.remove(artifact.uri, pipeline_root)
+    elif not local and fileio.exists(artifact.uri):
+        if isinstance(artifact, ValueArtifact):
             fileio.remove(artifact.uri)
-        return
-    if fileio.exists(artifact.uri):
-        fileio.rmtree(artifact.uri)
-    fileio.makedirs(artifact.uri)
+        else:
+            fileio.rmtree(artifact.uri)
+    if not isinstance(artifact, ValueArtifact):
+        fileio.makedirs(artifact.uri)
 
 
 class MergedInputEventsMetadata(metadata.Metadata):

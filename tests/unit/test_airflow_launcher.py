@@ -5,6 +5,7 @@ A TFX upgrade that renames or reshapes one of them fails here, naming the method
 in the middle of an Airflow run.
 """
 import inspect
+import os
 
 import pytest
 
@@ -148,3 +149,25 @@ def test_the_gates_verdicts_are_not_retried():
     from pipeline.components import AnomaliesFound
     assert issubclass(AnomaliesFound, airflow_launcher.deterministic_failures())
     assert not issubclass(AirflowFailException, airflow_launcher.deterministic_failures())
+
+
+def test_the_retry_cleanup_deletes_only_inside_the_pipeline_root(tmp_path):
+    """A retried task empties the failed attempt's outputs as gc deletes: a symlinked output is
+    unlinked (its target kept), and a path whose real path leaves the root is refused."""
+    from registry.containment import OutsideRoot
+    from tfx.types import standard_artifacts
+    root, outside = tmp_path / "root", tmp_path / "outside"
+    (outside / "model").mkdir(parents=True)
+    (outside / "model" / "keep.pb").write_bytes(b"x")
+    (root / "Trainer").mkdir(parents=True)
+    os.symlink(outside / "model", root / "Trainer" / "model")
+    model = standard_artifacts.Model()
+    model.uri = str(root / "Trainer" / "model")
+    airflow_launcher._empty(model, str(root))
+    assert (outside / "model" / "keep.pb").exists()
+    assert os.path.isdir(model.uri) and not os.path.islink(model.uri)
+    os.symlink(outside, root / "up")
+    model.uri = str(root / "up" / "model")
+    with pytest.raises(OutsideRoot, match="is outside"):
+        airflow_launcher._empty(model, str(root))
+    assert (outside / "model" / "keep.pb").exists()

@@ -156,3 +156,35 @@ def test_the_generation_chain_is_found_in_few_reads(cfg):
     store.get_context_by_type_and_name = lambda *a: reads.append(a) or real(*a)
     assert run_lock.acquire(store, "taxi", "run last").generation == 38
     assert len(reads) <= 20
+
+
+def _gc(tmp_path, *extra):
+    from console import main as console
+    return console.main(["gc", "--output-root", str(tmp_path), "--wait", "0", *extra])
+
+
+def test_gc_takes_the_run_lock_and_names_the_run_holding_it(tmp_path, capsys):
+    from tests.support.mlmd_records import sqlite_writer
+    writer = sqlite_writer(tmp_path / "metadata.sqlite")
+    writer.ir_run("local-2026-11-21T08:00:00.000000", {"Trainer": 3})
+    lease = run_lock.acquire(writer.store, "taxi", "run local-2026-11-21T09:00:00.000000")
+    capsys.readouterr()
+    assert _gc(tmp_path) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "run local-2026-11-21T09:00:00.000000" in err, err
+    lease.release()
+    assert _gc(tmp_path) == 0, capsys.readouterr()
+
+
+def test_gc_refuses_a_stale_run_unless_forced(tmp_path, capsys):
+    from tests.support.mlmd_records import S, sqlite_writer
+    writer = sqlite_writer(tmp_path / "metadata.sqlite")
+    run_id = "local-2026-11-21T08:00:00.000000"
+    writer.ir_run(run_id, {"CsvExampleGen": S.COMPLETE, "Trainer": S.RUNNING},
+                  process={**runs.this_process(), contract.RUN_HOST_PROPERTY: "another-host"})
+    runs.renew_run_lease(writer.store, run_id, lease_seconds=-1)
+    capsys.readouterr()
+    assert _gc(tmp_path) == 2
+    err = capsys.readouterr().err
+    assert f"run {run_id} (host another-host) is STALE" in err and "gc --force" in err
+    assert _gc(tmp_path, "--force") == 0, capsys.readouterr()
