@@ -123,7 +123,7 @@ def _size(n: int) -> str:
 def cmd_gc(args) -> int:
     from metadata import run_lock
     from registry import consistency, retention
-    from registry.aliases import current_user
+    from registry.lock import current_user
     from registry.lock import serving_lock
     if args.keep_runs < 0 or args.keep_versions < 0:
         raise ValueError("--keep-runs and --keep-versions must be 0 or more")

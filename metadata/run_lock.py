@@ -142,7 +142,11 @@ def _new_generation(type_id: int, pipeline_name: str, generation: int, holder_na
                     lease_seconds: float) -> mlmd_pb2.Context:
     now = _now_ms()
     context = mlmd_pb2.Context(type_id=type_id, name=_name(pipeline_name, generation))
-    values = {**runs.this_process(), _HOLDER: holder_name, _USER: getpass.getuser(),
+    try:
+        user = getpass.getuser()
+    except Exception:  # noqa: BLE001  no user name in this environment (some containers)
+        user = ""
+    values = {**runs.this_process(), _HOLDER: holder_name, _USER: user,
               _SINCE: now, _LEASE: now + int(lease_seconds * 1000)}
     for key, value in values.items():
         if isinstance(value, int):

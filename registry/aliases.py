@@ -8,7 +8,6 @@ before the MLMD record, and the entry removed last; the config is put back if th
 be written, and by the next command if the process dies first: the serving folder never keeps
 a change without its record in MLMD (registry/journal.py).
 """
-import getpass
 import os
 from dataclasses import dataclass, field
 from typing import List, Optional
@@ -18,7 +17,7 @@ from ml_metadata.proto import metadata_store_pb2 as mlmd_pb2
 from metadata.errors import NotFound
 from pipeline import contract as C
 from registry import catalog, consistency, journal, serving
-from registry.lock import serving_lock
+from registry.lock import current_user, serving_lock
 
 _STRING = mlmd_pb2.STRING
 _INT = mlmd_pb2.INT
@@ -39,13 +38,6 @@ class Change:
     execution_id: int
     # What settling the serving folder first repaired or found inconsistent, one line each.
     notes: List[str] = field(default_factory=list)
-
-
-def current_user() -> str:
-    try:
-        return getpass.getuser()
-    except Exception:  # no user name in this environment (some containers)
-        return "unknown"
 
 
 def _execution_type(store) -> int:

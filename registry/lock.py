@@ -12,6 +12,7 @@ registry commands refuse such a folder anyway (registry/serving.py).
 import contextlib
 import datetime
 import fcntl
+import getpass
 import json
 import os
 import socket
@@ -27,8 +28,14 @@ class RegistryBusy(ValueError):
     """Another process holds the serving folder's lock; the message names it, in one line."""
 
 
+def current_user() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:  # no user name in this environment (some containers)
+        return "unknown"
+
+
 def _holder_text(what: str) -> str:
-    from registry.aliases import current_user
     return json.dumps({"command": what, "pid": os.getpid(), "host": socket.gethostname(),
                        "user": current_user(),
                        "since": datetime.datetime.now(datetime.timezone.utc)
