@@ -47,6 +47,19 @@ FARE_KEY = "fare"
 BIG_TIPPER_FRACTION = 0.2
 LABEL_KEY = "big_tipper"
 
+
+def big_tipper(fare, tips):
+    """The label: the tip is more than BIG_TIPPER_FRACTION of a positive fare. Plain operators,
+    so the transform applies it to tensors and the data gate to numpy arrays."""
+    return (fare > 0) & (tips > BIG_TIPPER_FRACTION * fare)
+
+
+def label_from_raw(columns):
+    """The label from raw columns ({name: numpy array}, NaN where missing, which compares
+    false like the transform's zero fill); the data gate's label check calls it."""
+    return big_tipper(columns[FARE_KEY], columns[TIPS_KEY])
+
+
 # Columns present in the data that the model deliberately does not read.
 UNUSED_FEATURES = ["trip_start_timestamp", "pickup_census_tract", "dropoff_census_tract"]
 

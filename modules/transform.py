@@ -70,6 +70,5 @@ def preprocessing_fn(inputs):
 
     fare = tf.cast(_dense(inputs[F.FARE_KEY], tf.cast(0, inputs[F.FARE_KEY].dtype)), tf.float32)
     tips = tf.cast(_dense(inputs[F.TIPS_KEY], tf.cast(0, inputs[F.TIPS_KEY].dtype)), tf.float32)
-    outputs[F.LABEL_KEY] = tf.cast(
-        tf.logical_and(fare > 0, tips > F.BIG_TIPPER_FRACTION * fare), tf.int64)
+    outputs[F.LABEL_KEY] = tf.cast(F.big_tipper(fare, tips), tf.int64)
     return outputs

@@ -1,10 +1,12 @@
 """Custom components: the CSV check, the anomaly gate and a content-fingerprinted curated-schema
 importer."""
+import fnmatch
 import hashlib
 import json
 import os
 from typing import Dict, List
 
+import numpy as np
 from tfx import v1 as tfx
 from tfx.components.schema_gen.import_schema_gen.component import ImportSchemaGen
 from tfx.dsl.components.base import base_component
@@ -14,7 +16,7 @@ from tfx.types.component_spec import ExecutionParameter
 from tfx.types.standard_component_specs import ImportSchemaGenSpec
 
 from artifacts.anomalies import describe_anomalies
-from pipeline import csv_check
+from pipeline import csv_check, span_values
 from pipeline.contract import (ANOMALIES_FILE, CSV_CHECK_FILE, CSV_CHECK_TYPE, GATE_VERDICT_FILE,
                                GATE_VERDICT_TYPE, SCHEMA_FILE, SPAN_PROPERTY, SPLIT_PREFIX)
 from pipeline.fingerprints import sha256_file
@@ -39,31 +41,37 @@ class CsvFilesRejected(RuntimeError):
     """Raised by CsvCheck; the message lists every problem, one line each, with file and line."""
 
 
+def span_listing(data_root: str) -> csv_check.SpanFolders:
+    """Every span-* folder under data_root with its file names, read through fileio (remote
+    roots), sorted into canonical spans and problems (csv_check.sort_span_folders)."""
+    listed = {}
+    if fileio.isdir(data_root):
+        for entry in fileio.listdir(data_root):
+            folder = entry.rstrip("/")
+            path = os.path.join(data_root, folder)
+            if fnmatch.fnmatchcase(folder, csv_check.SPAN_GLOB) and fileio.isdir(path):
+                listed[folder] = [f.rstrip("/") for f in fileio.listdir(path)
+                                  if not fileio.isdir(os.path.join(path, f))]
+    return csv_check.sort_span_folders(listed)
+
+
 def span_folders(data_root: str) -> Dict[int, List[str]]:
-    """span number -> file names in data_root/span-<N>/, read through fileio (remote roots)."""
-    folders = {}
-    if not fileio.isdir(data_root):
-        return folders
-    for entry in fileio.listdir(data_root):
-        match = csv_check.SPAN_FOLDER.match(entry)
-        path = os.path.join(data_root, entry.rstrip("/"))
-        if match and fileio.isdir(path):
-            folders[int(match.group(1))] = [f.rstrip("/") for f in fileio.listdir(path)
-                                            if not fileio.isdir(os.path.join(path, f))]
-    return folders
+    """span number -> file names in data_root/span-<N>/, canonical names only: every reader of
+    span folders goes through here, so none reads a folder CsvCheck rejects."""
+    return span_listing(data_root).spans
 
 
 def span_files_fingerprint(data_root: str) -> str:
     """Digest of every span folder's file names, sizes and modification times.
 
     CsvCheck takes it as a parameter, so its cache key changes whenever a file under any
-    span-<N>/ changes or appears (a new, empty span folder included) and an unchanged rerun
-    stays cached. Stat only: nothing is read."""
+    span-* folder changes or appears (a new, empty or misnamed span folder included) and an
+    unchanged rerun stays cached. Stat only: nothing is read."""
     h = hashlib.sha256()
-    for span, files in sorted(span_folders(data_root).items()):
-        h.update(f"span-{span}/\0".encode())
+    for folder, files in sorted(span_listing(data_root).listed.items()):
+        h.update(f"{folder}/\0".encode())
         for name in sorted(files):
-            stat = fileio.stat(os.path.join(data_root, f"span-{span}", name))
+            stat = fileio.stat(os.path.join(data_root, folder, name))
             h.update(f"{name}\0{stat.length}\0{stat.mtime_nsec}\0".encode())
     return h.hexdigest()
 
@@ -82,8 +90,10 @@ def schema_columns(schema_uri: str) -> List[str]:
 
 def check_span_files(data_root: str, span: int, expected: List[str]):
     """(span read, [FileCheck], problems) for the span CsvExampleGen will read."""
-    folders = span_folders(data_root)
+    listing = span_listing(data_root)
+    folders = listing.spans
     resolved, problems = csv_check.resolve_span(folders, span)
+    problems = listing.problems + problems
     if resolved is None:
         return None, [], problems
     folder = os.path.join(data_root, f"span-{resolved}")
@@ -152,15 +162,64 @@ def read_anomalies(anomalies: tfx.dsl.Artifact):
     return result
 
 
+def read_numeric_columns(examples: tfx.dsl.Artifact) -> Dict[str, np.ndarray]:
+    """{feature: float array over every split's tf.Examples}, NaN where an example holds no
+    single numeric value (missing, or text where a number was expected)."""
+    import tensorflow as tf
+    files = []
+    for split in artifact_utils.decode_split_names(examples.split_names):
+        folder = os.path.join(examples.uri, f"{SPLIT_PREFIX}{split}")
+        files += [os.path.join(folder, name) for name in sorted(fileio.listdir(folder))]
+    rows = []
+    for record in tf.data.TFRecordDataset(files, compression_type="GZIP"):
+        row = {}
+        for name, feature in tf.train.Example.FromString(record.numpy()).features.feature.items():
+            kind = feature.WhichOneof("kind")
+            values = getattr(feature, kind).value if kind in ("float_list", "int64_list") else ()
+            row[name] = float(values[0]) if len(values) == 1 else np.nan
+        rows.append(row)
+    names = sorted({name for row in rows for name in row})
+    return {name: np.array([row.get(name, np.nan) for row in rows]) for name in names}
+
+
+def span_value_problems(examples: tfx.dsl.Artifact, schema: tfx.dsl.Artifact, label: str,
+                        label_fn: str, min_label_share: float,
+                        max_outlier_share: float) -> List[str]:
+    """The gate's checks on the span's values (pipeline/span_values.py)."""
+    from tfx.utils import io_utils
+    from tensorflow_metadata.proto.v0 import schema_pb2
+    curated = io_utils.parse_pbtxt_file(os.path.join(schema.uri, SCHEMA_FILE),
+                                        schema_pb2.Schema())
+    columns = read_numeric_columns(examples)
+    problems = span_values.outlier_problems(columns, span_values.typical_ranges(curated),
+                                            max_outlier_share)
+    try:
+        labels = span_values.load_label_fn(label_fn)(columns)
+    except KeyError as missing:
+        # A label source column without a numeric value anywhere: the schema check names it.
+        return problems + [f"label '{label}': cannot be derived by {label_fn}, no numeric "
+                           f"values for column {missing}"]
+    return problems + span_values.label_problems(labels, label, min_label_share)
+
+
 @tfx.dsl.components.component
 def AnomalyGate(
     anomalies: tfx.dsl.components.InputArtifact[standard_artifacts.ExampleAnomalies],
+    examples: tfx.dsl.components.InputArtifact[standard_artifacts.Examples],
+    schema: tfx.dsl.components.InputArtifact[standard_artifacts.Schema],
     verdict: tfx.dsl.components.OutputArtifact[DataGateVerdict],
     code_sha256: tfx.dsl.components.Parameter[str],
+    label: tfx.dsl.components.Parameter[str],
+    label_fn: tfx.dsl.components.Parameter[str],
+    min_label_share: tfx.dsl.components.Parameter[float],
+    max_outlier_share: tfx.dsl.components.Parameter[float],
 ) -> None:
-    """Fails the run when ExampleValidator found anomalies, so nothing downstream executes.
+    """Fails the run when ExampleValidator found anomalies, or the span's values fail the
+    checks a schema cannot state (a typical-range outlier share, a one-class `label` as
+    `label_fn` derives it), so nothing downstream executes.
     `code_sha256` is there for the cache key only (pipeline/fingerprints.py)."""
-    problems = describe_anomalies(read_anomalies(anomalies))
+    problems = describe_anomalies(read_anomalies(anomalies)) + span_value_problems(
+        examples, schema, label, label_fn, min_label_share, max_outlier_share)
     if problems:
         raise AnomaliesFound(
             f"data validation found {len(problems)} anomal{'y' if len(problems) == 1 else 'ies'} "

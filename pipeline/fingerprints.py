@@ -128,7 +128,8 @@ COMPONENT_CODE = {
     C.CURATED_SCHEMA: ("pipeline.components",),
     C.CSV_CHECK: ("pipeline.components",),
     C.EXAMPLE_GEN: (),
-    C.ANOMALY_GATE: ("pipeline.components",),
+    # The gate derives the label with the features module's rule (loaded by dotted path).
+    C.ANOMALY_GATE: ("pipeline.components", "modules.features"),
     C.DRIFT_GATE: ("pipeline.drift_gate",),
     C.TRANSFORM: ("modules.transform",),
     C.TUNER: ("modules.tuner", "pipeline.tuning"),

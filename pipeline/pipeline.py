@@ -9,6 +9,7 @@ from tfx import v1 as tfx
 from tfx.dsl.components.base import executor_spec
 from tfx.proto import example_gen_pb2
 
+from modules import features
 from pipeline import contract as C
 from pipeline import provenance
 from pipeline.baseline import CANDIDATE_KEY, BlessedBeforeCandidateStrategy
@@ -29,6 +30,8 @@ from pipeline.tuning import PolicyTuner, ReusableTuningStrategy, tuning_key
 PREPROCESSING_FN = "modules.transform.preprocessing_fn"
 TUNER_FN = "modules.tuner.tuner_fn"
 RUN_FN = "modules.trainer.run_fn"
+# The label as the transform derives it from raw columns, for the data gate's label check.
+LABEL_FN = "modules.features.label_from_raw"
 
 # Compile-only targets: the definition must not list a (remote) data_root there.
 COMPILE_ONLY_RUNNERS = ("kfp", "vertex")
@@ -125,7 +128,12 @@ def create_components(config: PipelineConfig, baseline: str = BLESSED_BEFORE_CAN
         schema=curated_schema.outputs[C.SCHEMA_KEY]).with_id(C.EXAMPLE_VALIDATOR)
     gate = AnomalyGate(
         anomalies=example_validator.outputs[C.ANOMALIES_KEY],
-        code_sha256=code[C.ANOMALY_GATE]).with_id(C.ANOMALY_GATE)
+        examples=example_gen.outputs[C.EXAMPLES_KEY],
+        schema=curated_schema.outputs[C.SCHEMA_KEY],
+        code_sha256=code[C.ANOMALY_GATE],
+        label=features.LABEL_KEY, label_fn=LABEL_FN,
+        min_label_share=config.gates.min_label_share,
+        max_outlier_share=config.gates.max_outlier_share).with_id(C.ANOMALY_GATE)
     drift_baseline = []
     drift_inputs = dict(examples=example_gen.outputs[C.EXAMPLES_KEY],
                         statistics=statistics_gen.outputs[C.STATISTICS_KEY],

@@ -15,7 +15,12 @@ The curated schema (``schema/schema.pbtxt``) is the reviewed source of truth.
 * adopts a changed feature type from the inferred schema (reported), adapting
   or dropping a value domain that no longer fits the new type (reported),
 * widens closed string domains with values the inferred schema has seen
-  (each new value reported).
+  (each new value reported),
+* given the data's statistics, proposes value constraints (TFDV infers none)
+  by the rule in schema/README.md: a range for every numeric feature that
+  lacks one, ``disallow_nan``/``disallow_inf`` for float features whose data
+  has neither, and a typical range (pipeline/span_values.py) for a new
+  feature with a long tail.
 
 Everything else in the curated schema (value ranges, presence, shapes,
 value counts, environments) is kept as is. Text-format comments do not
@@ -32,9 +37,16 @@ from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
 from google.protobuf import text_format
-from tensorflow_metadata.proto.v0 import schema_pb2
+from tensorflow_metadata.proto.v0 import schema_pb2, statistics_pb2
 
 from artifacts.schema import PathLike, load_schema
+from pipeline.span_values import TYPICAL_DOMAIN
+
+# The value-constraint rule (schema/README.md): the observed range widened by this many of its
+# widths on each side (10x the maximum for a quantity starting at 0), never below 0 for a
+# quantity that never was; a typical maximum of this many times the 90th percentile.
+RANGE_WIDENING = 9
+TYPICAL_P90_FACTOR = 4
 
 
 def schema_to_text(schema: schema_pb2.Schema) -> str:
@@ -120,16 +132,89 @@ def _unique_domain_name(schema: schema_pb2.Schema, wanted: str) -> str:
     return f"{wanted}_{n}"
 
 
+def _round_outward(value: float, up: bool) -> float:
+    """value rounded away from the observed data to two significant digits."""
+    if value == 0 or not math.isfinite(value):
+        return value
+    step = 10.0 ** (math.floor(math.log10(abs(value))) - 1)
+    return (math.ceil if up else math.floor)(value / step) * step
+
+
+def _p90(stats: statistics_pb2.NumericStatistics) -> Optional[float]:
+    for histogram in stats.histograms:
+        if histogram.type != statistics_pb2.Histogram.QUANTILES:
+            continue
+        total = sum(b.sample_count for b in histogram.buckets)
+        seen = 0.0
+        for bucket in histogram.buckets:
+            seen += bucket.sample_count
+            if total and seen >= 0.9 * total - 1e-9:
+                return bucket.high_value
+    return None
+
+
+def _has_nan(stats: statistics_pb2.NumericStatistics) -> bool:
+    return any(h.num_nan for h in stats.histograms)
+
+
+def numeric_statistics(
+    statistics: statistics_pb2.DatasetFeatureStatistics,
+) -> Dict[str, statistics_pb2.NumericStatistics]:
+    """{feature name: numeric statistics} of one dataset's statistics."""
+    return {(f.path.step[-1] if f.path.step else f.name): f.num_stats
+            for f in statistics.features if f.HasField("num_stats")}
+
+
+def _value_constraints(
+    feature: schema_pb2.Feature, stats: statistics_pb2.NumericStatistics, typical: bool
+) -> List[str]:
+    """Add what the rule gives and ``feature`` lacks; returns what was added."""
+    if feature.type not in (schema_pb2.INT, schema_pb2.FLOAT) or not (
+            math.isfinite(stats.min) and math.isfinite(stats.max)):
+        return []
+    expected = "int_domain" if feature.type == schema_pb2.INT else "float_domain"
+    if feature.WhichOneof("domain_info") not in (None, expected):
+        return []
+    domain = getattr(feature, expected)
+    domain.SetInParent()
+    width = stats.max - stats.min
+    low = 0.0 if stats.min >= 0 else _round_outward(stats.min - RANGE_WIDENING * width, False)
+    high = _round_outward(stats.max + RANGE_WIDENING * width, True)
+    cast = int if feature.type == schema_pb2.INT else float
+    added = []
+    if not domain.HasField("min"):
+        domain.min = cast(low)
+        added.append(f"min {cast(low)}")
+    if not domain.HasField("max"):
+        domain.max = cast(high)
+        added.append(f"max {cast(high)}")
+    if feature.type == schema_pb2.FLOAT and not _has_nan(stats):
+        for flag in ("disallow_nan", "disallow_inf"):
+            if not getattr(domain, flag):
+                setattr(domain, flag, True)
+                added.append(flag)
+    p90 = _p90(stats)
+    if typical and stats.min >= 0 and p90 and stats.max > TYPICAL_P90_FACTOR * p90:
+        bound = schema_pb2.FloatDomain(name=TYPICAL_DOMAIN,
+                                       max=_round_outward(TYPICAL_P90_FACTOR * p90, True))
+        feature.annotation.extra_metadata.add().Pack(bound)
+        added.append(f"typical max {bound.max:g}")
+    return added
+
+
 def propose_update(
-    curated: schema_pb2.Schema, inferred: schema_pb2.Schema
+    curated: schema_pb2.Schema, inferred: schema_pb2.Schema,
+    statistics: Optional[statistics_pb2.DatasetFeatureStatistics] = None,
 ) -> Tuple[schema_pb2.Schema, List[str]]:
-    """Merge what ``inferred`` has learnt into a copy of ``curated``.
+    """Merge what ``inferred`` (and the ``statistics`` it was inferred from, when given)
+    has learnt into a copy of ``curated``.
 
     Returns the proposed schema and human-readable change descriptions, in a
     deterministic order: first per curated feature (in curated order), then
     new features (in inferred order). Neither input is modified. An empty
     list means the proposal is identical to the curated schema.
     """
+    numeric = numeric_statistics(statistics) if statistics is not None else {}
     proposed = schema_pb2.Schema()
     proposed.CopyFrom(curated)
     changes: List[str] = []
@@ -160,6 +245,11 @@ def propose_update(
                 changes.append(f"feature '{name}': {adapted}")
             continue
 
+        if name in numeric:
+            added = _value_constraints(feature, numeric[name], typical=False)
+            if added:
+                changes.append(f"feature '{name}': value constraints from the statistics: "
+                               f"{', '.join(added)}")
         if feature.type != schema_pb2.BYTES:
             continue
         closed = _string_domain(proposed, feature)
@@ -198,6 +288,9 @@ def propose_update(
             feature.domain = domain_name
         if observed is not None:
             detail = f", closed string domain with {len(observed.value)} values"
+        if seen.name in numeric:
+            added = _value_constraints(feature, numeric[seen.name], typical=True)
+            detail += f", value constraints {', '.join(added)}" if added else ""
         changes.append(
             f"feature '{seen.name}': new in the inferred schema, added as "
             f"inferred ({_type_name(seen.type)}{detail}); review its "
@@ -228,9 +321,11 @@ def unified_diff(old_text: str, new_text: str, old_name: str, new_name: str) -> 
 
 
 def write_proposal(
-    curated_path: PathLike, inferred_path: PathLike, out_path: PathLike
+    curated_path: PathLike, inferred_path: PathLike, out_path: PathLike,
+    statistics_path: Optional[PathLike] = None,
 ) -> List[str]:
-    """Write the proposed schema for ``curated_path`` + ``inferred_path``.
+    """Write the proposed schema for ``curated_path`` + ``inferred_path`` (+ the statistics
+    file, a StatisticsGen FeatureStats.pb, for value constraints).
 
     The proposal goes to ``out_path`` only; a ValueError is raised if
     ``out_path`` is (or resolves to) the curated schema file, which is never
@@ -247,7 +342,11 @@ def write_proposal(
         )
     curated = load_schema(curated_path)
     inferred = load_schema(inferred_path)
-    proposed, changes = propose_update(curated, inferred)
+    statistics = None
+    if statistics_path is not None:
+        statistics = statistics_pb2.DatasetFeatureStatisticsList.FromString(
+            Path(statistics_path).read_bytes()).datasets[0]
+    proposed, changes = propose_update(curated, inferred, statistics)
     out_path.parent.mkdir(parents=True, exist_ok=True)
     out_path.write_text(schema_to_text(proposed), encoding="utf-8")
     return changes

@@ -35,8 +35,8 @@ GOOD_CSV = REPO / "data" / "spans" / "span-4" / "data.csv"
 NOT_AFTER_A_STOP = (C.TRANSFORM, C.TUNER, C.TRAINER, C.EVALUATOR, C.PUSHER)
 
 # Every case here is the first span of its data root, so the drift gate has no older span to
-# compare with and passes it (tests/e2e/test_drift_gate_e2e.py stops a drifted second span).
-DRIFT_STOPS_AT: Optional[str] = None
+# compare with and passes it (tests/e2e/test_drift_gate_e2e.py stops a drifted second span);
+# "drifted" (every fare 25x) is stopped by the curated schema's value ranges instead.
 
 
 def _table():
@@ -190,6 +190,27 @@ CASES = [
          lambda: {"span-1/data.csv": GOOD_CSV.read_bytes(),
                   "span-2/data.csv.gz": gzip.compress(GOOD_CSV.read_bytes())}, C.CSV_CHECK,
          ["span-2/: no *.csv file (holds data.csv.gz)", "span-1, which CsvExampleGen would read"]),
+    # Span folder names and hostile files: CsvCheck names them in one short message.
+    Case("folder-span-03", lambda: {"span-03/data.csv": GOOD_CSV.read_bytes()}, C.CSV_CHECK,
+         ["span-03/: not a span folder name; CsvExampleGen reads it as span 3: rename it "
+          "span-3"]),
+    Case("folder-span-1-and-span-01",
+         lambda: {"span-1/data.csv": GOOD_CSV.read_bytes(),
+                  "span-01/data.csv": GOOD_CSV.read_bytes()}, C.CSV_CHECK,
+         ["span-01/ and span-1/: both are span 1 to CsvExampleGen"]),
+    Case("folder-span-plus-1", lambda: {"span-+1/data.csv": GOOD_CSV.read_bytes()}, C.CSV_CHECK,
+         ["span-+1/: not a span folder name; CsvExampleGen reads it as span 1"]),
+    Case("hostile-10mb-line",
+         _raw(lambda d: d.replace(b"\n", b"\n" + b"1," * (5 << 20) + b"\n", 1)), C.CSV_CHECK,
+         ["span-1/data.csv:2: line longer than 1,048,576 bytes"]),
+    # The quote opens the first record and no other quote follows, for just over the limit.
+    Case("hostile-unclosed-quote-at-start",
+         _raw(lambda d: d.replace(b"\n", b'\n"', 1) + d.split(b"\n", 1)[1] * 2), C.CSV_CHECK,
+         ["span-1/data.csv:2: a quoted field opened here is still open 1,048,576 bytes later"]),
+    Case("hostile-million-empty-columns",
+         _raw(lambda d: b"," * 1_000_000 + b"\n" + d.split(b"\n", 1)[1]), C.CSV_CHECK,
+         ["span-1/data.csv:1: the header has 1,000,001 columns (1,000,001 of them without a "
+          "name)"]),
     # Column problems: the header ones in CsvCheck, the value ones at the AnomalyGate.
     Case("column-missing", _drop("trip_miles"), C.CSV_CHECK,
          ["column 'trip_miles' required by the curated schema is missing"]),
@@ -209,7 +230,33 @@ CASES = [
          ["feature 'trip_start_month'"]),
     Case("unseen-category", _edit(_set("payment_type", "Bitcoin"), every=7), C.ANOMALY_GATE,
          ["feature 'payment_type'", "Bitcoin"]),
-    Case("drifted", _edit(_drifted), DRIFT_STOPS_AT, ["fare"] if DRIFT_STOPS_AT else []),
+    Case("drifted", _edit(_drifted), C.ANOMALY_GATE,
+         ["feature 'fare' (train split): Unexpectedly high value", "typical range"]),
+    # Value pathologies: the curated schema's value domains (ExampleValidator) and the gate's
+    # checks on the span's values (pipeline/span_values.py). CsvExampleGen parses "NaN"/"inf"
+    # in a float column as float NaN/inf, so they are the schema's disallow_nan/disallow_inf.
+    Case("nan-strings-fare", _edit(_set("fare", "NaN"), every=10), C.ANOMALY_GATE,
+         ["feature 'fare'", "Float feature has NaN values"]),
+    Case("huge-fare", _edit(_set("fare", "1e12"), every=50), C.ANOMALY_GATE,
+         ["feature 'fare'", "Unexpectedly high value: 1e+12>7100"]),
+    Case("inf-trip-miles", _edit(_set("trip_miles", "inf"), every=20), C.ANOMALY_GATE,
+         ["feature 'trip_miles'", "Float feature has Inf values"]),
+    Case("nan-latitude", _edit(_set("pickup_latitude", "nan"), every=10), C.ANOMALY_GATE,
+         ["feature 'pickup_latitude'", "Float feature has NaN values"]),
+    Case("nan-in-int-column", _edit(_set("trip_seconds", "NaN"), every=10), C.ANOMALY_GATE,
+         ["feature 'trip_seconds'", "Expected data of type: INT but got FLOAT"]),
+    Case("negative-trip-seconds", _edit(_set("trip_seconds", "-60"), every=9), C.ANOMALY_GATE,
+         ["feature 'trip_seconds'", "Unexpectedly small value: -60"]),
+    Case("fare-10x-share", _edit(lambda r: _set("fare", f"{float(r['fare']) * 10:.2f}")(r),
+                                 every=10), C.ANOMALY_GATE,
+         ["feature 'fare'", "outside its typical range", "max_outlier_share"]),
+    Case("label-one-class", _edit(_set("tips", "0.0")), C.ANOMALY_GATE,
+         ["label 'big_tipper'", "1: 0.0% (0 of", "min_label_share 5.0%"]),
+    Case("label-nearly-one-class",
+         _columns(lambda h, rows: (h, [r if i % 50 == 0 else
+                                       ["0.0" if c == "tips" else v for c, v in zip(h, r)]
+                                       for i, r in enumerate(rows)])),
+         C.ANOMALY_GATE, ["label 'big_tipper'", "class shares 1: 0.", "min_label_share"]),
     Case("too-few-examples", _columns(lambda h, r: (h, r[:300])), C.ANOMALY_GATE,
          ["dataset (train split)", "dataset (eval split)", "500"]),
 ]

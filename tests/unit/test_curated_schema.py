@@ -1,5 +1,6 @@
 """The curated schema/schema.pbtxt against the real data, validated with TFDV."""
 
+import io
 from pathlib import Path
 
 import pytest
@@ -8,7 +9,10 @@ from tensorflow_metadata.proto.v0 import anomalies_pb2, schema_pb2
 
 from artifacts.drift import measurement_rows
 from artifacts.schema import load_schema
+from modules import features
 from pipeline import schema_proposal as sp
+from pipeline import span_values
+from pipeline.config import GatesConfig
 
 REPO = Path(__file__).resolve().parents[2]
 SCHEMA_PATH = REPO / "schema" / "schema.pbtxt"
@@ -187,9 +191,115 @@ def test_meaningful_ranges(schema):
     assert int_range("dropoff_community_area") == (1, 77)
     for name in ["fare", "tips", "trip_miles"]:
         assert feature(schema, name).float_domain.min == 0.0
-        assert not feature(schema, name).float_domain.HasField("max")
-    for name in ["trip_start_timestamp", "pickup_census_tract", "dropoff_census_tract"]:
-        assert feature(schema, name).WhichOneof("domain_info") is None, name
+    assert feature(schema, "trip_seconds").int_domain.min == 0
+
+
+def test_every_numeric_feature_has_a_range_and_floats_disallow_nan_and_inf(schema):
+    for f in schema.feature:
+        if f.type == schema_pb2.FLOAT:
+            d = f.float_domain
+            assert d.HasField("min") and d.HasField("max"), f.name
+            assert d.disallow_nan and d.disallow_inf, f.name
+        elif f.type == schema_pb2.INT:
+            assert f.int_domain.HasField("min") and f.int_domain.HasField("max"), f.name
+
+
+def test_unbounded_quantities_follow_the_widening_rule(schema, csv_lines):
+    """schema/README.md: 10x the largest value seen, rounded up to two significant digits;
+    the typical max 4x the 90th percentile, rounded up the same way (the proposal's rule)."""
+    import pandas as pd
+    header, rows = csv_lines
+    data = pd.read_csv(io.StringIO(header + "".join(rows)))
+    for name in ["fare", "tips", "trip_miles", "trip_seconds"]:
+        f = feature(schema, name)
+        domain = f.int_domain if f.type == schema_pb2.INT else f.float_domain
+        assert domain.max == sp._round_outward(10 * data[name].max(), True), name
+    ranges = span_values.typical_ranges(schema)
+    assert set(ranges) == {"fare", "tips", "trip_seconds"}
+    for name, typical in ranges.items():
+        p90 = data[name].quantile(0.9)
+        assert typical.max == sp._round_outward(sp.TYPICAL_P90_FACTOR * p90, True), name
+
+
+# CsvExampleGen's decoder (tfx_bsl _InferValueType + float()) turns these cells of a float
+# column into float NaN / inf, as TFDV's CSV reader does here.
+PATHOLOGIES = [
+    ("fare", "NaN", "Float feature has NaN values."),
+    ("fare", "nan", "Float feature has NaN values."),
+    ("trip_miles", "inf", "Float feature has Inf values."),
+    ("tips", "-inf", "Float feature has Inf values."),
+    ("pickup_latitude", "NaN", "Float feature has NaN values."),
+    ("fare", "1e12", "Unexpectedly high value: 1e+12>7100"),
+    ("fare", "1e40", "Float feature has Inf values."),  # beyond float32: inf
+    ("trip_seconds", "-60", "Unexpectedly small value: -60."),
+    ("trip_seconds", "NaN", "Expected data of type: INT but got FLOAT"),
+    ("trip_start_timestamp", "1431353700000", "Unexpectedly large value: 1431353700000."),
+    ("dropoff_census_tract", "42", "Unexpectedly small value: 42."),
+]
+
+
+def with_cell(lines, column, value, every=10):
+    header, rows = lines[0], lines[1:]
+    index = header.strip().split(",").index(column)
+    edited = [header]
+    for i, row in enumerate(rows):
+        cells = row.rstrip("\n").split(",")
+        if i % every == 0:
+            cells[index] = value
+        edited.append(",".join(cells) + "\n")
+    return edited
+
+
+@pytest.mark.parametrize("column,value,reason", PATHOLOGIES,
+                         ids=[f"{c}={v}" for c, v, _ in PATHOLOGIES])
+def test_value_pathologies_are_anomalies(column, value, reason, schema, tmp_path):
+    lines = SPAN_FILES[-1].read_text().splitlines(keepends=True)
+    stats = stats_for(with_cell(lines, column, value), tmp_path / "bad.csv")
+    result = tfdv.validate_statistics(stats, schema, environment="TRAINING")
+    assert set(result.anomaly_info) == {column}
+    descriptions = [r.description for r in result.anomaly_info[column].reason]
+    assert any(reason in d for d in descriptions), descriptions
+
+
+def test_without_the_flags_tfdv_passes_nan_and_inf(schema, tmp_path):
+    """Why the flags are there: the same NaN and inf cells pass a schema without them."""
+    lenient = schema_pb2.Schema()
+    lenient.CopyFrom(schema)
+    for f in lenient.feature:
+        if f.type != schema_pb2.FLOAT:
+            continue
+        f.float_domain.ClearField("disallow_nan")
+        f.float_domain.ClearField("disallow_inf")
+        f.float_domain.ClearField("max")
+    lines = SPAN_FILES[-1].read_text().splitlines(keepends=True)
+    for value in ("NaN", "inf", "1e12"):
+        stats = stats_for(with_cell(lines, "fare", value), tmp_path / "bad.csv")
+        assert anomalies(stats, lenient) == {}, value
+
+
+def span_columns(path):
+    import pandas as pd
+    data = pd.read_csv(path)
+    return {c: data[c].to_numpy(dtype=float) for c in data.columns
+            if data[c].dtype.kind in "if"}
+
+
+@pytest.mark.parametrize("span", [p.parent.name for p in SPAN_FILES])
+def test_every_span_passes_the_gate_value_checks(span, schema):
+    """The AnomalyGate's outlier-share and label checks, at the default settings, pass every
+    committed span; every tenth value of any typical-range feature scaled 10x is stopped."""
+    gates = GatesConfig()
+    columns = span_columns(REPO / "data" / "spans" / span / "data.csv")
+    ranges = span_values.typical_ranges(schema)
+    assert span_values.outlier_problems(columns, ranges, gates.max_outlier_share) == []
+    labels = features.label_from_raw(columns)
+    assert span_values.label_problems(labels, features.LABEL_KEY, gates.min_label_share) == []
+    for name in ranges:
+        scaled = dict(columns)
+        scaled[name] = columns[name].copy()
+        scaled[name][::10] *= 10
+        [problem] = span_values.outlier_problems(scaled, ranges, gates.max_outlier_share)
+        assert problem.startswith(f"feature '{name}': "), problem
 
 
 def test_file_is_in_canonical_order_apart_from_comments():
@@ -253,6 +363,8 @@ def test_proposal_from_same_data_changes_nothing(schema, full_stats):
     inferred = tfdv.infer_schema(full_stats)
     proposed, changes = sp.propose_update(schema, inferred)
     assert changes == []
+    # Every curated numeric feature already has the value constraints the statistics give.
+    assert sp.propose_update(schema, inferred, full_stats.datasets[0])[1] == []
     assert sp.unified_diff(
         sp.schema_to_text(schema), sp.schema_to_text(proposed), "curated", "proposed"
     ) == ""

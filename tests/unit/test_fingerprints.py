@@ -45,7 +45,7 @@ def _changed_by(monkeypatch, root, tmp_path, edit):
     ("modules/transform.py", {C.TRANSFORM}),
     # The tuning reuse resolver looks for searches under the tuner's code fingerprint.
     ("modules/model.py", {C.TUNING_REUSE, C.TUNER, C.TRAINER}),
-    ("modules/features.py", {C.TRANSFORM, C.TUNING_REUSE, C.TUNER, C.TRAINER}),
+    ("modules/features.py", {C.ANOMALY_GATE, C.TRANSFORM, C.TUNING_REUSE, C.TUNER, C.TRAINER}),
     ("pipeline/push.py", {C.PUSHER}),
     ("pipeline/drift_gate.py", {C.DRIFT_GATE}),
     ("pipeline/csv_check.py", {C.CURATED_SCHEMA, C.CSV_CHECK, C.ANOMALY_GATE}),

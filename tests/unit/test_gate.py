@@ -1,10 +1,12 @@
 """The AnomalyGate's reading and describing of anomalies, on real tensorflow_metadata Anomalies
 protos and artifact layouts."""
+import numpy as np
 import pytest
 from tensorflow_metadata.proto.v0 import anomalies_pb2
 
 from artifacts.anomalies import describe_anomalies
-from pipeline.components import read_anomalies
+from pipeline import span_values
+from pipeline.components import read_anomalies, read_numeric_columns
 from pipeline.contract import ANOMALIES_FILE
 
 
@@ -108,3 +110,95 @@ def test_read_anomalies_missing_split_file_fails(anomalies_artifact, tmp_path):
     (tmp_path / "Split-eval" / ANOMALIES_FILE).unlink()
     with pytest.raises(Exception, match="SchemaDiff.pb|Split-eval|No such file|NotFound"):
         read_anomalies(anomalies_artifact)
+
+
+# --- the gate's checks on span values (pipeline/span_values.py) -------------------------
+
+
+def typical_schema(**bounds):
+    from tensorflow_metadata.proto.v0 import schema_pb2
+    schema = schema_pb2.Schema()
+    for name, (low, high) in bounds.items():
+        domain = schema_pb2.FloatDomain(name=span_values.TYPICAL_DOMAIN)
+        if low is not None:
+            domain.min = low
+        if high is not None:
+            domain.max = high
+        schema.feature.add(name=name).annotation.extra_metadata.add().Pack(domain)
+    other = schema.feature.add(name="other")
+    other.annotation.extra_metadata.add().Pack(schema_pb2.FloatDomain(name="elsewhere", max=1))
+    return schema
+
+
+def test_typical_ranges_read_from_annotations_only_by_name():
+    ranges = span_values.typical_ranges(typical_schema(x=(None, 10.0), y=(0.0, None)))
+    assert set(ranges) == {"x", "y"}
+    assert ranges["x"].max == 10.0 and not ranges["y"].HasField("max")
+
+
+def test_outlier_share_counts_present_values_against_the_limit():
+    ranges = span_values.typical_ranges(typical_schema(x=(None, 10.0), y=(-1.0, 1.0)))
+    x = np.array([1.0] * 97 + [50.0] * 3 + [np.nan] * 50)
+    y = np.array([0.0] * 99 + [-5.0])
+    [line] = span_values.outlier_problems({"x": x, "y": y}, ranges, max_share=0.02)
+    assert line.startswith("feature 'x': 3.0% of its values (3 of 100) lie outside its "
+                           "typical range -inf..10, more than max_outlier_share 2.0%"), line
+    assert span_values.outlier_problems({"x": x, "y": y}, ranges, max_share=0.03) == []
+    # A feature the span lacks is the schema check's to report.
+    assert span_values.outlier_problems({}, ranges, max_share=0.0) == []
+
+
+def test_label_share_below_the_minimum_names_both_classes():
+    labels = np.array([True] * 3 + [False] * 97)
+    [line] = span_values.label_problems(labels, "big_tipper", min_share=0.05)
+    assert line.startswith("label 'big_tipper': class shares 1: 3.0% (3 of 100), "
+                           "0: 97.0% (97 of 100); the rarer class is below min_label_share "
+                           "5.0%"), line
+    assert span_values.label_problems(labels, "big_tipper", min_share=0.03) == []
+    [line] = span_values.label_problems(np.zeros(10, int), "y", min_share=0.05)
+    assert "1: 0.0% (0 of 10)" in line
+
+
+def test_label_from_raw_is_the_transforms_rule():
+    """The gate and the transform share modules.features.big_tipper; missing values (NaN
+    here, zero-filled in the transform) give no big tipper."""
+    label_fn = span_values.load_label_fn("modules.features.label_from_raw")
+    fare = np.array([10.0, 10.0, 10.0, 0.0, np.nan, 10.0])
+    tips = np.array([2.5, 2.0, 0.0, 1.0, 5.0, np.nan])
+    assert label_fn({"fare": fare, "tips": tips}).tolist() == [True, False, False, False,
+                                                               False, False]
+
+
+def test_numeric_columns_read_from_an_examples_artifact(tmp_path):
+    import tensorflow as tf
+    from tfx.types import artifact_utils, standard_artifacts
+
+    def example(**values):
+        features = {}
+        for name, value in values.items():
+            if isinstance(value, float):
+                features[name] = tf.train.Feature(float_list=tf.train.FloatList(value=[value]))
+            elif isinstance(value, int):
+                features[name] = tf.train.Feature(int64_list=tf.train.Int64List(value=[value]))
+            else:
+                features[name] = tf.train.Feature(
+                    bytes_list=tf.train.BytesList(value=[value] if value else []))
+        return tf.train.Example(features=tf.train.Features(feature=features))
+
+    rows = {"train": [example(fare=1.5, secs=60, kind=b"a"), example(fare=float("nan"))],
+            "eval": [example(fare=2.0, secs=b"late")]}
+    for split, examples in rows.items():
+        (tmp_path / f"Split-{split}").mkdir()
+        path = str(tmp_path / f"Split-{split}" / "data_tfrecord-00000-of-00001.gz")
+        with tf.io.TFRecordWriter(path, options="GZIP") as writer:
+            for e in examples:
+                writer.write(e.SerializeToString())
+    artifact = standard_artifacts.Examples()
+    artifact.uri = str(tmp_path)
+    artifact.split_names = artifact_utils.encode_split_names(["train", "eval"])
+    columns = read_numeric_columns(artifact)
+    assert set(columns) == {"fare", "secs", "kind"}
+    assert np.isnan(columns["kind"]).all()
+    # Splits in the artifact's order; missing or text values are NaN.
+    assert np.allclose(columns["fare"], [1.5, np.nan, 2.0], equal_nan=True)
+    assert np.allclose(columns["secs"], [60, np.nan, np.nan], equal_nan=True)

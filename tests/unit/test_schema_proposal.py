@@ -9,6 +9,7 @@ from tensorflow_metadata.proto.v0 import schema_pb2
 
 from artifacts.schema import load_schema
 from pipeline import schema_proposal as sp
+from pipeline import span_values
 
 REPO = Path(__file__).resolve().parents[2]
 CURATED_FILE = REPO / "schema" / "schema.pbtxt"
@@ -387,3 +388,80 @@ def test_write_proposal_refuses_to_overwrite_curated(tmp_path):
     with pytest.raises(ValueError):
         sp.write_proposal(curated_path, inferred_path, link)
     assert curated_path.read_text() == CURATED_TEXT
+
+
+# --- value constraints from statistics ------------------------------------------------
+
+
+def numeric_stats(name, low, high, p90, nan=0, quantile_buckets=10):
+    from tensorflow_metadata.proto.v0 import statistics_pb2
+    stats = statistics_pb2.DatasetFeatureStatistics()
+    feature = stats.features.add()
+    feature.path.step.append(name)
+    feature.num_stats.min, feature.num_stats.max = low, high
+    histogram = feature.num_stats.histograms.add(type=statistics_pb2.Histogram.QUANTILES,
+                                                 num_nan=nan)
+    for i in range(quantile_buckets):
+        histogram.buckets.add(low_value=low, sample_count=10,
+                              high_value=p90 if i == quantile_buckets - 2 else
+                              (high if i == quantile_buckets - 1 else low))
+    return stats
+
+
+def test_new_numeric_feature_gets_range_nan_flags_and_typical_max(curated, inferred):
+    inferred.feature.add(name="toll", type=schema_pb2.FLOAT)
+    proposed, changes = sp.propose_update(curated, inferred,
+                                          numeric_stats("toll", 0.0, 700.07, 27.9))
+    domain = feature(proposed, "toll").float_domain
+    assert (domain.min, domain.max) == (0.0, 7100.0)
+    assert domain.disallow_nan and domain.disallow_inf
+    [typical] = span_values.typical_ranges(proposed).values()
+    assert typical.max == 120.0
+    assert any("'toll'" in c and "typical max 120" in c for c in changes), changes
+
+
+def test_signed_feature_range_widens_both_sides_without_typical(curated, inferred):
+    inferred.feature.add(name="lon", type=schema_pb2.FLOAT)
+    proposed, _ = sp.propose_update(curated, inferred,
+                                    numeric_stats("lon", -87.91, -87.54, -87.6))
+    domain = feature(proposed, "lon").float_domain
+    assert domain.min < -87.91 * 1.03 and domain.max > -87.54 * 0.97
+    assert domain.min == pytest.approx(-92.0) and domain.max == pytest.approx(-84.0)
+    assert span_values.typical_ranges(proposed) == {}
+
+
+def test_nan_in_the_data_leaves_the_flags_off(curated, inferred):
+    inferred.feature.add(name="toll", type=schema_pb2.FLOAT)
+    proposed, _ = sp.propose_update(curated, inferred,
+                                    numeric_stats("toll", 0.0, 10.0, 5.0, nan=3))
+    domain = feature(proposed, "toll").float_domain
+    assert domain.HasField("max") and not domain.disallow_nan and not domain.disallow_inf
+
+
+def test_curated_ranges_are_kept_and_only_missing_constraints_proposed(curated, inferred):
+    # Curated tips: min 0, no max, no flags; the data's negative minimum does not move the min.
+    proposed, changes = sp.propose_update(curated, inferred,
+                                          numeric_stats("tips", -3.0, 47.0, 3.11))
+    domain = feature(proposed, "tips").float_domain
+    assert domain.min == 0.0 and domain.max == 500.0
+    assert domain.disallow_nan and domain.disallow_inf
+    assert span_values.typical_ranges(proposed) == {}
+    assert changes == ["feature 'tips': value constraints from the statistics: max 500.0, "
+                       "disallow_nan, disallow_inf"]
+    # Run again on the proposal: nothing left to add.
+    assert sp.propose_update(proposed, inferred, numeric_stats("tips", -3.0, 47.0, 3.11))[1] == []
+
+
+def test_write_proposal_reads_statistics_file(tmp_path):
+    from tensorflow_metadata.proto.v0 import statistics_pb2
+    curated_path, inferred_path = tmp_path / "curated.pbtxt", tmp_path / "inferred.pbtxt"
+    curated_path.write_text(CURATED_TEXT)
+    inferred = parse(INFERRED_SAME_TEXT)
+    inferred.feature.add(name="toll", type=schema_pb2.INT)
+    inferred_path.write_text(sp.schema_to_text(inferred))
+    stats_path = tmp_path / "FeatureStats.pb"
+    stats_path.write_bytes(statistics_pb2.DatasetFeatureStatisticsList(
+        datasets=[numeric_stats("toll", 0, 50, 5)]).SerializeToString())
+    sp.write_proposal(curated_path, inferred_path, tmp_path / "out.pbtxt", stats_path)
+    domain = feature(parse((tmp_path / "out.pbtxt").read_text()), "toll").int_domain
+    assert (domain.min, domain.max) == (0, 500)
