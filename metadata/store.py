@@ -96,11 +96,28 @@ def _explain(store_cfg, error: Exception) -> StoreError:
     label = store_label(store_cfg)
     text = str(error).splitlines()[0] if str(error) else type(error).__name__
     if store_cfg.mysql_host:
+        if "mysql_real_connect failed" in text:
+            return StoreError(f"cannot connect to the MLMD store {label}: "
+                              f"{_mysql_refusal(store_cfg)}")
         return StoreError(f"cannot read the MLMD store {label}: {text}")
     for needle, sentence in _CAUSES:
         if needle in text:
             return StoreError(f"the MLMD store {label} {sentence}")
     return StoreError(f"cannot read the MLMD store {label}: {text}")
+
+
+def _mysql_refusal(store_cfg) -> str:
+    """Why MLMD's MySQL client may have been refused: it reports no reason of its own."""
+    if store_cfg.mysql_ssl_verify_server_cert:
+        # Seen with ml-metadata 1.16 (its client is built on BoringSSL) against MariaDB 10.11:
+        # verification fails for every certificate, one the mariadb client verifies included
+        # (tests/e2e/test_mysql_tls.py pins it).
+        return ("the server refused, or MLMD's MySQL client could not verify its certificate "
+                "(setting mysql_ssl_verify_server_cert; ml-metadata 1.16's client verifies no "
+                "certificate: see docs/store.md)")
+    return ("the server refused the user, password or database, or requires TLS (settings "
+            "mysql_user, mysql_database, mysql_password_file or TAXI_MYSQL_PASSWORD, "
+            "mysql_ssl_*)")
 
 
 # How long a command waits for another process's write lock on an SQLite store before it says

@@ -107,7 +107,14 @@ def _stop(process: subprocess.Popen) -> None:
         process.wait()
 
 
-def _start(base: Path, socket_path: str, port: int) -> subprocess.Popen:
+def _tls_flags(tls: Optional[Dict[str, str]]) -> List[str]:
+    if not tls:
+        return []
+    return [f"--ssl-ca={tls['ca']}", f"--ssl-cert={tls['cert']}", f"--ssl-key={tls['key']}",
+            "--require-secure-transport=ON"]
+
+
+def _start(base: Path, socket_path: str, port: int, extra: List[str]) -> subprocess.Popen:
     log = base / "error.log"
     command = [
         find_binary("mariadbd"), "--no-defaults", *_run_as_flags(),
@@ -116,7 +123,7 @@ def _start(base: Path, socket_path: str, port: int) -> subprocess.Popen:
         f"--log-error={log}", "--skip-name-resolve",
         # A throwaway store: small memory, and no fsync per commit (MLMD commits per call).
         "--innodb-buffer-pool-size=64M",
-        "--innodb-flush-log-at-trx-commit=0", "--innodb-doublewrite=0",
+        "--innodb-flush-log-at-trx-commit=0", "--innodb-doublewrite=0", *extra,
     ]
     process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL)
@@ -145,9 +152,12 @@ def _create_database(socket_path: str, database: str, user: str, password: str) 
 
 @contextlib.contextmanager
 def running(base_dir, database: str = "mlmd", user: str = "mlmd",
-            password: Optional[str] = None) -> Iterator[Server]:
+            password: Optional[str] = None,
+            tls: Optional[Dict[str, str]] = None) -> Iterator[Server]:
     """A fresh MariaDB server under base_dir (an empty folder), stopped on exit. `password`:
-    the user's (default: a random one); it must not contain a quote."""
+    the user's (default: a random one); it must not contain a quote. `tls`: {"ca", "cert",
+    "key"} PEM paths; the server then refuses TCP clients that do not use TLS (its own Unix
+    socket stays open to the set-up)."""
     missing = missing_binaries()
     if missing:
         raise MariaDBUnavailable(f"MariaDB binaries not found: {', '.join(missing)} "
@@ -171,7 +181,7 @@ def running(base_dir, database: str = "mlmd", user: str = "mlmd",
         for attempt in range(3):
             try:
                 port = _free_port()
-                process = _start(base, socket_path, port)
+                process = _start(base, socket_path, port, _tls_flags(tls))
                 break
             except MariaDBUnavailable:
                 if attempt == 2:

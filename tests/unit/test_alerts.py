@@ -185,52 +185,12 @@ def test_bad_alert_settings_are_named():
 SMTP_PASSWORD = "smtp-Pw-4a9e"
 
 
-def _certificate(subject_key, subject, issuer_key, issuer, ca, names=()):
-    import datetime
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes
-    now = datetime.datetime.now(datetime.timezone.utc)
-    builder = (x509.CertificateBuilder().subject_name(subject).issuer_name(issuer)
-               .public_key(subject_key.public_key()).serial_number(x509.random_serial_number())
-               .not_valid_before(now - datetime.timedelta(hours=1))
-               .not_valid_after(now + datetime.timedelta(days=1))
-               .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True))
-    if names:
-        builder = builder.add_extension(x509.SubjectAlternativeName(list(names)), critical=False)
-    return builder.sign(issuer_key, hashes.SHA256())
-
-
 @pytest.fixture(scope="module")
 def tls_files(tmp_path_factory):
     """A private CA (ca.pem) and server certificates it signed: for 127.0.0.1 (server.pem)
     and for another host name only (other.pem)."""
-    import ipaddress
-    from cryptography import x509
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-    folder = tmp_path_factory.mktemp("tls")
-
-    def name(text):
-        return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, text)])
-
-    def pem(path, *parts):
-        path.write_bytes(b"".join(parts))
-        return str(path)
-
-    ca_key = ec.generate_private_key(ec.SECP256R1())
-    ca = _certificate(ca_key, name("taxi test CA"), ca_key, name("taxi test CA"), ca=True)
-    files = {"ca": pem(folder / "ca.pem", ca.public_bytes(serialization.Encoding.PEM))}
-    for label, names in (("server", [x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-                         ("other", [x509.DNSName("mail.example.com")])):
-        key = ec.generate_private_key(ec.SECP256R1())
-        cert = _certificate(key, name(label), ca_key, name("taxi test CA"), ca=False,
-                            names=names)
-        files[label] = pem(folder / f"{label}.pem", cert.public_bytes(serialization.Encoding.PEM),
-                           key.private_bytes(serialization.Encoding.PEM,
-                                             serialization.PrivateFormat.PKCS8,
-                                             serialization.NoEncryption()))
-    return files
+    from tests.support.tls import make_tls_files
+    return make_tls_files(tmp_path_factory.mktemp("tls"))
 
 
 class _Logins:
