@@ -41,6 +41,24 @@ def property_value(value):
     return None
 
 
+# MLMD's MySQL schema keeps int_value in a 32-bit INT column: a number that may outgrow it
+# (a time, clock ticks since boot) is stored as a double.
+_MYSQL_INT_MAX = 2**31 - 1
+
+
+def set_custom(node, name: str, value) -> None:
+    """Sets a custom property from a plain Python value (int, float or str), in a form every
+    MLMD backend stores."""
+    if isinstance(value, bool):
+        node.custom_properties[name].int_value = int(value)
+    elif isinstance(value, int) and abs(value) <= _MYSQL_INT_MAX:
+        node.custom_properties[name].int_value = value
+    elif isinstance(value, (int, float)):
+        node.custom_properties[name].double_value = float(value)
+    else:
+        node.custom_properties[name].string_value = str(value)
+
+
 def custom(node, name: str, default=None):
     if name in node.custom_properties:
         return property_value(node.custom_properties[name])

@@ -29,7 +29,7 @@ from ml_metadata.proto import metadata_store_pb2 as mlmd_pb2
 
 from metadata import runs
 from metadata.errors import StoreError
-from metadata.graph import custom
+from metadata.graph import custom, set_custom
 from pipeline import contract as C
 
 # A live holder renews every LEASE_SECONDS / 4; a killed one is replaced LEASE_SECONDS after
@@ -45,12 +45,12 @@ class LockBusy(StoreError):
     """Another holder has the lock: one line naming it (the console exits 2)."""
 
 
-def _now_ms() -> int:
-    return int(time.time() * 1000)
+def _now() -> float:
+    return time.time()
 
 
-def _utc(ms: int) -> str:
-    return datetime.datetime.fromtimestamp(ms / 1000, tz=datetime.timezone.utc).strftime(
+def _utc(seconds: float) -> str:
+    return datetime.datetime.fromtimestamp(seconds, tz=datetime.timezone.utc).strftime(
         "%Y-%m-%d %H:%M:%S UTC")
 
 
@@ -92,10 +92,10 @@ def describe(context) -> str:
             f"since {_utc(custom(context, _SINCE, 0))})")
 
 
-def is_free(context, now_ms: Optional[int] = None) -> bool:
+def is_free(context, now: Optional[float] = None) -> bool:
     if context is None or custom(context, _RELEASED):
         return True
-    if custom(context, _LEASE, 0) < (now_ms or _now_ms()):
+    if custom(context, _LEASE, 0) < (now or _now()):
         return True
     return runs.process_gone(context)
 
@@ -127,32 +127,29 @@ class Lease:
         context = self._context()
         if context is None or custom(context, _RELEASED) or not self.still_held():
             return False
-        context.custom_properties[_LEASE].int_value = _now_ms() + int(self.lease_seconds * 1000)
+        set_custom(context, _LEASE, _now() + self.lease_seconds)
         self.store.put_contexts([context])
         return True
 
     def release(self) -> None:
         context = self._context()
         if context is not None and not custom(context, _RELEASED):
-            context.custom_properties[_RELEASED].int_value = _now_ms()
+            set_custom(context, _RELEASED, _now())
             self.store.put_contexts([context])
 
 
 def _new_generation(type_id: int, pipeline_name: str, generation: int, holder_name: str,
                     lease_seconds: float) -> mlmd_pb2.Context:
-    now = _now_ms()
+    now = _now()
     context = mlmd_pb2.Context(type_id=type_id, name=_name(pipeline_name, generation))
     try:
         user = getpass.getuser()
     except Exception:  # noqa: BLE001  no user name in this environment (some containers)
         user = ""
     values = {**runs.this_process(), _HOLDER: holder_name, _USER: user,
-              _SINCE: now, _LEASE: now + int(lease_seconds * 1000)}
+              _SINCE: now, _LEASE: now + lease_seconds}
     for key, value in values.items():
-        if isinstance(value, int):
-            context.custom_properties[key].int_value = value
-        else:
-            context.custom_properties[key].string_value = str(value)
+        set_custom(context, key, value)
     return context
 
 

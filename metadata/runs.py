@@ -15,6 +15,7 @@ import datetime
 import os
 import re
 import socket
+import time
 from dataclasses import dataclass, field
 from typing import Callable, Dict, Iterable, List, Optional, Tuple
 
@@ -293,20 +294,18 @@ def process_gone(context: Optional[metadata_store_pb2.Context]) -> bool:
 
 
 def lease_expired(context: Optional[metadata_store_pb2.Context],
-                  now_ms: Optional[int] = None) -> bool:
+                  now: Optional[float] = None) -> bool:
     """True when the run recorded a lease (runners renew it while they live) that has run out:
     its process stopped renewing, on whatever host it ran."""
     lease = custom(context, contract.RUN_LEASE_PROPERTY, 0) if context is not None else 0
-    now_ms = now_ms if now_ms is not None else int(datetime.datetime.now().timestamp() * 1000)
-    return bool(lease) and lease < now_ms
+    return bool(lease) and lease < (now if now is not None else time.time())
 
 
 def renew_run_lease(store, run_id: str, lease_seconds: float) -> None:
     """Extends the run context's lease; runners call it while the run lives."""
     context = store.get_context_by_type_and_name(contract.IR_RUN_CONTEXT, run_id)
     if context is not None:
-        context.custom_properties[contract.RUN_LEASE_PROPERTY].int_value = int(
-            (datetime.datetime.now().timestamp() + lease_seconds) * 1000)
+        graph.set_custom(context, contract.RUN_LEASE_PROPERTY, time.time() + lease_seconds)
         store.put_contexts([context])
 
 

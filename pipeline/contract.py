@@ -205,7 +205,7 @@ RUN_PROCESS_START_PROPERTY = "runner_process_start"
 # process even among containers that share a host name.
 RUN_BOOT_ID_PROPERTY = "runner_boot_id"
 RUN_PID_NAMESPACE_PROPERTY = "runner_pid_namespace"
-# Milliseconds since the epoch until which the run's process vouches for itself; renewed while
+# Seconds since the epoch (a double) until which the run's process vouches for itself; renewed while
 # it lives (metadata/run_lock.py), so any host can tell a stale run.
 RUN_LEASE_PROPERTY = "runner_lease_until"
 # Set when the process ended and could still write (any outcome, failure included).

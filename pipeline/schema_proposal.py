@@ -45,6 +45,8 @@ from pipeline.span_values import TYPICAL_DOMAIN
 # The value-constraint rule (schema/README.md): the observed range widened by this many of its
 # widths on each side (10x the maximum for a quantity starting at 0), never below 0 for a
 # quantity that never was; a typical maximum of this many times the 90th percentile.
+# A feature with fewer values than this gets no proposed range.
+MIN_VALUES_FOR_RANGE = 100
 RANGE_WIDENING = 9
 TYPICAL_P90_FACTOR = 4
 
@@ -171,6 +173,10 @@ def _value_constraints(
     """Add what the rule gives and ``feature`` lacks; returns what was added."""
     if feature.type not in (schema_pb2.INT, schema_pb2.FLOAT) or not (
             math.isfinite(stats.min) and math.isfinite(stats.max)):
+        return []
+    if stats.common_stats.num_non_missing < MIN_VALUES_FOR_RANGE:
+        # Too few values to say what is typical, and a split holding none of them gets an INT
+        # column's min as 0 in the statistics, which a range would report (schema/README.md).
         return []
     expected = "int_domain" if feature.type == schema_pb2.INT else "float_domain"
     if feature.WhichOneof("domain_info") not in (None, expected):

@@ -29,7 +29,7 @@ from ml_metadata.proto import metadata_store_pb2 as mlmd_pb2
 
 from metadata import drift, graph
 from metadata import runs as mlmd_runs
-from metadata.graph import custom
+from metadata.graph import custom, set_custom
 from pipeline import contract as C
 from registry import catalog, containment, serving
 
@@ -251,12 +251,12 @@ def apply(store, serving_dir: str, gc_plan: Plan) -> int:
             gc_plan.skipped.append(Skip(removal.artifact_id, removal.uri, str(e)))
             continue
         artifact.state = mlmd_pb2.Artifact.DELETED
-        artifact.custom_properties[C.FILES_REMOVED_PROPERTY].int_value = now
+        set_custom(artifact, C.FILES_REMOVED_PROPERTY, now)
         store.put_artifacts([artifact])
         freed += removal.bytes
     for version in gc_plan.versions:
         freed += serving.remove_version(serving_dir, version)
         [pushed] = store.get_artifacts_by_id([gc_plan.version_pushes[version]])
-        pushed.custom_properties[C.SERVING_REMOVED_PROPERTY].int_value = now
+        set_custom(pushed, C.SERVING_REMOVED_PROPERTY, now)
         store.put_artifacts([pushed])
     return freed

@@ -159,6 +159,7 @@ def _record_process(ir, connection, run_id: str, lease_seconds: float) -> List[s
     from tfx.orchestration.portable.mlmd import context_lib
     from tfx.proto.orchestration import pipeline_pb2
     from metadata import runs
+    from metadata.graph import set_custom
     from pipeline import contract
     specs = pipeline_pb2.NodeContexts(contexts=[
         spec for spec in ir.nodes[0].pipeline_node.contexts.contexts
@@ -167,10 +168,7 @@ def _record_process(ir, connection, run_id: str, lease_seconds: float) -> List[s
         context_lib.prepare_contexts(handle, specs)
         run_context = handle.store.get_context_by_type_and_name(contract.IR_RUN_CONTEXT, run_id)
         for name, value in runs.this_process().items():
-            if isinstance(value, int):
-                run_context.custom_properties[name].int_value = value
-            else:
-                run_context.custom_properties[name].string_value = value
+            set_custom(run_context, name, value)
         handle.store.put_contexts([run_context])
         runs.renew_run_lease(handle.store, run_id, lease_seconds)
         return runs.record_abandoned(handle.store, ir.pipeline_info.id, run_id)

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from metadata import runs as mlmd_runs
+from metadata.graph import custom
 from metadata.store import open_store
 from pipeline import contract as C
 from pipeline.config import PipelineConfig
@@ -235,7 +236,7 @@ def test_gc_frees_old_files_keeps_the_serving_trace_and_a_later_run_recomputes(s
     removed = [a for a in after.values() if a.state == mlmd_pb2.Artifact.DELETED]
     assert removed and len(after) == len(before)  # records stay
     for a in removed:
-        assert a.custom_properties[C.FILES_REMOVED_PROPERTY].int_value > 0
+        assert custom(a, C.FILES_REMOVED_PROPERTY) > 0
         assert not os.path.exists(a.uri), a.uri
     for a in after.values():
         if a.state == mlmd_pb2.Artifact.LIVE and a.uri.startswith(config.pipeline_root):

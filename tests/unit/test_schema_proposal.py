@@ -393,12 +393,13 @@ def test_write_proposal_refuses_to_overwrite_curated(tmp_path):
 # --- value constraints from statistics ------------------------------------------------
 
 
-def numeric_stats(name, low, high, p90, nan=0, quantile_buckets=10):
+def numeric_stats(name, low, high, p90, nan=0, quantile_buckets=10, values=1000):
     from tensorflow_metadata.proto.v0 import statistics_pb2
     stats = statistics_pb2.DatasetFeatureStatistics()
     feature = stats.features.add()
     feature.path.step.append(name)
     feature.num_stats.min, feature.num_stats.max = low, high
+    feature.num_stats.common_stats.num_non_missing = values
     histogram = feature.num_stats.histograms.add(type=statistics_pb2.Histogram.QUANTILES,
                                                  num_nan=nan)
     for i in range(quantile_buckets):
@@ -465,3 +466,14 @@ def test_write_proposal_reads_statistics_file(tmp_path):
     sp.write_proposal(curated_path, inferred_path, tmp_path / "out.pbtxt", stats_path)
     domain = feature(parse((tmp_path / "out.pbtxt").read_text()), "toll").int_domain
     assert (domain.min, domain.max) == (0, 500)
+
+
+def test_a_feature_with_too_few_values_gets_no_range(curated, inferred):
+    """A range from a handful of values says nothing, and in a split holding none of them the
+    statistics give an INT column min 0, which a range would report as an anomaly."""
+    inferred.feature.add(name="tract", type=schema_pb2.INT)
+    proposed, changes = sp.propose_update(
+        curated, inferred, numeric_stats("tract", 17031081401, 17031081401, 17031081401,
+                                         values=sp.MIN_VALUES_FOR_RANGE - 1))
+    assert not feature(proposed, "tract").HasField("int_domain")
+    assert not any("value constraints" in change for change in changes if "tract" in change)
