@@ -122,7 +122,8 @@ def test_a_gate_stop_fails_with_the_anomalies(exported, drifted_run):
     assert [e["eventType"] for e in gate] == ["START", "FAIL"]
     message = gate[-1]["run"]["facets"]["errorMessage"]["message"]
     assert "trip_start_hour" in message
-    [anomalies] = gate[-1]["inputs"]
+    # The gate reads the anomalies, and the span's Examples and schema for its value checks.
+    [anomalies] = [i for i in gate[-1]["inputs"] if "/ExampleValidator/" in i["name"]]
     assertions = anomalies["inputFacets"]["dataQualityAssertions"]["assertions"]
     assert any(a.get("column") == "trip_start_hour" and not a["success"] for a in assertions)
     # Nothing downstream of the gate ran, and the pipeline's own run failed.

@@ -48,18 +48,24 @@ def test_one_holder_at_a_time_and_the_refusal_names_it(cfg):
 
 
 def test_a_waiter_gets_the_lock_when_the_holder_releases_it(cfg):
+    import threading
     holder = subprocess.Popen(
         [sys.executable, "-c", (
-            "import sys, time; from types import SimpleNamespace\n"
+            "import sys; from types import SimpleNamespace\n"
             "from metadata import run_lock\n"
             "from metadata.store import open_store\n"
             f"cfg = SimpleNamespace(metadata_path={cfg.metadata_path!r}, mysql_host='')\n"
             "lease = run_lock.acquire(open_store(cfg, readonly=False), 'taxi', 'run slow')\n"
-            "print('held', flush=True); time.sleep(2); lease.release()")],
-        cwd=REPO, stdout=subprocess.PIPE, text=True)
+            "print('held', flush=True); sys.stdin.readline(); lease.release()")],
+        cwd=REPO, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     assert holder.stdout.readline().strip() == "held"
     with pytest.raises(run_lock.LockBusy):
         run_lock.acquire(open_store(cfg, readonly=False), "taxi", "run impatient")
+
+    def release():
+        holder.stdin.write("go\n")
+        holder.stdin.flush()
+    threading.Timer(1.0, release).start()
     lease = run_lock.acquire(open_store(cfg, readonly=False), "taxi", "run patient",
                              wait_seconds=60)
     assert holder.wait(timeout=60) == 0
