@@ -21,8 +21,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     """Runs one subcommand. A mistake the user can fix is one line on stderr, never a
-    traceback: exit 1 for an unknown run or artifact, 2 for a bad setting or an unusable
-    store."""
+    traceback: exit 1 for an unknown run or artifact, 2 for a bad setting, an unusable store
+    or a path that cannot be read or written."""
     args = build_parser().parse_args(argv)
     for warning in config_lib.unknown_env_variables():
         print(warning, file=sys.stderr)
@@ -33,6 +33,10 @@ def main(argv=None) -> int:
         return 1
     except (StoreError, ValueError) as e:
         print(f"ERROR: {e}", file=sys.stderr)
+        return 2
+    except OSError as e:  # a path the user gave that cannot be read or written
+        where = f"{e.filename}: " if e.filename else ""
+        print(f"ERROR: {where}{e.strerror or e}", file=sys.stderr)
         return 2
 
 

@@ -2,6 +2,7 @@
 import os
 import shutil
 from pathlib import Path
+from typing import Optional
 
 from console.settings import add_config_arguments, open_store
 from pipeline import contract
@@ -24,15 +25,31 @@ def latest_inferred_schema(args) -> str:
     return os.path.join(artifact.uri, contract.SCHEMA_FILE)
 
 
+def latest_train_statistics(args) -> Optional[str]:
+    """The newest run's StatisticsGen train-split statistics file, for the proposal's value
+    constraints; None when no run has computed one."""
+    from metadata import runs
+    config, store = open_store(args)
+    artifact = runs.latest_output(store, config.pipeline_name, contract.STATISTICS_GEN,
+                                  contract.STATISTICS_KEY)
+    if artifact is None:
+        return None
+    path = os.path.join(artifact.uri, f"{contract.SPLIT_PREFIX}{contract.TRAIN_SPLIT}",
+                        contract.STATISTICS_FILE)
+    return path if os.path.isfile(path) else None
+
+
 def cmd_propose(args) -> int:
     from pipeline import config as config_lib
     from pipeline import schema_proposal
     config = config_lib.from_sources(args)
     curated = config.data.schema_path
     inferred = args.inferred or latest_inferred_schema(args)
+    statistics = args.statistics or (None if args.inferred else latest_train_statistics(args))
     out = args.output or str(Path(curated).with_suffix(".proposed.pbtxt"))
-    changes = schema_proposal.write_proposal(curated, inferred, out)
+    changes = schema_proposal.write_proposal(curated, inferred, out, statistics)
     print(f"inferred schema: {inferred}")
+    print(f"statistics:      {statistics or 'none (no value constraints proposed)'}")
     if not changes:
         print("The curated schema already covers the inferred one: nothing to propose.")
         return 0
@@ -60,6 +77,9 @@ def register(subparsers) -> None:
     p = sub.add_parser(
         "propose", help="propose a curated-schema update from the latest inferred schema")
     p.add_argument("--inferred", help="inferred schema.pbtxt (default: latest SchemaGen output)")
+    p.add_argument("--statistics", help="a StatisticsGen FeatureStats.pb the value constraints "
+                                        "are proposed from (default: the latest run's train "
+                                        "split, unless --inferred is given)")
     p.add_argument("--output", help="where to write the proposal "
                                     "(default: schema/schema.proposed.pbtxt)")
     p.add_argument("--apply", action="store_true",

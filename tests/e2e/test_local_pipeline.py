@@ -209,6 +209,9 @@ def test_schema_propose_reads_the_latest_inferred_schema(three_runs, e2e_config,
     inferred = max((a for a in store.get_artifacts_by_type("Schema") if "/SchemaGen/" in a.uri),
                    key=lambda a: a.id)
     assert f"inferred schema: {inferred.uri}/schema.pbtxt" in printed
+    statistics = max((a for a in store.get_artifacts_by_type("ExampleStatistics")
+                      if "/StatisticsGen/" in a.uri), key=lambda a: a.id)
+    assert f"statistics:      {statistics.uri}/Split-train/FeatureStats.pb" in printed
     assert Path(e2e_config.data.schema_path).read_text() == curated_before
     if "nothing to propose" not in printed:
         assert out.exists()

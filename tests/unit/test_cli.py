@@ -62,6 +62,29 @@ def test_schema_propose_writes_a_proposal_and_leaves_the_curated_file(
     assert "Mobile" in out.read_text()
 
 
+def test_schema_propose_takes_value_constraints_from_a_statistics_file(
+        capsys, curated_copy, tmp_path):
+    from tensorflow_metadata.proto.v0 import schema_pb2, statistics_pb2
+    schema = schema_proposal.load_schema(curated_copy)
+    schema.feature.add(name="toll", type=schema_pb2.FLOAT)
+    inferred = tmp_path / "inferred.pbtxt"
+    inferred.write_text(schema_proposal.schema_to_text(schema))
+    stats = statistics_pb2.DatasetFeatureStatisticsList()
+    feature = stats.datasets.add().features.add()
+    feature.path.step.append("toll")
+    feature.num_stats.min, feature.num_stats.max = 0.0, 12.5
+    feature.num_stats.common_stats.num_non_missing = 5000
+    path = tmp_path / "FeatureStats.pb"
+    path.write_bytes(stats.SerializeToString())
+    out = tmp_path / "proposal.pbtxt"
+    assert main(["schema", "propose", "--schema-path", str(curated_copy),
+                 "--inferred", str(inferred), "--statistics", str(path), "--output", str(out),
+                 "--output-root", str(tmp_path)]) == 0
+    printed = capsys.readouterr().out
+    assert f"statistics:      {path}" in printed
+    assert "value constraints min 0.0, max 130.0, disallow_nan, disallow_inf" in printed
+
+
 def test_schema_propose_apply_replaces_only_when_asked(capsys, curated_copy, tmp_path):
     inferred = _inferred_with_new_payment_type(curated_copy, tmp_path)
     assert main(["schema", "propose", "--schema-path", str(curated_copy),
@@ -299,3 +322,15 @@ def test_a_corrupt_artifact_is_one_line_naming_file_and_byte_and_exit_2(tmp_path
     review = collect(writer.store, "taxi", "run-1")
     assert review["data"]["summary"] == {}
     assert review["unreadable"] == [proc.stderr[len("ERROR: "):-1]]
+
+
+def test_a_path_that_cannot_be_written_is_one_line_and_exit_2(capsys, curated_copy, tmp_path):
+    inferred = _inferred_with_new_payment_type(curated_copy, tmp_path)
+    (tmp_path / "a-file").write_text("not a folder\n")
+    out = tmp_path / "a-file" / "proposal.pbtxt"
+    assert main(["schema", "propose", "--schema-path", str(curated_copy),
+                 "--inferred", str(inferred), "--output", str(out),
+                 "--output-root", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"ERROR: {tmp_path / 'a-file'}: "), err
+    assert len(err.splitlines()) == 1
