@@ -172,7 +172,8 @@ def acquire(store, pipeline_name: str, holder_name: str, wait_seconds: float = 0
         if time.monotonic() >= deadline:
             waited = f" after waiting {wait_seconds:g} s" if wait_seconds > 0 else ""
             raise LockBusy(f"pipeline '{pipeline_name}' is busy{waited}: "
-                           f"{describe(context)} holds its lock in this MLMD store")
+                           f"{describe(context)} holds its lock in this MLMD store "
+                           "(--wait SECONDS waits for it)")
         time.sleep(min(_POLL_SECONDS, max(0.0, deadline - time.monotonic())))
 
 
