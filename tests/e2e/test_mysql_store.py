@@ -12,6 +12,7 @@ import shutil
 import stat
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -174,10 +175,11 @@ def _console(server, config, *args, **settings):
 
 def test_two_runs_a_promote_and_a_gc_at_once_leave_one_consistent_registry(
         two_runs, mysql_server, mysql_config):
-    """Two `run`s, a `promote` and a `gc` started together against one MariaDB store and one
-    serving folder. One run holds the store's run lock and trains and pushes a new model; the
-    other exits 2 naming it; the promote goes through the serving folder's lock; the gc waits
-    for the run lock and re-plans under it. Afterwards MLMD and the serving folder agree."""
+    """Two `run`s started together against one MariaDB store and one serving folder, then a
+    `promote` and a `gc` while the winner runs. One run holds the store's run lock and trains
+    and pushes a new model; the other exits 2 naming it; the promote goes through the serving
+    folder's lock; the gc waits for the run lock and re-plans under it. Afterwards MLMD and the
+    serving folder agree."""
     from metadata import run_lock
     from metadata import runs as mlmd_runs
     from registry import catalog, consistency, serving
@@ -187,13 +189,18 @@ def test_two_runs_a_promote_and_a_gc_at_once_leave_one_consistent_registry(
     first_version = min(versions_before)
     settings = {**SMALL, "train_steps": SMALL["train_steps"] + 40,
                 "max_auc_regression": 1.0, "min_auc": 0.5}
-    procs = {
-        "run-a": _console(mysql_server, mysql_config, "run", **settings),
-        "run-b": _console(mysql_server, mysql_config, "run", **settings),
-        "promote": _console(mysql_server, mysql_config, "promote", str(first_version),
-                            "--reason", "concurrency test", "--wait", "900"),
-        "gc": _console(mysql_server, mysql_config, "gc", "--keep-runs", "2", "--wait", "1500"),
-    }
+    procs = {"run-a": _console(mysql_server, mysql_config, "run", **settings),
+             "run-b": _console(mysql_server, mysql_config, "run", **settings)}
+    # The promote and the gc start once a run holds the lock: a gc that got there first would
+    # refuse both runs (as it should), and there would be no run to race with.
+    deadline = time.monotonic() + 600
+    while not (run_lock.holder(open_store(mysql_config.store), "taxi") or "").startswith("run "):
+        assert time.monotonic() < deadline and all(p.poll() is None or p.returncode == 2
+                                                   for p in procs.values())
+        time.sleep(0.2)
+    procs["promote"] = _console(mysql_server, mysql_config, "promote", str(first_version),
+                                "--reason", "concurrency test", "--wait", "900")
+    procs["gc"] = _console(mysql_server, mysql_config, "gc", "--keep-runs", "2", "--wait", "1500")
     done = {name: (p.communicate(timeout=1800), p.returncode) for name, p in procs.items()}
     report = "\n".join(f"--- {name} exit {code}\n{out[-1500:]}\n{err[-1500:]}"
                         for name, ((out, err), code) in done.items())
