@@ -29,7 +29,7 @@ ENV TF_USE_LEGACY_KERAS=1
 
 # The project itself: `modules` (user code named by dotted paths in the pipeline), `pipeline`
 # (custom components and the DataGateVerdict artifact type) and `runners`. Editable, so
-# pipeline/config.py's project root is /pipeline and the defaults (curated schema, sample data)
+# tabflow/config/paths.py and modules/hooks.py see /pipeline as the project root and the defaults (curated schema, sample data)
 # point at the copies inside the image; no dependencies are resolved here.
 COPY . /pipeline
 WORKDIR /pipeline
@@ -39,5 +39,5 @@ RUN python -m pip install --no-cache-dir --no-deps --editable . && \
 # The compiled pipeline gives each container its command
 # (python -m tfx.orchestration.kubeflow.v2.container.kubeflow_v2_run_executor ...);
 # without one, `docker run IMAGE` shows the CLI.
-ENTRYPOINT ["python", "-m", "console"]
+ENTRYPOINT ["python", "-m", "tabflow.console"]
 CMD ["--help"]

@@ -6,16 +6,14 @@ repeated here so that one file is the source of truth.
 from setuptools import find_packages, setup
 
 setup(
-    name="taxi-tfx-pipeline",
+    name="tabflow",
     version="0.1.0",
     description="A production TFX pipeline with full ML Metadata lineage",
     python_requires=">=3.10,<3.11",
-    packages=find_packages(include=["pipeline", "pipeline.*", "modules", "modules.*",
-                                    "metadata", "metadata.*", "console", "console.*",
-                                    "runners", "runners.*", "lineage", "lineage.*", "review",
-                                    "review.*", "artifacts", "artifacts.*", "registry",
-                                    "registry.*", "alerts", "alerts.*", "monitoring",
-                                    "monitoring.*", "health", "health.*"]),
-    package_data={"monitoring": ["openlineage_facets.json"]},
-    entry_points={"console_scripts": ["taxi-pipeline=console.main:main"]},
+    packages=find_packages(include=["tabflow", "tabflow.*", "pipeline", "pipeline.*",
+                                    "modules", "modules.*", "runners", "runners.*"]),
+    package_data={"tabflow.monitoring": ["openlineage_facets.json"]},
+    # `taxi-pipeline` is the console's name from when the project served only the taxi data.
+    entry_points={"console_scripts": ["tabflow=tabflow.console.main:main",
+                                      "taxi-pipeline=tabflow.console.main:main"]},
 )

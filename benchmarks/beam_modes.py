@@ -27,7 +27,7 @@ BENCHMARKS = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCHMARKS))
 
 from benchmark import PROJECT_ROOT, machine_info, mlmd_summary, run_child  # noqa: E402
-from pipeline import config as config_lib  # noqa: E402  (light: no TFX import)
+from tabflow import config as config_lib  # noqa: E402  (light: no TFX import)
 
 # Components whose executors run Beam pipelines: where the preset can make a difference.
 BEAM_COMPONENTS = ["CsvExampleGen", "StatisticsGen", "Transform", "Evaluator"]

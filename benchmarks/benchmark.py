@@ -38,8 +38,8 @@ from typing import Any, Dict, List, Optional
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT_ROOT))
 
-from pipeline import config as config_lib  # noqa: E402  (light: no TFX import)
-from pipeline.config import PipelineConfig, StoreConfig  # noqa: E402
+from tabflow import config as config_lib  # noqa: E402  (light: no TFX import)
+from tabflow.config import PipelineConfig, StoreConfig  # noqa: E402
 
 TEMPLATE_NAME = "template"
 PIPELINE_RUNS = ("cold", "unchanged rerun", "new span")
@@ -147,15 +147,15 @@ def store_exists(config: PipelineConfig) -> bool:
 def artifact_count(config: PipelineConfig) -> int:
     if not store_exists(config):
         return 0
-    from metadata.store import open_store
+    from tabflow.metadata.store import open_store
     return len(open_store(config.store).get_artifacts())
 
 
 def mlmd_summary(config: PipelineConfig, previous_run_id: Optional[str]) -> Dict[str, Any]:
     """Per-component state and seconds of the latest pipeline run recorded in MLMD."""
-    from metadata import runs
-    from metadata.errors import NotFound
-    from metadata.store import open_store
+    from tabflow.metadata import runs
+    from tabflow.metadata.errors import NotFound
+    from tabflow.metadata.store import open_store
     empty = {"run_id": None, "components": [], "executed": 0, "cached": 0, "resolvers": 0,
              "other": 0}
     if not store_exists(config):

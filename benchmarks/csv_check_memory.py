@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-GOOD_CSV = PROJECT_ROOT / "data" / "spans" / "span-4" / "data.csv"
+GOOD_CSV = PROJECT_ROOT / "data" / "taxi" / "spans" / "span-4" / "data.csv"
 
 # Runs in the child: only csv_check is imported (no TFX), so the baseline is the interpreter's.
 CHILD = """

@@ -273,7 +273,7 @@ class RunFactory:
     def _schema(self) -> Step:
         if self.h.schema is None:
             step = self._complete("ImportSchemaGen", schema_file=str(
-                PROJECT_ROOT / "schema" / "schema.pbtxt"), schema_sha256=_sha("schema"))
+                PROJECT_ROOT / "data" / "taxi" / "schema.pbtxt"), schema_sha256=_sha("schema"))
             step.outputs.append(_out("schema", self.b.artifact("Schema", "ImportSchemaGen",
                                                                  "schema")))
             self.h.schema = step
@@ -312,7 +312,7 @@ class RunFactory:
                                       "file_format": "tfrecords_gzip",
                                       "payload_format": "FORMAT_TF_EXAMPLE"})
         example_gen = self._complete("CsvExampleGen", span=span, input_fingerprint=fingerprint,
-                                     input_base=str(PROJECT_ROOT / "data" / "spans"))
+                                     input_base=str(PROJECT_ROOT / "data" / "taxi" / "spans"))
         example_gen.outputs.append(_out("examples", examples))
         stats = b.artifact("ExampleStatistics", "StatisticsGen", "statistics",
                            properties={"span": 0, "split_names": '["train", "eval"]'})
@@ -477,9 +477,9 @@ def command_env(bytecode_cache: Optional[Path]) -> Dict[str, str]:
         env.pop("PYTHONDONTWRITEBYTECODE", None)
         env["PYTHONPYCACHEPREFIX"] = str(bytecode_cache)
         # Fill the cache once, untimed: every module the timed commands import.
-        subprocess.run([sys.executable, "-c", "import console.main, lineage.diff, "
-                        "lineage.impact, lineage.render, lineage.runs, lineage.text, "
-                        "lineage.trace, registry.catalog, review.collect, review.page"],
+        subprocess.run([sys.executable, "-c", "import tabflow.console.main, tabflow.lineage.diff, "
+                        "tabflow.lineage.impact, tabflow.lineage.render, tabflow.lineage.runs, tabflow.lineage.text, "
+                        "tabflow.lineage.trace, tabflow.registry.catalog, tabflow.review.collect, tabflow.review.page"],
                        cwd=PROJECT_ROOT, env=env, check=True)
     return env
 
@@ -514,8 +514,8 @@ def time_command(args: List[str], store_flags: List[str], reps: int,
 def measure(store, store_flags: List[str], n_targets: int, reps: int, rng: random.Random,
             output_root: str, env: Optional[Dict[str, str]] = None, in_process: bool = True,
             only: Optional[List[str]] = None) -> List[Dict[str, object]]:
-    from lineage import impact, trace
-    from metadata.runs import list_runs
+    from tabflow.lineage import impact, trace
+    from tabflow.metadata.runs import list_runs
     pushed = [a.id for a in store.get_artifacts_by_type("PushedModel")
               if a.custom_properties["pushed"].int_value == 1]
     models = [a.id for a in store.get_artifacts_by_type("Model")]
@@ -587,8 +587,8 @@ def open_store(backend: str, folder: Path):
     if backend == "mysql":
         from tests.support import mariadb
         with mariadb.running(folder / "mariadb") as server:
-            from metadata.store import open_store
-            from pipeline.config import PipelineConfig
+            from tabflow.metadata.store import open_store
+            from tabflow.config import PipelineConfig
             config = PipelineConfig.from_flat(output_root=str(folder), **server.config_fields())
             yield open_store(config.store, readonly=False), server.cli_flags()
         return

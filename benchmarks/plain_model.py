@@ -28,7 +28,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from pipeline import contract  # noqa: E402
+from tabflow import contract  # noqa: E402
 
 LABEL = "big_tipper"
 SLICE_COLUMN = "payment_type"
@@ -44,13 +44,13 @@ CATEGORICAL = ["payment_type", "company"]
 # --- finding the artifacts ------------------------------------------------------------------
 
 def _store(output_root: str):
-    from metadata.store import open_store
-    from pipeline.config import from_sources
+    from tabflow.metadata.store import open_store
+    from tabflow.config import from_sources
     return open_store(from_sources(output_root=output_root).store)
 
 
 def find_examples_uri(output_root: str, pipeline_name: str) -> str:
-    from metadata.runs import latest_output
+    from tabflow.metadata.runs import latest_output
     artifact = latest_output(_store(output_root), pipeline_name, contract.EXAMPLE_GEN,
                              contract.EXAMPLES_KEY)
     if artifact is None:
@@ -62,7 +62,7 @@ def find_examples_uri(output_root: str, pipeline_name: str) -> str:
 def find_blessed_evaluation(output_root: str, pipeline_name: str) -> Optional[dict]:
     """The newest run's Evaluator output whose blessing says blessed: {"uri", "model_uri",
     "model_id"}, or None."""
-    from metadata import runs
+    from tabflow.metadata import runs
     store = _store(output_root)
     for info in reversed(runs.list_runs(store, pipeline_name)):
         evaluator = [r for r in runs.run_executions(store, pipeline_name, info.run_id)
@@ -184,7 +184,7 @@ def scores_of(frame, predictions) -> dict:
 # --- the pipeline's model, from its TFMA evaluation ------------------------------------------
 
 def pipeline_scores(evaluation_uri: str) -> dict:
-    from artifacts import evaluation as E
+    from tabflow.artifacts import evaluation as E
     out = {}
     for entry in E.metrics_by_slice(evaluation_uri):
         if entry["slice"] is E.OVERALL:

@@ -27,7 +27,7 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 def one_report(output_root: str, run: str, path: str):
     start = time.monotonic()
     process = subprocess.Popen(
-        [sys.executable, "-m", "console", "report", run, "--output", path,
+        [sys.executable, "-m", "tabflow.console", "report", run, "--output", path,
          "--output-root", output_root],
         cwd=PROJECT_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     _, status, usage = os.wait4(process.pid, 0)

@@ -38,8 +38,8 @@ sys.path.insert(0, str(BENCHMARKS))
 from beam_modes import TreeRssSampler  # noqa: E402
 from benchmark import (PROJECT_ROOT, machine_info, mlmd_summary, run_child,  # noqa: E402
                        store_exists, taxi_pipeline_command)
-from pipeline import config as config_lib  # noqa: E402  (light: no TFX import)
-from pipeline.config import PipelineConfig  # noqa: E402
+from tabflow import config as config_lib  # noqa: E402  (light: no TFX import)
+from tabflow.config import PipelineConfig  # noqa: E402
 
 # Runner name -> extra `taxi-pipeline run` flags; None: Airflow, driven by its own CLI.
 RUNNERS = {
@@ -132,8 +132,8 @@ def airflow_mlmd_summary(config: PipelineConfig) -> Dict[str, Any]:
              "other": 0}
     if not store_exists(config):
         return empty
-    from metadata import runs
-    from metadata.store import open_store
+    from tabflow.metadata import runs
+    from tabflow.metadata.store import open_store
     store = open_store(config.store)
     airflow_runs = [r for r in runs.list_runs(store, config.pipeline_name)
                     if r.schema == "airflow"]

@@ -25,7 +25,7 @@ sys.path.insert(0, str(PROJECT_ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from benchmark import machine_info, mlmd_summary, run_child, venv_bin  # noqa: E402
-from pipeline import config as config_lib  # noqa: E402  (light: no TFX import)
+from tabflow import config as config_lib  # noqa: E402  (light: no TFX import)
 from synth import scaled_copy  # noqa: E402
 
 

@@ -30,7 +30,7 @@ import pandas as pd
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
-# Schema bounding boxes (schema/schema.pbtxt float_domain).
+# Schema bounding boxes (data/taxi/schema.pbtxt float_domain).
 LAT_RANGE = (41.6, 42.1)
 LON_RANGE = (-88.0, -87.5)
 COORD_SIGMA = 1e-4          # degrees, about 10 m
@@ -144,7 +144,7 @@ def scaled_copy(data_root: str, folder: Path, scale: int, seed: int = 0) -> str:
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--data-root", default=str(PROJECT_ROOT / "data" / "spans"))
+    p.add_argument("--data-root", default=str(PROJECT_ROOT / "data" / "taxi" / "spans"))
     p.add_argument("--folder", required=True, help="where to write span-1/data.csv")
     p.add_argument("--scale", type=int, default=3)
     p.add_argument("--seed", type=int, default=0)

@@ -1,13 +1,29 @@
 """Reading transformed examples for training and tuning."""
+from typing import Tuple
+
+import numpy as np
 import tensorflow as tf
 from tfx_bsl.public import tfxio
 
-from modules import features as F
+# How many training batches the label's mean and spread are measured on: enough for a stable
+# estimate, bounded so a large span costs no extra pass.
+LABEL_SCALE_BATCHES = 100
 
 
-def input_fn(file_pattern, data_accessor, tf_transform_output, batch_size) -> tf.data.Dataset:
+def input_fn(file_pattern, data_accessor, tf_transform_output, batch_size,
+             plan: dict) -> tf.data.Dataset:
     return data_accessor.tf_dataset_factory(
         file_pattern,
-        tfxio.TensorFlowDatasetOptions(batch_size=batch_size, label_key=F.LABEL_KEY),
+        tfxio.TensorFlowDatasetOptions(batch_size=batch_size, label_key=plan["label_xf"]),
         tf_transform_output.transformed_metadata.schema,
     ).repeat()
+
+
+def label_scale(dataset: tf.data.Dataset,
+                batches: int = LABEL_SCALE_BATCHES) -> Tuple[float, float]:
+    """(mean, std) of a regression label over the first `batches` batches of (features, label)
+    pairs; a constant label has std 1, so scaling by it is a no-op."""
+    labels = np.concatenate([np.reshape(label, [-1]) for _, label in
+                             dataset.take(batches).as_numpy_iterator()]).astype(np.float64)
+    std = float(labels.std())
+    return float(labels.mean()), std if std > 0 else 1.0

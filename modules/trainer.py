@@ -1,8 +1,10 @@
 """run_fn for the TFX Trainer: trains with the tuned hyperparameters and exports signatures.
 
 The exported SavedModel has two signatures:
-- serving_default: serialized raw tf.Examples (no label columns) -> big tipper probability,
-  applying the transform graph inside the model;
+- serving_default: serialized raw tf.Examples (without the label and its sources) -> the
+  model's output (binary: probability of the positive class; multiclass: one probability per
+  class; regression: the prediction in the label's units), applying the transform graph
+  inside the model;
 - transform_features: serialized raw tf.Examples -> transformed features, used by TFMA.
 """
 import keras_tuner
@@ -11,24 +13,27 @@ import tensorflow_transform as tft
 from tfx import v1 as tfx
 
 from modules import dataset
-from modules import features as F
 from modules.model import DEFAULT_HPARAMS, build_keras_model, skip_autograph_for_tf_keras
+from tabflow.dataset import REGRESSION
 
 
-def _serving_feature_spec(tf_transform_output):
+def _serving_feature_spec(tf_transform_output, plan):
+    # A hook may derive the label, so the raw spec need not hold a column of that name.
     spec = tf_transform_output.raw_feature_spec()
-    for key in F.RAW_LABEL_SOURCES:
+    for key in [plan["label"], *plan["label_sources"]]:
         spec.pop(key, None)
     return spec
 
 
-def make_serving_signatures(model, tf_transform_output):
+def make_serving_signatures(model, tf_transform_output, plan):
     model.tft_layer = tf_transform_output.transform_features_layer()
-    input_names = list(model.input_names)
+    # The input dict's keys: the transformed names (Keras layer names may be sanitized).
+    input_names = list(model.input)
 
     @tf.function(input_signature=[tf.TensorSpec(shape=[None], dtype=tf.string, name="examples")])
     def serve_tf_examples_fn(serialized_tf_examples):
-        raw = tf.io.parse_example(serialized_tf_examples, _serving_feature_spec(tf_transform_output))
+        raw = tf.io.parse_example(serialized_tf_examples,
+                                  _serving_feature_spec(tf_transform_output, plan))
         transformed = model.tft_layer(raw)
         return {"outputs": model({k: transformed[k] for k in input_names})}
 
@@ -55,14 +60,17 @@ def hparams_from(fn_args) -> keras_tuner.HyperParameters:
 def run_fn(fn_args: tfx.components.FnArgs) -> None:
     skip_autograph_for_tf_keras()
     config = fn_args.custom_config or {}
+    plan = config["plan"]
     batch_size = int(config.get("batch_size", 40))
     tf.keras.utils.set_random_seed(int(config.get("seed", 42)))
     tf_transform_output = tft.TFTransformOutput(fn_args.transform_output)
     train = dataset.input_fn(fn_args.train_files, fn_args.data_accessor, tf_transform_output,
-                             batch_size)
+                             batch_size, plan)
     evaluation = dataset.input_fn(fn_args.eval_files, fn_args.data_accessor, tf_transform_output,
-                                  batch_size)
-    model = build_keras_model(hparams_from(fn_args))
+                                  batch_size, plan)
+    label_scale = dataset.label_scale(train) if plan["problem_type"] == REGRESSION \
+        else (0.0, 1.0)
+    model = build_keras_model(hparams_from(fn_args), plan, label_scale)
     model.fit(
         train,
         steps_per_epoch=fn_args.train_steps,
@@ -73,4 +81,4 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
         callbacks=[tf.keras.callbacks.TensorBoard(log_dir=fn_args.model_run_dir)],
     )
     model.save(fn_args.serving_model_dir, save_format="tf",
-               signatures=make_serving_signatures(model, tf_transform_output))
+               signatures=make_serving_signatures(model, tf_transform_output, plan))

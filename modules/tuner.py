@@ -1,31 +1,45 @@
 """tuner_fn for the TFX Tuner: a random search over the model's hyperparameters."""
+import functools
+
 import keras_tuner
 import tensorflow_transform as tft
 from tfx import v1 as tfx
 
 from modules import dataset
 from modules.model import build_keras_model, search_space, skip_autograph_for_tf_keras
+from tabflow.dataset import BINARY, MULTICLASS, REGRESSION
+
+# What ranks trials, per problem type: the validation metric nearest the headline the
+# Evaluator gates on (AUC, accuracy; for regression the MSE loss, which orders as RMSE does).
+OBJECTIVES = {
+    BINARY: keras_tuner.Objective("val_auc", direction="max"),
+    MULTICLASS: keras_tuner.Objective("val_accuracy", direction="max"),
+    REGRESSION: keras_tuner.Objective("val_loss", direction="min"),
+}
 
 
 def tuner_fn(fn_args: tfx.components.FnArgs) -> tfx.components.TunerFnResult:
     skip_autograph_for_tf_keras()
     config = fn_args.custom_config or {}
+    plan = config["plan"]
     tf_transform_output = tft.TFTransformOutput(fn_args.transform_graph_path)
+    batch_size = int(config.get("batch_size", 40))
+    train = dataset.input_fn(fn_args.train_files, fn_args.data_accessor, tf_transform_output,
+                             batch_size, plan)
+    evaluation = dataset.input_fn(fn_args.eval_files, fn_args.data_accessor, tf_transform_output,
+                                  batch_size, plan)
+    label_scale = dataset.label_scale(train) if plan["problem_type"] == REGRESSION \
+        else (0.0, 1.0)
     tuner = keras_tuner.RandomSearch(
-        build_keras_model,
+        functools.partial(build_keras_model, plan=plan, label_scale=label_scale),
         hyperparameters=search_space(),
         max_trials=int(config.get("max_trials", 2)),
-        objective=keras_tuner.Objective("val_auc", direction="max"),
+        objective=OBJECTIVES[plan["problem_type"]],
         directory=fn_args.working_dir,
-        project_name="taxi_tuning",
+        project_name="tuning",
         seed=int(config.get("seed", 42)),
         overwrite=True,
     )
-    batch_size = int(config.get("batch_size", 40))
-    train = dataset.input_fn(fn_args.train_files, fn_args.data_accessor, tf_transform_output,
-                             batch_size)
-    evaluation = dataset.input_fn(fn_args.eval_files, fn_args.data_accessor, tf_transform_output,
-                                  batch_size)
     return tfx.components.TunerFnResult(
         tuner=tuner,
         fit_kwargs={

@@ -13,7 +13,7 @@ from typing import Dict, List, Optional
 from tfx import types
 from tfx.dsl.components.common import resolver
 
-from pipeline import contract
+from tabflow import contract
 
 # Input keys of the resolver: every blessed-model candidate, their blessings, and this run's
 # candidate (the Trainer's output).

@@ -15,11 +15,11 @@ from tfx.types import artifact_utils, standard_artifacts
 from tfx.types.component_spec import ExecutionParameter
 from tfx.types.standard_component_specs import ImportSchemaGenSpec
 
-from artifacts.anomalies import describe_anomalies
+from tabflow.artifacts.anomalies import describe_anomalies
 from pipeline import csv_check, span_values
-from pipeline.contract import (ANOMALIES_FILE, CSV_CHECK_FILE, CSV_CHECK_TYPE, GATE_VERDICT_FILE,
+from tabflow.contract import (ANOMALIES_FILE, CSV_CHECK_FILE, CSV_CHECK_TYPE, GATE_VERDICT_FILE,
                                GATE_VERDICT_TYPE, SCHEMA_FILE, SPAN_PROPERTY, SPLIT_PREFIX)
-from pipeline.fingerprints import sha256_file
+from modules.hooks import load as load_hooks
 
 # CsvExampleGen's input pattern under data_root; CsvCheck resolves the same span from it.
 SPAN_PATTERN = "span-{SPAN}/*.csv"
@@ -152,7 +152,7 @@ def read_anomalies(anomalies: tfx.dsl.Artifact):
     """{split name: tensorflow_metadata Anomalies proto} for an ExampleAnomalies artifact.
 
     Read through TFX's fileio (the gate runs inside TFX, where the artifact may be remote);
-    artifacts.anomalies describes the result."""
+    tabflow.artifacts.anomalies describes the result."""
     from tensorflow_metadata.proto.v0 import anomalies_pb2
     result = {}
     for split in artifact_utils.decode_split_names(anomalies.split_names):
@@ -162,44 +162,63 @@ def read_anomalies(anomalies: tfx.dsl.Artifact):
     return result
 
 
-def read_numeric_columns(examples: tfx.dsl.Artifact) -> Dict[str, np.ndarray]:
-    """{feature: float array over every split's tf.Examples}, NaN where an example holds no
-    single numeric value (missing, or text where a number was expected)."""
+def read_columns(examples: tfx.dsl.Artifact) -> Dict[str, np.ndarray]:
+    """{feature: array over every split's tf.Examples}: floats (NaN where an example holds no
+    single value) for a feature whose values are all numbers, else objects (text, None where
+    missing)."""
     import tensorflow as tf
     files = []
     for split in artifact_utils.decode_split_names(examples.split_names):
         folder = os.path.join(examples.uri, f"{SPLIT_PREFIX}{split}")
         files += [os.path.join(folder, name) for name in sorted(fileio.listdir(folder))]
-    rows = []
+    rows, text = [], set()
     for record in tf.data.TFRecordDataset(files, compression_type="GZIP"):
         row = {}
         for name, feature in tf.train.Example.FromString(record.numpy()).features.feature.items():
             kind = feature.WhichOneof("kind")
-            values = getattr(feature, kind).value if kind in ("float_list", "int64_list") else ()
-            row[name] = float(values[0]) if len(values) == 1 else np.nan
+            values = getattr(feature, kind).value if kind else ()
+            if len(values) != 1:
+                row[name] = None
+            elif kind == "bytes_list":
+                row[name] = values[0].decode("utf-8", "replace")
+                text.add(name)
+            else:
+                row[name] = float(values[0])
         rows.append(row)
     names = sorted({name for row in rows for name in row})
-    return {name: np.array([row.get(name, np.nan) for row in rows]) for name in names}
+    return {name: (np.array([row.get(name) for row in rows], dtype=object) if name in text
+                   else np.array([np.nan if row.get(name) is None else row[name]
+                                  for row in rows]))
+            for name in names}
 
 
 def span_value_problems(examples: tfx.dsl.Artifact, schema: tfx.dsl.Artifact, label: str,
-                        label_fn: str, min_label_share: float,
-                        max_outlier_share: float) -> List[str]:
+                        problem_type: str, classes: List[str], hooks: str, min_examples: int,
+                        min_label_share: float, max_outlier_share: float) -> List[str]:
     """The gate's checks on the span's values (pipeline/span_values.py)."""
     from tfx.utils import io_utils
     from tensorflow_metadata.proto.v0 import schema_pb2
     curated = io_utils.parse_pbtxt_file(os.path.join(schema.uri, SCHEMA_FILE),
                                         schema_pb2.Schema())
-    columns = read_numeric_columns(examples)
-    problems = span_values.outlier_problems(columns, span_values.typical_ranges(curated),
-                                            max_outlier_share)
-    try:
-        labels = span_values.load_label_fn(label_fn)(columns)
-    except KeyError as missing:
-        # A label source column without a numeric value anywhere: the schema check names it.
-        return problems + [f"label '{label}': cannot be derived by {label_fn}, no numeric "
-                           f"values for column {missing}"]
-    return problems + span_values.label_problems(labels, label, min_label_share)
+    columns = read_columns(examples)
+    count = max((len(values) for values in columns.values()), default=0)
+    problems = span_values.size_problems(count, min_examples)
+    problems += span_values.outlier_problems(columns, span_values.typical_ranges(curated),
+                                             max_outlier_share)
+    label_from_raw = getattr(load_hooks(hooks), "label_from_raw", None) if hooks else None
+    if label_from_raw is not None:
+        try:
+            labels = label_from_raw(columns)
+        except KeyError as missing:
+            # A label source column without a value anywhere: the schema check names it.
+            return problems + [f"label '{label}': cannot be derived by {hooks}, no values for "
+                               f"column {missing}"]
+    elif label in columns:
+        labels = columns[label]
+    else:
+        return problems + [f"label '{label}': no example has the column"]
+    return problems + span_values.label_problems(labels, label, problem_type, classes,
+                                                 min_label_share)
 
 
 @tfx.dsl.components.component
@@ -210,16 +229,21 @@ def AnomalyGate(
     verdict: tfx.dsl.components.OutputArtifact[DataGateVerdict],
     code_sha256: tfx.dsl.components.Parameter[str],
     label: tfx.dsl.components.Parameter[str],
-    label_fn: tfx.dsl.components.Parameter[str],
+    problem_type: tfx.dsl.components.Parameter[str],
+    classes_json: tfx.dsl.components.Parameter[str],
+    hooks: tfx.dsl.components.Parameter[str],
+    min_examples: tfx.dsl.components.Parameter[int],
     min_label_share: tfx.dsl.components.Parameter[float],
     max_outlier_share: tfx.dsl.components.Parameter[float],
 ) -> None:
     """Fails the run when ExampleValidator found anomalies, or the span's values fail the
-    checks a schema cannot state (a typical-range outlier share, a one-class `label` as
-    `label_fn` derives it), so nothing downstream executes.
-    `code_sha256` is there for the cache key only (pipeline/fingerprints.py)."""
+    checks a schema cannot state (its size, a typical-range outlier share, a missing, one-class
+    or constant `label`, derived by the dataset's `hooks` module when it has one), so nothing
+    downstream executes. `code_sha256` is there for the cache key only
+    (pipeline/fingerprints.py)."""
     problems = describe_anomalies(read_anomalies(anomalies)) + span_value_problems(
-        examples, schema, label, label_fn, min_label_share, max_outlier_share)
+        examples, schema, label, problem_type, json.loads(classes_json), hooks, min_examples,
+        min_label_share, max_outlier_share)
     if problems:
         raise AnomaliesFound(
             f"data validation found {len(problems)} anomal{'y' if len(problems) == 1 else 'ies'} "
@@ -246,12 +270,10 @@ class CuratedSchemaGen(ImportSchemaGen):
     """
     SPEC_CLASS = _FingerprintedImportSchemaGenSpec
 
-    def __init__(self, schema_file: str, code_sha256: str):
-        if not os.path.isfile(schema_file):
-            raise FileNotFoundError(f"curated schema file not found: {schema_file}")
+    def __init__(self, schema_file: str, schema_sha256: str, code_sha256: str):
         spec = _FingerprintedImportSchemaGenSpec(
             schema_file=schema_file,
-            schema_sha256=sha256_file(schema_file),
+            schema_sha256=schema_sha256,
             code_sha256=code_sha256,
             schema=tfx.dsl.Channel(type=standard_artifacts.Schema),
         )

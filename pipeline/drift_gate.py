@@ -24,9 +24,9 @@ from tfx import v1 as tfx
 from tfx.dsl.io import fileio
 from tfx.types import artifact_utils, standard_artifacts
 
-from artifacts.drift import describe_drift, measurement_rows
-from metadata.drift import choose_baseline, live, passed_reports, span_of  # noqa: F401
-from pipeline import contract as C
+from tabflow.artifacts.drift import describe_drift, measurement_rows
+from tabflow.metadata.drift import choose_baseline, live, passed_reports, span_of  # noqa: F401
+from tabflow import contract as C
 
 
 NO_BASELINE = "none: no older span has passed"
@@ -72,7 +72,7 @@ class LastPassedSpanStrategy(tfx.dsl.experimental.ResolverStrategy):
         context = _pipeline_context(store, current.id)
         if span is None or context is None:
             return nothing
-        # A report whose statistics or Examples lost their files (`taxi-pipeline gc`) cannot be
+        # A report whose statistics or Examples lost their files (`tabflow gc`) cannot be
         # a baseline: the next older one is taken.
         report = choose_baseline(span, [r for r in passed_reports(store, context.id)
                                         if live(store, r)])
@@ -102,7 +102,7 @@ def _read_statistics(statistics: tfx.dsl.Artifact) -> Dict[str, object]:
 
 def measure_drift(current: Dict[str, object], baseline: Dict[str, object], schema) -> List[dict]:
     """TFDV's drift measurements with the schema's comparators (rows as
-    artifacts.drift.measurement_rows makes them), on the train split when both spans have one.
+    tabflow.artifacts.drift.measurement_rows makes them), on the train split when both spans have one.
 
     The splits are hash partitions of one span: the train split (60%) measures the span's
     distribution with the least sampling noise, and it is the data the model learns from; the

@@ -1,6 +1,6 @@
 """The Vertex target's exit handler: a component Vertex AI Pipelines runs once the pipeline's
 tasks have ended, whatever their state, with the pipeline's final status. It sends that status
-to the alerts channels (alerts/channels.py) from inside the pipeline's image; the secrets come
+to the alerts channels (tabflow/alerts/channels.py) from inside the pipeline's image; the secrets come
 from that container's environment, the other alert settings are compiled in.
 
 Vertex records the run's lineage in its own metadata service, not in the project's MLMD store,
@@ -18,9 +18,9 @@ def NotifyOnExit(final_status: tfx.dsl.components.Parameter[str],
     import json
     import logging
 
-    from alerts import channels
-    from alerts.outcome import from_final_status
-    from pipeline.config import AlertsConfig
+    from tabflow.alerts import channels
+    from tabflow.alerts.outcome import from_final_status
+    from tabflow.config import AlertsConfig
     alerts = AlertsConfig(**json.loads(alerts_json))
     alerts.validate()
     results = channels.deliver(from_final_status(final_status, pipeline_name), alerts)

@@ -10,13 +10,13 @@ import json
 from pathlib import Path
 from typing import Dict, Iterable, List, Optional
 
-from pipeline import contract as C
+from tabflow import contract as C
 
 # The project's own packages: imports of anything else (TFX, TensorFlow, the standard library)
-# are covered by the lock file. PROJECT_ROOT is pipeline.config's, not imported from there so
+# are covered by the lock file. PROJECT_ROOT is tabflow.config's, not imported from there so
 # that the gates' fingerprints do not cover the configuration code.
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-PROJECT_PACKAGES = ("modules", "pipeline", "metadata", "artifacts", "registry")
+PROJECT_PACKAGES = ("modules", "pipeline", "tabflow")
 LOCK_FILE = "requirements.lock"
 
 
@@ -68,7 +68,7 @@ def _imported_names(path: Path, module: str) -> List[str]:
                 parts = package.split(".")[:len(package.split(".")) - node.level + 1]
                 base = ".".join(parts + ([base] if base else []))
             names.append(base)
-            # `from pipeline import contract` imports the submodule pipeline.contract.
+            # `from tabflow import contract` imports the submodule tabflow.contract.
             names += [f"{base}.{alias.name}" for alias in node.names]
     out = []
     for name in names:
@@ -119,7 +119,7 @@ def modules_fingerprint() -> str:
     return sha256_files(Path(modules.__file__).parent.glob("*.py"))
 
 
-# The project modules each node runs, by node id (pipeline/contract.py). Nodes missing here run
+# The project modules each node runs, by node id (tabflow/contract.py). Nodes missing here run
 # none of our code. CsvExampleGen gets the lock file alone (its library is pinned there); the
 # Evaluator has no parameter to carry a fingerprint: its eval_config is already one of its
 # exec properties and its model input is new whenever Trainer re-ran. Resolver nodes are never
@@ -128,8 +128,9 @@ COMPONENT_CODE = {
     C.CURATED_SCHEMA: ("pipeline.components",),
     C.CSV_CHECK: ("pipeline.components",),
     C.EXAMPLE_GEN: (),
-    # The gate derives the label with the features module's rule (loaded by dotted path).
-    C.ANOMALY_GATE: ("pipeline.components", "modules.features"),
+    # A dataset's hooks module, which the gate and the model code load by path, joins these
+    # nodes' fingerprints in pipeline/inputs.py.
+    C.ANOMALY_GATE: ("pipeline.components",),
     C.DRIFT_GATE: ("pipeline.drift_gate",),
     C.TRANSFORM: ("modules.transform",),
     C.TUNER: ("modules.tuner", "pipeline.tuning"),

@@ -1,6 +1,6 @@
-"""The one pipeline definition every runner compiles."""
-import glob
-import os
+"""The one pipeline definition every runner compiles. It reads no file: the runner gathers what
+it needs (pipeline/inputs.py) and passes it in."""
+import json
 from typing import Optional
 
 from google.protobuf import any_pb2, wrappers_pb2
@@ -9,50 +9,32 @@ from tfx import v1 as tfx
 from tfx.dsl.components.base import executor_spec
 from tfx.proto import example_gen_pb2
 
-from modules import features
-from pipeline import contract as C
 from pipeline import provenance
 from pipeline.baseline import CANDIDATE_KEY, BlessedBeforeCandidateStrategy
 from pipeline.beam_presets import beam_pipeline_args
-from pipeline.components import (SPAN_PATTERN, AnomalyGate, CsvCheck, CuratedSchemaGen,
-                                 span_files_fingerprint)
-from pipeline.config import DataConfig, PipelineConfig
+from pipeline.components import SPAN_PATTERN, AnomalyGate, CsvCheck, CuratedSchemaGen
 from pipeline.drift_gate import DriftGate, LastPassedSpanStrategy
 from pipeline.eval_config import create_eval_config
-from pipeline.fingerprints import component_fingerprints, sha256_file
+from pipeline.inputs import RunInputs
 from pipeline.push import OncePerModelExecutor
 from pipeline.tuning import PolicyTuner, ReusableTuningStrategy, tuning_key
+from tabflow import contract as C
+from tabflow.config import DataConfig, PipelineConfig
 
 # Dotted paths into the installed `modules` package: no module wheel to build or ship, and the
-# same import works in-process, on Beam workers and in a KFP container image. Code changes still
+# same import works in-process, on Beam workers and in a KFP container image. They are generic:
+# what they do for a dataset comes from the feature plan in their custom_config, and a
+# dataset's own code (its hooks module) is loaded by path from there. Code changes still
 # invalidate the cache: each node's exec properties carry the sha256 of the project files it
-# runs and of the lock file (pipeline/fingerprints.py), and nothing else's.
+# runs, of the dataset's hooks and of the lock file (pipeline/fingerprints.py, inputs.py).
 PREPROCESSING_FN = "modules.transform.preprocessing_fn"
 TUNER_FN = "modules.tuner.tuner_fn"
 RUN_FN = "modules.trainer.run_fn"
-# The label as the transform derives it from raw columns, for the data gate's label check.
-LABEL_FN = "modules.features.label_from_raw"
-
-# Compile-only targets: the definition must not list a (remote) data_root there.
-COMPILE_ONLY_RUNNERS = ("kfp", "vertex")
 
 # KubeflowV2's compiler (tfx/orchestration/kubeflow/v2/step_builder.py) compiles only the
 # LatestArtifact and LatestBlessedModel resolver strategies: on these targets the drift gate
 # has no baseline and passes every span, saying so.
 NO_CUSTOM_RESOLVERS = ("kfp", "vertex")
-
-
-def _check_local_inputs(data: DataConfig) -> None:
-    """Fail before anything runs when a local data_root or a requested span is missing (remote
-    URIs are left to TFX). What the span folders hold is CsvCheck's to judge, with every
-    problem in one message."""
-    if "://" in data.data_root:
-        return
-    if not os.path.isdir(data.data_root):
-        raise FileNotFoundError(f"data_root is not a directory: {data.data_root}")
-    if data.span and not glob.glob(
-            os.path.join(data.data_root, SPAN_PATTERN.replace("{SPAN}", str(data.span)))):
-        raise FileNotFoundError(f"span {data.span} has no CSV file under {data.data_root}")
 
 
 def _example_gen_input(data: DataConfig) -> dict:
@@ -72,8 +54,8 @@ NO_BASELINE = "none"  # open-source KFP: its backend cannot run Resolver nodes
 BASELINES = (BLESSED_BEFORE_CANDIDATE, LATEST_BLESSED, NO_BASELINE)
 
 
-def create_components(config: PipelineConfig, baseline: str = BLESSED_BEFORE_CANDIDATE,
-                      runner: str = "local") -> list:
+def create_components(config: PipelineConfig, inputs: RunInputs,
+                      baseline: str = BLESSED_BEFORE_CANDIDATE, runner: str = "local") -> list:
     """The pipeline's components in topological order.
 
     `baseline` chooses the model the Evaluator compares the candidate with: the newest blessed
@@ -86,34 +68,27 @@ def create_components(config: PipelineConfig, baseline: str = BLESSED_BEFORE_CAN
     """
     if baseline not in BASELINES:
         raise ValueError(f"baseline must be one of {BASELINES}, got {baseline!r}")
-    _check_local_inputs(config.data)
-    training = config.training
-    code = component_fingerprints()
-    run_provenance = provenance.RunProvenance(
-        **provenance.collect(config, runner)).with_id(C.PROVENANCE)
+    training, spec, plan, code = config.training, inputs.spec, inputs.plan, inputs.code
+    run_provenance = provenance.RunProvenance(**inputs.provenance).with_id(C.PROVENANCE)
     curated_schema = CuratedSchemaGen(
-        schema_file=config.data.schema_path,
+        schema_file=config.data.schema_path, schema_sha256=inputs.schema_sha256,
         code_sha256=code[C.CURATED_SCHEMA]).with_id(C.CURATED_SCHEMA)
     csv_check = CsvCheck(
         schema=curated_schema.outputs[C.SCHEMA_KEY],
         data_root=config.data.data_root,
         span=config.data.span,
-        # Compiled pipelines run later, elsewhere: no listing at compile time, so there the
-        # check is cached on data_root and span only.
-        files_fingerprint=("" if runner in COMPILE_ONLY_RUNNERS
-                           else span_files_fingerprint(config.data.data_root)),
+        files_fingerprint=inputs.files_fingerprint,
         code_sha256=code[C.CSV_CHECK],
     ).with_id(C.CSV_CHECK)
     example_gen = tfx.components.CsvExampleGen(
         input_base=config.data.data_root,
         **_example_gen_input(config.data),
-        # Hash buckets on the example's content: the same rows always land in the same split,
-        # 60% train, 20% eval (Tuner and Trainer validation), 20% test (the blessing only).
+        # Hash buckets on the example's content, in the spec's ratios (default 3:1:1): the same
+        # rows always land in the same split; train fits, eval validates the Tuner and Trainer,
+        # test blesses only.
         output_config=tfx.proto.Output(split_config=tfx.proto.SplitConfig(splits=[
-            tfx.proto.SplitConfig.Split(name=C.TRAIN_SPLIT, hash_buckets=3),
-            tfx.proto.SplitConfig.Split(name=C.EVAL_SPLIT, hash_buckets=1),
-            tfx.proto.SplitConfig.Split(name=C.TEST_SPLIT, hash_buckets=1),
-        ])),
+            tfx.proto.SplitConfig.Split(name=split, hash_buckets=spec.splits[split])
+            for split in C.SPLITS])),
     ).with_id(C.EXAMPLE_GEN)
     _set_example_gen_code(example_gen, code[C.EXAMPLE_GEN])
     # Explicit edge: ExampleGen reads only files the CSV check has passed.
@@ -131,9 +106,10 @@ def create_components(config: PipelineConfig, baseline: str = BLESSED_BEFORE_CAN
         examples=example_gen.outputs[C.EXAMPLES_KEY],
         schema=curated_schema.outputs[C.SCHEMA_KEY],
         code_sha256=code[C.ANOMALY_GATE],
-        label=features.LABEL_KEY, label_fn=LABEL_FN,
-        min_label_share=config.gates.min_label_share,
-        max_outlier_share=config.gates.max_outlier_share).with_id(C.ANOMALY_GATE)
+        label=spec.label, problem_type=spec.problem_type, classes_json=json.dumps(spec.classes),
+        hooks=plan["hooks"] or "", min_examples=spec.min_examples,
+        min_label_share=spec.min_label_share,
+        max_outlier_share=spec.max_outlier_share).with_id(C.ANOMALY_GATE)
     drift_baseline = []
     drift_inputs = dict(examples=example_gen.outputs[C.EXAMPLES_KEY],
                         statistics=statistics_gen.outputs[C.STATISTICS_KEY],
@@ -156,7 +132,7 @@ def create_components(config: PipelineConfig, baseline: str = BLESSED_BEFORE_CAN
         examples=example_gen.outputs[C.EXAMPLES_KEY],
         schema=curated_schema.outputs[C.SCHEMA_KEY],
         preprocessing_fn=PREPROCESSING_FN,
-        custom_config={"code_sha256": code[C.TRANSFORM]},
+        custom_config={"code_sha256": code[C.TRANSFORM], "plan": plan},
         # StatisticsGen already describes the raw data and the gate has validated it;
         # Transform's own pre/post statistics would repeat that work on every run.
         disable_statistics=True,
@@ -176,7 +152,7 @@ def create_components(config: PipelineConfig, baseline: str = BLESSED_BEFORE_CAN
     )
     tuning_inputs = dict(span_examples=example_gen.outputs[C.EXAMPLES_KEY])
     tuning_reuse = []
-    key = tuning_key(code[C.TUNER], sha256_file(config.data.schema_path), training)
+    key = tuning_key(code[C.TUNER], inputs.schema_sha256, training, plan)
     if runner not in NO_CUSTOM_RESOLVERS:
         tuning_reuse = [tfx.dsl.Resolver(
             strategy_class=ReusableTuningStrategy,
@@ -195,7 +171,7 @@ def create_components(config: PipelineConfig, baseline: str = BLESSED_BEFORE_CAN
                                        num_steps=training.tuner_train_steps),
         eval_args=tfx.proto.EvalArgs(splits=[C.EVAL_SPLIT], num_steps=training.tuner_eval_steps),
         custom_config={"code_sha256": code[C.TUNER], "max_trials": training.tuner_trials,
-                       "batch_size": training.batch_size},
+                       "batch_size": training.batch_size, "plan": plan},
         **training_inputs,
     ).with_id(C.TUNER)
     trainer = tfx.components.Trainer(
@@ -203,7 +179,8 @@ def create_components(config: PipelineConfig, baseline: str = BLESSED_BEFORE_CAN
         hyperparameters=tuner.outputs[C.BEST_HYPERPARAMETERS_KEY],
         train_args=tfx.proto.TrainArgs(splits=[C.TRAIN_SPLIT], num_steps=training.train_steps),
         eval_args=tfx.proto.EvalArgs(splits=[C.EVAL_SPLIT], num_steps=training.eval_steps),
-        custom_config={"code_sha256": code[C.TRAINER], "batch_size": training.batch_size},
+        custom_config={"code_sha256": code[C.TRAINER], "batch_size": training.batch_size,
+                       "plan": plan},
         **training_inputs,
     ).with_id(C.TRAINER)
     resolver = _baseline_resolver(baseline, trainer)
@@ -211,9 +188,7 @@ def create_components(config: PipelineConfig, baseline: str = BLESSED_BEFORE_CAN
         examples=example_gen.outputs[C.EXAMPLES_KEY],
         model=trainer.outputs[C.MODEL_KEY],
         baseline_model=resolver[0].outputs[C.RESOLVED_MODEL_KEY] if resolver else None,
-        eval_config=create_eval_config(config.gates.min_auc, config.gates.max_auc_regression,
-                                       config.gates.max_slice_auc_regression,
-                                       with_baseline=bool(resolver)),
+        eval_config=create_eval_config(spec, with_baseline=bool(resolver)),
         # Blessed on data that neither tuned nor trained the model.
         example_splits=[C.TEST_SPLIT],
     ).with_id(C.EVALUATOR)
@@ -259,19 +234,21 @@ def _baseline_resolver(baseline: str, trainer) -> list:
     return [tfx.dsl.Resolver(strategy_class=strategy, **channels).with_id(C.RESOLVER)]
 
 
-def create_pipeline(config: PipelineConfig,
+def create_pipeline(config: PipelineConfig, inputs: RunInputs,
                     metadata_connection: Optional[metadata_store_pb2.ConnectionConfig] = None,
                     baseline: str = BLESSED_BEFORE_CANDIDATE,
                     runner: str = "local") -> tfx.dsl.Pipeline:
-    """The pipeline for `config`; no side effects.
+    """The pipeline for `config` and what the runner gathered for it (pipeline/inputs.py:
+    gather); no side effects, no file read.
 
-    The runner chooses `metadata_connection` (metadata/store.py: connection_config) and creates
-    what it needs; None for orchestrators that record lineage themselves (Kubeflow, Vertex).
+    The runner chooses `metadata_connection` (tabflow/metadata/store.py: connection_config) and
+    creates what it needs; None for orchestrators that record lineage themselves (Kubeflow,
+    Vertex).
     """
     return tfx.dsl.Pipeline(
         pipeline_name=config.pipeline_name,
         pipeline_root=config.pipeline_root,
-        components=create_components(config, baseline, runner),
+        components=create_components(config, inputs, baseline, runner),
         enable_cache=config.enable_cache,
         metadata_connection_config=metadata_connection,
         beam_pipeline_args=beam_pipeline_args(config.beam),

@@ -11,7 +11,7 @@ from typing import Dict
 
 from tfx import v1 as tfx
 
-from pipeline.config import PROJECT_ROOT
+from tabflow.config import PROJECT_ROOT
 from pipeline.fingerprints import modules_fingerprint, pipeline_code_files, sha256_file
 
 PROVENANCE_FILE = "provenance.json"
@@ -31,15 +31,17 @@ def _git(*args: str) -> str:
     return out.stdout.strip()
 
 
-def tracked_files(schema_path: str) -> Dict[str, str]:
+def tracked_files(schema_path: str, spec=None) -> Dict[str, str]:
     """{path relative to the project (or absolute if outside it): sha256} of what shapes a model:
-    every project file a node runs, the lock file and the curated schema."""
+    every project file a node runs, the lock file, the curated schema and the dataset's spec
+    and hooks module."""
     import modules
     out = pipeline_code_files()
     paths = sorted(os.path.join(os.path.dirname(modules.__file__), name)
                    for name in os.listdir(os.path.dirname(modules.__file__))
                    if name.endswith(".py"))
-    for path in paths + [schema_path]:
+    dataset_files = [spec.spec_path] + ([spec.hooks] if spec.hooks else []) if spec else []
+    for path in paths + [schema_path] + dataset_files:
         if os.path.isfile(path):
             rel = os.path.relpath(path, PROJECT_ROOT)
             out[path if rel.startswith("..") else rel] = sha256_file(path)
@@ -51,8 +53,20 @@ def tracked_files(schema_path: str) -> Dict[str, str]:
 COMMIT_VARIABLE = "TAXI_GIT_COMMIT"
 
 
-def collect(config, runner: str, environ=None) -> Dict[str, object]:
-    files = tracked_files(config.data.schema_path)
+def dataset_record(spec) -> Dict[str, object]:
+    """What readers show about the run's dataset without reading its folder again."""
+    return {"name": spec.name, "folder": spec.folder, "label": spec.label,
+            "problem_type": spec.problem_type, "classes": list(spec.classes),
+            "headline": spec.headline.metric, "higher_is_better": spec.headline.higher_is_better,
+            "threshold": spec.threshold, "max_regression": spec.max_regression,
+            "report_slices": list(spec.report_slices),
+            "gated_slices": [dict(column=s.column, value=s.value,
+                                  max_regression=s.max_regression) for s in spec.gated_slices]}
+
+
+def collect(config, runner: str, spec, environ=None) -> Dict[str, object]:
+    """RunProvenance's parameters for a run of `config` on the dataset `spec`."""
+    files = tracked_files(config.data.schema_path, spec)
     commit = _git("rev-parse", "HEAD")
     built_from = (os.environ if environ is None else environ).get(COMMIT_VARIABLE, "")
     return {
@@ -64,6 +78,7 @@ def collect(config, runner: str, environ=None) -> Dict[str, object]:
         "config_json": config.to_json(),
         "file_sha256_json": json.dumps(files, sort_keys=True),
         "code_sha256": modules_fingerprint(),
+        "dataset_json": json.dumps(dataset_record(spec), sort_keys=True),
     }
 
 
@@ -75,12 +90,13 @@ def RunProvenance(
     config_json: tfx.dsl.components.Parameter[str],
     file_sha256_json: tfx.dsl.components.Parameter[str],
     code_sha256: tfx.dsl.components.Parameter[str],
+    dataset_json: tfx.dsl.components.Parameter[str],
     provenance: tfx.dsl.components.OutputArtifact[RunProvenanceArtifact],
 ) -> None:
     """Publishes the run's provenance as artifact properties (queryable) and a JSON file."""
     record = {"git_commit": git_commit, "git_dirty": git_dirty, "runner": runner,
               "config": json.loads(config_json), "files": json.loads(file_sha256_json),
-              "code_sha256": code_sha256}
+              "code_sha256": code_sha256, "dataset": json.loads(dataset_json)}
     tfx.dsl.io.fileio.makedirs(provenance.uri)
     with tfx.dsl.io.fileio.open(os.path.join(provenance.uri, PROVENANCE_FILE), "w") as f:
         f.write(json.dumps(record, indent=2, sort_keys=True))
@@ -90,3 +106,4 @@ def RunProvenance(
     provenance.set_string_custom_property("config_json", config_json)
     provenance.set_string_custom_property("file_sha256_json", file_sha256_json)
     provenance.set_string_custom_property("code_sha256", code_sha256)
+    provenance.set_string_custom_property("dataset_json", dataset_json)

@@ -4,14 +4,14 @@ TFX's Pusher writes a new version every time it executes for a blessed model, co
 file into the final folder (a server watching the folder can load half a model), and when two
 pushes land in the same second the second skips its copy but records the first one's folder as
 its own. For a local serving folder this executor instead:
-- installs the model atomically under a version no other push has taken (registry/serving.py);
+- installs the model atomically under a version no other push has taken (tabflow/registry/serving.py);
 - keeps a record per version under `<serving folder>/.model-sources/` (TensorFlow Serving
   ignores folders whose names are not version numbers) and, when the model already serves from
   a version, records pushed=0 with `already_pushed_version` instead of copying it again;
 - points the `serving` alias of the folder's TensorFlow Serving model config at the new
   version, keeping the other aliases.
 It changes the serving folder under the registry lock and through a journal entry, so a push
-killed part-way is undone by the next push or registry command (registry/pushes.py).
+killed part-way is undone by the next push or registry command (tabflow/registry/pushes.py).
 Other destinations (gs://) keep TFX's behaviour.
 """
 import os
@@ -23,10 +23,10 @@ from tfx.proto import pusher_pb2
 from tfx.types import artifact_utils, standard_component_specs
 from tfx.utils import io_utils, proto_utils
 
-from pipeline import contract
-from registry import serving
-from registry.lock import serving_lock
-from registry.pushes import PUSH_WAIT_SECONDS, publish_locked, settle
+from tabflow import contract
+from tabflow.registry import serving
+from tabflow.registry.lock import serving_lock
+from tabflow.registry.pushes import PUSH_WAIT_SECONDS, publish_locked, settle
 SOURCES_FOLDER = contract.MODEL_SOURCES_FOLDER
 ALREADY_PUSHED_PROPERTY = contract.ALREADY_PUSHED_PROPERTY
 

@@ -1,11 +1,11 @@
 """Propose updates to the curated schema from a freshly inferred one.
 
 Pure functions over ``tensorflow_metadata`` Schema protos, read with
-``artifacts.schema.load_schema``. Deliberately imports only
+``tabflow.artifacts.schema.load_schema``. Deliberately imports only
 ``tensorflow_metadata`` and ``google.protobuf`` (no TensorFlow, TFX or TFDV)
 so that it is fast to import and to test.
 
-The curated schema (``schema/schema.pbtxt``) is the reviewed source of truth.
+The curated schema (``data/taxi/schema.pbtxt``) is the reviewed source of truth.
 ``propose_update`` starts from it and only:
 
 * adds features that the inferred schema has and the curated one lacks
@@ -39,7 +39,7 @@ from typing import Dict, List, Optional, Tuple
 from google.protobuf import text_format
 from tensorflow_metadata.proto.v0 import schema_pb2, statistics_pb2
 
-from artifacts.schema import PathLike, load_schema
+from tabflow.artifacts.schema import PathLike, load_schema
 from pipeline.span_values import TYPICAL_DOMAIN
 
 # The value-constraint rule (schema/README.md): the observed range widened by this many of its

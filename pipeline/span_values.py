@@ -7,15 +7,15 @@ noisy to judge a share on).
   stops impossible values one by one; this stops a span where too many values are merely
   unusual (a tenth of the fares entered in cents, say), which a hard bound wide enough for
   legitimate outliers lets through.
-- Label balance: the training code derives the label from raw columns, so TFDV never sees it;
-  the gate derives it with the same function (a dotted path) and stops a span whose label is
-  one class, or nearly.
+- Labels: a span whose label is missing, one class or nearly (classification), or constant
+  (regression) stops. A label a dataset derives from raw columns (the taxi's) is derived with
+  the dataset's own hook, the function its transform uses.
+- Size: a span with fewer examples than the spec's min_examples stops.
 
-Pure numpy over {column: float array, NaN where a value is missing}; reading the examples is
-the gate's (pipeline/components.py).
+Pure numpy over {column: array}, numbers as floats (NaN where missing) and text as objects
+(None where missing); reading the examples is the gate's (pipeline/components.py).
 """
-import importlib
-from typing import Callable, Dict, List, Mapping
+from typing import Dict, List, Mapping, Sequence
 
 import numpy as np
 from tensorflow_metadata.proto.v0 import schema_pb2
@@ -48,7 +48,8 @@ def outlier_problems(columns: Mapping[str, np.ndarray],
     max_share (a feature absent from `columns` is the schema check's to report)."""
     problems = []
     for name, domain in sorted(ranges.items()):
-        if name not in columns:
+        # Text where numbers were expected is the schema check's to report.
+        if name not in columns or columns[name].dtype == object:
             continue
         values = columns[name][~np.isnan(columns[name])]
         if not values.size:
@@ -67,24 +68,59 @@ def outlier_problems(columns: Mapping[str, np.ndarray],
     return problems
 
 
-def load_label_fn(dotted: str) -> Callable[[Mapping[str, np.ndarray]], np.ndarray]:
-    """The function `package.module.name` that derives the label from raw columns."""
-    module, _, name = dotted.rpartition(".")
-    return getattr(importlib.import_module(module), name)
+def _class_name(value) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
 
 
-def label_problems(labels: np.ndarray, label: str, min_share: float) -> List[str]:
-    """One line when the binary label's rarer class holds less than min_share of the
-    examples, naming both classes' shares."""
-    labels = np.asarray(labels).astype(bool)
+def label_problems(labels: np.ndarray, label: str, problem_type: str, classes: Sequence[str],
+                   min_share: float) -> List[str]:
+    """Problems with a span's labels: missing labels; for classification a class below
+    min_share of the examples (naming every class's share), a value that is no class of the
+    spec; for regression a label that never varies.
+
+    `labels` holds numbers (NaN: missing) or text (None: missing)."""
+    labels = np.asarray(labels, dtype=object)
     if not labels.size:
         return []
-    positives = int(labels.sum())
-    counts = {1: positives, 0: labels.size - positives}
-    if min(counts.values()) / labels.size >= min_share:
+    missing = np.array([v is None or (isinstance(v, float) and np.isnan(v)) for v in labels])
+    problems = []
+    if missing.any():
+        problems.append(f"label '{label}': {int(missing.sum())} of {labels.size} examples have "
+                        f"no label value")
+    present = labels[~missing]
+    if not present.size:
+        return problems
+    if problem_type == "regression":
+        values = present.astype(float)
+        if np.all(values == values[0]):
+            problems.append(f"label '{label}': every example has the value {values[0]:g}; a "
+                            f"model would learn a constant")
+        return problems
+    names = [_class_name(v) for v in present]
+    expected = list(classes) if classes else ["0", "1"]
+    if problem_type == "binary" and not classes:
+        # A label a hook derives (or 0/1 numbers): truth values count as classes 1 and 0.
+        names = ["1" if v not in ("0", "0.0", "False", "false") else "0" for v in names]
+    unknown = sorted(set(names) - set(expected))
+    if unknown:
+        problems.append(f"label '{label}': values {unknown[:5]} are no class of the spec "
+                        f"(classes: {expected})")
+    counts = {cls: names.count(cls) for cls in expected}
+    total = len(names)
+    if min(counts.values()) / total < min_share:
+        shares = ", ".join(f"{cls}: {n / total:.1%} ({n} of {total})"
+                           for cls, n in sorted(counts.items(), key=lambda kv: -kv[1]))
+        problems.append(f"label '{label}': class shares {shares}; the rarest class is below "
+                        f"min_label_share {min_share:.1%}, so a model would learn (and be "
+                        f"judged on) almost without it")
+    return problems
+
+
+def size_problems(count: int, min_examples: int) -> List[str]:
+    """One line when the span holds fewer examples than the spec's min_examples."""
+    if count >= min_examples:
         return []
-    shares = ", ".join(f"{cls}: {n / labels.size:.1%} ({n} of {labels.size})"
-                       for cls, n in counts.items())
-    return [f"label '{label}': class shares {shares}; the rarer class is below "
-            f"min_label_share {min_share:.1%}, so a model would learn (and be judged on) "
-            f"almost one class"]
+    return [f"the span has {count} examples, fewer than min_examples {min_examples} in the "
+            f"dataset's spec: too few to train and judge a model on"]

@@ -33,8 +33,8 @@ from tfx.types.component_spec import ChannelParameter, ExecutionParameter
 from tfx.types.standard_component_specs import TunerSpec
 from tfx.utils import json_utils
 
-from metadata.drift import span_of
-from pipeline import contract as C
+from tabflow.metadata.drift import span_of
+from tabflow import contract as C
 
 # Input keys of PolicyTuner beyond TFX's Tuner's, and its extra parameter.
 PREVIOUS_KEY = C.TUNER_INPUT_PREVIOUS
@@ -42,17 +42,20 @@ SPAN_EXAMPLES_KEY = "span_examples"
 TUNING_KEY_PARAMETER = "tuning_key"
 
 
-def tuning_key(tuner_code_sha256: str, schema_sha256: str, training) -> str:
+def tuning_key(tuner_code_sha256: str, schema_sha256: str, training,
+               plan: Optional[dict] = None) -> str:
     """What a search depends on: the code it runs (modules/tuner.py and the model it builds,
-    pipeline/fingerprints.py), the curated schema and the tuning settings of the config's
-    training section. The trainer's own budget (train_steps) is not part of it."""
+    pipeline/fingerprints.py), the curated schema, the feature plan (the model's inputs and
+    output, from the dataset's spec) and the tuning settings of the config's training section.
+    The trainer's own budget (train_steps) is not part of it."""
     settings = {"tuner_trials": training.tuner_trials,
                 "tuner_train_steps": training.tuner_train_steps,
                 "tuner_eval_steps": training.tuner_eval_steps,
                 "batch_size": training.batch_size}
-    return hashlib.sha256(json.dumps(
-        {"code": tuner_code_sha256, "schema": schema_sha256, "settings": settings},
-        sort_keys=True).encode()).hexdigest()
+    key = {"code": tuner_code_sha256, "schema": schema_sha256, "settings": settings}
+    if plan is not None:
+        key["plan"] = plan
+    return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()
 
 
 def _span(artifact: types.Artifact) -> Optional[int]:

@@ -1,7 +1,7 @@
 """The pipeline as an Airflow DAG, through TFX's legacy AirflowDagRunner.
 
 Airflow finds DAGs as module-level variables of the files in its dags folder, so importing this
-module builds them from `pipeline.config.from_sources()`: TAXI_* environment variables over the
+module builds them from `tabflow.config.from_sources()`: TAXI_* environment variables over the
 defaults. `DAG` is the pipeline; with airflow_trigger = new_span, `SPAN_WATCH` is the DAG that
 announces new spans (runners/airflow_trigger.py) and the pipeline runs on each announcement
 instead of on its schedule. A dags folder outside this repository needs one line:
@@ -9,7 +9,7 @@ instead of on its schedule. A dags folder outside this repository needs one line
     from runners.airflow_dag import DAG, SPAN_WATCH  # noqa: F401
 
 Each task is one TFX component run in-process by the legacy launcher, which records lineage in
-MLMD under `pipeline` / `run` / `component_run` contexts (see metadata/runs.py and
+MLMD under `pipeline` / `run` / `component_run` contexts (see tabflow/metadata/runs.py and
 docs/airflow.md); runners/airflow_launcher.py holds its fixes for a store shared with the
 Local and Beam runners.
 """
@@ -17,7 +17,7 @@ import datetime
 
 import modules  # noqa: F401  sets Keras 2 before anything imports TensorFlow
 
-from pipeline.config import PipelineConfig, from_sources
+from tabflow.config import PipelineConfig, from_sources
 
 
 def on_task_failure(context) -> None:
@@ -79,11 +79,12 @@ def build_dag(config: PipelineConfig):
 
     from tfx.dsl.compiler.compiler import Compiler
 
+    from pipeline.inputs import gather
     from pipeline.pipeline import create_pipeline
     from runners.airflow_launcher import ConditionalLauncher
     from runners.local_runner import metadata_connection
-    pipeline = create_pipeline(config, metadata_connection=metadata_connection(config),
-                               runner="airflow")
+    pipeline = create_pipeline(config, gather(config, "airflow"),
+                               metadata_connection=metadata_connection(config), runner="airflow")
     runner = AirflowDagRunner(AirflowPipelineConfig(
         airflow_dag_config=dag_arguments(config),
         supported_launcher_classes=[ConditionalLauncher.for_pipeline(

@@ -75,10 +75,10 @@ def _earlier_outputs(store, execution_id: int) -> dict:
 
 def _empty(artifact, pipeline_root: str) -> None:
     """Deletes what a failed attempt wrote; on a local root only inside its real path, as gc
-    (registry/containment.py raises OutsideRoot, naming the path, for anything else)."""
+    (tabflow/registry/containment.py raises OutsideRoot, naming the path, for anything else)."""
     from tfx.dsl.io import fileio
     from tfx.types import ValueArtifact
-    from registry import containment
+    from tabflow.registry import containment
     local = "://" not in artifact.uri
     if local and os.path.lexists(artifact.uri):
         containment.remove(artifact.uri, pipeline_root)

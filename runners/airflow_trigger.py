@@ -16,7 +16,7 @@ import datetime
 import logging
 from typing import Optional
 
-from pipeline.config import PipelineConfig
+from tabflow.config import PipelineConfig
 
 log = logging.getLogger(__name__)
 
@@ -49,11 +49,11 @@ def last_announced(uri: str) -> Optional[int]:
 
 def last_ingested(config: PipelineConfig) -> Optional[int]:
     """The span of the newest Examples the pipeline's ExampleGen output, from MLMD."""
-    from metadata.errors import StoreError
-    from metadata.graph import custom
-    from metadata.runs import latest_output
-    from metadata.store import open_store
-    from pipeline import contract as C
+    from tabflow.metadata.errors import StoreError
+    from tabflow.metadata.graph import custom
+    from tabflow.metadata.runs import latest_output
+    from tabflow.metadata.store import open_store
+    from tabflow import contract as C
     try:
         examples = latest_output(open_store(config.store), config.pipeline_name, C.EXAMPLE_GEN,
                                  C.EXAMPLES_KEY)
@@ -66,7 +66,7 @@ def announce_new_span(**context) -> int:
     """The watcher's task: updates the Dataset with the new span, or is skipped."""
     from airflow.exceptions import AirflowSkipException
 
-    from pipeline.config import from_sources
+    from tabflow.config import from_sources
     config = from_sources()
     dataset = spans_dataset(config)
     newest = newest_span(config.data.data_root)

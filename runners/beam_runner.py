@@ -7,7 +7,7 @@ are the local runner's, so Local and Beam runs share one store and reuse each ot
 """
 from typing import Optional
 
-from pipeline.config import PipelineConfig
+from tabflow.config import PipelineConfig
 from runners import local_runner
 
 

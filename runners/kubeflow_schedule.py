@@ -12,7 +12,7 @@ import json
 import os
 from typing import Dict
 
-from pipeline.config import PipelineConfig
+from tabflow.config import PipelineConfig
 
 PRESETS = {"@hourly": "0 * * * *", "@daily": "0 0 * * *", "@weekly": "0 0 * * 0",
            "@monthly": "0 0 1 * *", "@yearly": "0 0 1 1 *", "@annually": "0 0 1 1 *"}

@@ -19,7 +19,7 @@ import json
 import os
 import re
 
-from pipeline.config import PipelineConfig
+from tabflow.config import PipelineConfig
 
 TARGETS = ("vertex", "kfp")
 # The sub-DAG TFX's compiler puts the pipeline's tasks in when there is an exit handler.
@@ -112,14 +112,16 @@ def compile_pipeline(config: PipelineConfig, target: str = "",
     import yaml
     from tfx import v1 as tfx
 
+    from pipeline.inputs import gather
     from pipeline.pipeline import LATEST_BLESSED, NO_BASELINE, create_pipeline
 
     runner = tfx.orchestration.experimental.KubeflowV2DagRunner(
         config=tfx.orchestration.experimental.KubeflowV2DagRunnerConfig(
             default_image=config.kubeflow.kfp_image))
     # No metadata connection: KFP and Vertex record lineage in their own metadata service.
+    inputs = gather(config, target)
     pipeline = create_pipeline(
-        config, metadata_connection=None, runner=target,
+        config, inputs, metadata_connection=None, runner=target,
         # KubeflowV2's compiler turns only TFX's stock resolver strategies into tasks.
         baseline=LATEST_BLESSED if with_baseline else NO_BASELINE)
     if target == "vertex":
@@ -142,7 +144,8 @@ def compile_pipeline(config: PipelineConfig, target: str = "",
         yaml.safe_dump(job["pipelineSpec"], f, sort_keys=True)
     if not with_baseline:
         print(f"note: target '{target}' has no latest-blessed-model resolver: the Evaluator "
-              f"blesses on absolute thresholds only (min_auc={config.gates.min_auc})")
+              f"blesses on absolute thresholds only ({inputs.spec.headline.title} bound "
+              f"{inputs.spec.threshold:g})")
     schedule_json = ""
     if config.kubeflow.kfp_schedule:
         from runners.kubeflow_schedule import write_schedule

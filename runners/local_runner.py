@@ -14,8 +14,8 @@ import traceback
 from dataclasses import dataclass, field
 from typing import List, Optional
 
-from pipeline.config import PipelineConfig
-from pipeline.redaction import redact_text
+from tabflow.config import PipelineConfig
+from tabflow.redaction import redact_text
 from runners.progress import ProgressHandler, logs_to_file
 
 
@@ -51,8 +51,8 @@ def _check_writable_folder(setting: str, folder: str) -> None:
 def check_outputs(config: PipelineConfig) -> None:
     """Before anything runs: the output root, the log folder and the store are usable.
     UnusableSetting or StoreError, one line each, naming the setting."""
-    from metadata.errors import StoreError
-    from metadata.store import open_store
+    from tabflow.metadata.errors import StoreError
+    from tabflow.metadata.store import open_store
     _check_writable_folder("output_root", config.output_root)
     _check_writable_folder("log_file", os.path.dirname(config.log_file))
     setting = "mysql_host" if config.store.mysql_host else "metadata_path"
@@ -74,16 +74,16 @@ class RunResult:
 
 def metadata_connection(config: PipelineConfig):
     """The store section's connection for a writer; an SQLite store's folder is created."""
-    from metadata.store import connection_config
+    from tabflow.metadata.store import connection_config
     if not config.store.mysql_host:
         os.makedirs(os.path.dirname(config.store.metadata_path), exist_ok=True)
     return connection_config(config.store, create=True)
 
 
 def _summarize(config: PipelineConfig, run_id: str, wall: float) -> RunResult:
-    from metadata import runs
-    from metadata.errors import NotFound
-    from metadata.store import open_store
+    from tabflow.metadata import runs
+    from tabflow.metadata.errors import NotFound
+    from tabflow.metadata.store import open_store
     try:
         records = runs.run_executions(open_store(config.store), config.pipeline_name, run_id)
     except NotFound:
@@ -98,9 +98,9 @@ def failed_node(config: PipelineConfig, run_id: str) -> Optional[str]:
     Read from the store, not from TFX's log wording, so a change of log text cannot turn a
     component failure into a set-up failure.
     """
-    from metadata import runs
-    from metadata.errors import NotFound, StoreError
-    from metadata.store import open_store
+    from tabflow.metadata import runs
+    from tabflow.metadata.errors import NotFound, StoreError
+    from tabflow.metadata.store import open_store
     try:
         records = runs.run_executions(open_store(config.store), config.pipeline_name, run_id)
     except (NotFound, StoreError):
@@ -122,8 +122,8 @@ def resume_point(config: PipelineConfig, run_id: str) -> str:
     Raises NotFound for an unknown run id and ValueError (one line for the user) for a run
     this runner cannot resume: an Airflow run, or one that is not FAILED or ABANDONED.
     """
-    from metadata import runs
-    from metadata.store import open_store
+    from tabflow.metadata import runs
+    from tabflow.metadata.store import open_store
     info = runs.resolve_run(open_store(config.store), config.pipeline_name, run_id)
     if info.runner not in ("local", "beam"):
         raise ValueError(f"run {info.run_id} ran on {info.runner}: only Local and Beam runs "
@@ -158,9 +158,9 @@ def _record_process(ir, connection, run_id: str, lease_seconds: float) -> List[s
     from tfx.orchestration import metadata as tfx_metadata
     from tfx.orchestration.portable.mlmd import context_lib
     from tfx.proto.orchestration import pipeline_pb2
-    from metadata import runs
-    from metadata.graph import set_custom
-    from pipeline import contract
+    from tabflow.metadata import runs
+    from tabflow.metadata.graph import set_custom
+    from tabflow import contract
     specs = pipeline_pb2.NodeContexts(contexts=[
         spec for spec in ir.nodes[0].pipeline_node.contexts.contexts
         if spec.type.name in (contract.PIPELINE_CONTEXT, contract.IR_RUN_CONTEXT)])
@@ -181,7 +181,7 @@ def _record_finished(connection, run_id: str) -> None:
         return
     try:
         from tfx.orchestration import metadata as tfx_metadata
-        from metadata import runs
+        from tabflow.metadata import runs
         with tfx_metadata.Metadata(connection) as handle:
             runs.record_finished(handle.store, run_id)
     except Exception:  # noqa: BLE001
@@ -197,12 +197,12 @@ def run(config: PipelineConfig, engine=None, runner_name: str = "local",
         resume: Optional[str] = None, wait_seconds: float = 0.0) -> RunResult:
     """Run create_pipeline(config) on LocalDagRunner, or on another IR-based runner (engine).
 
-    One run at a time per pipeline and store (metadata/run_lock.py): while another holds the
+    One run at a time per pipeline and store (tabflow/metadata/run_lock.py): while another holds the
     lock, wait up to wait_seconds, then raise run_lock.LockBusy naming it.
     resume: a FAILED or ABANDONED run's id; the new run starts from that run's failed node
     (resume_point) and reuses the outputs of every node upstream of it."""
-    from metadata import run_lock
-    from metadata import runs
+    from tabflow.metadata import run_lock
+    from tabflow.metadata import runs
     resume_node = resume_point(config, resume) if resume is not None else None
     check_outputs(config)
     run_id = new_run_id(runner_name)
@@ -213,21 +213,24 @@ def run(config: PipelineConfig, engine=None, runner_name: str = "local",
 
 
 def _run_locked(config, engine, runner_name, run_id, resume, resume_node) -> RunResult:
-    from metadata import run_lock
+    from tabflow.metadata import run_lock
     start = time.monotonic()
     root = logging.getLogger()
     connection = None
     with logs_to_file(config.log_file) as terminal:
+        import modules  # noqa: F401  sets Keras 2 before TensorFlow loads
+        from pipeline.inputs import gather
+        # A bad dataset spec or a missing span is the user's to fix: one line, no run.
+        inputs = gather(config, runner_name)
         handler = ProgressHandler(terminal)
         root.addHandler(handler)
         try:
-            import modules  # noqa: F401  sets Keras 2 before TensorFlow loads
             from tfx import v1 as tfx
             from tfx.dsl.compiler import compiler, constants
             from tfx.orchestration.portable import runtime_parameter_utils
             from pipeline.pipeline import create_pipeline
             connection = metadata_connection(config)
-            pipeline = create_pipeline(config, metadata_connection=connection,
+            pipeline = create_pipeline(config, inputs, metadata_connection=connection,
                                        runner=runner_name)
             ir = compiler.Compiler().compile(pipeline)
             # Bound here, the run id is known before the run; the runner keeps it.

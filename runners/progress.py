@@ -5,7 +5,7 @@ TFX, Beam and TensorFlow write to Python logging, absl and straight to file desc
 duplicate of the original terminal stream, built from the orchestrator's log records.
 
 The log file is the owner's alone (0600), and every Python log record is redacted on its way
-there (pipeline/redaction.py): TFX logs the whole MLMD connection config at INFO, MySQL
+there (tabflow/redaction.py): TFX logs the whole MLMD connection config at INFO, MySQL
 password included.
 """
 import contextlib
@@ -17,7 +17,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, TextIO
 
-from pipeline.redaction import RedactingFilter
+from tabflow.redaction import RedactingFilter
 
 # LocalDagRunner says "Component X ...", BeamDagRunner "node X ...".
 _RUNNING = re.compile(r"^(?:Component|node) (\S+) is running\.$")

@@ -1,6 +1,6 @@
 """What every runner does when a run ends: read the run's review from MLMD once, send its
 outcome to the alerts channels (alerts/), publish its metrics and send its OpenLineage events
-(monitoring/). Local and Beam call it from `taxi-pipeline run`, Airflow from the DAG's
+(monitoring/). Local and Beam call it from `tabflow run`, Airflow from the DAG's
 callbacks (runners/airflow_dag.py).
 Never raises: the run's own result stands whatever happens here."""
 import logging
@@ -11,9 +11,9 @@ log = logging.getLogger(__name__)
 
 def _review(config, run_id: str) -> Optional[dict]:
     """The run's review; None when MLMD has no such run (it failed before it was recorded)."""
-    from metadata.errors import NotFound, StoreError
-    from metadata.store import open_store
-    from review.collect import collect
+    from tabflow.metadata.errors import NotFound, StoreError
+    from tabflow.metadata.store import open_store
+    from tabflow.review.collect import collect
     try:
         return collect(open_store(config.store), config.pipeline_name, run_id)
     except (NotFound, StoreError):
@@ -26,12 +26,12 @@ def report_run_end(config, run_id: str, error: Optional[str] = None,
     delivered, else the error}.
     `failed_component`: the component the orchestrator saw fail, for runners whose MLMD
     records leave a failed execution RUNNING (Airflow's legacy launcher)."""
-    from alerts import channels
-    from alerts.notify import notify_run
-    from monitoring.metrics import publish_run
-    from monitoring.openlineage import emit_run
-    from pipeline.config import METRICS_OFF
-    from pipeline.redaction import redact_text
+    from tabflow.alerts import channels
+    from tabflow.alerts.notify import notify_run
+    from tabflow.monitoring.metrics import publish_run
+    from tabflow.monitoring.openlineage import emit_run
+    from tabflow.config import METRICS_OFF
+    from tabflow.redaction import redact_text
     # The error goes out in messages, events and metrics: no secret it quotes goes with it.
     error = redact_text(error) if error else error
     try:

@@ -6,7 +6,8 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-SCHEMA_PATH = REPO / "schema" / "schema.pbtxt"
+TAXI_FOLDER = REPO / "data" / "taxi"
+SCHEMA_PATH = TAXI_FOLDER / "schema.pbtxt"
 
 # Raw trips used by the transform and model tests. None = missing (only allowed for features the
 # schema leaves optional, i.e. VarLen). `label` is the expected big_tipper.
@@ -67,9 +68,17 @@ def load_schema():
     return text_format.Parse(SCHEMA_PATH.read_text(), schema_pb2.Schema())
 
 
-def raw_feature_spec():
+def taxi_plan():
+    """The taxi's feature plan, built as the runner builds it."""
+    from pipeline.feature_plan import build_plan
+    from tabflow import dataset
+    return build_plan(dataset.load(str(TAXI_FOLDER)), load_schema())
+
+
+def raw_feature_spec(schema=None):
     from tensorflow_transform.tf_metadata import schema_utils
-    return schema_utils.schema_as_feature_spec(load_schema()).feature_spec
+    return schema_utils.schema_as_feature_spec(
+        load_schema() if schema is None else schema).feature_spec
 
 
 def instance(row, spec):
@@ -78,7 +87,7 @@ def instance(row, spec):
     Features not in `row` get a plausible constant; None becomes [] (VarLen features only).
     """
     import tensorflow as tf
-    filler = {"trip_start_timestamp": 1400000000, "trip_miles": row["fare"] / 2.5 + 0.1,
+    filler = {"trip_start_timestamp": 1400000000, "trip_miles": row.get("fare", 0) / 2.5 + 0.1,
               "pickup_census_tract": 17031081500, "dropoff_census_tract": None}
     out = {}
     for name, feature in spec.items():
@@ -95,19 +104,26 @@ def instance(row, spec):
     return out
 
 
-def analyze_and_transform(raw, tmp, unseen_raw=()):
-    """preprocessing_fn through TFT's Beam implementation: analyze and transform `raw` rows.
+def analyze_and_transform(raw, tmp, unseen_raw=(), schema=None, plan=None):
+    """preprocessing_fn through TFT's Beam implementation: analyze and transform `raw` rows of
+    `schema` with feature `plan` (the taxi's by default), the plan passed as TFX Transform
+    passes custom_config.
 
     Returns a dict: transformed (rows, in input order), unseen (`unseen_raw` transformed with the
     same transform_fn), transform_dir (WriteTransformFn output).
     """
+    import functools
+
     import tensorflow_transform.beam as tft_beam
     from tensorflow_transform.tf_metadata import dataset_metadata, metadata_io
 
     from modules.transform import preprocessing_fn
 
-    spec = raw_feature_spec()
-    metadata = dataset_metadata.DatasetMetadata(load_schema())
+    schema = load_schema() if schema is None else schema
+    preprocessing_fn = functools.partial(
+        preprocessing_fn, custom_config={"plan": taxi_plan() if plan is None else plan})
+    spec = raw_feature_spec(schema)
+    metadata = dataset_metadata.DatasetMetadata(schema)
     transform_dir = str(Path(tmp) / "transform_output")
     with tft_beam.Context(temp_dir=str(Path(tmp) / "tft_tmp")):
         (transformed, _), transform_fn = (

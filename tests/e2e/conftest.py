@@ -7,8 +7,8 @@ scenario tests then add runs to the same store, each reading only what its own r
 """
 import pytest
 
-from metadata.store import open_store
-from pipeline.config import PipelineConfig
+from tabflow.metadata.store import open_store
+from tabflow.config import PipelineConfig
 from tests.support.pipeline_runs import (RETRAIN, SMALL, out, snapshot, span_csv,
                                          with_overrides, write_broken_hours)
 
@@ -40,11 +40,11 @@ def strict_run(retrain_config, three_runs):
     """A run whose model cannot be blessed: the second run's model, judged afresh against the
     first run's; everything else is cached.
 
-    min_auc differs from test_local_pipeline.py's 1.0 so that its own strict run still executes
+    threshold differs from test_local_pipeline.py's 1.0 so that its own strict run still executes
     its Evaluator (same store, same inputs) whichever file runs first.
     """
     from runners import local_runner
-    strict = with_overrides(retrain_config, min_auc=0.9999)
+    strict = with_overrides(retrain_config, threshold=0.9999)
     return snapshot(strict, local_runner.run(strict))
 
 
@@ -67,7 +67,7 @@ def drifted_run(e2e_config, three_runs, tmp_path_factory):
 @pytest.fixture(scope="session")
 def beam_runs(tmp_path_factory):
     """The parity scenarios on BeamDagRunner, in a store of their own: a blessed run (every
-    component executes), an unblessed one (min_auc 0.9999: the Evaluator runs again, the rest
+    component executes), an unblessed one (threshold 0.9999: the Evaluator runs again, the rest
     is cached) and one stopped at the data gate (broken trip_start_hour for the same span).
     Returns (config, [blessed, unblessed, gate-failure run ids])."""
     from runners import beam_runner, local_runner
@@ -75,7 +75,7 @@ def beam_runs(tmp_path_factory):
     # Not e2e_config.replace(...): that keeps its derived paths (store, serving folder).
     config = PipelineConfig.from_flat(output_root=str(root / "out"), **SMALL)
     blessed = snapshot(config, beam_runner.run(config))
-    unblessed = beam_runner.run(with_overrides(config, min_auc=0.9999)).run_id
+    unblessed = beam_runner.run(with_overrides(config, threshold=0.9999)).run_id
     span = out(blessed, "CsvExampleGen", "examples").custom_properties["span"].int_value
     (root / "broken" / f"span-{span}").mkdir(parents=True)
     write_broken_hours(span_csv(config, span), root / "broken" / f"span-{span}" / "data.csv")

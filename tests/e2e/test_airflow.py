@@ -8,7 +8,7 @@ expect them (no Airflow-blessed model becomes their baseline).
 
 Two DAG runs, in order:
 1. first: every task executes (the legacy launcher never reuses Local runs' executions) and
-   blesses its model (max_auc_regression=1.0, so the bless does not hinge on how close two
+   blesses its model (max_regression=1.0, so the bless does not hinge on how close two
    trainings of the same data land);
 2. rerun with unchanged inputs: Trainer is cached and its model is the latest blessed one; the
    baseline resolver (pipeline/baseline.py) never hands a model over as its own baseline, so
@@ -19,7 +19,7 @@ Two DAG runs, in order:
 The DAG's callbacks notify an HTTP receiver on loopback after each run and write the run's
 Prometheus textfile. Each `airflow dags test` spends about a minute starting and importing TFX
 here.
-4. a model that cannot be blessed (min_auc 0.9999): the Cond around Pusher holds under Airflow
+4. a model that cannot be blessed (threshold 0.9999): the Cond around Pusher holds under Airflow
    too (runners/airflow_launcher.py), so Pusher's task is skipped and records nothing.
 """
 import json
@@ -33,11 +33,11 @@ from typing import Dict
 import pytest
 from ml_metadata.proto.metadata_store_pb2 import Event
 
-from metadata.graph import STATE_NAMES
-from metadata.runs import list_runs
-from metadata.store import open_store
-from pipeline.config import PipelineConfig
-from alerts.channels import WEBHOOK_URL_VARIABLE
+from tabflow.metadata.graph import STATE_NAMES
+from tabflow.metadata.runs import list_runs
+from tabflow.metadata.store import open_store
+from tabflow.config import PipelineConfig
+from tabflow.alerts.channels import WEBHOOK_URL_VARIABLE
 from tests.support.pipeline_runs import COMPONENTS, RESOLVERS, SMALL
 from tests.support.receivers import http_receiver
 
@@ -118,7 +118,7 @@ def _lineage_events(config, run_id) -> list:
     with open(_lineage_file(config)) as f:
         events = [json.loads(line) for line in f]
     mine = [e for e in events
-            if e["run"]["facets"].get("taxi_execution", {}).get("pipelineRunId") == run_id]
+            if e["run"]["facets"].get("tabflow_execution", {}).get("pipelineRunId") == run_id]
     parents = {e["run"]["facets"]["parent"]["run"]["runId"] for e in mine}
     return [e for e in events if e in mine or e["run"]["runId"] in parents]
 
@@ -259,7 +259,7 @@ def test_dag_callbacks_notify_and_write_metrics(first_run, rerun, receiver, airf
     from prometheus_client.parser import text_string_to_metric_families
     text = open(os.path.join(airflow_config.output_root, "metrics", "taxi.prom")).read()
     info = [s for f in text_string_to_metric_families(text) for s in f.samples
-            if s.name == "taxi_pipeline_run_info"]
+            if s.name == "tabflow_run_info"]
     assert [s.labels["run_id"] for s in info] == [rerun.run_id]
     assert info[0].labels["runner"] == "airflow"
 
@@ -272,7 +272,7 @@ def test_dag_callbacks_notify_and_write_metrics(first_run, rerun, receiver, airf
     tasks = {e["job"]["name"].split(".", 1)[1] for e in events if "." in e["job"]["name"]}
     assert {"CsvExampleGen", "Trainer", "Evaluator", "Pusher"} <= tasks
     assert [events[0]["eventType"], events[-1]["eventType"]] == ["START", "COMPLETE"]
-    assert {e["run"]["facets"]["taxi_execution"]["runner"] for e in events[1:-1]} == {"airflow"}
+    assert {e["run"]["facets"]["tabflow_execution"]["runner"] for e in events[1:-1]} == {"airflow"}
 
 
 @pytest.fixture(scope="module")
@@ -327,9 +327,9 @@ def _try_number(airflow, run_id, task_id) -> int:
 
 @pytest.fixture(scope="module")
 def unblessed_run(airflow, rerun, receiver):
-    """A model that cannot be blessed (min_auc 0.9999): (the run, the notifications)."""
+    """A model that cannot be blessed (threshold 0.9999): (the run, the notifications)."""
     before = len(receiver.received)
-    run = airflow.run_dag("2026-01-05T00:00:00+00:00", TAXI_MIN_AUC="0.9999")
+    run = airflow.run_dag("2026-01-05T00:00:00+00:00", TAXI_THRESHOLD="0.9999")
     return run, receiver.received[before:]
 
 

@@ -22,10 +22,10 @@ from pathlib import Path
 
 import pytest
 
-from metadata.runs import list_runs, run_executions
-from metadata.store import open_store
-from pipeline import contract as C
-from pipeline.config import PipelineConfig
+from tabflow.metadata.runs import list_runs, run_executions
+from tabflow.metadata.store import open_store
+from tabflow import contract as C
+from tabflow.config import PipelineConfig
 from tests.support import postgres
 from tests.support.pipeline_runs import SMALL, add_span
 
@@ -200,7 +200,7 @@ def test_the_drift_gate_is_not_retried_and_nothing_downstream_runs(scenario):
 
 
 def test_the_serving_model_is_span_3s(scenario):
-    from registry.serving import versions
+    from tabflow.registry.serving import versions
     config = scenario["config"]
     store = open_store(config.store)
     pushed = {r.node_id: r for r in run_executions(store, "taxi", scenario["runs"][1][0])}

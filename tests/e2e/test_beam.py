@@ -4,8 +4,8 @@ import os
 
 import pytest
 
-from metadata.runs import list_runs
-from metadata.store import open_store
+from tabflow.metadata.runs import list_runs
+from tabflow.metadata.store import open_store
 from tests.support.pipeline_runs import COMPONENTS, RESOLVERS, snapshot
 
 pytestmark = pytest.mark.e2e

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from metadata import runs as mlmd_runs
-from metadata.store import open_store
-from pipeline import contract as C
+from tabflow.metadata import runs as mlmd_runs
+from tabflow.metadata.store import open_store
+from tabflow import contract as C
 from tests.support.pipeline_runs import RESOLVERS, SMALL, RETRAIN
 
 pytestmark = pytest.mark.e2e
@@ -35,7 +35,7 @@ def test_a_trainer_edit_reruns_trainer_evaluator_and_pusher_only(retrain_config,
     trainer.write_text(trainer.read_text() + "\n# An edit: the trainer's code is not the same.\n")
 
     config = retrain_config
-    args = [sys.executable, "-m", "console", "run", "--output-root", config.output_root,
+    args = [sys.executable, "-m", "tabflow.console", "run", "--output-root", config.output_root,
             "--data-root", config.data.data_root, "--schema-path", config.data.schema_path]
     for key, value in {**SMALL, **RETRAIN}.items():
         args += [f"--{key.replace('_', '-')}", str(value)]

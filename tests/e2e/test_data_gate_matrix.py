@@ -22,16 +22,16 @@ from typing import Callable, List, Optional
 
 import pytest
 
-from metadata import runs as mlmd_runs
-from metadata.store import open_store
-from pipeline import contract as C
-from pipeline.config import PipelineConfig
+from tabflow.metadata import runs as mlmd_runs
+from tabflow.metadata.store import open_store
+from tabflow import contract as C
+from tabflow.config import PipelineConfig
 from tests.support.pipeline_runs import SMALL, UpTo, with_overrides
 
 pytestmark = pytest.mark.e2e
 
 REPO = Path(__file__).resolve().parents[2]
-GOOD_CSV = REPO / "data" / "spans" / "span-4" / "data.csv"
+GOOD_CSV = REPO / "data" / "taxi" / "spans" / "span-4" / "data.csv"
 NOT_AFTER_A_STOP = (C.TRANSFORM, C.TUNER, C.TRAINER, C.EVALUATOR, C.PUSHER)
 
 # Every case here is the first span of its data root, so the drift gate has no older span to
@@ -307,7 +307,7 @@ def _nodes(config, run_id):
 
 
 def _console_run(config, data_root):
-    args = [sys.executable, "-m", "console", "run", "--output-root", config.output_root,
+    args = [sys.executable, "-m", "tabflow.console", "run", "--output-root", config.output_root,
             "--data-root", str(data_root)]
     for key, value in SMALL.items():
         args += [f"--{key.replace('_', '-')}", str(value)]

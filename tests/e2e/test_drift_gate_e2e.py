@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from metadata import runs as mlmd_runs
-from metadata.graph import custom
-from metadata.store import open_store
-from pipeline import contract as C
-from pipeline.config import PipelineConfig
+from tabflow.metadata import runs as mlmd_runs
+from tabflow.metadata.graph import custom
+from tabflow.metadata.store import open_store
+from tabflow import contract as C
+from tabflow.config import PipelineConfig
 from tests.support.pipeline_runs import SMALL, add_span
 
 pytestmark = pytest.mark.e2e
@@ -30,7 +30,7 @@ def _nodes(config, run_id):
 
 
 def _report(record):
-    from artifacts.drift import read_drift_report
+    from tabflow.artifacts.drift import read_drift_report
     [artifact] = record.outputs[C.DRIFT_REPORT_KEY]
     return artifact, read_drift_report(artifact.uri)
 
@@ -93,9 +93,9 @@ def test_next_normal_span_passes_compared_with_the_last_span_that_passed(spans):
 
 
 def test_lineage_diff_and_report_show_the_distances_the_gate_used(spans):
-    from lineage.diff import diff
-    from lineage.text import format_diff
-    from review.collect import collect
+    from tabflow.lineage.diff import diff
+    from tabflow.lineage.text import format_diff
+    from tabflow.review.collect import collect
     config, (first, drifted, third), _ = spans
     store = open_store(config.store)
     _, report = _report(_nodes(config, third)[C.DRIFT_GATE])
@@ -119,8 +119,8 @@ def test_lineage_diff_and_report_show_the_distances_the_gate_used(spans):
 
 def test_impact_names_the_rollback_target_and_rollback_leaves_the_span_behind(spans, capsys):
     import json
-    from console.main import main
-    from registry import catalog
+    from tabflow.console.main import main
+    from tabflow.registry import catalog
     config, _, _ = spans
     versions = catalog.versions(open_store(config.store), config.pipeline_name,
                                 config.serving_dir)
@@ -160,7 +160,7 @@ def _search(artifact):
 def test_a_new_span_reuses_the_last_search_and_lineage_names_it(spans, capsys):
     """Tuning policy (pipeline/tuning.py), reuse path: span 3 is two spans past span 1's
     search, fewer than retune_every_spans."""
-    from console.main import main
+    from tabflow.console.main import main
     from ml_metadata.proto import metadata_store_pb2 as mlmd_pb2
     config, (first, _, third), _ = spans
     assert config.training.retune_every_spans > 2
@@ -210,7 +210,7 @@ def test_gc_frees_old_files_keeps_the_serving_trace_and_a_later_run_recomputes(s
     """Retention on this store of three spans (run last in this module: it removes files)."""
     import json
     import os
-    from console.main import main
+    from tabflow.console.main import main
     from ml_metadata.proto import metadata_store_pb2 as mlmd_pb2
     from runners import local_runner
     from tests.support.pipeline_runs import UpTo, with_overrides
@@ -243,7 +243,7 @@ def test_gc_frees_old_files_keeps_the_serving_trace_and_a_later_run_recomputes(s
             assert os.path.exists(a.uri), a.uri
     # Span 3's model serves if it beat span 1's, else span 1's does: the other span's
     # Transform outputs are not in the serving model's trace, and go.
-    from registry import catalog
+    from tabflow.registry import catalog
     [serving] = [v for v in catalog.versions(open_store(config.store), config.pipeline_name,
                                              config.serving_dir) if C.SERVING_ALIAS in v.aliases]
     graphs = {span: _nodes(config, run)[C.TRANSFORM].outputs[C.TRANSFORM_GRAPH_KEY][0].id

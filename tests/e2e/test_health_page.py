@@ -1,4 +1,4 @@
-"""End-to-end: `taxi-pipeline health` over the shared store's real runs (pushed, cached,
+"""End-to-end: `tabflow health` over the shared store's real runs (pushed, cached,
 unblessed and stopped at the data gate), opened in headless Chromium: every chart drawn, one
 timeline mark and one table row per run with its status from MLMD, links to the runs' review
 files, no request beyond the page, no console error. The screenshot is kept under
@@ -10,14 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from metadata.runs import list_runs
+from tabflow.metadata.runs import list_runs
 from tests.support.browser import Browser
 
 pytestmark = pytest.mark.e2e
 
 REPO = Path(__file__).resolve().parents[2]
 SCREENSHOTS = REPO / "outputs" / "screenshots"
-CHARTS = ["runs-duration", "cache-hit-rate", "component-seconds", "auc-by-span", "timeline"]
+CHARTS = ["runs-duration", "cache-hit-rate", "component-seconds", "headline-by-span", "timeline"]
 
 PAGE_FACTS = """(() => {
   const box = el => { const r = el.getBoundingClientRect(); return {w: r.width, h: r.height}; };
@@ -40,7 +40,7 @@ PAGE_FACTS = """(() => {
 def test_health_page_in_chromium(e2e_config, store, three_runs, strict_run, drifted_run,
                                  tmp_path, keep_file):
     page = tmp_path / "health.html"
-    done = subprocess.run([sys.executable, "-m", "console", "health", "--output", str(page),
+    done = subprocess.run([sys.executable, "-m", "tabflow.console", "health", "--output", str(page),
                            "--output-root", e2e_config.output_root],
                           cwd=REPO, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
@@ -75,6 +75,6 @@ def test_health_page_in_chromium(e2e_config, store, three_runs, strict_run, drif
         chart = facts["charts"][name]
         assert chart["w"] > 100 and chart["h"] > 100, (name, chart)
     assert facts["charts"]["runs-duration"]["bars"] == len(runs)
-    assert facts["charts"]["auc-by-span"]["bars"] >= 1
+    assert facts["charts"]["headline-by-span"]["bars"] >= 1
     assert facts["charts"]["component-seconds"]["bars"] >= 4
     assert facts["newest"].startswith("newest run ")

@@ -9,7 +9,7 @@ the spec has one and then its container command and args exactly as compiled, wi
 substituted and the leading `python` replaced by this interpreter.
 
 Every task runs, Tuner, Trainer, Evaluator and Pusher included, and the model is blessed and
-pushed. Then the package compiled with min_auc 0.9999 runs its Evaluator on the same upstream
+pushed. Then the package compiled with threshold 0.9999 runs its Evaluator on the same upstream
 outputs: the blessing is 0, the condition is false and Pusher does not run.
 """
 import json
@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.config import PipelineConfig
+from tabflow.config import PipelineConfig
 from runners.kubeflow_v2 import pipeline_tasks
 
 pytestmark = pytest.mark.e2e
@@ -199,10 +199,10 @@ def executed(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def unblessed(executed):
-    """The package compiled with min_auc 0.9999: its Evaluator on the blessed run's upstream
+    """The package compiled with threshold 0.9999: its Evaluator on the blessed run's upstream
     outputs, then Pusher's condition."""
     config, backend, _ = executed
-    strict = config.replace(min_auc=0.9999)
+    strict = config.replace(threshold=0.9999)
     spec = _compile(strict)
     upstream = {name: out for name, out in backend.outputs.items()
                 if name not in ("Evaluator", "Pusher")}
@@ -291,7 +291,7 @@ def test_provenance_task_records_code_and_runner(executed):
     record = json.loads(Path(_single(backend, "RunProvenance", "provenance").uri,
                              "provenance.json").read_text())
     assert record["runner"] == "kfp"
-    assert "modules/trainer.py" in record["files"] and "schema/schema.pbtxt" in record["files"]
+    assert "modules/trainer.py" in record["files"] and "data/taxi/schema.pbtxt" in record["files"]
 
 
 def test_tuner_and_trainer_write_hyperparameters_and_a_serving_model(executed):

@@ -25,7 +25,7 @@ HEAVY = ("tensorflow", "tfx", "apache_beam", "tensorflow_model_analysis",
 
 
 def lineage_cli(e2e_config, capsys, *args):
-    from console.main import main
+    from tabflow.console.main import main
     code = main(["lineage", *args, "--output-root", e2e_config.output_root, "--json"])
     assert code == 0
     return json.loads(capsys.readouterr().out)
@@ -75,7 +75,7 @@ def test_trace_of_the_first_push_reaches_data_schemas_hparams_and_blessing(
     assert hyper["tuner_results"]["id"] == out(first, "Tuner", "tuner_results").id
     assert len(hyper["tuner_results"]["trials"]) == 2  # SMALL tuner_trials
     assert t["evaluation"]["id"] == out(first, "Evaluator", "evaluation").id
-    assert t["evaluation"]["metrics"]["candidate"]["auc"] >= e2e_config.gates.min_auc
+    assert t["evaluation"]["metrics"]["candidate"]["auc"] >= e2e_config.gates.threshold
     assert t["evaluation"]["validation_ok"] is True
     # Blessed on the held-out test split; its example count is that split's row count.
     assert t["evaluation"]["splits"] == ["test"]
@@ -88,7 +88,7 @@ def test_trace_of_the_first_push_reaches_data_schemas_hparams_and_blessing(
     from pipeline.fingerprints import modules_fingerprint
     assert provenance["runner"] == "local"
     assert provenance["code_sha256"] == modules_fingerprint()
-    assert provenance["files"]["schema/schema.pbtxt"] == sha256_file(e2e_config.data.schema_path)
+    assert provenance["files"]["data/taxi/schema.pbtxt"] == sha256_file(e2e_config.data.schema_path)
     head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True,
                           text=True).stdout.strip()
     assert provenance["git_commit"] == (head or "unknown")
@@ -241,7 +241,7 @@ def test_diff_accepts_latest_and_previous(three_runs, e2e_config, capsys):
 
 
 def test_graph_of_a_run_as_dot_svg_and_html(three_runs, e2e_config, tmp_path, capsys):
-    from console.main import main
+    from tabflow.console.main import main
     first = three_runs[0]
     pages = {}
     for fmt in ("dot", "svg", "html"):
@@ -267,7 +267,7 @@ def test_lineage_commands_import_no_tensorflow_tfx_beam_tfdv_or_tfma(three_runs,
     examples = out(three_runs[0], "CsvExampleGen", "examples").id
     code = (
         "import sys, json\n"
-        "from console.main import main\n"
+        "from tabflow.console.main import main\n"
         f"root = {e2e_config.output_root!r}\n"
         f"for args in (['trace', 'latest-pushed'], ['impact', 'id:{examples}'],\n"
         f"             ['diff', {first!r}, {second!r}],\n"
@@ -285,7 +285,7 @@ def test_lineage_commands_import_no_tensorflow_tfx_beam_tfdv_or_tfma(three_runs,
 def test_trace_and_impact_speed_is_measured(three_runs, strict_run, e2e_config, store,
                                             record_property):
     """Measured, not asserted (the machine is shared): p50 of in-process trace and impact."""
-    from lineage import impact, trace
+    from tabflow.lineage import impact, trace
     examples = out(three_runs[0], "CsvExampleGen", "examples").id
     timings = {}
     for name, call in (("trace", lambda: trace.trace(store, "latest-pushed")),
@@ -303,14 +303,14 @@ def test_trace_and_impact_speed_is_measured(three_runs, strict_run, e2e_config, 
 
 def test_tfma_proto_coexists_with_the_real_tfma_package(tmp_path):
     """Private load first, then real TFMA in the same process: one descriptor, both work."""
-    from artifacts import protos
+    from tabflow.artifacts import protos
     from tests.support.tfrecords import metrics_record, write_records
     pb2 = protos.metrics_for_slice_pb2()
     write_records(tmp_path / "metrics-00000-of-00001.tfrecord",
                   [metrics_record(pb2, "", "auc", 0.8)])
     code = (
         "import sys, json\n"
-        "from artifacts import evaluation, protos\n"
+        "from tabflow.artifacts import evaluation, protos\n"
         f"before = evaluation.overall_metrics({str(tmp_path)!r})\n"
         "private = protos.metrics_for_slice_pb2()\n"
         "assert 'tensorflow_model_analysis' not in sys.modules\n"

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from ml_metadata.proto import metadata_store_pb2
 
-from metadata import runs as mlmd_runs
+from tabflow.metadata import runs as mlmd_runs
 from tests.support.pipeline_runs import (COMPONENTS, RESOLVER, RESOLVERS, SMALL, snapshot,
                                          with_overrides, write_broken_hours)
 
@@ -124,7 +124,7 @@ def test_pushed_model_scores_raw_examples(three_runs):
     model = tf.saved_model.load(destination)
     serve = model.signatures["serving_default"]
 
-    rows = list(csv.DictReader(open(Path(__file__).parents[2] / "data/spans/span-4/data.csv")))
+    rows = list(csv.DictReader(open(Path(__file__).parents[2] / "data/taxi/spans/span-4/data.csv")))
     rows = rows[:200]
     examples = []
     for row in rows:
@@ -153,7 +153,7 @@ def test_impossible_threshold_publishes_no_pushed_model(three_runs, e2e_config, 
     from runners import local_runner
     pushed_before = len(_pushed_models(store))
     all_pushed_before = len(_artifacts_of_type(store, "PushedModel"))
-    strict = with_overrides(e2e_config, min_auc=1.0)
+    strict = with_overrides(e2e_config, threshold=1.0)
     result = local_runner.run(strict)
     snap = snapshot(strict, result)
     nodes = snap.by_node()
@@ -174,6 +174,7 @@ def test_broken_column_stops_at_the_gate(three_runs, e2e_config, store, tmp_path
     write_broken_hours(Path(e2e_config.data.data_root) / "span-4" / "data.csv",
                        data / "span-1" / "data.csv")
     models_before = len(_artifacts_of_type(store, "Model"))
+    # Through the console's old name, kept as an alias of `tabflow`.
     cli = Path(sys.executable).with_name("taxi-pipeline")
     args = [str(cli), "run", "--output-root", e2e_config.output_root, "--data-root", str(data)]
     for key, value in SMALL.items():
@@ -200,7 +201,7 @@ def test_broken_column_stops_at_the_gate(three_runs, e2e_config, store, tmp_path
 
 def test_schema_propose_reads_the_latest_inferred_schema(three_runs, e2e_config, store,
                                                          tmp_path, capsys):
-    from console.main import main
+    from tabflow.console.main import main
     curated_before = Path(e2e_config.data.schema_path).read_text()
     out = tmp_path / "proposal.pbtxt"
     assert main(["schema", "propose", "--output-root", e2e_config.output_root,

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from metadata.store import open_store
-from pipeline.config import PipelineConfig
+from tabflow.metadata.store import open_store
+from tabflow.config import PipelineConfig
 from tests.support import mariadb
 from tests.support.pipeline_runs import (COMPONENTS, RESOLVERS, RETRAIN, SMALL,
                                          snapshot, with_overrides)
@@ -80,9 +80,9 @@ def _sql(server, query: str) -> str:
 
 
 def _lineage(server, config, *args):
-    """`taxi-pipeline lineage ... --json` as its own process, pointed at the MySQL store."""
-    script = Path(sys.executable).with_name("taxi-pipeline")
-    command = [str(script)] if script.exists() else [shutil.which("taxi-pipeline")]
+    """`tabflow lineage ... --json` as its own process, pointed at the MySQL store."""
+    script = Path(sys.executable).with_name("tabflow")
+    command = [str(script)] if script.exists() else [shutil.which("tabflow")]
     proc = subprocess.run(
         [*command, "lineage", *args, "--json", "--output-root", config.output_root,
          *server.cli_flags()],
@@ -165,7 +165,7 @@ def test_lineage_runs_lists_both_runs_from_mysql(two_runs, mysql_server, mysql_c
 
 
 def _console(server, config, *args, **settings):
-    command = [sys.executable, "-m", "console", *args, "--output-root", config.output_root,
+    command = [sys.executable, "-m", "tabflow.console", *args, "--output-root", config.output_root,
                *server.cli_flags()]
     for key, value in settings.items():
         command += [f"--{key.replace('_', '-')}", str(value)]
@@ -180,15 +180,15 @@ def test_two_runs_a_promote_and_a_gc_at_once_leave_one_consistent_registry(
     and pushes a new model; the other exits 2 naming it; the promote goes through the serving
     folder's lock; the gc waits for the run lock and re-plans under it. Afterwards MLMD and the
     serving folder agree."""
-    from metadata import run_lock
-    from metadata import runs as mlmd_runs
-    from registry import catalog, consistency, serving
+    from tabflow.metadata import run_lock
+    from tabflow.metadata import runs as mlmd_runs
+    from tabflow.registry import catalog, consistency, serving
     store = open_store(mysql_config.store)
     runs_before = {r.run_id for r in mlmd_runs.list_runs(store, "taxi")}
     versions_before = set(serving.versions(mysql_config.serving_dir))
     first_version = min(versions_before)
     settings = {**SMALL, "train_steps": SMALL["train_steps"] + 40,
-                "max_auc_regression": 1.0, "min_auc": 0.5}
+                "max_regression": 1.0, "threshold": 0.5}
     procs = {"run-a": _console(mysql_server, mysql_config, "run", **settings),
              "run-b": _console(mysql_server, mysql_config, "run", **settings)}
     # The promote and the gc start once a run holds the lock: a gc that got there first would

@@ -14,9 +14,9 @@ import time
 
 import pytest
 
-from metadata.errors import StoreError
-from metadata.store import open_store
-from pipeline.config import PipelineConfig
+from tabflow.metadata.errors import StoreError
+from tabflow.metadata.store import open_store
+from tabflow.config import PipelineConfig
 from tests.support import mariadb
 
 pytestmark = pytest.mark.e2e

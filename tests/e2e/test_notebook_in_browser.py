@@ -63,7 +63,7 @@ def offline_failure(message: dict) -> bool:
 
 def test_model_review_notebook_in_the_classic_ui_shows_tfma_widgets_and_charts(
         e2e_config, three_runs, store, tmp_path, keep_file):
-    from review import collect
+    from tabflow.review import collect
     reviewed = collect.collect(store, e2e_config.pipeline_name,
                                collect.latest_evaluated_run(store, e2e_config.pipeline_name))
     hours = len(reviewed["evaluation"]["slices"]["trip_start_hour"])

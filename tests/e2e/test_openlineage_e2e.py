@@ -1,5 +1,5 @@
 """End-to-end: OpenLineage events of the shared real runs (pushed, cached, unblessed, stopped at
-the data gate), exported by `taxi-pipeline lineage export --openlineage` as a process to an
+the data gate), exported by `tabflow lineage export --openlineage` as a process to an
 HTTP endpoint on loopback and to a file, each checked against the spec and against MLMD."""
 import json
 import subprocess
@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from metadata.runs import list_runs, run_executions
-from pipeline import contract as C
+from tabflow.metadata.runs import list_runs, run_executions
+from tabflow import contract as C
 from tests.support.openlineage_check import check_run_event
 from tests.support.pipeline_runs import out
 from tests.support.receivers import http_receiver
@@ -20,7 +20,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def _export(config, *args):
-    done = subprocess.run([sys.executable, "-m", "console", "lineage", "export", "--openlineage",
+    done = subprocess.run([sys.executable, "-m", "tabflow.console", "lineage", "export", "--openlineage",
                            "--output-root", config.output_root, *args], cwd=REPO,
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
@@ -41,7 +41,7 @@ def exported(e2e_config, three_runs, strict_run, drifted_run):
 
 def _of_run(events, run_id):
     return [e for e in events
-            if e["run"]["facets"].get("taxi_execution", {}).get("pipelineRunId") == run_id]
+            if e["run"]["facets"].get("tabflow_execution", {}).get("pipelineRunId") == run_id]
 
 
 def test_every_event_meets_the_spec(exported, store, e2e_config):
@@ -61,10 +61,10 @@ def test_each_execution_starts_and_ends_as_mlmd_recorded(exported, store, e2e_co
         assert len(events) == 2 * len(records)
         for record in records:
             mine = [e for e in events
-                    if e["run"]["facets"]["taxi_execution"]["mlmdExecutionId"] == record.id]
+                    if e["run"]["facets"]["tabflow_execution"]["mlmdExecutionId"] == record.id]
             assert [e["eventType"] for e in mine] == ["START", "COMPLETE"]
             assert mine[0]["job"]["name"] == f"taxi.{record.node_id}"
-            assert mine[1]["run"]["facets"]["taxi_execution"]["state"] == record.state
+            assert mine[1]["run"]["facets"]["tabflow_execution"]["state"] == record.state
             # Outputs are named by the artifacts' URIs and versioned by their MLMD ids.
             published = {(d["name"], d["facets"]["datasetVersion"]["datasetVersion"])
                          for d in mine[1]["outputs"]}
@@ -73,11 +73,11 @@ def test_each_execution_starts_and_ends_as_mlmd_recorded(exported, store, e2e_co
     # The unchanged rerun: every component cached, every event still there.
     cached = _of_run(exported, three_runs[2].run_id)
     trainer = [e for e in cached if e["job"]["name"] == f"taxi.{C.TRAINER}"]
-    assert trainer[-1]["run"]["facets"]["taxi_execution"]["state"] == "CACHED"
+    assert trainer[-1]["run"]["facets"]["tabflow_execution"]["state"] == "CACHED"
 
 
 def test_examples_carry_schema_and_row_counts(exported, three_runs):
-    from artifacts.statistics import row_counts
+    from tabflow.artifacts.statistics import row_counts
     first = _of_run(exported, three_runs[0].run_id)
     [statistics_end] = [e for e in first if e["job"]["name"] == f"taxi.{C.STATISTICS_GEN}"
                         and e["eventType"] == "COMPLETE"]
@@ -97,13 +97,13 @@ def test_the_model_metrics_and_the_push(exported, three_runs, strict_run):
     pushed_run = _of_run(exported, three_runs[1].run_id)
     [evaluator] = [e for e in pushed_run if e["job"]["name"] == f"taxi.{C.EVALUATOR}"
                    and e["eventType"] == "COMPLETE"]
-    metrics = [d["facets"]["taxi_modelMetrics"] for d in evaluator["outputs"]
-               if d["facets"]["taxi_artifact"]["type"] == "ModelEvaluation"][0]
+    metrics = [d["facets"]["tabflow_modelMetrics"] for d in evaluator["outputs"]
+               if d["facets"]["tabflow_artifact"]["type"] == "ModelEvaluation"][0]
     assert 0.5 < metrics["candidate"]["auc"] <= 1 and metrics["baseline"]["auc"] > 0.5
     assert metrics["blessed"] is True
     [pusher] = [e for e in pushed_run if e["job"]["name"] == f"taxi.{C.PUSHER}"
                 and e["eventType"] == "COMPLETE"]
-    push = pusher["outputs"][0]["facets"]["taxi_push"]
+    push = pusher["outputs"][0]["facets"]["tabflow_push"]
     pushed = out(three_runs[1], C.PUSHER, C.PUSHED_MODEL_KEY)
     assert push["pushed"] is True
     assert push["version"] == pushed.custom_properties[C.PUSHED_VERSION_PROPERTY].string_value
@@ -111,8 +111,8 @@ def test_the_model_metrics_and_the_push(exported, three_runs, strict_run):
     unblessed = _of_run(exported, strict_run.run_id)
     [evaluator] = [e for e in unblessed if e["job"]["name"] == f"taxi.{C.EVALUATOR}"
                    and e["eventType"] == "COMPLETE"]
-    assert {d["facets"]["taxi_modelMetrics"]["blessed"] for d in evaluator["outputs"]} == {False}
-    assert not any(d["facets"].get("taxi_push", {}).get("pushed")
+    assert {d["facets"]["tabflow_modelMetrics"]["blessed"] for d in evaluator["outputs"]} == {False}
+    assert not any(d["facets"].get("tabflow_push", {}).get("pushed")
                    for e in unblessed for d in e.get("outputs", []))
 
 
@@ -138,6 +138,6 @@ def test_file_export_matches_the_http_one(exported, e2e_config, three_runs, tmp_
     path = tmp_path / "events.jsonl"
     _export(e2e_config, three_runs[0].run_id, "--output", str(path))
     lines = [json.loads(line) for line in path.read_text().splitlines()]
-    sent = [e for e in exported if e["run"]["facets"].get("taxi_execution", {})
+    sent = [e for e in exported if e["run"]["facets"].get("tabflow_execution", {})
             .get("pipelineRunId") == three_runs[0].run_id]
     assert [e for e in lines if e["job"]["name"] != "taxi"] == sent

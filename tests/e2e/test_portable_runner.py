@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.config import PipelineConfig
+from tabflow.config import PipelineConfig
 from tests.support.pipeline_runs import COMPONENTS, SMALL
 
 pytestmark = pytest.mark.e2e
@@ -24,7 +24,7 @@ pytestmark = pytest.mark.e2e
 BEAM_COMPONENTS = ["CsvExampleGen", "StatisticsGen", "Transform", "Evaluator"]
 # Less training than SMALL: the test is about where the Beam work runs, not about the model.
 PORTABLE_SMALL = {**SMALL, "train_steps": 150, "tuner_trials": 1, "tuner_train_steps": 20,
-                  "min_auc": 0.5}
+                  "threshold": 0.5}
 SERVER_START_SECONDS = 120
 
 

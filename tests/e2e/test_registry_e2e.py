@@ -8,15 +8,15 @@ import pytest
 from google.protobuf import text_format
 from tensorflow_serving.config import model_server_config_pb2
 
-from metadata.store import open_store
-from pipeline import contract as C
+from tabflow.metadata.store import open_store
+from tabflow import contract as C
 from tests.support.pipeline_runs import SMALL, out, with_overrides
 
 pytestmark = pytest.mark.e2e
 
 
 def _cli(config, capsys, *args, code=0):
-    from console.main import main
+    from tabflow.console.main import main
     capsys.readouterr()
     assert main([*args, "--output-root", config.output_root]) == code, capsys.readouterr()
     return capsys.readouterr()
@@ -36,7 +36,7 @@ def unblessed(retrain_config, three_runs):
     """A model the Evaluator did not bless: more train steps, and an AUC no model reaches."""
     from runners import local_runner
     from tests.support.pipeline_runs import snapshot
-    config = with_overrides(retrain_config, train_steps=SMALL["train_steps"] + 40, min_auc=1.0)
+    config = with_overrides(retrain_config, train_steps=SMALL["train_steps"] + 40, threshold=1.0)
     return snapshot(config, local_runner.run(config))
 
 
@@ -49,7 +49,7 @@ def test_models_lists_every_push_with_its_judgement(e2e_config, three_runs, caps
     assert v1["run_id"] == first.run_id and v2["run_id"] == second.run_id
     assert v1["model_id"] == out(first, "Trainer", "model").id
     assert v2["baseline_version"] == v1["version"] and v1["baseline_version"] is None
-    assert 0.5 < v2["test_auc"] <= 1.0 and v1["span"] == v2["span"] is not None
+    assert v2["test_metric"] == "auc" and 0.5 < v2["test_value"] <= 1.0 and v1["span"] == v2["span"] is not None
     assert v1["files_exist"] and v2["files_exist"] and v2["blessed"]
     text = _cli(e2e_config, capsys, "models").out
     assert str(v2["version"]) in text and "serving" in text
@@ -130,8 +130,8 @@ def test_a_forced_promote_of_an_unblessed_model_is_an_override_everywhere(
     assert trace["blessing"]["blessed"] is False
     assert "BLESSING OVERRIDE" in _cli(e2e_config, capsys, "lineage", "trace", "serving").out
 
-    from review.collect import collect
-    from review.page import render
+    from tabflow.review.collect import collect
+    from tabflow.review.page import render
     review = collect(open_store(e2e_config.store), e2e_config.pipeline_name, unblessed.run_id,
                      e2e_config.serving_dir)
     [entry] = review["registry"]

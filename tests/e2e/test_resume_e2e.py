@@ -17,10 +17,10 @@ from pathlib import Path
 
 import pytest
 
-from console import main as console
-from metadata import runs as mlmd_runs
-from metadata.store import open_store
-from pipeline import contract as C
+from tabflow.console import main as console
+from tabflow.metadata import runs as mlmd_runs
+from tabflow.metadata.store import open_store
+from tabflow import contract as C
 from tests.support.pipeline_runs import SMALL, with_overrides
 
 pytestmark = pytest.mark.e2e
@@ -40,7 +40,7 @@ def _args(output_root):
 
 def _console(args, **kwargs):
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    return subprocess.Popen([sys.executable, "-m", "console", *args], cwd=REPO, env=env,
+    return subprocess.Popen([sys.executable, "-m", "tabflow.console", *args], cwd=REPO, env=env,
                             text=True, **kwargs)
 
 

@@ -30,7 +30,7 @@ def text_of(output) -> str:
 
 def test_model_review_notebook_reviews_the_latest_evaluated_run(e2e_config, three_runs, store,
                                                                keep_file):
-    from review import collect
+    from tabflow.review import collect
     expected_run = collect.latest_evaluated_run(store, e2e_config.pipeline_name)
     expected = collect.collect(store, e2e_config.pipeline_name, expected_run)
 

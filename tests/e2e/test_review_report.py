@@ -1,4 +1,4 @@
-"""End-to-end: `taxi-pipeline report` on real runs, opened in headless Chromium.
+"""End-to-end: `tabflow report` on real runs, opened in headless Chromium.
 
 The page's numbers are checked against TFMA's own loader, its charts by what the browser drew
 (element boxes and screenshot pixels), and the page must make no request beyond its own file
@@ -52,7 +52,7 @@ PAGE_FACTS = """(() => {
 
 def report(e2e_config, *args):
     return subprocess.run(
-        [sys.executable, "-m", "console", "report", *args,
+        [sys.executable, "-m", "tabflow.console", "report", *args,
          "--output-root", e2e_config.output_root],
         cwd=REPO, capture_output=True, text=True, timeout=300)
 

@@ -1,7 +1,7 @@
 """End-to-end: what a run tells the world when it ends. Notifications about the shared real
 runs (a pushed model, an unblessed one, a run stopped at the data gate), read from their MLMD
 records and delivered to an HTTP receiver and an SMTP server (aiosmtpd) started on loopback;
-and `taxi-pipeline run`, as a process, notifying and writing its Prometheus textfile for a
+and `tabflow run`, as a process, notifying and writing its Prometheus textfile for a
 fully cached rerun."""
 import os
 import subprocess
@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from alerts import channels as ch
-from alerts.notify import notify_run
-from pipeline import contract as C
+from tabflow.alerts import channels as ch
+from tabflow.alerts.notify import notify_run
+from tabflow import contract as C
 from tests.support.pipeline_runs import RETRAIN, SMALL, out
 from tests.support.receivers import http_receiver, smtp_receiver
 
@@ -79,7 +79,7 @@ def test_run_command_notifies_and_a_dead_receiver_does_not_fail_it(retrain_confi
     with http_receiver(fail_first=1) as server:
         env[ch.WEBHOOK_URL_VARIABLE] = server.url
         env["TAXI_OPENLINEAGE_URL"] = server.url.rsplit("/", 1)[0]
-        done = subprocess.run([sys.executable, "-m", "console", "run"], cwd=REPO, env=env,
+        done = subprocess.run([sys.executable, "-m", "tabflow.console", "run"], cwd=REPO, env=env,
                               capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stderr[-2000:]
     assert "notified:      webhook" in done.stdout
@@ -92,38 +92,38 @@ def test_run_command_notifies_and_a_dead_receiver_does_not_fail_it(retrain_confi
     assert "nothing new pushed" in post["body"]["text"]
 
     # The textfile holds the run MLMD recorded: every component served from the cache.
-    from metadata.runs import list_runs
-    from metadata.store import open_store
+    from tabflow.metadata.runs import list_runs
+    from tabflow.metadata.store import open_store
     latest = list_runs(open_store(retrain_config.store), retrain_config.pipeline_name, 1)[0]
     text = (Path(retrain_config.output_root) / "metrics" / "taxi.prom").read_text()
     found = {(s.name, tuple(sorted(s.labels.items()))): s.value
              for family in text_string_to_metric_families(text) for s in family.samples}
-    assert found[("taxi_pipeline_run_info", (("pipeline", "taxi"), ("run_id", latest.run_id),
+    assert found[("tabflow_run_info", (("pipeline", "taxi"), ("run_id", latest.run_id),
                                              ("runner", "local"), ("status", "COMPLETE")))] == 1
     # The counts are MLMD's (RunProvenance records this run's settings, alerts included, so it
     # runs again); the training half of the pipeline came from the cache.
     states = {n: st for n, st in latest.components.items() if n not in C.RESOLVERS}
     assert states[C.TRAINER] == states[C.EVALUATOR] == states[C.PUSHER] == "CACHED"
     for state, label in (("CACHED", "cached"), ("COMPLETE", "executed")):
-        assert found[("taxi_pipeline_components", (("pipeline", "taxi"), ("state", label)))] \
+        assert found[("tabflow_components", (("pipeline", "taxi"), ("state", label)))] \
             == sum(1 for st in states.values() if st == state)
-    assert found[("taxi_pipeline_model_auc", (("model", "candidate"), ("pipeline", "taxi"),
-                                              ("slice", "overall")))] > 0.5
-    assert found[("taxi_pipeline_last_push_timestamp_seconds", (("pipeline", "taxi"),))] > 0
+    assert found[("tabflow_model_headline", (("metric", "auc"), ("model", "candidate"),
+                                             ("pipeline", "taxi"), ("slice", "overall")))] > 0.5
+    assert found[("tabflow_last_push_timestamp_seconds", (("pipeline", "taxi"),))] > 0
 
     # The OpenLineage events of the same run: the pipeline's START and COMPLETE around a START
     # and a COMPLETE for each execution MLMD recorded.
-    from metadata.runs import run_executions
+    from tabflow.metadata.runs import run_executions
     records = run_executions(open_store(retrain_config.store), retrain_config.pipeline_name,
                              latest.run_id)
     assert len(lineage) == 2 + 2 * len(records)
     assert [e["eventType"] for e in (lineage[0], lineage[-1])] == ["START", "COMPLETE"]
-    assert {e["run"]["facets"]["taxi_execution"]["pipelineRunId"]
+    assert {e["run"]["facets"]["tabflow_execution"]["pipelineRunId"]
             for e in lineage[1:-1]} == {latest.run_id}
 
     # The same run with the receiver gone: the run's result stands, the failure is one line.
     env[ch.WEBHOOK_URL_VARIABLE] = server.url
-    done = subprocess.run([sys.executable, "-m", "console", "run"], cwd=REPO, env=env,
+    done = subprocess.run([sys.executable, "-m", "tabflow.console", "run"], cwd=REPO, env=env,
                           capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stderr[-2000:]
     assert "WARNING: could not deliver to webhook" in done.stderr

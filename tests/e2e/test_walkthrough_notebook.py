@@ -181,7 +181,7 @@ def test_push_went_to_the_interactive_serving_dir_only(store, walkthrough):
 
 def test_examples_are_the_latest_span(store, walkthrough):
     execs = {cid: e for cid, [e] in _executions_by_component(store, walkthrough).items()}
-    latest = max(int(p.name.split("-")[1]) for p in (REPO / "data" / "spans").glob("span-*"))
+    latest = max(int(p.name.split("-")[1]) for p in (REPO / "data" / "taxi" / "spans").glob("span-*"))
     examples = _output(store, execs["CsvExampleGen"], "examples")
     assert examples.custom_properties["span"].int_value == latest
     assert f"span:   {latest}\n" in _text(_cell(walkthrough["nb"], "examples"), "text/plain")

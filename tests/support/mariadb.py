@@ -68,7 +68,7 @@ class Server:
                 "mysql_password_file": self.password_file}
 
     def cli_flags(self) -> List[str]:
-        """The same settings as taxi-pipeline command-line flags."""
+        """The same settings as tabflow command-line flags."""
         return [f"--{name.replace('_', '-')}={value}"
                 for name, value in self.config_fields().items()]
 

@@ -82,7 +82,7 @@ class StoreWriter:
         """A pipeline_run context (child of the pipeline's), each execution in a node context.
 
         `types` maps a node to its execution type name (default: one type per node);
-        `process` is the runner's process record on the run context (metadata.runs.this_process
+        `process` is the runner's process record on the run context (tabflow.metadata.runs.this_process
         shape: host, pid, start)."""
         pipeline_ctx = self._pipeline(pipeline)
         run = pb.Context(type_id=self.pipeline_run_type, name=run_id)

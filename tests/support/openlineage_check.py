@@ -11,7 +11,7 @@ from urllib.parse import urlparse
 
 import jsonschema
 
-from monitoring.openlineage import FACETS_SCHEMA, FACETS_SCHEMA_URL
+from tabflow.monitoring.openlineage import FACETS_SCHEMA, FACETS_SCHEMA_URL
 
 EVENT_TYPES = {"START", "RUNNING", "COMPLETE", "ABORT", "FAIL", "OTHER"}
 SPEC_FACETS = "https://openlineage.io/spec/facets/"

@@ -4,8 +4,8 @@ component's outcome, what each published, and whether a model was pushed (from M
 Not compared: resolvers (how a runner records them differs: IR runners as internal outputs of
 a resolver node, Airflow's legacy launcher as a CACHED task), and executed vs served from the
 cache (each runner keeps its own cache)."""
-from metadata.runs import resolve_run, run_executions
-from pipeline import contract as C
+from tabflow.metadata.runs import resolve_run, run_executions
+from tabflow import contract as C
 
 _DONE = {"COMPLETE": "succeeded", "CACHED": "succeeded", "FAILED": "failed"}
 

@@ -4,10 +4,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, List
 
-from metadata import runs as mlmd_runs
-from metadata.store import open_store
-from pipeline import contract
-from pipeline.config import PipelineConfig
+from tabflow.metadata import runs as mlmd_runs
+from tabflow.metadata.store import open_store
+from tabflow import contract
+from tabflow.config import PipelineConfig
 
 # Every component node of the definition; the resolvers are system nodes, listed apart.
 RESOLVER = contract.RESOLVER
@@ -16,12 +16,12 @@ TUNING_RESOLVER = contract.TUNING_REUSE
 RESOLVERS = {RESOLVER, DRIFT_RESOLVER, TUNING_RESOLVER}
 COMPONENTS = [node for node in contract.NODES if node not in RESOLVERS]
 
-# max_auc_regression leaves room for the noise between two short trainings: the shared runs
+# max_regression leaves room for the noise between two short trainings: the shared runs
 # retrain once and expect the new model to be blessed against the first. Within the Credit Card
 # slice (a few hundred test rows) two short trainings differ by more, so that gate is open.
 SMALL = dict(train_steps=300, eval_steps=50, batch_size=64, tuner_trials=2,
-             tuner_train_steps=40, tuner_eval_steps=10, min_auc=0.7, max_auc_regression=0.05,
-             max_slice_auc_regression=1.0)
+             tuner_train_steps=40, tuner_eval_steps=10, threshold=0.7, max_regression=0.05,
+             max_slice_regression=1.0)
 # The shared runs' second configuration: only the Trainer (and what follows it) runs again.
 RETRAIN = dict(train_steps=SMALL["train_steps"] + 20)
 
@@ -92,7 +92,7 @@ def write_broken_hours(src, dst, keep=lambda row: True) -> None:
             writer.writerow(row)
 
 
-SPANS = Path(__file__).resolve().parents[2] / "data" / "spans"
+SPANS = Path(__file__).resolve().parents[2] / "data" / "taxi" / "spans"
 
 
 def add_span(data_root: Path, span: int, scale_trip_miles: float = 0.0) -> None:

@@ -2,7 +2,7 @@
 themselves rather than against the code that reads them."""
 import struct
 
-from artifacts import tfrecord
+from tabflow.artifacts import tfrecord
 
 
 def write_records(path, payloads):

@@ -8,10 +8,10 @@ from types import SimpleNamespace
 
 import pytest
 
-from console import main as console
-from metadata import runs
-from metadata.errors import NotFound
-from pipeline import contract
+from tabflow.console import main as console
+from tabflow.metadata import runs
+from tabflow.metadata.errors import NotFound
+from tabflow import contract
 from tests.support.mlmd_records import S, sqlite_writer
 
 UNFINISHED = {"CsvExampleGen": S.COMPLETE, "Trainer": S.RUNNING}

@@ -120,12 +120,13 @@ def test_the_pushers_condition_is_read_from_the_compiled_pipeline(tmp_path):
     Pusher also takes as its own input, so the launcher can evaluate it on Pusher's inputs."""
     from tfx.dsl.compiler.compiler import Compiler
 
-    from pipeline import contract as C
-    from pipeline.config import PipelineConfig
+    from tabflow import contract as C
+    from tabflow.config import PipelineConfig
     from pipeline.pipeline import create_pipeline
+    from pipeline.inputs import gather
     config = PipelineConfig.from_flat(output_root=str(tmp_path))
     conditions = airflow_launcher.node_conditionals(
-        Compiler().compile(create_pipeline(config, runner="airflow")))
+        Compiler().compile(create_pipeline(config, gather(config, "airflow"), runner="airflow")))
     assert set(conditions) == {C.PUSHER}
     [(expression, channels)] = conditions[C.PUSHER]
     hidden = [k for k in channels if k.startswith("_")]
@@ -154,7 +155,7 @@ def test_the_gates_verdicts_are_not_retried():
 def test_the_retry_cleanup_deletes_only_inside_the_pipeline_root(tmp_path):
     """A retried task empties the failed attempt's outputs as gc deletes: a symlinked output is
     unlinked (its target kept), and a path whose real path leaves the root is refused."""
-    from registry.containment import OutsideRoot
+    from tabflow.registry.containment import OutsideRoot
     from tfx.types import standard_artifacts
     root, outside = tmp_path / "root", tmp_path / "outside"
     (outside / "model").mkdir(parents=True)

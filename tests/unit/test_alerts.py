@@ -5,10 +5,10 @@ import json
 
 import pytest
 
-from alerts import channels as ch
-from alerts.outcome import MAX_REASONS, from_review
-from pipeline import contract as C
-from pipeline.config import PipelineConfig
+from tabflow.alerts import channels as ch
+from tabflow.alerts.outcome import MAX_REASONS, from_review
+from tabflow import contract as C
+from tabflow.config import PipelineConfig
 from tests.support.receivers import free_port, http_receiver, smtp_receiver
 
 
@@ -20,10 +20,17 @@ def review(status="COMPLETE", failed=(), evaluation=None, push=None, anomalies=N
             "evaluation": evaluation, "push": push}
 
 
-def evaluation(blessed, checks=(), auc=0.93, baseline=0.95):
-    return {"blessed": blessed, "threshold_checks": list(checks),
-            "overall": {"candidate": {"auc": auc},
-                        "baseline": {"auc": baseline} if baseline is not None else {}}}
+AUC = {"metric": "auc", "title": "AUC", "higher_is_better": True, "threshold": 0.7,
+       "problem_type": "binary"}
+RMSE = {"metric": "root_mean_squared_error", "title": "RMSE", "higher_is_better": False,
+        "threshold": 60.0, "problem_type": "regression"}
+
+
+def evaluation(blessed, checks=(), value=0.93, baseline=0.95, headline=AUC):
+    metric = headline["metric"]
+    return {"blessed": blessed, "threshold_checks": list(checks), "headline": headline,
+            "overall": {"candidate": {metric: value},
+                        "baseline": {metric: baseline} if baseline is not None else {}}}
 
 
 def alerts_config(**changes):
@@ -73,17 +80,26 @@ def test_not_blessed_names_metric_value_and_threshold():
     assert outcome.kind == "not_blessed"
     assert outcome.reasons == ["auc: 0.9300, needs >= 0.95",
                                "auc: -0.0200, needs change vs baseline >= -0.01"]
-    assert outcome.facts["auc"] == 0.93 and len(outcome.facts["failed_checks"]) == 2
+    assert outcome.facts["metric"] == "auc" and outcome.facts["value"] == 0.93
+    assert outcome.facts["baseline_value"] == 0.95 and len(outcome.facts["failed_checks"]) == 2
 
 
-def test_pushed_gives_version_auc_and_change():
+def test_pushed_gives_version_headline_and_change():
     push = {"pushed": True, "state": "COMPLETE", "version": "1700000000",
             "destination": "/srv/models/taxi/1700000000"}
-    outcome = from_review(review(evaluation=evaluation(True, auc=0.96, baseline=0.95),
+    outcome = from_review(review(evaluation=evaluation(True, value=0.96, baseline=0.95),
                                  push=push))
     assert outcome.kind == "pushed" and outcome.facts["version"] == "1700000000"
-    assert outcome.facts["auc_change"] == pytest.approx(0.01)
-    assert "+0.0100 against the baseline's 0.9500" in outcome.reasons[1]
+    assert outcome.facts["change"] == pytest.approx(0.01) and outcome.facts["metric"] == "auc"
+    assert outcome.reasons[1] == "test AUC 0.9600 (+0.0100 against the baseline's 0.9500)"
+
+
+def test_pushed_names_the_datasets_own_headline():
+    push = {"pushed": True, "state": "COMPLETE", "version": "2", "destination": "/srv/m/2"}
+    first = from_review(review(evaluation=evaluation(True, value=54.1, baseline=None,
+                                                     headline=RMSE), push=push))
+    assert first.reasons[1] == "test RMSE 54.1000 (no baseline: the first blessed model)"
+    assert first.facts["metric"] == "root_mean_squared_error" and first.facts["change"] is None
 
 
 def test_cached_push_is_unchanged():
@@ -169,7 +185,7 @@ def test_outcomes_left_out_of_alert_on_send_nothing():
 def test_secrets_are_no_settings():
     config = PipelineConfig.from_flat()
     assert "webhook_url" not in config.flat() and "smtp_password" not in config.flat()
-    from pipeline.config import unknown_env_variables
+    from tabflow.config import unknown_env_variables
     assert unknown_env_variables({v: "x" for v in ch.SECRET_VARIABLES}) == []
 
 

@@ -8,12 +8,12 @@ import pytest
 from google.protobuf import text_format
 from tensorflow_metadata.proto.v0 import anomalies_pb2, schema_pb2, statistics_pb2
 
-from artifacts import anomalies, drift, files, schema, statistics, tuning
-from pipeline.contract import (ANOMALIES_FILE, HYPERPARAMETERS_FILE, STATISTICS_FILE,
+from tabflow.artifacts import anomalies, drift, files, schema, statistics, tuning
+from tabflow.contract import (ANOMALIES_FILE, HYPERPARAMETERS_FILE, STATISTICS_FILE,
                                TUNER_RESULTS_FILE)
 
 REPO = Path(__file__).resolve().parents[2]
-CURATED = REPO / "schema"
+CURATED = REPO / "data" / "taxi"
 
 
 def test_curated_schema_is_read_with_every_feature():

@@ -1,12 +1,15 @@
 """The TFMA output readers against files written by TFMA's own protos, TensorFlow's TFRecord
 writer and the TFRecord format written by hand."""
 import json
+from pathlib import Path
 
 import pytest
 
-from artifacts import evaluation, protos
-from artifacts.tfrecord import CorruptRecord
+from tabflow.artifacts import evaluation, protos
+from tabflow.artifacts.tfrecord import CorruptRecord
 from tests.support.tfrecords import metrics_record, record_offsets, write_records
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 def tf_write(path, messages):
@@ -155,28 +158,79 @@ def test_corrupt_metrics_file_names_the_file(tmp_path):
         evaluation.metrics_by_slice(str(tmp_path))
 
 
+def _taxi_spec(**gates):
+    from tabflow import dataset
+    return dataset.load(str(REPO / "data" / "taxi")).with_gates(**gates)
+
+
+def _write_eval_config(folder, config):
+    from google.protobuf import json_format
+    (folder / "eval_config.json").write_text(json.dumps(
+        {"evalConfig": json_format.MessageToDict(config), "version": "0.47.1"}))
+
+
 def test_thresholds_from_eval_config_json(tmp_path):
     from pipeline.eval_config import create_eval_config
-    from google.protobuf import json_format
-    config = create_eval_config(0.7, 0.01, 0.03, with_baseline=True)
-    (tmp_path / "eval_config.json").write_text(json.dumps(
-        {"evalConfig": json_format.MessageToDict(config), "version": "0.47.1"}))
+    spec = _taxi_spec(threshold=0.7, max_regression=0.01, max_slice_regression=0.03)
+    _write_eval_config(tmp_path, create_eval_config(spec, with_baseline=True))
 
     [auc, card_auc] = evaluation.thresholds(str(tmp_path))
 
     assert auc["metric"] == "auc" and auc["slices"] == ["overall"]
     assert auc["lower_bound"] == 0.7 and auc["change_absolute"] == pytest.approx(-0.01)
     assert auc["direction"] == "HIGHER_IS_BETTER"
-    # The Credit Card slice is gated on its change against the baseline only.
-    assert card_auc["metric"] == "auc" and card_auc["slices"] == ["payment_type=Credit Card"]
+    # The gated slice is gated on its change against the baseline only.
+    [gated] = spec.gated_slices
+    assert card_auc["metric"] == "auc"
+    assert card_auc["slices"] == [f"{gated.column}={gated.value}"]
     assert card_auc["lower_bound"] is None
     assert card_auc["change_absolute"] == pytest.approx(-0.03)
     assert card_auc["direction"] == "HIGHER_IS_BETTER"
+    assert evaluation.headline(str(tmp_path)) == {
+        "metric": "auc", "title": "AUC", "higher_is_better": True, "threshold": 0.7,
+        "problem_type": "binary"}
+    assert evaluation.slice_columns(str(tmp_path)) == list(spec.report_slices)
+
+
+def test_headline_of_a_lower_is_better_metric():
+    thresholds = [{"metric": "root_mean_squared_error", "slices": ["island=Biscoe"],
+                   "lower_bound": None, "upper_bound": None, "change_absolute": 1.0,
+                   "change_relative": None, "direction": "LOWER_IS_BETTER"},
+                  {"metric": "root_mean_squared_error", "slices": ["overall"],
+                   "lower_bound": None, "upper_bound": 54.5, "change_absolute": 2.0,
+                   "change_relative": None, "direction": "LOWER_IS_BETTER"}]
+    assert evaluation.headline_of(thresholds) == {
+        "metric": "root_mean_squared_error", "title": "RMSE", "higher_is_better": False,
+        "threshold": 54.5, "problem_type": "regression"}
+    assert evaluation.headline_of(thresholds[:1]) is None
+
+
+def test_an_evaluation_without_its_config_has_no_headline(tmp_path):
+    assert evaluation.headline(str(tmp_path)) is None
+    assert evaluation.slice_columns(str(tmp_path)) == []
+
+
+def test_per_class_metrics_keep_their_class(tmp_path):
+    pb2 = protos.metrics_for_slice_pb2()
+    metrics = pb2.MetricsForSlice()
+    metrics.slice_key.SetInParent()
+    for class_id, value in ((None, 0.9), (0, 0.8), (2, 0.7)):
+        item = metrics.metric_keys_and_values.add()
+        item.key.name, item.key.model_name = "recall", "candidate"
+        if class_id is not None:
+            item.key.sub_key.class_id.value = class_id
+        item.value.double_value.value = value
+    write_records(tmp_path / "metrics-00000-of-00001.tfrecord", [metrics.SerializeToString()])
+    candidate = evaluation.overall_metrics(str(tmp_path))["candidate"]
+    assert candidate == {"recall": 0.9, "recall/class 0": 0.8, "recall/class 2": 0.7}
+    assert evaluation.per_class("recall", 2) == "recall/class 2"
+    assert evaluation.class_metric("recall/class 2") == ("recall", 2)
+    assert evaluation.class_metric("recall") is None
 
 
 def test_no_slice_threshold_without_baseline():
     from pipeline.eval_config import create_eval_config
-    metrics = create_eval_config(0.7, 0.01, 0.03, with_baseline=False).metrics_specs[0].metrics
+    metrics = create_eval_config(_taxi_spec(), with_baseline=False).metrics_specs[0].metrics
     [auc] = [m for m in metrics if m.class_name == "AUC"]
     [only] = auc.per_slice_thresholds
     [overall] = only.slicing_specs
@@ -188,7 +242,7 @@ def test_models_are_loaded_through_their_signatures_only():
     # type, and for the compiled metrics); the compiled loss comes from TFMA's own metric.
     import tensorflow_model_analysis as tfma
     from pipeline.eval_config import create_eval_config
-    config = create_eval_config(0.7, 0.01, 0.03, with_baseline=True)
+    config = create_eval_config(_taxi_spec(), with_baseline=True)
     assert [spec.model_type for spec in config.model_specs] == [tfma.TF_GENERIC]
     names = {m.class_name for m in config.metrics_specs[0].metrics}
     assert {"BinaryCrossEntropy", "BinaryAccuracy"} <= names

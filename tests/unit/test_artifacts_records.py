@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from tensorflow_metadata.proto.v0 import schema_pb2, statistics_pb2
 
-from artifacts import tfrecord, wire
+from tabflow.artifacts import tfrecord, wire
 from tests.support.tfrecords import record_offsets, write_records
 
 REPO = Path(__file__).resolve().parents[2]
@@ -116,7 +116,7 @@ def test_artifact_readers_import_no_tensorflow(tmp_path):
     write_records(tmp_path / "validations.tfrecord", [b"\x08\x01"])
     code = (
         "import sys\n"
-        "from artifacts import (anomalies, drift, evaluation, files, protos, schema,\n"
+        "from tabflow.artifacts import (anomalies, drift, evaluation, files, protos, schema,\n"
         "                       statistics, tfrecord, tuning, wire)\n"
         "protos.metrics_for_slice_pb2()\n"
         f"assert evaluation.validation_ok({str(tmp_path)!r}) is True\n"
@@ -190,7 +190,7 @@ def _anomalies() -> bytes:
 def _artifacts():
     """{file name: (valid bytes, the readers of the folder holding it, is a TFRecord file)},
     the files built with the real protos and written as the components write them."""
-    from artifacts import anomalies, drift, evaluation, protos, schema, statistics, tuning
+    from tabflow.artifacts import anomalies, drift, evaluation, protos, schema, statistics, tuning
     from tests.support.tfrecords import metrics_record
     pb2 = protos.metrics_for_slice_pb2()
     plots = pb2.PlotsForSlice()
@@ -199,7 +199,7 @@ def _artifacts():
     metrics = [metrics_record(pb2, "candidate", "auc", 0.91),
                metrics_record(pb2, "candidate", "auc", 0.5, slice_feature="trip_start_hour")]
     from google.protobuf import text_format
-    curated = schema.load_schema(REPO / "schema" / "schema.pbtxt")
+    curated = schema.load_schema(REPO / "data" / "taxi" / "schema.pbtxt")
     schema_text = text_format.MessageToString(schema_pb2.Schema(feature=curated.feature[:2]))
     baseline = statistics_pb2.DatasetFeatureStatisticsList.FromString(_statistics()).datasets[0]
 
@@ -298,7 +298,7 @@ def _evaluation_folder(tmp_path, name, data: bytes) -> Path:
 @pytest.mark.parametrize("length", [2 ** 63, 2 ** 64 - 1, 2 ** 40, 2 ** 30])
 def test_a_crafted_record_length_is_refused_before_anything_is_allocated(tmp_path, length):
     import tracemalloc
-    from artifacts import evaluation
+    from tabflow.artifacts import evaluation
     first = _frame(b"\x08\x01")
     path = _evaluation_folder(tmp_path, "validations.tfrecord",
                               first + _frame(b"\x08\x01", length=length))
@@ -329,7 +329,7 @@ def test_a_crafted_record_length_is_refused_before_anything_is_allocated(tmp_pat
 ])
 def test_a_malformed_validation_result_names_the_file_the_record_and_the_fault(
         tmp_path, payload, why):
-    from artifacts import evaluation
+    from tabflow.artifacts import evaluation
     first = _frame(b"")
     path = _evaluation_folder(tmp_path, "validations.tfrecord", first)
     assert evaluation.validation(str(tmp_path))["ok"] is False
@@ -342,7 +342,7 @@ def test_a_malformed_validation_result_names_the_file_the_record_and_the_fault(
 
 
 def test_wire_types_other_than_the_declared_ones_are_skipped_as_protobuf_skips_them(tmp_path):
-    from artifacts import evaluation
+    from tabflow.artifacts import evaluation
     # validation_ok as a length-delimited field, then per-slice validations (field 2) as a
     # varint, then the real validation_ok: protobuf keeps only the last, well-typed one.
     _evaluation_folder(tmp_path, "validations.tfrecord", _frame(b"\x0a\x00\x10\x05\x08\x01"))
@@ -351,7 +351,7 @@ def test_wire_types_other_than_the_declared_ones_are_skipped_as_protobuf_skips_t
 
 
 def test_nesting_deeper_than_the_parsers_limit_is_a_corrupt_record(tmp_path):
-    from artifacts import anomalies, schema
+    from tabflow.artifacts import anomalies, schema
     from tensorflow_metadata.proto.v0 import anomalies_pb2
 
     def field(message_class, name, value: bytes) -> bytes:
@@ -379,7 +379,7 @@ def test_nesting_deeper_than_the_parsers_limit_is_a_corrupt_record(tmp_path):
 
 
 def test_json_and_text_files_name_the_byte_at_fault(tmp_path):
-    from artifacts import drift, schema
+    from tabflow.artifacts import drift, schema
     (tmp_path / "drift.json").write_bytes(b'{"passed": true,\n "features": [1, }')
     with pytest.raises(tfrecord.CorruptRecord) as raised:
         drift.read_drift_report(str(tmp_path))

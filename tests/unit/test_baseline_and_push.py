@@ -8,7 +8,7 @@ from tfx.proto import pusher_pb2
 from tfx.types import standard_artifacts
 from tfx.utils import proto_utils
 
-from pipeline import contract
+from tabflow import contract
 from pipeline.baseline import BlessedBeforeCandidateStrategy, baseline_for
 from pipeline.push import ALREADY_PUSHED_PROPERTY, OncePerModelExecutor, pushed_version_of
 
@@ -104,7 +104,7 @@ def test_an_unblessed_model_is_not_pushed(tmp_path):
 
 def test_two_pushes_in_one_second_get_two_versions_and_the_serving_alias(tmp_path, monkeypatch):
     import time
-    from registry import serving
+    from tabflow.registry import serving
     monkeypatch.setattr(time, "time", lambda: 1_800_000_000.0)
     first, second = _push(tmp_path, model(1)), _push(tmp_path, model(2))
     versions = [p.get_string_custom_property("pushed_version") for p in (first, second)]

@@ -1,14 +1,14 @@
-"""The taxi-pipeline console entry point (console/), called in-process (no pipeline run)."""
+"""The tabflow console entry point (console/), called in-process (no pipeline run)."""
 import json
 import os
 import shutil
 
 import pytest
 
-from artifacts.schema import load_schema
+from tabflow.artifacts.schema import load_schema
 from pipeline import schema_proposal
-from pipeline.config import PipelineConfig
-from console.main import main
+from tabflow.config import PipelineConfig
+from tabflow.console.main import main
 
 
 def test_config_shows_overrides_from_flags_and_env(capsys, monkeypatch, tmp_path):
@@ -113,7 +113,7 @@ def test_each_subcommand_registers_only_the_settings_it_reads(capsys):
     assert "--metadata-path" in lineage and "--mysql-host" in lineage
     assert "--output-root" in lineage and "--pipeline-name" in lineage
     for unread in ("--tuner-trials", "--train-steps", "--beam-preset", "--kfp-image",
-                   "--airflow-schedule", "--min-auc"):
+                   "--airflow-schedule", "--threshold"):
         assert unread not in lineage
     report = _help(capsys, "report")
     assert "--metadata-path" in report and "--tuner-trials" not in report
@@ -155,9 +155,9 @@ def test_a_store_error_is_one_line_and_exit_2(capsys, tmp_path):
 
 
 def test_an_unknown_run_is_one_line_and_exit_1(capsys, tmp_path):
-    from metadata.store import connection_config
+    from tabflow.metadata.store import connection_config
     from ml_metadata import metadata_store
-    from pipeline.config import from_sources
+    from tabflow.config import from_sources
     config = from_sources(environ={}, output_root=str(tmp_path))
     metadata_store.MetadataStore(connection_config(config.store, create=True))
     assert main(["lineage", "diff", "previous", "latest", "--output-root", str(tmp_path)]) == 1
@@ -166,12 +166,12 @@ def test_an_unknown_run_is_one_line_and_exit_1(capsys, tmp_path):
 
 
 def test_config_prints_sections_and_masks_url_credentials(capsys, tmp_path):
-    assert main(["config", "--output-root", str(tmp_path), "--min-auc", "0.6",
+    assert main(["config", "--output-root", str(tmp_path), "--threshold", "0.6",
                  "--pushgateway-url", "https://ops:s3cret@push.example.com"]) == 0
     out = capsys.readouterr().out
     shown = json.loads(out)
     assert {"data", "training", "gates", "beam", "airflow", "kubeflow", "store"} <= set(shown)
-    assert shown["gates"]["min_auc"] == 0.6
+    assert shown["gates"]["threshold"] == 0.6
     assert shown["metrics"]["pushgateway_url"] == "https://ops:***@push.example.com"
     assert "s3cret" not in out
     assert not tmp_path.joinpath("metadata.sqlite").exists()
@@ -242,8 +242,8 @@ def locked_store(tmp_path, monkeypatch):
     stuck mid-transaction would; the wait for the lock is shortened to keep the test quick."""
     import sqlite3
     from ml_metadata import metadata_store
-    from metadata import store as store_lib
-    from pipeline.config import from_sources
+    from tabflow.metadata import store as store_lib
+    from tabflow.config import from_sources
     config = from_sources(environ={}, output_root=str(tmp_path))
     metadata_store.MetadataStore(store_lib.connection_config(config.store, create=True))
     monkeypatch.setattr(store_lib, "LOCK_WAIT_SECONDS", 0.5)
@@ -267,9 +267,9 @@ def test_a_locked_store_is_one_line_and_exit_2_for_readers_and_runs(capsys, tmp_
 
 def test_run_summary_says_what_serves_after_a_rollback(capsys, tmp_path):
     from types import SimpleNamespace
-    from console.run import _print_run_result
-    from pipeline.config import from_sources
-    from registry import serving
+    from tabflow.console.run import _print_run_result
+    from tabflow.config import from_sources
+    from tabflow.registry import serving
     config = from_sources(environ={}, output_root=str(tmp_path))
     for version in ("100", "200"):
         os.makedirs(os.path.join(config.serving_dir, version))
@@ -309,7 +309,7 @@ def test_a_corrupt_artifact_is_one_line_naming_file_and_byte_and_exit_2(tmp_path
                                writer.store.get_contexts_by_execution(execution.id))
     repo = Path(__file__).resolve().parents[2]
     for argv in (["report"], ["lineage", "diff", "latest", "latest"]):
-        proc = subprocess.run([sys.executable, "-m", "console", *argv, "--output-root",
+        proc = subprocess.run([sys.executable, "-m", "tabflow.console", *argv, "--output-root",
                                str(tmp_path)], cwd=repo, capture_output=True, text=True,
                               timeout=300, env={**os.environ, "PYTHONPATH": str(repo)})
         assert proc.returncode == 2, (argv, proc.stdout, proc.stderr)
@@ -318,7 +318,7 @@ def test_a_corrupt_artifact_is_one_line_naming_file_and_byte_and_exit_2(tmp_path
         assert proc.stderr.endswith("(corrupt record at byte 0)\n"), proc.stderr
     assert not (tmp_path / "reports").exists()  # no page built without the statistics
     # The run-end steps (alerts, metrics) read the same review: it notes the file and goes on.
-    from review.collect import collect
+    from tabflow.review.collect import collect
     review = collect(writer.store, "taxi", "run-1")
     assert review["data"]["summary"] == {}
     assert review["unreadable"] == [proc.stderr[len("ERROR: "):-1]]
@@ -334,3 +334,20 @@ def test_a_path_that_cannot_be_written_is_one_line_and_exit_2(capsys, curated_co
     err = capsys.readouterr().err
     assert err.startswith(f"ERROR: {tmp_path / 'a-file'}: "), err
     assert len(err.splitlines()) == 1
+
+
+def test_models_table_names_the_gated_metric():
+    from tabflow.console.models import format_versions
+    from tabflow.registry.catalog import Version
+
+    def version(n, title, value):
+        return Version(version=n, pushed_model_id=n, model_id=n, destination=f"/s/{n}",
+                       pushed_at="2026-12-01T10:00:00", run_id=f"r{n}", span=n,
+                       test_metric="accuracy" if title else None, test_title=title,
+                       test_value=value, blessed=True, baseline_model_id=None,
+                       baseline_version=None, override=False, override_reason="",
+                       files_exist=True)
+
+    text = format_versions([version(1, None, None), version(2, "accuracy", 0.97)], "/s")
+    assert "test accuracy" in text and "0.9700" in text and "AUC" not in text
+    assert version(2, "accuracy", 0.97).to_json()["test_metric"] == "accuracy"

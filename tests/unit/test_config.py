@@ -1,10 +1,10 @@
-"""pipeline.config: sections, defaults, env and CLI overrides, validation and derived paths."""
+"""tabflow.config: sections, defaults, env and CLI overrides, validation and derived paths."""
 from pathlib import Path
 
 import pytest
 
-from console import settings
-from pipeline import config as C
+from tabflow.console import settings
+from tabflow import config as C
 
 
 def test_defaults():
@@ -15,7 +15,7 @@ def test_defaults():
     assert cfg.enable_cache is True
     assert cfg.beam.beam_preset == "direct" and cfg.beam.beam_args == []
     assert cfg.output_root == str(C.PROJECT_ROOT / "outputs")
-    assert cfg.data.schema_path == str(C.PROJECT_ROOT / "schema" / "schema.pbtxt")
+    assert cfg.data.schema_path == str(C.PROJECT_ROOT / "data" / "taxi" / "schema.pbtxt")
     assert Path(cfg.data.data_root, "span-1", "data.csv").is_file()
     assert cfg.store.mysql_host == ""
 
@@ -27,14 +27,14 @@ def test_default_lists_are_not_shared():
 
 
 def test_env_overrides():
-    env = {"TAXI_TRAIN_STEPS": "5", "TAXI_MIN_AUC": "0.5", "TAXI_ENABLE_CACHE": "false",
+    env = {"TAXI_TRAIN_STEPS": "5", "TAXI_THRESHOLD": "0.5", "TAXI_ENABLE_CACHE": "false",
            "TAXI_PIPELINE_NAME": "taxi-dev", "TAXI_NOT_A_SETTING": "x", "OTHER_TRAIN_STEPS": "7"}
     cfg = C.from_sources(environ=env)
     assert cfg.training.train_steps == 5
-    assert cfg.gates.min_auc == 0.5
+    assert cfg.gates.threshold == 0.5
     assert cfg.enable_cache is False
     assert cfg.pipeline_name == "taxi-dev"
-    assert C.env_overrides(env) == {"train_steps": 5, "min_auc": 0.5, "enable_cache": False,
+    assert C.env_overrides(env) == {"train_steps": 5, "threshold": 0.5, "enable_cache": False,
                                     "pipeline_name": "taxi-dev"}
 
 
@@ -60,11 +60,11 @@ def test_keyword_overrides_win():
 
 @pytest.mark.parametrize("environ,argv,must_name", [
     ({"TAXI_TRAIN_STEPS": "five"}, [], ["TAXI_TRAIN_STEPS", "train_steps", "five"]),
-    ({"TAXI_MIN_AUC": "high"}, [], ["TAXI_MIN_AUC", "min_auc"]),
+    ({"TAXI_THRESHOLD": "high"}, [], ["TAXI_THRESHOLD", "threshold"]),
     ({"TAXI_ENABLE_CACHE": "maybe"}, [], ["TAXI_ENABLE_CACHE", "enable_cache"]),
     ({"TAXI_BEAM_ARGS": "[1, 2"}, [], ["TAXI_BEAM_ARGS", "beam_args"]),
     ({}, ["--batch-size", "x"], ["--batch-size", "batch_size"]),
-    ({}, ["--max-auc-regression", "lots"], ["--max-auc-regression", "max_auc_regression"]),
+    ({}, ["--max-regression", "lots"], ["--max-regression", "max_regression"]),
 ])
 def test_bad_values_name_the_source(environ, argv, must_name):
     with pytest.raises(ValueError) as e:
@@ -75,21 +75,33 @@ def test_bad_values_name_the_source(environ, argv, must_name):
 
 @pytest.mark.parametrize("field,value", [
     ("train_steps", 0), ("eval_steps", -1), ("batch_size", 0), ("tuner_trials", 0),
-    ("max_auc_regression", 1.5), ("max_auc_regression", -0.1),
-    ("max_slice_auc_regression", 1.5), ("max_slice_auc_regression", float("nan")),
-    ("pipeline_name", "bad name!"),
-    ("pipeline_name", "")])
+    ("max_regression", float("nan")), ("max_regression", -0.1),
+    ("max_slice_regression", -1.0), ("max_slice_regression", float("nan")),
+    ("threshold", float("nan")), ("min_label_share", 0.6),
+    ("pipeline_name", "bad name!")])
 def test_validate_rejects(field, value):
     with pytest.raises(ValueError, match=field):
         C.PipelineConfig.from_flat(**{field: value})
 
 
-def test_slice_auc_gate_from_env_and_flag():
-    assert C.PipelineConfig().gates.max_slice_auc_regression == 0.02
-    cfg = C.from_sources(environ={"TAXI_MAX_SLICE_AUC_REGRESSION": "0.5"})
-    assert cfg.gates.max_slice_auc_regression == 0.5
-    cfg = settings.parse_config(["--max-slice-auc-regression", "0.25"], environ={})
-    assert cfg.gates.max_slice_auc_regression == 0.25
+def test_gates_default_to_the_spec_and_are_overridden_by_env_and_flag():
+    # None: the dataset's spec (dataset.yaml) decides.
+    assert C.PipelineConfig().gates.max_slice_regression is None
+    cfg = C.from_sources(environ={"TAXI_MAX_SLICE_REGRESSION": "0.5"})
+    assert cfg.gates.max_slice_regression == 0.5
+    cfg = settings.parse_config(["--max-slice-regression", "0.25"], environ={})
+    assert cfg.gates.max_slice_regression == 0.25
+    assert C.from_sources(environ={"TAXI_THRESHOLD": ""}).gates.threshold is None
+
+
+def test_the_dataset_folder_gives_the_pipeline_name_spans_and_schema(tmp_path):
+    cfg = C.from_sources(environ={}, dataset=str(tmp_path / "penguins"))
+    assert cfg.pipeline_name == "penguins"
+    assert cfg.data.data_root == str(tmp_path / "penguins" / "spans")
+    assert cfg.data.schema_path == str(tmp_path / "penguins" / "schema.pbtxt")
+    assert cfg.serving_dir.endswith("serving_model/penguins")
+    # Building a config reads nothing: the folder need not exist yet.
+    assert not (tmp_path / "penguins").exists()
 
 
 def test_validate_rejects_env_and_flag_values():
@@ -168,7 +180,7 @@ def test_as_dict_has_every_field():
 
 
 def test_sqlite_connection_config(tmp_path):
-    from metadata.store import connection_config
+    from tabflow.metadata.store import connection_config
     from runners.local_runner import metadata_connection
     cfg = C.PipelineConfig.from_flat(output_root=str(tmp_path / "out"))
     conn = connection_config(cfg.store, create=True)
@@ -215,6 +227,11 @@ def test_beam_args_override_the_preset():
     assert "--direct_num_workers=2" in args and "--direct_num_workers=1" not in args
 
 
+def test_the_config_knows_every_beam_preset_and_no_other():
+    from pipeline.beam_presets import PRESETS
+    assert set(C.BEAM_PRESETS) == set(PRESETS)
+
+
 def test_dataflow_preset_names_missing_settings():
     from pipeline.beam_presets import beam_pipeline_args
     with pytest.raises(ValueError, match="gcp_project"):
@@ -226,7 +243,7 @@ def test_dataflow_preset_names_missing_settings():
             "--experiments=use_runner_v2", "--sdk_container_image=img"} <= set(args)
 
 
-@pytest.mark.parametrize("field,value", [("min_auc", 7.0), ("min_auc", float("nan")),
+@pytest.mark.parametrize("field,value", [("threshold", -7.0), ("threshold", float("nan")),
                                          ("mysql_port", -5)])
 def test_out_of_range_settings_are_named(field, value):
     with pytest.raises(ValueError, match=field):
@@ -238,7 +255,7 @@ def test_building_a_config_creates_nothing_and_imports_no_tfx(tmp_path):
     import sys
     root = tmp_path / "missing" / "out"
     code = ("import sys\n"
-            "from pipeline import config\n"
+            "from tabflow import config\n"
             f"cfg = config.from_sources(environ={{}}, output_root={str(root)!r})\n"
             "cfg.validate(); cfg.to_json(); cfg.replace(train_steps=3)\n"
             "print(sorted(m for m in ('tfx', 'tensorflow', 'ml_metadata') if m in sys.modules))\n")
@@ -249,10 +266,10 @@ def test_building_a_config_creates_nothing_and_imports_no_tfx(tmp_path):
 
 
 def test_sections_hold_their_settings_and_flat_overrides_land_in_them():
-    cfg = C.from_sources(environ={"TAXI_MYSQL_HOST": "db"}, train_steps=9, min_auc=0.6,
+    cfg = C.from_sources(environ={"TAXI_MYSQL_HOST": "db"}, train_steps=9, threshold=0.6,
                          beam_preset="direct-multiprocess", kfp_target="kfp", span=2,
                          airflow_retries=5, pipeline_name="taxi_x")
-    assert cfg.training.train_steps == 9 and cfg.gates.min_auc == 0.6
+    assert cfg.training.train_steps == 9 and cfg.gates.threshold == 0.6
     assert cfg.beam.beam_preset == "direct-multiprocess" and cfg.kubeflow.kfp_target == "kfp"
     assert cfg.data.span == 2 and cfg.airflow.airflow_retries == 5
     assert cfg.store.mysql_host == "db" and cfg.pipeline_name == "taxi_x"
@@ -278,7 +295,7 @@ def test_sections_hold_their_settings_and_flat_overrides_land_in_them():
     ("kfp_target", "aws"),
     ("train_steps", 0),
     ("span", -1),
-    ("min_auc", 1.5),
+    ("threshold", -1.5),
     ("mysql_port", 0),
 ])
 def test_each_invalid_setting_is_named(setting, value):

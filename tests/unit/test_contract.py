@@ -1,10 +1,10 @@
-"""pipeline/contract.py against the compiled pipeline: every node id, output key, custom type name
+"""tabflow/contract.py against the compiled pipeline: every node id, output key, custom type name
 and input key the readers follow exists there, so a rename in the definition fails here instead
 of turning report and lineage fields into None."""
 import pytest
 
-from pipeline import contract as C
-from pipeline.config import PipelineConfig
+from tabflow import contract as C
+from tabflow.config import PipelineConfig
 
 
 @pytest.fixture(scope="module")
@@ -12,8 +12,10 @@ def compiled(tmp_path_factory):
     from tfx.dsl.compiler import compiler
 
     from pipeline.pipeline import create_pipeline
+
+    from pipeline.inputs import gather
     config = PipelineConfig(output_root=str(tmp_path_factory.mktemp("contract")))
-    pipeline = create_pipeline(config)
+    pipeline = create_pipeline(config, gather(config))
     ir = compiler.Compiler().compile(pipeline)
     nodes = {node.pipeline_node.node_info.id: node.pipeline_node for node in ir.nodes}
     return nodes, {component.id: component for component in pipeline.components}
@@ -67,22 +69,9 @@ def test_resolver_execution_type_is_tfx_resolver():
         C.RESOLVER_EXECUTION_TYPE
 
 
-def test_slice_columns_are_the_evaluation_slices():
-    from pipeline.eval_config import create_eval_config
-    config = create_eval_config(0.5, 0.01, with_baseline=True)
-    sliced = {key for spec in config.slicing_specs for key in spec.feature_keys}
-    assert sliced == set(C.SLICE_COLUMNS)
-
-
-def test_gated_slice_is_an_evaluated_slice():
-    # TFMA fails validation when a threshold's slice was not computed.
-    from pipeline import eval_config
-    assert eval_config.GATED_SLICE_COLUMN in C.SLICE_COLUMNS
-
-
 def test_the_contract_imports_nothing():
     import subprocess
     import sys
-    code = "import sys; import pipeline.contract; print(sorted(m for m in sys.modules if m.startswith(('tfx', 'tensorflow', 'ml_metadata'))))"
+    code = "import sys; import tabflow.contract; print(sorted(m for m in sys.modules if m.startswith(('tfx', 'tensorflow', 'ml_metadata'))))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"

@@ -244,7 +244,7 @@ def test_check_span_files_reads_the_latest_span_through_fileio(tmp_path):
 
 def test_schema_columns_are_the_training_features(tmp_path):
     from pipeline.components import schema_columns
-    from pipeline.config import PipelineConfig
+    from tabflow.config import PipelineConfig
     (tmp_path / "schema.pbtxt").write_text(open(PipelineConfig().data.schema_path).read())
     columns = schema_columns(str(tmp_path))
     assert len(columns) == 18 and "tips" in columns and "fare" in columns

@@ -1,4 +1,4 @@
-"""The curated schema/schema.pbtxt against the real data, validated with TFDV."""
+"""The curated data/taxi/schema.pbtxt against the real data, validated with TFDV."""
 
 import io
 from pathlib import Path
@@ -7,16 +7,15 @@ import pytest
 import tensorflow_data_validation as tfdv
 from tensorflow_metadata.proto.v0 import anomalies_pb2, schema_pb2
 
-from artifacts.drift import measurement_rows
-from artifacts.schema import load_schema
-from modules import features
+from tabflow.artifacts.drift import measurement_rows
+from tabflow.artifacts.schema import load_schema
 from pipeline import schema_proposal as sp
 from pipeline import span_values
-from pipeline.config import GatesConfig
+from tabflow import dataset
 
 REPO = Path(__file__).resolve().parents[2]
-SCHEMA_PATH = REPO / "schema" / "schema.pbtxt"
-SPAN_FILES = sorted((REPO / "data" / "spans").glob("span-*/data.csv"))
+SCHEMA_PATH = REPO / "data" / "taxi" / "schema.pbtxt"
+SPAN_FILES = sorted((REPO / "data" / "taxi" / "spans").glob("span-*/data.csv"))
 
 PAYMENT_TYPES = ["Cash", "Credit Card", "Dispute", "No Charge", "Pcard", "Prcard", "Unknown"]
 # The drift gate's comparators (schema/README.md): L-infinity for categorical features,
@@ -125,7 +124,7 @@ def test_minimum_examples_per_split(schema, csv_lines, tmp_path):
     reasons = [r.type for r in result.dataset_anomaly_info.reason]
     assert reasons == [anomalies_pb2.AnomalyInfo.DATASET_LOW_NUM_EXAMPLES]
     # TFDV does not say the minimum; the gate's describer adds it from the anomalies' baseline.
-    from artifacts.anomalies import describe_anomalies
+    from tabflow.artifacts.anomalies import describe_anomalies
     [line] = describe_anomalies({"eval": result})
     assert line == ("dataset (eval split): The dataset has 499 examples, which is fewer than "
                     "expected. (the schema's minimum is 500 per split)")
@@ -137,7 +136,7 @@ def test_minimum_examples_per_split(schema, csv_lines, tmp_path):
 def test_a_third_of_every_span_is_enough_for_the_eval_split(span, schema, tmp_path):
     """CsvExampleGen hashes a span 2:1 into train and eval: a third of a committed span must
     pass the minimum with room to spare."""
-    lines = (REPO / "data" / "spans" / span / "data.csv").read_text().splitlines(keepends=True)
+    lines = (REPO / "data" / "taxi" / "spans" / span / "data.csv").read_text().splitlines(keepends=True)
     third = lines[1::3]
     assert len(third) >= 2 * MIN_EXAMPLES
     assert anomalies(stats_for([lines[0]] + third, tmp_path / "third.csv"), schema) == {}
@@ -296,12 +295,14 @@ def span_columns(path):
 def test_every_span_passes_the_gate_value_checks(span, schema):
     """The AnomalyGate's outlier-share and label checks, at the default settings, pass every
     committed span; every tenth value of any typical-range feature scaled 10x is stopped."""
-    gates = GatesConfig()
-    columns = span_columns(REPO / "data" / "spans" / span / "data.csv")
+    from modules import hooks
+    gates = dataset.load(REPO / "data" / "taxi")
+    columns = span_columns(REPO / "data" / "taxi" / "spans" / span / "data.csv")
     ranges = span_values.typical_ranges(schema)
     assert span_values.outlier_problems(columns, ranges, gates.max_outlier_share) == []
-    labels = features.label_from_raw(columns)
-    assert span_values.label_problems(labels, features.LABEL_KEY, gates.min_label_share) == []
+    labels = hooks.load(gates.hooks).label_from_raw(columns)
+    assert span_values.label_problems(labels, gates.label, gates.problem_type, gates.classes,
+                                      gates.min_label_share) == []
     for name in ranges:
         scaled = dict(columns)
         scaled[name] = columns[name].copy()
@@ -311,7 +312,7 @@ def test_every_span_passes_the_gate_value_checks(span, schema):
 
 
 def test_file_is_in_canonical_order_apart_from_comments():
-    # Keeps `taxi-pipeline schema propose` diffs down to real changes (plus
+    # Keeps `tabflow schema propose` diffs down to real changes (plus
     # removed comments). If this fails, reorder fields to match
     # sp.schema_to_text(load_schema(SCHEMA_PATH)); comments may stay.
     raw = SCHEMA_PATH.read_text().splitlines(keepends=True)

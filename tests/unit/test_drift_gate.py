@@ -9,8 +9,8 @@ from ml_metadata import metadata_store
 from ml_metadata.proto import metadata_store_pb2 as pb
 from tensorflow_metadata.proto.v0 import schema_pb2, statistics_pb2
 
-from artifacts.drift import describe_drift, read_drift_report
-from pipeline import contract as C
+from tabflow.artifacts.drift import describe_drift, read_drift_report
+from tabflow import contract as C
 from pipeline import drift_gate
 
 S = pb.Execution.State
@@ -311,7 +311,7 @@ ROW = {"feature": "trip_miles", "split": "train", "measure": "Jensen-Shannon",
 
 
 def test_report_page_shows_the_distances_and_the_missing_baseline():
-    from review.page import drift_html
+    from tabflow.review.page import drift_html
     passed = drift_html({"state": "COMPLETE", "report": {
         "baseline": {"span": 1, "statistics_id": 5, "statistics_uri": "/s"}, "features": [ROW]}})
     assert "against span 1" in passed and "trip_miles" in passed and "0.0953" in passed
@@ -324,7 +324,7 @@ def test_report_page_shows_the_distances_and_the_missing_baseline():
 
 
 def test_lineage_text_lists_the_gate_measurements():
-    from lineage.text import drift_gate_lines
+    from tabflow.lineage.text import drift_gate_lines
     lines = drift_gate_lines("B", {"state": "COMPLETE", "baseline_span": 1,
                                    "baseline_statistics_id": 5, "features": [ROW]})
     assert lines[0] == "B: COMPLETE, baseline span 1 (statistics #5)"

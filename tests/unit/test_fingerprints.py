@@ -4,9 +4,9 @@ import shutil
 
 import pytest
 
-from pipeline import contract as C
+from tabflow import contract as C
 from pipeline import fingerprints
-from pipeline.config import PipelineConfig
+from tabflow.config import PipelineConfig
 from pipeline.fingerprints import PROJECT_PACKAGES, PROJECT_ROOT
 
 
@@ -17,23 +17,27 @@ def project_copy(tmp_path):
         shutil.copytree(PROJECT_ROOT / package, root / package,
                         ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
     shutil.copy(PROJECT_ROOT / fingerprints.LOCK_FILE, root / fingerprints.LOCK_FILE)
+    shutil.copytree(PROJECT_ROOT / "data" / "taxi", root / "data" / "taxi",
+                    ignore=shutil.ignore_patterns("__pycache__", "span-1", "span-2", "span-3"))
     return root
 
 
-def _exec_properties(monkeypatch, root, output_root):
+def _exec_properties(monkeypatch, root, output_root, dataset=PROJECT_ROOT / "data" / "taxi"):
+    from pipeline import inputs
     from pipeline import pipeline as definition
-    monkeypatch.setattr(definition, "component_fingerprints",
+    monkeypatch.setattr(inputs, "component_fingerprints",
                         lambda: fingerprints.component_fingerprints(root))
-    config = PipelineConfig.from_flat(output_root=str(output_root))
+    config = PipelineConfig.from_flat(output_root=str(output_root), dataset=str(dataset))
     return {node.id: {k: str(v) for k, v in node.exec_properties.items()}
-            for node in definition.create_pipeline(config).components}
+            for node in definition.create_pipeline(config, inputs.gather(config)).components}
 
 
 def _changed_by(monkeypatch, root, tmp_path, edit):
-    before = _exec_properties(monkeypatch, root, tmp_path / "out")
+    dataset = root / "data" / "taxi"
+    before = _exec_properties(monkeypatch, root, tmp_path / "out", dataset)
     path = root / edit
     path.write_text(path.read_text() + "\n# edited\n")
-    after = _exec_properties(monkeypatch, root, tmp_path / "out")
+    after = _exec_properties(monkeypatch, root, tmp_path / "out", dataset)
     assert before.keys() == after.keys()
     return {node for node in before if before[node] != after[node]}
 
@@ -45,7 +49,11 @@ def _changed_by(monkeypatch, root, tmp_path, edit):
     ("modules/transform.py", {C.TRANSFORM}),
     # The tuning reuse resolver looks for searches under the tuner's code fingerprint.
     ("modules/model.py", {C.TUNING_REUSE, C.TUNER, C.TRAINER}),
-    ("modules/features.py", {C.ANOMALY_GATE, C.TRANSFORM, C.TUNING_REUSE, C.TUNER, C.TRAINER}),
+    ("modules/features.py", {C.TRANSFORM, C.TUNING_REUSE, C.TUNER, C.TRAINER}),
+    # A dataset's hooks: the gate derives the label with them, the model code its inputs; the
+    # run's provenance records their hash.
+    ("data/taxi/hooks.py", {C.PROVENANCE, C.ANOMALY_GATE, C.TRANSFORM, C.TUNING_REUSE, C.TUNER,
+                            C.TRAINER}),
     ("pipeline/push.py", {C.PUSHER}),
     ("pipeline/drift_gate.py", {C.DRIFT_GATE}),
     ("pipeline/csv_check.py", {C.CURATED_SCHEMA, C.CSV_CHECK, C.ANOMALY_GATE}),
@@ -62,7 +70,7 @@ def test_an_edit_changes_exactly_the_nodes_that_run_it(monkeypatch, project_copy
 
 
 def test_an_unrelated_edit_changes_no_node(monkeypatch, project_copy, tmp_path):
-    assert _changed_by(monkeypatch, project_copy, tmp_path, "metadata/runs.py") == set()
+    assert _changed_by(monkeypatch, project_copy, tmp_path, "tabflow/metadata/runs.py") == set()
 
 
 def test_a_new_import_is_covered_without_a_list(project_copy):
@@ -105,13 +113,17 @@ def test_provenance_without_git_takes_the_commit_the_image_was_built_from(monkey
     """In the container image there is no .git: the Dockerfile's GIT_COMMIT build argument,
     as TAXI_GIT_COMMIT, names the commit; the dirty flag is unknown (-1)."""
     from pipeline import provenance
-    from pipeline.config import PipelineConfig
+    from tabflow.config import PipelineConfig
+    from tabflow import dataset
     config = PipelineConfig.from_flat(output_root=str(tmp_path))
+    spec = dataset.load(config.data.dataset)
     monkeypatch.setattr(provenance, "_git", lambda *args: "")
-    record = provenance.collect(config, "vertex", environ={provenance.COMMIT_VARIABLE: "0a1b2c"})
+    record = provenance.collect(config, "vertex", spec,
+                                environ={provenance.COMMIT_VARIABLE: "0a1b2c"})
     assert (record["git_commit"], record["git_dirty"]) == ("0a1b2c", -1)
-    assert provenance.collect(config, "vertex", environ={})["git_commit"] == "unknown"
+    assert provenance.collect(config, "vertex", spec, environ={})["git_commit"] == "unknown"
     # With a work tree, git's own answer wins over the variable.
     monkeypatch.undo()
-    with_git = provenance.collect(config, "local", environ={provenance.COMMIT_VARIABLE: "x"})
+    with_git = provenance.collect(config, "local", spec,
+                                  environ={provenance.COMMIT_VARIABLE: "x"})
     assert with_git["git_commit"] not in ("x", "unknown")

@@ -4,10 +4,10 @@ import numpy as np
 import pytest
 from tensorflow_metadata.proto.v0 import anomalies_pb2
 
-from artifacts.anomalies import describe_anomalies
+from tabflow.artifacts.anomalies import describe_anomalies
 from pipeline import span_values
-from pipeline.components import read_anomalies, read_numeric_columns
-from pipeline.contract import ANOMALIES_FILE
+from pipeline.components import read_anomalies, read_columns
+from tabflow.contract import ANOMALIES_FILE
 
 
 def feature_anomaly():
@@ -148,28 +148,56 @@ def test_outlier_share_counts_present_values_against_the_limit():
     assert span_values.outlier_problems({}, ranges, max_share=0.0) == []
 
 
-def test_label_share_below_the_minimum_names_both_classes():
+def test_label_share_below_the_minimum_names_every_class():
     labels = np.array([True] * 3 + [False] * 97)
-    [line] = span_values.label_problems(labels, "big_tipper", min_share=0.05)
-    assert line.startswith("label 'big_tipper': class shares 1: 3.0% (3 of 100), "
-                           "0: 97.0% (97 of 100); the rarer class is below min_label_share "
+    [line] = span_values.label_problems(labels, "big_tipper", "binary", (), min_share=0.05)
+    assert line.startswith("label 'big_tipper': class shares 0: 97.0% (97 of 100), "
+                           "1: 3.0% (3 of 100); the rarest class is below min_label_share "
                            "5.0%"), line
-    assert span_values.label_problems(labels, "big_tipper", min_share=0.03) == []
-    [line] = span_values.label_problems(np.zeros(10, int), "y", min_share=0.05)
+    assert span_values.label_problems(labels, "big_tipper", "binary", (), min_share=0.03) == []
+    [line] = span_values.label_problems(np.zeros(10, int), "y", "binary", (), min_share=0.05)
     assert "1: 0.0% (0 of 10)" in line
 
 
-def test_label_from_raw_is_the_transforms_rule():
-    """The gate and the transform share modules.features.big_tipper; missing values (NaN
-    here, zero-filled in the transform) give no big tipper."""
-    label_fn = span_values.load_label_fn("modules.features.label_from_raw")
+def test_multiclass_labels_name_a_missing_class_an_unknown_value_and_missing_labels():
+    classes = ("Adelie", "Chinstrap", "Gentoo")
+    labels = np.array(["Adelie"] * 60 + ["Gentoo"] * 40, dtype=object)
+    [line] = span_values.label_problems(labels, "species", "multiclass", classes, 0.05)
+    assert "Chinstrap: 0.0% (0 of 100)" in line
+    labels = np.array(["Adelie", "Chinstrap", "Gentoo", "Emperor", None] * 20, dtype=object)
+    problems = span_values.label_problems(labels, "species", "multiclass", classes, 0.05)
+    assert problems[0] == "label 'species': 20 of 100 examples have no label value"
+    assert problems[1].startswith("label 'species': values ['Emperor'] are no class")
+
+
+def test_a_constant_or_missing_regression_label_is_named():
+    [line] = span_values.label_problems(np.full(50, 3.0), "y", "regression", (), 0.05)
+    assert line == "label 'y': every example has the value 3; a model would learn a constant"
+    labels = np.array([1.0, 2.0, np.nan])
+    assert span_values.label_problems(labels, "y", "regression", (), 0.05) == [
+        "label 'y': 1 of 3 examples have no label value"]
+
+
+def test_a_span_below_min_examples_is_named():
+    assert span_values.size_problems(100, 100) == []
+    [line] = span_values.size_problems(99, 100)
+    assert line.startswith("the span has 99 examples, fewer than min_examples 100")
+
+
+def test_the_taxi_label_hook_is_the_transforms_rule():
+    """The gate and the transform share the taxi's hooks module; missing values (NaN here,
+    zero-filled in the transform) give no big tipper."""
+    from modules import hooks
+    from tabflow import dataset
+    from tabflow.config import PROJECT_ROOT
+    taxi = hooks.load(dataset.load(PROJECT_ROOT / "data" / "taxi").hooks)
     fare = np.array([10.0, 10.0, 10.0, 0.0, np.nan, 10.0])
     tips = np.array([2.5, 2.0, 0.0, 1.0, 5.0, np.nan])
-    assert label_fn({"fare": fare, "tips": tips}).tolist() == [True, False, False, False,
-                                                               False, False]
+    assert np.asarray(taxi.label_from_raw({"fare": fare, "tips": tips})).tolist() == [
+        True, False, False, False, False, False]
 
 
-def test_numeric_columns_read_from_an_examples_artifact(tmp_path):
+def test_columns_read_from_an_examples_artifact(tmp_path):
     import tensorflow as tf
     from tfx.types import artifact_utils, standard_artifacts
 
@@ -196,9 +224,10 @@ def test_numeric_columns_read_from_an_examples_artifact(tmp_path):
     artifact = standard_artifacts.Examples()
     artifact.uri = str(tmp_path)
     artifact.split_names = artifact_utils.encode_split_names(["train", "eval"])
-    columns = read_numeric_columns(artifact)
+    columns = read_columns(artifact)
     assert set(columns) == {"fare", "secs", "kind"}
-    assert np.isnan(columns["kind"]).all()
-    # Splits in the artifact's order; missing or text values are NaN.
+    # Splits in the artifact's order; missing numbers are NaN, missing text None; a column
+    # with any text is text (the schema check reports the type).
     assert np.allclose(columns["fare"], [1.5, np.nan, 2.0], equal_nan=True)
-    assert np.allclose(columns["secs"], [60, np.nan, np.nan], equal_nan=True)
+    assert columns["kind"].tolist() == ["a", None, None]
+    assert columns["secs"].tolist() == [60.0, None, "late"]

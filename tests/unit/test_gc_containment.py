@@ -1,4 +1,4 @@
-"""gc deletes only what it may (registry/retention.py, registry/containment.py): real paths
+"""gc deletes only what it may (tabflow/registry/retention.py, tabflow/registry/containment.py): real paths
 inside the pipeline root, symlinks unlinked and never followed, no folder holding a kept
 artifact, and only this pipeline's artifacts in a store another pipeline shares."""
 import os
@@ -6,7 +6,7 @@ import os
 import pytest
 from ml_metadata.proto import metadata_store_pb2 as pb
 
-from registry import containment, retention
+from tabflow.registry import containment, retention
 from tests.support.mlmd_records import sqlite_writer
 
 

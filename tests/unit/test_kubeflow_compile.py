@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from pipeline.config import PipelineConfig
-from pipeline.contract import TUNING_REUSE
+from tabflow.config import PipelineConfig
+from tabflow.contract import TUNING_REUSE
 
 # Spelled out rather than imported from pipeline.pipeline, which imports TFX at collection time.
 RESOLVER_ID = "latest_blessed_model_resolver"
@@ -86,7 +86,8 @@ def _local_graph(config, baseline):
     """The local pipeline's graph without the drift baseline and tuning reuse resolvers, which
     no Kubeflow target has."""
     from pipeline.pipeline import create_pipeline
-    pipeline = create_pipeline(config, baseline=baseline)
+    from pipeline.inputs import gather
+    pipeline = create_pipeline(config, gather(config, "vertex"), baseline=baseline)
     nodes = {c.id for c in pipeline.components}
     edges = {(up.id, c.id) for c in pipeline.components for up in c.upstream_nodes}
     custom = {DRIFT_RESOLVER_ID, TUNING_REUSE}
@@ -119,7 +120,7 @@ def test_kfp_sdk_loads_the_yaml(compiled, target):
 
 
 def test_vertex_keeps_every_node_and_edge_of_the_local_pipeline_but_the_drift_baseline(compiled):
-    from pipeline.contract import DRIFT_BASELINE, RESOLVER as resolver_id
+    from tabflow.contract import DRIFT_BASELINE, RESOLVER as resolver_id
     assert resolver_id == RESOLVER_ID and DRIFT_BASELINE == DRIFT_RESOLVER_ID
     config, packages = compiled
     assert _compiled_graph(_spec_dict(packages["vertex"])) == \
@@ -207,7 +208,7 @@ def test_a_remote_package_folder_is_refused(tmp_path):
 
 @pytest.mark.parametrize("target", ["kfp", "vertex"])
 def test_a_local_output_root_is_refused(tmp_path, target, capsys):
-    from console.main import main
+    from tabflow.console.main import main
     from runners import kubeflow_v2
     with pytest.raises(ValueError, match="output_root must be a bucket URI"):
         kubeflow_v2.compile_pipeline(_config(tmp_path), target)
@@ -218,7 +219,7 @@ def test_a_local_output_root_is_refused(tmp_path, target, capsys):
 
 
 def test_cli_compile_writes_both_packages_and_notes_the_missing_resolver(tmp_path, capsys):
-    from console.main import main
+    from tabflow.console.main import main
     assert main(["kubeflow", "compile", "--target", "kfp",
                  "--output-root", "gs://taxi-bucket/out", "--kfp-output-dir", str(tmp_path),
                  "--kfp-image", IMAGE]) == 0
@@ -382,7 +383,7 @@ def test_exit_handler_function_sends_the_final_status_no_vertex_runtime(state, k
     posting to an HTTP receiver on loopback."""
     import dataclasses
     import json as json_lib
-    from alerts.channels import WEBHOOK_URL_VARIABLE
+    from tabflow.alerts.channels import WEBHOOK_URL_VARIABLE
     from pipeline.exit_notify import NotifyOnExit
     from tests.support.receivers import http_receiver
     final_status = json_lib.dumps({

@@ -1,8 +1,8 @@
 """Fast tests of the lineage package's pure parts, on real protos and real MLMD records."""
 from ml_metadata.proto import metadata_store_pb2 as mlmd_pb2
 
-from lineage import render
-from metadata.graph import Graph
+from tabflow.lineage import render
+from tabflow.metadata.graph import Graph
 
 
 def small_graph() -> Graph:
@@ -65,3 +65,13 @@ def test_html_page_is_self_contained():
     assert "<svg" in page and "run &lt;x&gt;" in page
     for external in ("<script", "src=", "href=", "@import", "url(http", "@font-face"):
         assert external not in page
+
+
+def test_trace_shows_each_problem_types_key_metrics():
+    from tabflow.lineage.text import _metrics
+    assert _metrics({"auc": 0.91234, "example_count": 90.0, "loss": 0.3}) == \
+        "auc=0.9123, example_count=90"
+    assert _metrics({"accuracy": 0.9, "recall/class 0": 0.8, "example_count": 90.0}) == \
+        "accuracy=0.9, example_count=90"
+    assert _metrics({"root_mean_squared_error": 54.12, "mean_absolute_error": 44.0}) == \
+        "root_mean_squared_error=54.12, mean_absolute_error=44"

@@ -6,10 +6,10 @@ from types import SimpleNamespace
 
 import pytest
 
-from metadata import runs
-from metadata.errors import NotFound, StoreError
-from metadata.store import connection_config, open_store, store_label
-from pipeline.config import StoreConfig
+from tabflow.metadata import runs
+from tabflow.metadata.errors import NotFound, StoreError
+from tabflow.metadata.store import connection_config, open_store, store_label
+from tabflow.config import StoreConfig
 from tests.support.mlmd_records import NODES, S, sqlite_writer
 
 
@@ -171,7 +171,7 @@ def test_failed_node_comes_from_mlmd(tmp_path):
 
 
 def test_the_layer_imports_no_tensorflow_or_tfx():
-    code = ("import sys, metadata.runs, metadata.store, metadata.artifacts, metadata.provenance; "
+    code = ("import sys, tabflow.metadata.runs, tabflow.metadata.store, tabflow.metadata.artifacts, tabflow.metadata.provenance; "
             "print(sorted({m.split('.')[0] for m in sys.modules} & "
             "{'tensorflow', 'tfx', 'apache_beam', 'tensorflow_model_analysis'}))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

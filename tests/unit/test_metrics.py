@@ -1,4 +1,4 @@
-"""monitoring/metrics.py: a run's gauges, written as a node_exporter textfile and parsed back
+"""tabflow/monitoring/metrics.py: a run's gauges, written as a node_exporter textfile and parsed back
 with prometheus_client's own parser, and pushed to Debian's prometheus-pushgateway started on
 loopback."""
 import datetime
@@ -10,7 +10,7 @@ import urllib.request
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from monitoring.metrics import publish, run_metrics
+from tabflow.monitoring.metrics import publish, run_metrics
 from tests.support.receivers import free_port
 
 
@@ -29,11 +29,15 @@ def review(status="COMPLETE"):
                      {"feature": "fare", "split": "train", "measure": "L-infinity",
                       "distance": 0.05, "threshold": 0.2, "passed": True}]}}},
         "evaluation": {"blessed": True,
+                       "headline": {"metric": "auc", "title": "AUC", "higher_is_better": True,
+                                    "threshold": 0.7, "problem_type": "binary"},
                        "overall": {"candidate": {"auc": 0.958}, "baseline": {"auc": 0.951}},
-                       "slices": {"payment_type": [
-                           {"value": "Cash", "candidate": {"auc": 0.5}, "baseline": {}},
-                           {"value": "Credit Card", "candidate": {"auc": 0.70},
-                            "baseline": {"auc": 0.69}}]}},
+                       "slices": {"method": [
+                           {"value": "cash", "candidate": {"auc": 0.5}, "baseline": {}},
+                           {"value": "card", "candidate": {"auc": 0.70},
+                            "baseline": {"auc": 0.69}}]},
+                       "gated_slices": [{"slice": "method=card", "candidate": {"auc": 0.70},
+                                         "baseline": {"auc": 0.69}, "diff": {"auc": 0.01}}]},
     }
 
 
@@ -43,7 +47,7 @@ def samples(text):
 
 
 def value(found, name, **labels):
-    return found[("taxi_pipeline_" + name, tuple(sorted({"pipeline": "taxi", **labels}.items())))]
+    return found[("tabflow_" + name, tuple(sorted({"pipeline": "taxi", **labels}.items())))]
 
 
 def test_textfile_parses_with_prometheus_client(tmp_path):
@@ -64,9 +68,11 @@ def test_textfile_parses_with_prometheus_client(tmp_path):
     assert value(found, "anomalies") == 1
     assert value(found, "drift_distance", feature="fare", split="train",
                  measure="L-infinity") == 0.05
-    assert value(found, "model_auc", model="candidate", slice="overall") == 0.958
-    assert value(found, "model_auc", model="baseline",
-                 slice="payment_type=Credit Card") == 0.69
+    assert value(found, "model_headline", metric="auc", model="candidate",
+                 slice="overall") == 0.958
+    assert value(found, "model_headline", metric="auc", model="baseline",
+                 slice="method=card") == 0.69
+    assert not any(dict(labels).get("slice") == "method=cash" for _, labels in found)
     assert value(found, "blessed") == 1 and value(found, "span") == 4
     assert value(found, "last_push_timestamp_seconds") == 1764583261.0
 
@@ -77,8 +83,22 @@ def test_a_failed_run_without_evaluation():
     from prometheus_client import generate_latest
     found = samples(generate_latest(run_metrics(failed, {"FAILED": 1}, None)).decode())
     assert value(found, "run_success") == 0
-    assert not any(name.endswith(("model_auc", "blessed", "last_push_timestamp_seconds"))
+    assert not any(name.endswith(("model_headline", "blessed", "last_push_timestamp_seconds"))
                    for name, _ in found)
+
+
+def test_a_regression_headline_is_labelled_with_its_metric():
+    run = review()
+    run["evaluation"].update(
+        headline={"metric": "root_mean_squared_error", "title": "RMSE",
+                  "higher_is_better": False, "threshold": 60.0, "problem_type": "regression"},
+        overall={"candidate": {"root_mean_squared_error": 54.1}, "baseline": {}},
+        slices={}, gated_slices=[])
+    from prometheus_client import generate_latest
+    found = samples(generate_latest(run_metrics(run, {"COMPLETE": 1}, None)).decode())
+    assert value(found, "model_headline", metric="root_mean_squared_error",
+                 model="candidate", slice="overall") == 54.1
+    assert sum(name == "tabflow_model_headline" for name, _ in found) == 1
 
 
 def test_unwritable_textfile_and_dead_gateway_are_reported(tmp_path):
@@ -115,14 +135,15 @@ def pushgateway(tmp_path):
 
 def test_pushgateway_returns_the_pushed_metrics(pushgateway):
     registry = run_metrics(review(), {"COMPLETE": 5}, 1764583261.0)
-    assert publish(registry, "", pushgateway, "taxi-pipeline", "taxi", 5) == \
+    assert publish(registry, "", pushgateway, "tabflow", "taxi", 5) == \
         {"pushgateway": None}
     text = urllib.request.urlopen(f"http://{pushgateway}/metrics", timeout=5).read().decode()
     found = {(s.name, tuple(sorted((k, v) for k, v in s.labels.items()
                                    if k not in ("job", "instance")))): s.value
              for family in text_string_to_metric_families(text) for s in family.samples}
-    assert value(found, "model_auc", model="candidate", slice="overall") == 0.958
+    assert value(found, "model_headline", metric="auc", model="candidate",
+                 slice="overall") == 0.958
     assert value(found, "run_success") == 1
-    assert any(s.labels.get("job") == "taxi-pipeline"
+    assert any(s.labels.get("job") == "tabflow"
                for f in text_string_to_metric_families(text) for s in f.samples
-               if s.name == "taxi_pipeline_run_success")
+               if s.name == "tabflow_run_success")

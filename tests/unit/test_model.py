@@ -1,44 +1,69 @@
-"""modules.model.build_keras_model and the serving signatures from modules.trainer."""
-import keras_tuner
+"""modules.model.build_keras_model for each problem type, and the serving signatures from
+modules.trainer."""
 import numpy as np
 import pytest
 import tensorflow as tf
 import tf_keras
 
 from modules import features as F
-from modules.model import DEFAULT_HPARAMS, build_keras_model, layer_units, search_space
+from modules import hooks as H
+from modules.model import (DEFAULT_HPARAMS, build_keras_model, layer_units, search_space,
+                           skip_autograph_for_tf_keras)
 from modules.trainer import make_serving_signatures
+from tests.conftest import taxi_plan
 
-INPUT_NAMES = sorted(F.model_input_names())
+# As the Tuner and Trainer do before they fit: converting tf_keras's own code would cost most
+# of this file's time.
+skip_autograph_for_tf_keras()
+
+PLAN = taxi_plan()
+TAXI = H.of(PLAN)
+DENSE, CATEGORICAL = F.model_inputs(PLAN, TAXI.derived_sizes())
+INPUT_NAMES = sorted(DENSE + list(CATEGORICAL))
+
+PENGUINS_PLAN = {
+    "label": "species", "label_xf": "species_xf", "problem_type": "multiclass",
+    "classes": ["Adelie", "Chinstrap", "Gentoo"],
+    # A column name Keras could not take as a layer name.
+    "dense": ["bill length (mm)", "body_mass_g"], "categorical_int": {}, "bucketize": {},
+    "vocabulary": ["island", "sex"], "label_sources": [], "hooks": None,
+}
+DIABETES_PLAN = {
+    "label": "target", "label_xf": "target_xf", "problem_type": "regression", "classes": [],
+    "dense": ["age", "bmi", "bp"], "categorical_int": {"sex": 3}, "bucketize": {},
+    "vocabulary": [], "label_sources": [], "hooks": None,
+}
 
 
 def dense_layers(model):
     return [layer for layer in model.layers if isinstance(layer, tf_keras.layers.Dense)]
 
 
-def random_batch(n=5, seed=0):
+def random_batch(plan=PLAN, n=5, seed=0):
     rng = np.random.default_rng(seed)
-    batch = {F.transformed_name(k): rng.normal(size=(n, 1)).astype("float32")
-             for k in F.DENSE_FLOAT_FEATURES + F.DERIVED_DENSE}
-    sizes = {**F.CATEGORICAL_INT_FEATURES, **{k: F.BUCKET_COUNT + 1 for k in F.BUCKET_FEATURES},
-             **{k: F.VOCAB_SIZE + F.OOV_BUCKETS for k in F.VOCAB_FEATURES},
-             **F.DERIVED_CATEGORICAL}
-    for k, size in sizes.items():
-        batch[F.transformed_name(k)] = rng.integers(0, size, size=(n, 1)).astype("int64")
+    dense, categorical = F.model_inputs(plan, H.derived_sizes(plan))
+    batch = {name: rng.normal(size=(n, 1)).astype("float32") for name in dense}
+    for name, size in categorical.items():
+        batch[name] = rng.integers(0, size, size=(n, 1)).astype("int64")
     return batch
+
+
+def metric_names(model, x, y):
+    """The compiled metrics by name, as the Tuner and TensorBoard see them."""
+    return set(model.evaluate(x, y, verbose=0, return_dict=True)) - {"loss"}
 
 
 @pytest.fixture(scope="module")
 def default_model():
-    return build_keras_model(DEFAULT_HPARAMS)
+    return build_keras_model(DEFAULT_HPARAMS, PLAN)
 
 
 def test_default_model_inputs(default_model):
-    assert sorted(default_model.input_names) == INPUT_NAMES
-    dtypes = {name: default_model.get_layer(name).dtype for name in INPUT_NAMES}
-    for k in F.model_input_features() + list(F.DERIVED_CATEGORICAL) + F.DERIVED_DENSE:
-        want = "float32" if k in F.DENSE_FLOAT_FEATURES + F.DERIVED_DENSE else "int64"
-        assert dtypes[F.transformed_name(k)] == want, k
+    assert sorted(default_model.input) == INPUT_NAMES
+    for name in INPUT_NAMES:
+        want = "float32" if name in DENSE else "int64"
+        assert default_model.get_layer(name).dtype == want, name
+    assert {"fare_tip_step_xf", "fare_bucket_xf", "fare_tip_slack_xf"} <= set(INPUT_NAMES)
 
 
 def test_model_is_tf_keras(default_model):
@@ -54,16 +79,53 @@ def test_default_model_shape(default_model):
     assert len(hidden) == DEFAULT_HPARAMS["num_layers"]
     # A tapering 64-32 stack.
     assert [layer.units for layer in hidden] == [64, 32]
-    assert out.units == 1 and out.name == "big_tipper_probability"
+    assert out.units == 1 and out.name == "probability"
     assert not any(isinstance(l, tf_keras.layers.Dropout) for l in default_model.layers)
     assert default_model.optimizer.learning_rate.numpy() == pytest.approx(
         DEFAULT_HPARAMS["learning_rate"])
 
 
-def test_output_is_probability(default_model):
-    y = default_model(random_batch(8), training=False).numpy()
+def test_binary_output_is_probability(default_model):
+    assert isinstance(default_model.loss, tf_keras.losses.BinaryCrossentropy)
+    assert metric_names(default_model, random_batch(n=8), np.arange(8) % 2) == {"auc", "accuracy"}
+    y = default_model(random_batch(n=8), training=False).numpy()
     assert y.shape == (8, 1)
     assert ((y >= 0) & (y <= 1)).all()
+
+
+@pytest.fixture(scope="module")
+def multiclass_model():
+    return build_keras_model(DEFAULT_HPARAMS, PENGUINS_PLAN)
+
+
+def test_multiclass_output_is_one_probability_per_class(multiclass_model):
+    assert isinstance(multiclass_model.loss, tf_keras.losses.SparseCategoricalCrossentropy)
+    assert metric_names(multiclass_model, random_batch(PENGUINS_PLAN, n=6),
+                        np.arange(6) % 3) == {"accuracy"}
+    y = multiclass_model(random_batch(PENGUINS_PLAN, n=6), training=False).numpy()
+    assert y.shape == (6, 3)
+    np.testing.assert_allclose(y.sum(axis=1), 1.0, rtol=1e-5)
+
+
+def test_input_names_keep_the_column_and_layer_names_are_valid(multiclass_model):
+    assert "bill length (mm)_xf" in multiclass_model.input
+    layer = multiclass_model.input["bill length (mm)_xf"]._keras_history.layer
+    assert layer.name == "bill_length__mm__xf"
+    # Trains on a dict keyed by the transformed names.
+    history = multiclass_model.fit(random_batch(PENGUINS_PLAN, n=8), np.arange(8) % 3,
+                                   epochs=1, verbose=0)
+    assert np.isfinite(history.history["loss"][0]) and "accuracy" in history.history
+
+
+def test_regression_output_is_in_the_label_units():
+    model = build_keras_model(DEFAULT_HPARAMS, DIABETES_PLAN, label_scale=(150.0, 80.0))
+    assert isinstance(model.loss, tf_keras.losses.MeanSquaredError)
+    batch = random_batch(DIABETES_PLAN, n=4)
+    assert metric_names(model, batch, np.full(4, 150.0)) == {"rmse"}
+    y = model(batch, training=False).numpy()
+    assert y.shape == (4, 1)
+    standardized = tf_keras.Model(model.input, model.get_layer("standardized_prediction").output)
+    np.testing.assert_allclose(y, standardized(batch).numpy() * 80.0 + 150.0, rtol=1e-5)
 
 
 def test_search_space_defaults_match_default_hparams():
@@ -82,9 +144,9 @@ def test_hyperparameters_respected(num_layers, hidden_units, dropout):
     hp = search_space()
     hp.values.update({"num_layers": num_layers, "hidden_units": hidden_units,
                       "dropout": dropout, "learning_rate": 3e-3})
-    model = build_keras_model(hp)
+    model = build_keras_model(hp, PLAN)
     assert isinstance(model, tf_keras.Model)
-    assert sorted(model.input_names) == INPUT_NAMES
+    assert sorted(model.input) == INPUT_NAMES
     hidden = dense_layers(model)[:-1]
     assert len(hidden) == num_layers
     assert [layer.units for layer in hidden] == layer_units(hidden_units, num_layers)
@@ -92,7 +154,7 @@ def test_hyperparameters_respected(num_layers, hidden_units, dropout):
     assert len(dropouts) == (num_layers if dropout else 0)
     assert all(l.rate == dropout for l in dropouts)
     assert model.optimizer.learning_rate.numpy() == pytest.approx(3e-3)
-    y = model(random_batch(4), training=False).numpy()
+    y = model(random_batch(n=4), training=False).numpy()
     assert y.shape == (4, 1) and ((y >= 0) & (y <= 1)).all()
 
 
@@ -118,30 +180,38 @@ def full_row(row):
     return {"trip_start_timestamp": 1400000000, "trip_miles": row["fare"] / 2.5 + 0.1, **row}
 
 
-@pytest.fixture(scope="module")
-def exported(transform_run, raw_rows, tmp_path_factory):
+def export(run, plan, tmp_path_factory):
+    """A model fit on a transform run's rows and saved with the serving signatures."""
     import tensorflow_transform as tft
     tf_keras.utils.set_random_seed(0)
-    output = tft.TFTransformOutput(transform_run["transform_dir"])
-    rows = transform_run["transformed"]
-    x = {k: np.array([[r[k]] for r in rows]) for k in INPUT_NAMES}
-    y = np.array([r[F.LABEL_KEY] for r in rows])
-    model = build_keras_model(DEFAULT_HPARAMS)
+    output = tft.TFTransformOutput(run["transform_dir"])
+    rows = run["transformed"]
+    names = F.model_input_names(plan, H.derived_sizes(plan))
+    x = {k: np.array([[r[k]] for r in rows]) for k in names}
+    y = np.array([r[plan["label_xf"]] for r in rows])
+    model = build_keras_model(DEFAULT_HPARAMS, plan)
     model.fit(x, y, batch_size=4, epochs=1, verbose=0)
     expected = model.predict(x, verbose=0)
     export_dir = str(tmp_path_factory.mktemp("model") / "serving")
-    model.save(export_dir, save_format="tf", signatures=make_serving_signatures(model, output))
+    model.save(export_dir, save_format="tf",
+               signatures=make_serving_signatures(model, output, plan))
     return {"loaded": tf.saved_model.load(export_dir), "expected": expected}
+
+
+@pytest.fixture(scope="module")
+def exported(transform_run, tmp_path_factory):
+    return export(transform_run, PLAN, tmp_path_factory)
 
 
 def test_signature_names(exported):
     assert set(exported["loaded"].signatures) == {"serving_default", "transform_features"}
 
 
-def test_serving_default_takes_examples_without_tips(exported, raw_rows):
+def test_serving_default_takes_examples_without_label_sources(exported, raw_rows):
     serve = exported["loaded"].signatures["serving_default"]
-    rows = [{k: v for k, v in full_row(r).items() if k != F.TIPS_KEY} for r in raw_rows]
-    assert all(F.TIPS_KEY not in r for r in rows)
+    rows = [{k: v for k, v in full_row(r).items() if k not in PLAN["label_sources"]}
+            for r in raw_rows]
+    assert all("tips" not in r for r in rows)
     out = serve(examples=tf.constant([tf_example(r) for r in rows]))
     assert set(out) == {"outputs"}
     y = out["outputs"].numpy()
@@ -154,7 +224,7 @@ def test_serving_default_takes_examples_without_tips(exported, raw_rows):
 
 def test_serving_default_single_example(exported, raw_rows):
     serve = exported["loaded"].signatures["serving_default"]
-    row = {k: v for k, v in full_row(raw_rows[3]).items() if k != F.TIPS_KEY}
+    row = {k: v for k, v in full_row(raw_rows[3]).items() if k != "tips"}
     y = serve(examples=tf.constant([tf_example(row)]))["outputs"].numpy()
     assert y.shape == (1, 1)
 
@@ -162,18 +232,32 @@ def test_serving_default_single_example(exported, raw_rows):
 def test_transform_features_signature(exported, raw_rows, transform_run):
     transform = exported["loaded"].signatures["transform_features"]
     out = transform(examples=tf.constant([tf_example(full_row(r)) for r in raw_rows]))
-    assert set(out) == set(INPUT_NAMES) | {F.LABEL_KEY}
-    assert out[F.LABEL_KEY].numpy().tolist() == [r["label"] for r in raw_rows]
+    assert set(out) == set(INPUT_NAMES) | {PLAN["label_xf"]}
+    assert out[PLAN["label_xf"]].numpy().tolist() == [r["label"] for r in raw_rows]
     for k in INPUT_NAMES:
         got = out[k].numpy().reshape(-1)
         want = np.array([r[k] for r in transform_run["transformed"]])
         np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5, err_msg=k)
 
 
+def test_multiclass_serving_takes_examples_without_the_label(tmp_path_factory):
+    from tests.unit.test_transform import PENGUIN_ROWS, penguins_run
+    run = penguins_run(tmp_path_factory)
+    exported = export(run, run["plan"], tmp_path_factory)
+    serve = exported["loaded"].signatures["serving_default"]
+    rows = [{k: v for k, v in r.items() if k != "species"} for r in PENGUIN_ROWS]
+    y = serve(examples=tf.constant([tf_example(r) for r in rows]))["outputs"].numpy()
+    assert y.shape == (len(rows), 3)
+    np.testing.assert_allclose(y, exported["expected"], rtol=1e-4, atol=1e-5)
+    transformed = exported["loaded"].signatures["transform_features"](
+        examples=tf.constant([tf_example(r) for r in PENGUIN_ROWS]))
+    assert transformed["species_xf"].numpy().tolist() == [
+        run["plan"]["classes"].index(r["species"]) for r in PENGUIN_ROWS]
+
+
 def test_autograph_leaves_tf_keras_alone():
     from tensorflow.python.autograph.core import config as autograph_config
     from tensorflow.python.autograph.impl import conversion
-    from modules.model import skip_autograph_for_tf_keras
     skip_autograph_for_tf_keras()
     skip_autograph_for_tf_keras()  # idempotent: one rule
     rules = [r for r in autograph_config.CONVERSION_RULES

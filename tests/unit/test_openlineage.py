@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from monitoring import openlineage as ol
+from tabflow.monitoring import openlineage as ol
 from tests.support.mlmd_records import S, sqlite_writer
 from tests.support.openlineage_check import check_run_event
 from tests.support.receivers import http_receiver
@@ -42,10 +42,10 @@ def test_a_completed_run_has_start_and_complete_per_execution(writer):
     assert ids[0] == ids[1] and len(set(ids)) == 3
     [examples] = events[2]["outputs"]
     assert (examples["namespace"], examples["name"]) == ("file", "/e/3")
-    assert examples["facets"]["taxi_artifact"]["span"] == 3
-    assert events[6]["run"]["facets"]["taxi_execution"]["state"] == "CACHED"
+    assert examples["facets"]["tabflow_artifact"]["span"] == 3
+    assert events[6]["run"]["facets"]["tabflow_execution"]["state"] == "CACHED"
     [pushed] = events[6]["outputs"]
-    assert pushed["facets"]["taxi_push"]["pushed"] is True
+    assert pushed["facets"]["tabflow_push"]["pushed"] is True
 
 
 def test_run_ids_are_stable_across_exports(writer):

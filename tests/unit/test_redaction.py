@@ -1,4 +1,4 @@
-"""pipeline/redaction.py and where it is used: masked URLs and settings, the log file's filter
+"""tabflow/redaction.py and where it is used: masked URLs and settings, the log file's filter
 and mode, and the MySQL password read from a file or the environment when connecting."""
 import logging
 import os
@@ -7,10 +7,10 @@ import stat
 
 import pytest
 
-from metadata.errors import StoreError
-from metadata.store import connection_config, mysql_password, open_store
-from pipeline import redaction as R
-from pipeline.config import PipelineConfig, StoreConfig
+from tabflow.metadata.errors import StoreError
+from tabflow.metadata.store import connection_config, mysql_password, open_store
+from tabflow import redaction as R
+from tabflow.config import PipelineConfig, StoreConfig
 from runners.progress import logs_to_file
 
 PASSWORD = "Pw-for-redaction-7c1e"
@@ -53,7 +53,7 @@ def test_secret_named_settings_and_environment_values_are_masked(monkeypatch):
 
 
 def test_the_mysql_password_is_no_setting_and_its_variable_no_unknown_setting():
-    from pipeline.config import FIELDS, unknown_env_variables
+    from tabflow.config import FIELDS, unknown_env_variables
     assert not [name for name in FIELDS if R.is_secret_setting(name)]
     assert unknown_env_variables({R.MYSQL_PASSWORD_VARIABLE: "x"}) == []
 
@@ -151,8 +151,8 @@ def test_provenance_recorded_before_masking_is_masked_when_read(tmp_path):
     before settings were masked) is shown masked by every reader (review page, lineage)."""
     import json
     from ml_metadata.proto import metadata_store_pb2 as pb
-    from metadata.provenance import run_provenance
-    from pipeline import contract
+    from tabflow.metadata.provenance import run_provenance
+    from tabflow import contract
     store = open_store(StoreConfig(metadata_path=str(tmp_path / "m.sqlite")), readonly=False)
     artifact_type = store.put_artifact_type(pb.ArtifactType(name=contract.PROVENANCE_TYPE))
     context_type = store.put_context_type(pb.ContextType(name="pipeline_run"))
@@ -171,7 +171,7 @@ def test_provenance_recorded_before_masking_is_masked_when_read(tmp_path):
 
 def test_a_failed_pushgateway_push_names_its_url_masked(caplog):
     from prometheus_client import CollectorRegistry
-    from monitoring.metrics import publish
+    from tabflow.monitoring.metrics import publish
     from tests.support.receivers import free_port
     url = f"http://ops:pgsecret99@127.0.0.1:{free_port()}"  # nothing listens there
     results = publish(CollectorRegistry(), "", url, "job", "taxi", timeout=2)

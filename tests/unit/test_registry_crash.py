@@ -1,4 +1,4 @@
-"""The registry lock and the journal (registry/lock.py, journal.py, consistency.py, pushes.py):
+"""The registry lock and the journal (tabflow/registry/lock.py, journal.py, consistency.py, pushes.py):
 a push or promote killed with SIGKILL at each window leaves a state the next command repairs or
 reports, on a real MLMD SQLite store and real version folders; files are readable by others
 whatever the umask."""
@@ -14,9 +14,9 @@ import pytest
 from ml_metadata import metadata_store
 from ml_metadata.proto import metadata_store_pb2 as pb
 
-from pipeline import contract as C
-from registry import aliases, catalog, consistency, journal, pushes, serving
-from registry.lock import RegistryBusy, serving_lock
+from tabflow import contract as C
+from tabflow.registry import aliases, catalog, consistency, journal, pushes, serving
+from tabflow.registry.lock import RegistryBusy, serving_lock
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -105,7 +105,7 @@ def test_a_promote_killed_at_each_window_is_settled_by_the_next_command(
         registry, window, repaired, canary, recorded):
     store, serving_dir, (v1, v2), tmp_path = registry
     _crash(tmp_path, window, f"""
-        from registry import aliases
+        from tabflow.registry import aliases
         aliases.promote(store, "taxi", {serving_dir!r}, "{v1}", alias="canary", force=True,
                         reason="try it")
     """)
@@ -132,7 +132,7 @@ def test_a_forced_promote_of_a_model_killed_before_mlmd_removes_the_version_it_i
     [model_id] = store.put_artifacts([pb.Artifact(type_id=model_type.id, state=pb.Artifact.LIVE,
                                                   uri=os.path.dirname(model))])
     _crash(tmp_path, window, f"""
-        from registry import aliases
+        from tabflow.registry import aliases
         aliases.promote(store, "taxi", {serving_dir!r}, "model:{model_id}", force=True,
                         reason="incident")
     """)
@@ -152,7 +152,7 @@ def test_a_push_killed_at_each_window_is_undone_by_the_next_push(registry, windo
     store, serving_dir, (v1, v2), tmp_path = registry
     model = _saved_model(tmp_path / "model-3" / aliases.SERVING_SUBFOLDER, b"3" * 50)
     _crash(tmp_path, window, f"""
-        from registry import pushes
+        from tabflow.registry import pushes
         pushes.publish({serving_dir!r}, {model!r}, {os.path.dirname(model)!r}, "/pushed/3")
     """)
     # The next run pushes the same model again: a new version, recorded, serving it.
@@ -171,7 +171,7 @@ def test_a_push_killed_before_tfx_records_it_is_reported(registry):
     model = _saved_model(tmp_path / "model-3" / aliases.SERVING_SUBFOLDER, b"3" * 50)
     _crash(tmp_path, "after-publish", f"""
         import os, signal
-        from registry import pushes
+        from tabflow.registry import pushes
         pushes.publish({serving_dir!r}, {model!r}, {os.path.dirname(model)!r}, "/pushed/3")
         if os.environ.get("TAXI_TEST_CRASH_AT") == "after-publish":
             os.kill(os.getpid(), signal.SIGKILL)
@@ -201,7 +201,7 @@ def test_the_lock_names_its_holder_and_frees_on_kill(registry):
     holder = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
         import sys, time
         sys.path.insert(0, {ROOT!r})
-        from registry.lock import serving_lock
+        from tabflow.registry.lock import serving_lock
         with serving_lock({serving_dir!r}, "gc", 1):
             print("held", flush=True)
             time.sleep(60)
@@ -225,7 +225,7 @@ def test_the_lock_names_its_holder_and_frees_on_kill(registry):
 
 
 def test_the_console_exits_2_with_one_line_when_busy(registry, capsys):
-    from console.models import _settle
+    from tabflow.console.models import _settle
     store, serving_dir, _, _ = registry
     with serving_lock(serving_dir, "push", 1):
         # A second open file description in this process conflicts as another process would.

@@ -1,7 +1,7 @@
 """The review page's rendering decisions on hand-made review data."""
 import re
 
-from review import charts, page
+from tabflow.review import charts, page
 
 
 def review_data(blessed=True, pushed=True, failed_at=(), evaluation_present=True):
@@ -13,13 +13,16 @@ def review_data(blessed=True, pushed=True, failed_at=(), evaluation_present=True
         "model": {"id": 3, "type": "Model", "uri": "/m", "run": "r1", "reused": False},
         "baseline": None, "has_baseline_metrics": False, "blessed": blessed,
         "blessing": None,
+        "headline": {"metric": "auc", "title": "AUC", "higher_is_better": True,
+                     "threshold": 0.7, "problem_type": "binary"},
+        "classes": [],
         "overall": {"candidate": metrics, "baseline": {}, "diff": {}},
-        "slices": {"payment_type": [
-            {"value": "Cash", "candidate": {"example_count": 5.0, "auc": 0.0,
+        "slices": {"method": [
+            {"value": "cash", "candidate": {"example_count": 5.0, "auc": 0.0,
                                             "mean_label": 0.0}, "baseline": {}},
-            {"value": "Credit Card", "candidate": {"example_count": 95.0, "auc": 0.6,
-                                                   "mean_label": 0.4}, "baseline": {}}],
-            "trip_start_hour": []},
+            {"value": "card", "candidate": {"example_count": 95.0, "auc": 0.6,
+                                            "mean_label": 0.4}, "baseline": {}}],
+            "hour": []},
         "plots": {},
         "thresholds": [{"metric": "auc", "slices": ["overall"], "lower_bound": 0.7,
                         "upper_bound": None, "change_absolute": -0.01,
@@ -35,7 +38,7 @@ def review_data(blessed=True, pushed=True, failed_at=(), evaluation_present=True
                 "failed_at": list(failed_at)},
         "components": [], "generated": "now", "lineage_svg": "<svg></svg>",
         "data": {"examples": None, "span": 1, "statistics": None, "summary": {},
-                 "anomalies": {"train": ["trip_start_hour: unexpected string values"]}
+                 "anomalies": {"train": ["hour: unexpected string values"]}
                  if failed_at else {"train": []}, "gate": None},
         "evaluation": evaluation_section if evaluation_present else None,
         "push": {"id": 9, "state": "COMPLETE", "pushed": True, "destination": "/serving/1",
@@ -57,12 +60,13 @@ def test_verdicts():
 
 def test_single_label_slice_auc_is_undefined_not_zero():
     html = page.slices_html(review_data()["evaluation"])
-    cash_row = re.search(r"<tr><td>Cash.*?</tr>", html).group(0)
+    cash_row = re.search(r"<tr><td>cash.*?</tr>", html).group(0)
     assert "undefined" in cash_row and "few examples" in cash_row
-    # No bar for Cash's undefined AUC; Credit Card's 0.6 is one, below the 0.7 threshold.
-    chart = re.search(r'<svg[^>]*data-chart="slice-auc-payment_type".*?</svg>', html).group(0)
-    assert chart.count('class="bar"') == 1 and "Credit Card: candidate 0.600" in chart
+    # No bar for cash's undefined AUC; card's 0.6 is one, below the 0.7 threshold.
+    chart = re.search(r'<svg[^>]*data-chart="slice-auc-method".*?</svg>', html).group(0)
+    assert chart.count('class="bar"') == 1 and "card: candidate 0.600" in chart
     assert 'class="worse" data-value="0.6"' in html
+    assert "AUC cells in red are below the overall threshold (0.7)" in html
 
 
 def test_page_is_self_contained():
@@ -80,30 +84,107 @@ def test_bar_chart_scales_and_labels():
 
 
 def test_slice_threshold_is_checked_against_its_slice():
-    from review.collect import _threshold_checks
+    from tabflow.review.collect import _threshold_checks
     thresholds = [
         {"metric": "auc", "slices": ["overall"], "lower_bound": 0.7, "upper_bound": None,
          "change_absolute": -0.01, "change_relative": None, "direction": "HIGHER_IS_BETTER"},
-        {"metric": "auc", "slices": ["payment_type=Credit Card"], "lower_bound": None,
+        {"metric": "auc", "slices": ["method=card"], "lower_bound": None,
          "upper_bound": None, "change_absolute": -0.02, "change_relative": None,
          "direction": "HIGHER_IS_BETTER"}]
     overall = {"candidate": {"auc": 0.95}, "diff": {"auc": 0.001}}
     entries = [{"slice": None, "metrics": overall},
-               {"slice": ("payment_type", "Cash"), "metrics": {"candidate": {"auc": 0.5},
-                                                               "diff": {"auc": -0.3}}},
-               {"slice": ("payment_type", "Credit Card"),
+               {"slice": ("method", "cash"), "metrics": {"candidate": {"auc": 0.5},
+                                                         "diff": {"auc": -0.3}}},
+               {"slice": ("method", "card"),
                 "metrics": {"candidate": {"auc": 0.6}, "diff": {"auc": -0.05}}}]
     checks = _threshold_checks(thresholds, overall, entries)
     assert [(c["metric"], c["kind"], c["passed"]) for c in checks] == [
         ("auc", "value", True), ("auc", "change", True),
-        ("auc (payment_type=Credit Card)", "change", False)]
+        ("auc (method=card)", "change", False)]
     assert checks[-1]["value"] == -0.05 and checks[-1]["rule"] == "change vs baseline >= -0.02"
     failing = {**review_data(blessed=False)["evaluation"],
                "threshold_checks": checks,
                "validation": {"ok": False, "missing_slices": 0, "missing_thresholds": False,
-                              "failures": [{"slice": ("payment_type", "Credit Card"),
+                              "failures": [{"slice": ("method", "card"),
                                             "metric": "auc", "is_diff": True, "value": -0.05,
                                             "message": ""}]}}
     html = page.thresholds_html(failing)
-    assert "auc (payment_type=Credit Card)" in html
-    assert "payment_type=Credit Card: <b>auc</b> (change) = -0.0500" in html
+    assert "auc (method=card)" in html
+    assert "method=card: <b>auc</b> (change) = -0.0500" in html
+    from tabflow.review.collect import _gated_slices
+    assert _gated_slices(thresholds, entries) == [{"slice": "method=card", **entries[2]["metrics"]}]
+
+
+def test_slices_come_from_the_configured_columns():
+    from tabflow.review.collect import _slices
+    entries = [{"slice": None, "metrics": {}},
+               {"slice": ("hour", "10"), "metrics": {"candidate": {"n": 1}, "baseline": {}}},
+               {"slice": ("hour", "9"), "metrics": {"candidate": {"n": 2}, "baseline": {}}},
+               {"slice": ("kind", "k"), "metrics": {"candidate": {}, "baseline": {}}}]
+    slices = _slices(entries, ["hour", "sex"])
+    assert list(slices) == ["hour", "sex"] and slices["sex"] == []
+    assert [row["value"] for row in slices["hour"]] == ["9", "10"]
+
+
+def multiclass_evaluation():
+    overall = {"example_count": 90.0, "accuracy": 0.9, "sparse_categorical_crossentropy": 0.3,
+               "recall/class 0": 1.0, "recall/class 1": 0.8, "recall/class 2": 0.9,
+               "precision/class 0": 0.9, "precision/class 1": 0.95, "precision/class 2": 0.85}
+    cells = [{"actual": a, "predicted": p, "examples": 28.0 if a == p else 1.0}
+             for a in range(3) for p in range(3)]
+    return {
+        **review_data()["evaluation"],
+        "headline": {"metric": "accuracy", "title": "accuracy", "higher_is_better": True,
+                     "threshold": 0.95, "problem_type": "multiclass"},
+        "classes": ["Adelie", "Chinstrap", "Gentoo"],
+        "overall": {"candidate": overall, "baseline": {}, "diff": {}},
+        "slices": {"island": [{"value": "Biscoe", "candidate": {
+            "example_count": 40.0, "accuracy": 0.9, "sparse_categorical_crossentropy": 0.2},
+            "baseline": {}}]},
+        "plots": {"candidate": {"calibration": [], "confusion": [],
+                                "multiclass_confusion": cells}},
+        "thresholds": [],
+    }
+
+
+def test_multiclass_review_shows_accuracy_classes_and_the_confusion_matrix():
+    evaluation = multiclass_evaluation()
+    headline = page.headline_html(evaluation)
+    assert "<td>accuracy</td>" in headline and "AUC" not in headline
+    # Per-class metrics have their own table, named by class, not "model's own" rows.
+    assert "model's own" not in headline
+    table = re.search(r'<table[^>]*id="per-class-metrics".*?</table>', headline).group(0)
+    assert "1 (Chinstrap)" in table and 'data-value="0.8"' in table
+    slices = page.slices_html(evaluation)
+    assert 'data-chart="slice-accuracy-island"' in slices and "log loss" in slices
+    assert "accuracy cells in red are below the overall threshold (0.95)" in slices
+    assert 'class="worse" data-value="0.9"' in slices
+    assert page.plots_title(evaluation) == "Confusion matrix (overall)"
+    plots = page.plots_html(evaluation)
+    assert plots.count("<tr>") == 4 and "2 (Gentoo)" in plots and 'data-value="28.0"' in plots
+    html = page.render({**review_data(), "evaluation": evaluation})
+    assert "ROC" not in html and "<h2>Confusion matrix (overall)</h2>" in html
+    assert "<h1>Model review: taxi, run local-x</h1>" in html
+
+
+def test_regression_review_charts_rmse_without_a_unit_axis():
+    evaluation = {
+        **review_data()["evaluation"],
+        "headline": {"metric": "root_mean_squared_error", "title": "RMSE",
+                     "higher_is_better": False, "threshold": 60.0,
+                     "problem_type": "regression"},
+        "overall": {"candidate": {"example_count": 80.0, "root_mean_squared_error": 55.0,
+                                  "mean_absolute_error": 44.0}, "baseline": {}, "diff": {}},
+        "slices": {"sex": [{"value": "1", "candidate": {
+            "example_count": 40.0, "root_mean_squared_error": 70.0}, "baseline": {}}]},
+        "plots": {},
+    }
+    assert "<td>RMSE</td>" in page.headline_html(evaluation)
+    slices = page.slices_html(evaluation)
+    assert 'data-chart="slice-root_mean_squared_error-sex"' in slices
+    # 70 is worse than the 60 bound: lower is better.
+    assert 'class="worse" data-value="70.0"' in slices
+    assert "RMSE cells in red are above the overall threshold (60)" in slices
+    assert "<th>baseline RMSE</th>" in slices
+    html = page.render({**review_data(), "evaluation": evaluation})
+    assert 'id="plots"' not in html

@@ -4,7 +4,7 @@ import datetime
 
 import pytest
 
-from metadata.runs import list_runs
+from tabflow.metadata.runs import list_runs
 from tests.support.mlmd_records import NODES, S, sqlite_writer
 
 

@@ -1,4 +1,4 @@
-"""The run lock (metadata/run_lock.py): one holder at a time per pipeline and store, named to
+"""The run lock (tabflow/metadata/run_lock.py): one holder at a time per pipeline and store, named to
 whoever is refused; free again when released, when its lease runs out, or at once when its
 holder was a process of this machine that died. Real SQLite MLMD stores, real processes."""
 import multiprocessing
@@ -11,9 +11,9 @@ from types import SimpleNamespace
 
 import pytest
 
-from metadata import run_lock, runs
-from metadata.store import open_store
-from pipeline import contract
+from tabflow.metadata import run_lock, runs
+from tabflow.metadata.store import open_store
+from tabflow import contract
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -52,8 +52,8 @@ def test_a_waiter_gets_the_lock_when_the_holder_releases_it(cfg):
     holder = subprocess.Popen(
         [sys.executable, "-c", (
             "import sys; from types import SimpleNamespace\n"
-            "from metadata import run_lock\n"
-            "from metadata.store import open_store\n"
+            "from tabflow.metadata import run_lock\n"
+            "from tabflow.metadata.store import open_store\n"
             f"cfg = SimpleNamespace(metadata_path={cfg.metadata_path!r}, mysql_host='')\n"
             "lease = run_lock.acquire(open_store(cfg, readonly=False), 'taxi', 'run slow')\n"
             "print('held', flush=True); sys.stdin.readline(); lease.release()")],
@@ -76,8 +76,8 @@ def test_a_killed_holder_on_this_machine_frees_the_lock_at_once(cfg):
     holder = subprocess.Popen(
         [sys.executable, "-c", (
             "import time; from types import SimpleNamespace\n"
-            "from metadata import run_lock\n"
-            "from metadata.store import open_store\n"
+            "from tabflow.metadata import run_lock\n"
+            "from tabflow.metadata.store import open_store\n"
             f"cfg = SimpleNamespace(metadata_path={cfg.metadata_path!r}, mysql_host='')\n"
             "run_lock.acquire(open_store(cfg, readonly=False), 'taxi', 'run doomed')\n"
             "print('held', flush=True); time.sleep(600)")],
@@ -165,7 +165,7 @@ def test_the_generation_chain_is_found_in_few_reads(cfg):
 
 
 def _gc(tmp_path, *extra):
-    from console import main as console
+    from tabflow.console import main as console
     return console.main(["gc", "--output-root", str(tmp_path), "--wait", "0", *extra])
 
 

@@ -16,8 +16,8 @@ import pytest
 
 pytestmark = pytest.mark.e2e  # builds the Airflow DAG in a subprocess: a minute or more
 
-from pipeline.config import PipelineConfig
-from pipeline.contract import DRIFT_BASELINE, RESOLVER as RESOLVER_ID, TUNING_REUSE
+from tabflow.config import PipelineConfig
+from tabflow.contract import DRIFT_BASELINE, RESOLVER as RESOLVER_ID, TUNING_REUSE
 
 Graph = tuple  # (set of node ids, set of (upstream, downstream) edges)
 
@@ -30,7 +30,8 @@ def config(tmp_path_factory):
 def _ir_graph(config, runner) -> Graph:
     from tfx.dsl.compiler import compiler
     from pipeline.pipeline import create_pipeline
-    ir = compiler.Compiler().compile(create_pipeline(config, runner=runner))
+    from pipeline.inputs import gather
+    ir = compiler.Compiler().compile(create_pipeline(config, gather(config, runner), runner=runner))
     nodes, edges = set(), set()
     for node in ir.nodes:
         node_id = node.pipeline_node.node_info.id
@@ -43,7 +44,7 @@ def _airflow_graph(config, tmp_path) -> Graph:
     # A subprocess: importing Airflow reconfigures logging and reads AIRFLOW_HOME.
     script = (
         "import json\n"
-        "from pipeline.config import from_sources\n"
+        "from tabflow.config import from_sources\n"
         "from runners.airflow_dag import build_dag\n"
         "dag = build_dag(from_sources())\n"
         "print(json.dumps({t.task_id: sorted(t.upstream_task_ids) for t in dag.tasks}))\n")

@@ -7,12 +7,12 @@ import pytest
 from google.protobuf import text_format
 from tensorflow_metadata.proto.v0 import schema_pb2
 
-from artifacts.schema import load_schema
+from tabflow.artifacts.schema import load_schema
 from pipeline import schema_proposal as sp
 from pipeline import span_values
 
 REPO = Path(__file__).resolve().parents[2]
-CURATED_FILE = REPO / "schema" / "schema.pbtxt"
+CURATED_FILE = REPO / "data" / "taxi" / "schema.pbtxt"
 
 CURATED_TEXT = """
 # a comment, as in the real curated file

@@ -1,4 +1,4 @@
-"""The serving folder (registry/serving.py): versions appear whole, concurrent installs get
+"""The serving folder (tabflow/registry/serving.py): versions appear whole, concurrent installs get
 distinct versions, and the model config is one TensorFlow Serving accepts."""
 import multiprocessing
 import os
@@ -7,7 +7,7 @@ import pytest
 from google.protobuf import text_format
 from tensorflow_serving.config import model_server_config_pb2
 
-from registry import serving
+from tabflow.registry import serving
 
 
 def _saved_model(folder, payload=b"x" * 1000):

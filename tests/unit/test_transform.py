@@ -1,10 +1,21 @@
-"""modules.transform.preprocessing_fn run through TFT's real Beam implementation."""
+"""modules.transform.preprocessing_fn run through TFT's real Beam implementation: the taxi (its
+label and fare inputs from its hooks), and datasets with no code of their own (multiclass,
+regression) from schemas built here."""
 import numpy as np
 import pytest
+from google.protobuf import text_format
+from tensorflow_metadata.proto.v0 import schema_pb2
 
 from modules import features as F
+from modules import hooks as H
+from pipeline.feature_plan import build_plan
+from tabflow import dataset
+from tests.conftest import taxi_plan
 
 XF = F.transformed_name
+PLAN = taxi_plan()
+TAXI = H.of(PLAN)
+LABEL = PLAN["label_xf"]
 
 
 @pytest.fixture(scope="module")
@@ -17,7 +28,8 @@ def column(rows, key):
 
 
 def test_outputs_are_label_plus_every_model_input(raw_rows, rows):
-    expected = set(F.model_input_names()) | {F.LABEL_KEY}
+    expected = set(F.model_input_names(PLAN, TAXI.derived_sizes())) | {LABEL}
+    assert LABEL == "big_tipper_xf"
     assert len(rows) == len(raw_rows)
     for r in rows:
         assert set(r) == expected
@@ -31,17 +43,18 @@ def test_row_order_is_preserved(raw_rows, rows):
 
 
 def test_label_is_big_tipper(raw_rows, rows):
-    got = column(rows, F.LABEL_KEY).tolist()
+    got = column(rows, LABEL).tolist()
     assert got == [r["label"] for r in raw_rows]
     # Same thing from the rule itself, in float32 like the graph.
     for r, label in zip(raw_rows, got):
         fare, tips = np.float32(r["fare"]), np.float32(r["tips"])
-        assert label == int(fare > 0 and tips > np.float32(F.BIG_TIPPER_FRACTION) * fare)
+        assert label == int(fare > 0 and tips > np.float32(TAXI.BIG_TIPPER_FRACTION) * fare)
 
 
 def test_label_edge_cases(raw_rows, rows):
-    labels = column(rows, F.LABEL_KEY)
-    exactly_20 = [i for i, r in enumerate(raw_rows) if r["fare"] > 0 and r["tips"] == 0.2 * r["fare"]]
+    labels = column(rows, LABEL)
+    exactly_20 = [i for i, r in enumerate(raw_rows)
+                  if r["fare"] > 0 and r["tips"] == 0.2 * r["fare"]]
     zero_fare = [i for i, r in enumerate(raw_rows) if r["fare"] == 0]
     assert exactly_20 and zero_fare
     assert (labels[exactly_20] == 0).all(), "a tip of exactly 20% is not a big tip"
@@ -49,7 +62,7 @@ def test_label_edge_cases(raw_rows, rows):
     assert set(labels.tolist()) == {0, 1}
 
 
-@pytest.mark.parametrize("key", F.DENSE_FLOAT_FEATURES)
+@pytest.mark.parametrize("key", PLAN["dense"])
 def test_dense_floats_are_z_scored(raw_rows, rows, key):
     x = column(rows, XF(key)).astype(np.float64)
     assert x.shape == (len(raw_rows),)
@@ -66,21 +79,21 @@ def test_dense_floats_are_z_scored(raw_rows, rows, key):
 
 def test_fare_tip_steps(raw_rows, rows):
     fares = np.array([r["fare"] for r in raw_rows], dtype=np.float32)
-    step = column(rows, XF("fare_tip_step"))
-    slack = column(rows, XF("fare_tip_slack"))
+    step = column(rows, "fare_tip_step_xf")
+    slack = column(rows, "fare_tip_slack_xf")
     assert np.issubdtype(step.dtype, np.integer)
-    want = np.clip(np.floor(fares / np.float32(F.FARE_TIP_STEP)), 0, F.FARE_TIP_STEPS - 1)
+    want = np.clip(np.floor(fares / np.float32(TAXI.FARE_TIP_STEP)), 0, TAXI.FARE_TIP_STEPS - 1)
     assert step.tolist() == want.astype(int).tolist()
     # A fare of exactly $10 starts the third step: a $2 tip is then exactly 20%, not more.
-    np.testing.assert_allclose(slack, fares / F.FARE_TIP_STEP - np.floor(fares / F.FARE_TIP_STEP),
-                               atol=1e-5)
+    np.testing.assert_allclose(
+        slack, fares / TAXI.FARE_TIP_STEP - np.floor(fares / TAXI.FARE_TIP_STEP), atol=1e-5)
     assert ((slack >= 0) & (slack < 1)).all()
 
 
 def test_fare_buckets_follow_the_fare(raw_rows, rows):
-    b = column(rows, XF("fare_bucket"))
+    b = column(rows, "fare_bucket_xf")
     assert np.issubdtype(b.dtype, np.integer)
-    assert ((b >= 0) & (b < F.FARE_QUANTILE_BUCKETS)).all()
+    assert ((b >= 0) & (b < TAXI.FARE_QUANTILE_BUCKETS)).all()
     fares = np.array([r["fare"] for r in raw_rows])
     order = np.argsort(fares, kind="stable")
     assert (np.diff(b[order]) >= 0).all()
@@ -95,14 +108,14 @@ def test_missing_trip_seconds_become_zero(raw_rows, rows):
     assert not np.allclose(np.delete(x, missing), 0.0)
 
 
-@pytest.mark.parametrize("key", F.BUCKET_FEATURES)
-def test_bucketized_coordinates(raw_rows, rows, key):
+@pytest.mark.parametrize("key,count", list(PLAN["bucketize"].items()))
+def test_bucketized_coordinates(raw_rows, rows, key, count):
     b = column(rows, XF(key))
     assert np.issubdtype(b.dtype, np.integer)
     missing = np.array([r[key] is None for r in raw_rows])
     assert missing.any() and (~missing).any()
-    assert (b[missing] == F.BUCKET_COUNT).all()
-    assert ((b[~missing] >= 0) & (b[~missing] < F.BUCKET_COUNT)).all()
+    assert (b[missing] == count).all()
+    assert ((b[~missing] >= 0) & (b[~missing] < count)).all()
     # Buckets follow the coordinate order.
     values = np.array([r[key] for r in raw_rows if r[key] is not None])
     order = np.argsort(values, kind="stable")
@@ -114,15 +127,15 @@ def test_missing_coordinates_do_not_move_bucket_boundaries(raw_rows, rows, run_t
     # Analyze again with four more trips that have no coordinates at all. The present
     # coordinates are the same, and missing ones have their own bucket, so no row's bucket
     # may change.
-    no_coords = [{**r, **{k: None for k in F.BUCKET_FEATURES}} for r in raw_rows[:4]]
+    no_coords = [{**r, **{k: None for k in PLAN["bucketize"]}} for r in raw_rows[:4]]
     again = run_transform(raw_rows + no_coords, tmp_path)["transformed"][:len(raw_rows)]
     changed = {k: [(r[k], old[XF(k)], new[XF(k)])
                    for r, old, new in zip(raw_rows, rows, again) if old[XF(k)] != new[XF(k)]]
-               for k in F.BUCKET_FEATURES}
+               for k in PLAN["bucketize"]}
     assert not any(changed.values()), f"(raw, bucket before, after adding rows): {changed}"
 
 
-@pytest.mark.parametrize("key,size", list(F.CATEGORICAL_INT_FEATURES.items()))
+@pytest.mark.parametrize("key,size", list(PLAN["categorical_int"].items()))
 def test_categorical_ints_clipped(raw_rows, rows, key, size):
     got = column(rows, XF(key))
     for r, value in zip(raw_rows, got):
@@ -145,7 +158,7 @@ def test_out_of_range_and_missing_community_areas(raw_rows, rows):
     assert missing_dropoff and (got["dropoff_community_area"][missing_dropoff] == 0).all()
 
 
-@pytest.mark.parametrize("key", F.VOCAB_FEATURES)
+@pytest.mark.parametrize("key", PLAN["vocabulary"])
 def test_vocab_features_in_range(rows, key):
     ids = column(rows, XF(key))
     assert np.issubdtype(ids.dtype, np.integer)
@@ -182,3 +195,180 @@ def test_missing_company_is_not_in_vocabulary(raw_rows, transform_run, rows):
     missing = [i for i, r in enumerate(raw_rows) if r["company"] is None]
     assert missing and (ids[missing] >= len(vocab)).all()
     assert len(set(ids[missing].tolist())) == 1
+
+
+# --- datasets without hooks ------------------------------------------------------------------
+
+def schema_of(features):
+    """A schema of {name: (type, required, extra text)}; an optional feature may be missing."""
+    text = ""
+    for name, (kind, required, extra) in features.items():
+        shape = ("shape { dim { size: 1 } } presence { min_fraction: 1.0 }" if required
+                 else "value_count { max: 1 }")
+        text += f'feature {{ name: "{name}" type: {kind} {shape} {extra} }}\n'
+    return text_format.Parse(text, schema_pb2.Schema())
+
+
+def plan_for(tmp_path, raw_spec, schema):
+    return build_plan(dataset.parse(raw_spec, str(tmp_path), str(tmp_path / "dataset.yaml")),
+                      schema)
+
+
+PENGUINS = schema_of({
+    "species": ("BYTES", False, ""), "island": ("BYTES", True, ""), "sex": ("BYTES", False, ""),
+    "bill_length_mm": ("FLOAT", False, ""),
+    "body_mass_g": ("INT", False, "int_domain { min: 2700 max: 6300 }"),
+})
+PENGUIN_ROWS = [
+    {"species": "Adelie", "island": "Torgersen", "sex": "male", "bill_length_mm": 39.1,
+     "body_mass_g": 3750},
+    {"species": "Adelie", "island": "Biscoe", "sex": None, "bill_length_mm": None,
+     "body_mass_g": None},
+    {"species": "Chinstrap", "island": "Dream", "sex": "female", "bill_length_mm": 46.5,
+     "body_mass_g": 3500},
+    {"species": "Gentoo", "island": "Biscoe", "sex": "female", "bill_length_mm": 46.1,
+     "body_mass_g": 4500},
+    {"species": "Gentoo", "island": "Biscoe", "sex": "male", "bill_length_mm": 50.0,
+     "body_mass_g": 5700},
+    {"species": "Chinstrap", "island": "Dream", "sex": None, "bill_length_mm": 49.0,
+     "body_mass_g": 3800},
+    {"species": "Adelie", "island": "Dream", "sex": "female", "bill_length_mm": 37.0,
+     "body_mass_g": 3400},
+]
+
+
+_PENGUINS_RUN = {}
+
+
+def penguins_run(tmp_path_factory):
+    """PENGUIN_ROWS analyzed and transformed once per session (test_model serves a model on
+    it)."""
+    if not _PENGUINS_RUN:
+        from tests.conftest import analyze_and_transform
+        tmp = tmp_path_factory.mktemp("penguins")
+        plan = plan_for(tmp, {"label": "species", "problem_type": "multiclass",
+                              "classes": ["Adelie", "Chinstrap", "Gentoo"]}, PENGUINS)
+        _PENGUINS_RUN.update(plan=plan, **analyze_and_transform(PENGUIN_ROWS, tmp, (), PENGUINS,
+                                                                 plan))
+    return _PENGUINS_RUN
+
+
+@pytest.fixture(scope="module")
+def penguins(tmp_path_factory):
+    return penguins_run(tmp_path_factory)
+
+
+def test_multiclass_label_is_the_class_position(penguins):
+    rows = penguins["transformed"]
+    assert set(rows[0]) == {"species_xf", "island_xf", "sex_xf", "bill_length_mm_xf",
+                            "body_mass_g_xf"}
+    labels = column(rows, "species_xf")
+    assert transformed_dtypes(penguins)["species_xf"] == "int64"
+    classes = penguins["plan"]["classes"]
+    assert labels.tolist() == [classes.index(r["species"]) for r in PENGUIN_ROWS]
+
+
+@pytest.mark.parametrize("key", ["bill_length_mm", "body_mass_g"])
+def test_missing_numbers_take_the_mean(penguins, key):
+    x = column(penguins["transformed"], XF(key)).astype(np.float64)
+    missing = [i for i, r in enumerate(PENGUIN_ROWS) if r[key] is None]
+    assert missing and np.allclose(x[missing], 0.0, atol=1e-6)
+    assert abs(x.mean()) < 1e-5 and x.std() == pytest.approx(1.0, abs=1e-4)
+    present = [i for i in range(len(PENGUIN_ROWS)) if i not in missing]
+    raw = np.array([PENGUIN_ROWS[i][key] for i in present], dtype=float)
+    np.testing.assert_allclose(np.argsort(x[present]), np.argsort(raw))
+
+
+def test_missing_strings_share_an_oov_bucket(penguins):
+    import tensorflow_transform as tft
+    output = tft.TFTransformOutput(penguins["transform_dir"])
+    vocab = [v.decode() for v in output.vocabulary_by_name("sex")]
+    assert sorted(vocab) == ["female", "male"]
+    ids = column(penguins["transformed"], "sex_xf")
+    for r, i in zip(PENGUIN_ROWS, ids):
+        if r["sex"] is None:
+            assert len(vocab) <= i < len(vocab) + F.OOV_BUCKETS
+        else:
+            assert vocab[i] == r["sex"]
+
+
+DIABETES = schema_of({
+    "age": ("FLOAT", True, ""), "bmi": ("FLOAT", False, ""),
+    "sex": ("INT", False, "int_domain { min: 1 max: 2 }"), "target": ("INT", True, ""),
+})
+DIABETES_ROWS = [
+    {"age": 59.0, "bmi": 32.1, "sex": 2, "target": 151},
+    {"age": 48.0, "bmi": None, "sex": 1, "target": 75},
+    {"age": 72.0, "bmi": 30.5, "sex": None, "target": 141},
+    {"age": 24.0, "bmi": 25.3, "sex": 1, "target": 206},
+    {"age": 50.0, "bmi": 23.0, "sex": 2, "target": 135},
+]
+
+
+@pytest.fixture(scope="module")
+def diabetes(run_transform, tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("diabetes")
+    plan = plan_for(tmp, {"label": "target", "problem_type": "regression",
+                          "thresholds": {"threshold": 60.0, "max_regression": 5.0}}, DIABETES)
+    return {"plan": plan, **run_transform(DIABETES_ROWS, tmp, (), DIABETES, plan)}
+
+
+def transformed_dtypes(run):
+    import tensorflow_transform as tft
+    spec = tft.TFTransformOutput(run["transform_dir"]).transformed_feature_spec()
+    return {name: feature.dtype.name for name, feature in spec.items()}
+
+
+def test_regression_label_is_float_in_its_units(diabetes):
+    rows = diabetes["transformed"]
+    assert set(rows[0]) == {"age_xf", "bmi_xf", "sex_xf", "target_xf"}
+    assert transformed_dtypes(diabetes)["target_xf"] == "float32"
+    assert column(rows, "target_xf").tolist() == [float(r["target"]) for r in DIABETES_ROWS]
+
+
+def test_small_int_domain_is_an_identity(diabetes):
+    assert diabetes["plan"]["categorical_int"] == {"sex": 3}
+    ids = column(diabetes["transformed"], "sex_xf")
+    assert ids.tolist() == [0 if r["sex"] is None else r["sex"] for r in DIABETES_ROWS]
+    bmi = column(diabetes["transformed"], "bmi_xf")
+    assert bmi[1] == pytest.approx(0.0, abs=1e-6)
+
+
+# --- labels without analyzers: the preprocessing_fn runs eagerly -------------------------------
+
+def eager_label(tmp_path, raw_spec, kind, values):
+    """preprocessing_fn on a label-only dataset; None values are missing."""
+    import tensorflow as tf
+    from modules.transform import preprocessing_fn
+    schema = schema_of({"y": (kind, False, "")})
+    plan = plan_for(tmp_path, {"label": "y", **raw_spec}, schema)
+    dtype = {"BYTES": tf.string, "INT": tf.int64, "FLOAT": tf.float32}[kind]
+    present = [(i, v) for i, v in enumerate(values) if v is not None]
+    sparse = tf.SparseTensor([[i, 0] for i, _ in present],
+                             tf.constant([v for _, v in present], dtype), [len(values), 1])
+    out = preprocessing_fn({"y": sparse}, {"plan": plan})
+    assert set(out) == {"y_xf"}
+    return out["y_xf"].numpy()
+
+
+@pytest.mark.parametrize("raw_spec,kind,values,want", [
+    ({"problem_type": "binary"}, "INT", [0, 1, 1, None], [0, 1, 1, -1]),
+    ({"problem_type": "binary", "classes": ["no", "yes"]}, "BYTES",
+     ["yes", "no", "maybe", None], [1, 0, -1, -1]),
+    ({"problem_type": "binary", "classes": [1, 2]}, "INT", [2, 1, 3], [1, 0, -1]),
+    ({"problem_type": "multiclass", "classes": ["Adelie", "Chinstrap", "Gentoo"]}, "BYTES",
+     ["Gentoo", "Emperor", None, "Adelie"], [2, -1, -1, 0]),
+    ({"problem_type": "multiclass", "classes": [1, 2, 3.5]}, "FLOAT", [3.5, 1.0, 2.0],
+     [2, 0, 1]),
+])
+def test_class_labels(tmp_path, raw_spec, kind, values, want):
+    # A value outside the classes, or a missing one, has no class id (UNKNOWN_CLASS, -1).
+    got = eager_label(tmp_path, raw_spec, kind, values)
+    assert got.dtype == np.int64 and got.tolist() == want
+
+
+def test_missing_regression_label_is_nan(tmp_path):
+    got = eager_label(tmp_path, {"problem_type": "regression",
+                                 "thresholds": {"threshold": 1.0, "max_regression": 0.1}},
+                      "FLOAT", [2.5, None])
+    assert got.dtype == np.float32 and got[0] == 2.5 and np.isnan(got[1])

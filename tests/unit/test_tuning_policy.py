@@ -6,8 +6,8 @@ import os
 import pytest
 from tfx.types import standard_artifacts
 
-from pipeline import config as config_lib
-from pipeline import contract as C
+from tabflow import config as config_lib
+from tabflow import contract as C
 from pipeline.tuning import (PREVIOUS_KEY, SPAN_EXAMPLES_KEY, TUNING_KEY_PARAMETER,
                              PolicyTunerExecutor, ReusableTuningStrategy, reusable_search,
                              tuning_key)

@@ -1,2 +1,0 @@
-"""The pipeline-health page behind `taxi-pipeline health`: the newest runs gathered through the
-metadata layer (collect.py) and drawn as one self-contained HTML page (page.py)."""
