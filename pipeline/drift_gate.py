@@ -15,11 +15,8 @@ span that passed the data gates, with the curated schema's drift comparators.
 import json
 import logging
 import os
-from typing import Dict, List, Optional
+from typing import Dict, List
 
-from ml_metadata import errors as mlmd_errors
-from ml_metadata.metadata_store import ListOptions
-from ml_metadata.proto import metadata_store_pb2
 from tfx import v1 as tfx
 from tfx.dsl.io import fileio
 from tfx.types import artifact_utils, standard_artifacts

@@ -17,6 +17,7 @@ import datetime
 
 import modules  # noqa: F401  sets Keras 2 before anything imports TensorFlow
 
+from runners.airflow_trigger import start_date
 from tabflow.config import PipelineConfig, from_sources
 
 
@@ -34,11 +35,6 @@ def on_dag_success(context) -> None:
     """Every task succeeded: the run's outcome (pushed, not blessed, unchanged) and metrics."""
     from runners.run_end import report_run_end
     report_run_end(from_sources(), context["dag_run"].run_id)
-
-
-def start_date(config: PipelineConfig) -> datetime.datetime:
-    start = datetime.datetime.fromisoformat(config.airflow.airflow_start_date)
-    return start if start.tzinfo else start.replace(tzinfo=datetime.timezone.utc)
 
 
 def dag_arguments(config: PipelineConfig) -> dict:

@@ -21,6 +21,11 @@ from tabflow.config import PipelineConfig
 log = logging.getLogger(__name__)
 
 
+def start_date(config: PipelineConfig) -> datetime.datetime:
+    start = datetime.datetime.fromisoformat(config.airflow.airflow_start_date)
+    return start if start.tzinfo else start.replace(tzinfo=datetime.timezone.utc)
+
+
 def spans_dataset(config: PipelineConfig):
     from airflow.datasets import Dataset
     root = config.data.data_root
@@ -85,7 +90,6 @@ def build_watch_dag(config: PipelineConfig):
     from airflow.models.dag import DAG
     from airflow.operators.python import PythonOperator
 
-    from runners.airflow_dag import start_date
     airflow = config.airflow
     with DAG(dag_id=f"{config.pipeline_name}_span_watch",
              schedule=datetime.timedelta(seconds=airflow.airflow_span_poll_seconds),

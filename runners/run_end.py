@@ -9,15 +9,21 @@ from typing import Dict, Optional
 log = logging.getLogger(__name__)
 
 
-def _review(config, run_id: str) -> Optional[dict]:
-    """The run's review; None when MLMD has no such run (it failed before it was recorded)."""
+def _summary(config, run_id: str):
+    """(the store, the run's review: the one summary alerts, metrics and OpenLineage read); the
+    review is None when MLMD has no such run (it failed before it was recorded), and both are
+    None when the store cannot be opened."""
     from tabflow.metadata.errors import NotFound, StoreError
     from tabflow.metadata.store import open_store
     from tabflow.review.collect import collect
     try:
-        return collect(open_store(config.store), config.pipeline_name, run_id)
+        store = open_store(config.store)
+    except StoreError:
+        return None, None
+    try:
+        return store, collect(store, config.pipeline_name, run_id)
     except (NotFound, StoreError):
-        return None
+        return store, None
 
 
 def report_run_end(config, run_id: str, error: Optional[str] = None,
@@ -38,12 +44,13 @@ def report_run_end(config, run_id: str, error: Optional[str] = None,
         wanted = channels.channels(config.alerts) or config.metrics.pushgateway_url or \
             config.metrics.metrics_textfile != METRICS_OFF or \
             config.openlineage.openlineage_file or config.openlineage.openlineage_url
-        review = _review(config, run_id) if wanted else None
+        # The store is opened once, and the run read once, for every consumer below.
+        store, review = _summary(config, run_id) if wanted else (None, None)
         results = notify_run(config, run_id, error, review=review,
                              failed_component=failed_component)
         if review is not None:
-            results.update(publish_run(config, run_id, review=review))
-            results.update(emit_run(config, run_id, error, failed_component))
+            results.update(publish_run(config, run_id, review=review, store=store))
+            results.update(emit_run(config, run_id, error, failed_component, store=store))
     except Exception as e:  # noqa: BLE001 - the run's own result must stand
         log.exception("reporting the end of run %s failed", run_id)
         return {"run end": f"{type(e).__name__}: {e}"}

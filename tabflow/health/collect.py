@@ -13,6 +13,7 @@ from tabflow.artifacts import evaluation as tfma_files
 from tabflow.artifacts.drift import read_drift_report
 from tabflow.metadata import runs
 from tabflow import contract as C
+from tabflow.metadata import facts
 
 DEFAULT_RUNS = 60
 
@@ -30,9 +31,7 @@ def _evaluation(record) -> Optional[dict]:
         return {"metric": None, "title": None, "higher_is_better": None, "value": None,
                 "threshold": None, "blessed": None, "files": False}
     [blessing] = record.outputs.get(C.BLESSING_KEY) or [None]
-    blessed = None
-    if blessing is not None and C.BLESSED_PROPERTY in blessing.custom_properties:
-        blessed = bool(blessing.custom_properties[C.BLESSED_PROPERTY].int_value)
+    blessed = facts.blessed(blessing)
     metric = headline.get("metric")
     return {"metric": metric, "title": headline.get("title"),
             "higher_is_better": headline.get("higher_is_better"),

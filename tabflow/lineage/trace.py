@@ -4,14 +4,15 @@ from typing import Dict, Optional
 
 from ml_metadata.metadata_store import ListOptions, OrderByField
 
-from tabflow.artifacts import anomalies, evaluation, files, schema, statistics, tuning
+from tabflow.artifacts import anomalies, files, schema, statistics, tuning
 from tabflow.metadata import graph
-from tabflow.metadata.artifacts import (baseline_model, describe, described_entries,
-                                evaluated_splits, fill_reuse)
+from tabflow.metadata.artifacts import describe, described_entries, fill_reuse
 from tabflow.metadata.errors import NotFound
 from tabflow.metadata.graph import Graph, custom
+from tabflow.metadata.judgement import has_files, judgement_section
 from tabflow.metadata.provenance import run_provenance
 from tabflow import contract as C
+from tabflow.metadata import facts
 
 LATEST_PUSHED = "latest-pushed"
 
@@ -42,7 +43,7 @@ def resolve_target(store, spec: str, serving_dir: Optional[str] = None):
     elif spec == LATEST_PUSHED:
         found = store.get_artifacts(list_options=ListOptions(
             filter_query=(f"type = '{C.PUSHED_MODEL_TYPE}' AND "
-                          f"custom_properties.{C.PUSHED_PROPERTY}.int_value = 1"),
+                          f"{facts.PUSHED_FILTER}"),
             order_by=OrderByField.CREATE_TIME, is_asc=False, limit=1))
     else:
         path = os.path.abspath(spec).rstrip("/").replace("'", "")
@@ -51,7 +52,7 @@ def resolve_target(store, spec: str, serving_dir: Optional[str] = None):
         found = store.get_artifacts(list_options=ListOptions(
             filter_query=(f"type = '{C.PUSHED_MODEL_TYPE}' AND custom_properties."
                           f"{C.PUSHED_DESTINATION_PROPERTY}.string_value = '{path}' AND "
-                          f"custom_properties.{C.PUSHED_PROPERTY}.int_value = 1"),
+                          f"{facts.PUSHED_FILTER}"),
             order_by=OrderByField.CREATE_TIME, is_asc=True, limit=1)) or store.get_artifacts(list_options=ListOptions(
                 filter_query=f"type = '{C.MODEL_TYPE}' AND uri = '{path}'", limit=1))
     if not found:
@@ -61,13 +62,6 @@ def resolve_target(store, spec: str, serving_dir: Optional[str] = None):
     if type_name not in (C.PUSHED_MODEL_TYPE, C.MODEL_TYPE):
         raise NotFound(f"artifact {artifact.id} is a {type_name}, not a PushedModel or Model")
     return artifact
-
-
-def _has_files(g: Graph, artifact_id: Optional[int]) -> bool:
-    """False for an artifact `tabflow gc` removed the files of: its record is all
-    there is to show."""
-    return (artifact_id is not None and artifact_id in g.artifacts
-            and not custom(g.artifacts[artifact_id], C.FILES_REMOVED_PROPERTY))
 
 
 def _producer_input(g: Graph, artifact_id: Optional[int], key: str) -> Optional[int]:
@@ -109,19 +103,19 @@ def data_section(store, g: Graph, examples_id: Optional[int],
         graph.load(store, "downstream", 2, artifact_ids=[statistics_id], graph=g)
     examples = g.artifacts[examples_id]
     out = {**describe(g, examples_id),
-           "span": custom(examples, C.SPAN_PROPERTY), "version": custom(examples, "version"),
+           "span": facts.span(examples), "version": custom(examples, "version"),
            "input_fingerprint": custom(examples, "input_fingerprint"),
-           "files": files.data_files(examples.uri) if _has_files(g, examples_id) else [],
+           "files": files.data_files(examples.uri) if has_files(g, examples_id) else [],
            "statistics": describe(g, statistics_id),
            "row_counts": statistics.row_counts(g.artifacts[statistics_id].uri)
-           if _has_files(g, statistics_id) else {}}
+           if has_files(g, statistics_id) else {}}
     if statistics_id is not None:
         anomalies_id = _validation_of(store, g, statistics_id, schema_id)
         inferred_id = _downstream_output(g, statistics_id, C.SCHEMA_GEN, C.SCHEMA_KEY)
         out["anomalies"] = describe(g, anomalies_id)
         if anomalies_id is not None:
             out["anomalies"]["by_split"] = (anomalies.anomaly_lines(g.artifacts[anomalies_id].uri)
-                                            if _has_files(g, anomalies_id) else {})
+                                            if has_files(g, anomalies_id) else {})
         out["inferred_schema"] = describe(g, inferred_id)
     return out
 
@@ -133,47 +127,10 @@ def schema_section(g: Graph, curated_id: Optional[int], inferred: Optional[dict]
         execution = g.executions[producer] if producer is not None else None
         curated["schema_sha256"] = custom(execution, C.SCHEMA_SHA256_PROPERTY) if execution else None
         curated["schema_file"] = custom(execution, "schema_file") if execution else None
-        if inferred is not None and _has_files(g, curated_id) and _has_files(g, inferred["id"]):
+        if inferred is not None and has_files(g, curated_id) and has_files(g, inferred["id"]):
             inferred["differences_from_curated"] = schema.schema_differences(
                 schema.schema_features(curated["uri"]), schema.schema_features(inferred["uri"]))
     return {"curated": curated, "inferred": inferred}
-
-
-def judgement_section(store, g: Graph, model_id: int, blessing_id: Optional[int]):
-    """Evaluation metrics and the blessing (with its baseline) of the model.
-
-    For a Model target (no Pusher to name the blessing), the newest blessing of this model.
-    """
-    if blessing_id is None:
-        graph.load(store, "downstream", 2, artifact_ids=[model_id], graph=g)
-        evaluators = [e for e in g.consumers(model_id, key=C.EVALUATOR_INPUT_MODEL)
-                      if g.node_id(e) == C.EVALUATOR and g.state(e) == "COMPLETE"]
-        if not evaluators:
-            return {"evaluation": None, "blessing": None}
-        blessing_id = g.output(evaluators[-1], C.BLESSING_KEY)
-    else:
-        graph.load(store, "upstream", 1, artifact_ids=[blessing_id], graph=g)
-    evaluator = g.producer(blessing_id)
-    if evaluator is None:
-        return {"evaluation": None, "blessing": describe(g, blessing_id)}
-    graph.load_executions(store, [evaluator], graph=g)
-    evaluation_id = g.output(evaluator, C.EVALUATION_KEY)
-    evaluation_out = describe(g, evaluation_id)
-    if evaluation_out is not None and not _has_files(g, evaluation_id):
-        evaluation_out.update(metrics={"candidate": {}, "baseline": {}, "diff": {}},
-                              validation_ok=None, splits=evaluated_splits(g, evaluator))
-    elif evaluation_out is not None:
-        evaluation_out["metrics"] = evaluation.overall_metrics(evaluation_out["uri"])
-        evaluation_out["validation_ok"] = evaluation.validation_ok(evaluation_out["uri"])
-        evaluation_out["splits"] = evaluated_splits(g, evaluator)
-    blessing = g.artifacts[blessing_id]
-    baseline_id = baseline_model(store, g, evaluator, blessing_id)
-    blessing_out = {**describe(g, blessing_id), "blessed": bool(custom(blessing, C.BLESSED_PROPERTY, 0)),
-                    "current_model_id": custom(blessing, C.CURRENT_MODEL_PROPERTY),
-                    "baseline_model_id": baseline_id}
-    if baseline_id is not None:
-        blessing_out["baseline_run"] = (describe(g, baseline_id) or {}).get("run")
-    return {"evaluation": evaluation_out, "blessing": blessing_out}
 
 
 def _alias_section(store, target, destination: Optional[str]) -> Dict[str, object]:
@@ -229,7 +186,7 @@ def trace(store, spec: str, serving_dir: Optional[str] = None) -> Dict[str, obje
     data = data_section(store, g, examples_id, curated_id)
     hyper = describe(g, hparams_id)
     if hyper is not None:
-        hyper["values"] = (tuning.hyperparameters(hyper["uri"]) if _has_files(g, hparams_id)
+        hyper["values"] = (tuning.hyperparameters(hyper["uri"]) if has_files(g, hparams_id)
                            else None)
         hyper["search"] = search_section(g, hparams_id)
         # A reused search's trials are with the search's own output (upstream of this Tuner).
@@ -240,7 +197,7 @@ def trace(store, spec: str, serving_dir: Optional[str] = None) -> Dict[str, obje
         tuner_results = describe(g, g.output(tuner, C.TUNER_RESULTS_KEY)) if tuner else None
         if tuner_results is not None:
             tuner_results["trials"] = (tuning.tuner_trials(tuner_results["uri"])
-                                       if _has_files(g, tuner_results["id"]) else [])
+                                       if has_files(g, tuner_results["id"]) else [])
         hyper["tuner_results"] = tuner_results
     transform = describe(g, transform_graph_id)
     if transform is not None:

@@ -8,19 +8,10 @@ from ml_metadata.metadata_store import ListOptions
 from ml_metadata.proto import metadata_store_pb2
 
 from tabflow import contract as C
+from tabflow.metadata import facts
 
 
-def span_of(artifact) -> Optional[int]:
-    """An MLMD artifact's span: ExampleGen writes it as a custom property (StatisticsGen copies
-    the Examples' unset span *property*, so statistics always say 0)."""
-    for props in (artifact.custom_properties, artifact.properties):
-        if C.SPAN_PROPERTY in props:
-            value = props[C.SPAN_PROPERTY]
-            kind = value.WhichOneof("value")
-            # KFP's container hands artifact metadata over as numbers of either kind.
-            if kind in ("int_value", "double_value"):
-                return int(getattr(value, kind))
-    return None
+span_of = facts.span
 
 
 def passed_reports(store, pipeline_context_id: int) -> List[metadata_store_pb2.Artifact]:

@@ -27,6 +27,7 @@ from tabflow.metadata import graph
 from tabflow.metadata.errors import NotFound
 from tabflow.metadata.graph import STATE_NAMES, Graph, custom, event_keys
 from tabflow import contract
+from tabflow.metadata import facts
 
 LATEST, PREVIOUS = "latest", "previous"
 
@@ -399,13 +400,13 @@ def _summaries(store, pipeline_name: str, runs) -> List[RunInfo]:
     artifacts = {a.id: a for a in store.get_artifacts_by_id(artifact_ids)} if artifact_ids else {}
 
     def pushed(execution_id: int) -> bool:
-        return any(custom(artifacts[a], contract.PUSHED_PROPERTY, 0) == 1
+        return any(facts.pushed(artifacts[a])
                    for a in pushed_outputs.get(execution_id, ()) if a in artifacts)
 
     def span(execution_id: int) -> Optional[int]:
         for a in examples_outputs.get(execution_id, ()):
-            if a in artifacts and custom(artifacts[a], contract.SPAN_PROPERTY) is not None:
-                return custom(artifacts[a], contract.SPAN_PROPERTY)
+            if a in artifacts and facts.span(artifacts[a]) is not None:
+                return facts.span(artifacts[a])
         return None
 
     out = []

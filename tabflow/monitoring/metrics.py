@@ -148,8 +148,10 @@ def publish(registry: CollectorRegistry, textfile: str, pushgateway_url: str, jo
     return results
 
 
-def publish_run(config, run_id: str, review: Optional[dict] = None) -> Dict[str, Optional[str]]:
-    """Metrics of one run to the textfile and the Pushgateway the config names; never raises."""
+def publish_run(config, run_id: str, review: Optional[dict] = None,
+                store=None) -> Dict[str, Optional[str]]:
+    """Metrics of one run to the textfile and the Pushgateway the config names; never raises.
+    `review` and `store`: the run's summary and the open store, when the caller has them."""
     from tabflow.config import METRICS_OFF
     metrics = config.metrics
     textfile = "" if metrics.metrics_textfile == METRICS_OFF else metrics.metrics_textfile
@@ -158,7 +160,7 @@ def publish_run(config, run_id: str, review: Optional[dict] = None) -> Dict[str,
     try:
         from tabflow.metadata import runs
         from tabflow.metadata.store import open_store
-        store = open_store(config.store)
+        store = store or open_store(config.store)
         if review is None:
             from tabflow.review.collect import collect
             review = collect(store, config.pipeline_name, run_id)

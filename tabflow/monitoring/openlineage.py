@@ -49,6 +49,7 @@ from tabflow.metadata import runs as mruns
 from tabflow.metadata.graph import Graph, custom
 from tabflow import contract as C
 from tabflow.redaction import mask_url, redact_text
+from tabflow.metadata import facts
 
 log = logging.getLogger(__name__)
 
@@ -178,7 +179,7 @@ class _ArtifactFacts:
             "tabflow_artifact": TabflowArtifactDatasetFacet(
                 mlmdArtifactId=artifact_id, type=type_name,
                 # TFX gives derived artifacts a span property too, 0 whatever the data's.
-                span=custom(artifact, C.SPAN_PROPERTY) if type_name == C.EXAMPLES_TYPE
+                span=facts.span(artifact) if type_name == C.EXAMPLES_TYPE
                 else None),
         }
         if type_name == C.EXAMPLES_TYPE and self.schema:
@@ -195,10 +196,10 @@ class _ArtifactFacts:
         if type_name == C.MODEL_BLESSING_TYPE:
             facets["tabflow_modelMetrics"] = TabflowModelMetricsDatasetFacet(
                 candidate={}, baseline={},
-                blessed=bool(custom(artifact, C.BLESSED_PROPERTY, 0)))
+                blessed=bool(facts.blessed(artifact)))
         if type_name == C.PUSHED_MODEL_TYPE:
             facets["tabflow_push"] = TabflowPushDatasetFacet(
-                pushed=custom(artifact, C.PUSHED_PROPERTY, 0) == 1,
+                pushed=facts.pushed(artifact),
                 version=_text(custom(artifact, C.PUSHED_VERSION_PROPERTY)),
                 destination=_text(custom(artifact, C.PUSHED_DESTINATION_PROPERTY)))
         return facets
@@ -207,7 +208,7 @@ class _ArtifactFacts:
         for writer in self.g.writers(evaluation_id):
             blessing = self.g.output(writer, C.BLESSING_KEY)
             if blessing is not None:
-                return bool(custom(self.g.artifacts[blessing], C.BLESSED_PROPERTY, 0))
+                return bool(facts.blessed(self.g.artifacts[blessing]))
         return None
 
     def rows(self, artifact_id: int) -> Optional[int]:
@@ -467,14 +468,15 @@ def deliver(events: Iterable[RunEvent], file_path: str = "", url: str = "",
 
 
 def emit_run(config, run_id: str, error: Optional[str] = None,
-             failed_component: Optional[str] = None) -> Dict[str, Optional[str]]:
-    """The run's events to the targets the config names (openlineage section); never raises."""
+             failed_component: Optional[str] = None, store=None) -> Dict[str, Optional[str]]:
+    """The run's events to the targets the config names (openlineage section); never raises.
+    `store`: the open store, when the caller has it."""
     section = config.openlineage
     if not (section.openlineage_file or section.openlineage_url):
         return {}
     try:
         from tabflow.metadata.store import open_store
-        events = run_events(open_store(config.store), config.pipeline_name, run_id,
+        events = run_events(store or open_store(config.store), config.pipeline_name, run_id,
                             section.openlineage_namespace, error, failed_component)
     except Exception as e:  # noqa: BLE001 - lineage delivery never fails the run
         log.exception("could not build the OpenLineage events of run %s", run_id)

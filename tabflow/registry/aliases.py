@@ -92,7 +92,7 @@ def _version_entry(store, pipeline_name, serving_dir, version: int) -> catalog.V
 
 
 def _newest_blessing(store, model_id: int) -> Optional[bool]:
-    from tabflow.lineage.trace import judgement_section
+    from tabflow.metadata.judgement import judgement_section
     from tabflow.metadata import graph
     g = graph.load(store, "upstream", 1, artifact_ids=[model_id])
     blessing = judgement_section(store, g, model_id, None).get("blessing")

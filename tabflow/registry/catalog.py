@@ -15,6 +15,7 @@ from tabflow.metadata import runs as mlmd_runs
 from tabflow.metadata.graph import custom
 from tabflow import contract as C
 from tabflow.registry import serving
+from tabflow.metadata import facts
 
 
 @dataclass
@@ -50,7 +51,7 @@ def _pushed_models(store, serving_dir: str):
     try:
         return [a for a in store.get_artifacts(list_options=ListOptions(filter_query=(
             f"type = '{C.PUSHED_MODEL_TYPE}' AND "
-            f"custom_properties.{C.PUSHED_PROPERTY}.int_value = 1")))
+            f"{facts.PUSHED_FILTER}")))
             if os.path.dirname(custom(a, C.PUSHED_DESTINATION_PROPERTY, "").rstrip("/"))
             == os.path.normpath(serving_dir)]
     except mlmd_errors.NotFoundError:
@@ -70,7 +71,7 @@ def versions(store, pipeline_name: str, serving_dir: str,
     or those of `model_ids`, or the `newest` N and every aliased one. Each listed version's
     judgement costs a few lineage queries, so a store of many pushes is read for the rows
     asked for only."""
-    from tabflow.lineage.trace import judgement_section
+    from tabflow.metadata.judgement import judgement_section
     pushed = sorted(_pushed_models(store, serving_dir),
                     key=lambda a: (a.create_time_since_epoch, a.id))
     if not pushed:

@@ -17,6 +17,7 @@ from tabflow.metadata.graph import Graph, custom
 from tabflow.metadata.provenance import run_provenance
 from tabflow.metadata.runs import executions_by_node, list_runs, node_output, resolve_run, run_graph
 from tabflow import contract as C
+from tabflow.metadata import facts
 
 
 def _seconds(execution) -> Optional[float]:
@@ -168,7 +169,7 @@ def _evaluation_section(store, g: Graph, nodes: Dict[str, int], run_id: str,
         "model": describe_in_run(g, model_id, run_id),
         "baseline": describe(g, baseline_id) if baseline_id is not None else None,
         "has_baseline_metrics": bool(overall.get("baseline")),
-        "blessed": bool(custom(blessing, C.BLESSED_PROPERTY, 0)) if blessing is not None else None,
+        "blessed": facts.blessed(blessing),
         "blessing": describe_in_run(g, blessing_id, run_id),
         "headline": evaluation.headline_of(thresholds),
         # Class names by class id, where the run recorded them (multiclass and binary specs).
@@ -190,7 +191,7 @@ def _push_section(g: Graph, nodes: Dict[str, int]) -> Optional[dict]:
         return None
     artifact = g.artifacts[pushed_id]
     return {"id": pushed_id, "state": g.state(nodes[C.PUSHER]),
-            "pushed": bool(custom(artifact, C.PUSHED_PROPERTY, 0)),
+            "pushed": facts.pushed(artifact),
             "destination": custom(artifact, C.PUSHED_DESTINATION_PROPERTY),
             "version": custom(artifact, C.PUSHED_VERSION_PROPERTY)}
 
@@ -202,7 +203,7 @@ def _data_section(g: Graph, nodes: Dict[str, int], run_id: str, files: _Files) -
     examples = g.artifacts.get(examples_id) if examples_id is not None else None
     return {
         "examples": describe_in_run(g, examples_id, run_id),
-        "span": custom(examples, C.SPAN_PROPERTY) if examples is not None else None,
+        "span": facts.span(examples) if examples is not None else None,
         "statistics": describe_in_run(g, statistics_id, run_id),
         "summary": files.read(lambda: statistics_summary(g.artifacts[statistics_id].uri), {})
         if statistics_id is not None else {},
