@@ -12,11 +12,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from ml_metadata.proto import metadata_store_pb2 as mlmd_pb2
 
 from tabflow import dataset
 from tabflow.config import PROJECT_ROOT, PipelineConfig
-from tests.support.pipeline_runs import COMPONENTS, snapshot
+from tests.support.pipeline_runs import COMPONENTS, RESOLVERS, snapshot
 
 pytestmark = pytest.mark.e2e
 
@@ -44,9 +43,10 @@ def _check_run(config, snap, capsys) -> dict:
     """Every component executed once and the blessed model was pushed; the pushed model traces
     back to the span's examples, the curated schema and the hyperparameters; returns the trace."""
     by_node = snap.by_node()
-    assert sorted(by_node) == sorted(COMPONENTS)
-    states = {node: records[0].state for node, records in by_node.items()}
-    assert set(states.values()) == {mlmd_pb2.Execution.COMPLETE}, states
+    assert sorted(set(by_node) - RESOLVERS) == sorted(COMPONENTS)
+    states = {node: records[0].state for node, records in by_node.items()
+              if node not in RESOLVERS}
+    assert set(states.values()) == {"COMPLETE"}, states
     assert snap.result.pushed, "the blessed model was not pushed"
     pushed = by_node["Pusher"][0].outputs["pushed_model"][0]
     assert pushed.custom_properties["pushed"].int_value == 1

@@ -351,3 +351,19 @@ def test_models_table_names_the_gated_metric():
     text = format_versions([version(1, None, None), version(2, "accuracy", 0.97)], "/s")
     assert "test accuracy" in text and "0.9700" in text and "AUC" not in text
     assert version(2, "accuracy", 0.97).to_json()["test_metric"] == "accuracy"
+
+
+@pytest.mark.parametrize("spec,names", [
+    ("label: species\nproblem_type: multiclass\nclasses: [a, b]\n", "classes: a multiclass"),
+    ("label: nope\nproblem_type: binary\n", "label: column 'nope' is not in the schema"),
+])
+def test_a_bad_dataset_spec_stops_the_run_in_one_line(capsys, tmp_path, spec, names):
+    """Before anything runs or is recorded: the file and the key at fault, exit 2."""
+    folder = tmp_path / "mine"
+    shutil.copytree(PipelineConfig().data.dataset.replace("taxi", "penguins"), folder)
+    (folder / "dataset.yaml").write_text(spec)
+    code = main(["run", "--dataset", str(folder), "--output-root", str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert err.count("\n") == 1 and str(folder / "dataset.yaml") in err and names in err, err
+    assert not (tmp_path / "out" / "pipeline_root").exists()
