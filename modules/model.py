@@ -14,20 +14,6 @@ DEFAULT_HPARAMS = {"hidden_units": 64, "num_layers": 2, "learning_rate": 1e-3, "
 MIN_UNITS = 8
 
 
-def skip_autograph_for_tf_keras() -> None:
-    """Leaves tf_keras's own code out of AutoGraph's conversion, as TensorFlow already does for
-    the `keras` package (DoNotConvert rules in tensorflow/python/autograph/core/config.py) but
-    not for `tf_keras`, the Keras 2 package TFX needs. Without it the first fit in a process
-    transpiles tf_keras's train step, layers, losses and metrics: 14.8 s against 3.3 s for
-    1000 steps here, the same numbers out. Our own code is still converted. TensorFlow exposes
-    no public setting for this; its own converter tests extend the rules the same way."""
-    from tensorflow.python.autograph.core import config as autograph_config
-    if not any(rule.matches("tf_keras") for rule in autograph_config.CONVERSION_RULES
-               if isinstance(rule, autograph_config.DoNotConvert)):
-        autograph_config.CONVERSION_RULES = (
-            (autograph_config.DoNotConvert("tf_keras"),) + tuple(autograph_config.CONVERSION_RULES))
-
-
 def search_space() -> keras_tuner.HyperParameters:
     """The Tuner's space: small tapering stacks. It holds only the choices that held up where
     they were measured (benchmarks/plain_model.py, on a slice of the test split): wider first

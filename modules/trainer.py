@@ -13,7 +13,8 @@ import tensorflow_transform as tft
 from tfx import v1 as tfx
 
 from modules import dataset
-from modules.model import DEFAULT_HPARAMS, build_keras_model, skip_autograph_for_tf_keras
+from modules.model import DEFAULT_HPARAMS, build_keras_model
+from tabflow.compat.autograph import skip_autograph_for_tf_keras
 from tabflow.dataset import REGRESSION
 
 

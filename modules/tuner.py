@@ -6,7 +6,8 @@ import tensorflow_transform as tft
 from tfx import v1 as tfx
 
 from modules import dataset
-from modules.model import build_keras_model, search_space, skip_autograph_for_tf_keras
+from modules.model import build_keras_model, search_space
+from tabflow.compat.autograph import skip_autograph_for_tf_keras
 from tabflow.dataset import BINARY, MULTICLASS, REGRESSION
 
 # What ranks trials, per problem type: the validation metric nearest the headline the

@@ -8,14 +8,12 @@ from typing import Dict, List
 
 import numpy as np
 from tfx import v1 as tfx
-from tfx.components.schema_gen.import_schema_gen.component import ImportSchemaGen
-from tfx.dsl.components.base import base_component
 from tfx.dsl.io import fileio
 from tfx.types import artifact_utils, standard_artifacts
-from tfx.types.component_spec import ExecutionParameter
-from tfx.types.standard_component_specs import ImportSchemaGenSpec
 
 from tabflow.artifacts.anomalies import describe_anomalies
+from tabflow.compat.example_gen_span import example_gen_span
+from tabflow.compat.schema_gen import FingerprintedImportSchemaGen
 from pipeline import csv_check, span_values
 from tabflow.contract import (ANOMALIES_FILE, CSV_CHECK_FILE, CSV_CHECK_TYPE, GATE_VERDICT_FILE,
                                GATE_VERDICT_TYPE, SCHEMA_FILE, SPAN_PROPERTY, SPLIT_PREFIX)
@@ -123,14 +121,12 @@ def CsvCheck(
     resolved, checks, problems = check_span_files(data_root, span, schema_columns(schema.uri))
     if resolved is not None and not problems:
         # The span TFX's own resolver picks must be the one checked.
-        from tfx.components.example_gen import utils
         split = tfx.proto.Input.Split(name="single_split", pattern=SPAN_PATTERN)
         range_config = (tfx.proto.RangeConfig(static_range=tfx.proto.StaticRange(
             start_span_number=span, end_span_number=span)) if span else None)
-        _, example_gen_span, _ = utils.calculate_splits_fingerprint_span_and_version(
-            data_root, [split], range_config)
-        if example_gen_span != resolved:
-            problems.append(f"CsvExampleGen would read span {example_gen_span}, "
+        read = example_gen_span(data_root, [split], range_config)
+        if read != resolved:
+            problems.append(f"CsvExampleGen would read span {read}, "
                             f"the check read span {resolved}")
     if problems:
         raise CsvFilesRejected(csv_check.failure_message(data_root, resolved, problems))
@@ -256,25 +252,10 @@ def AnomalyGate(
     verdict.set_int_custom_property("passed", 1)
 
 
-class _FingerprintedImportSchemaGenSpec(ImportSchemaGenSpec):
-    PARAMETERS = {**ImportSchemaGenSpec.PARAMETERS,
-                  "schema_sha256": ExecutionParameter(type=str),
-                  "code_sha256": ExecutionParameter(type=str)}
-
-
-class CuratedSchemaGen(ImportSchemaGen):
+class CuratedSchemaGen(FingerprintedImportSchemaGen):
     """ImportSchemaGen whose cache key includes the schema file's sha256 and its own code's.
 
     Plain ImportSchemaGen keys its cache on the file path only, so an edited curated schema
-    would be silently ignored on the next cached run.
+    would be silently ignored on the next cached run. Defined here, not in tabflow.compat: a
+    component's class path is its node's type name in MLMD.
     """
-    SPEC_CLASS = _FingerprintedImportSchemaGenSpec
-
-    def __init__(self, schema_file: str, schema_sha256: str, code_sha256: str):
-        spec = _FingerprintedImportSchemaGenSpec(
-            schema_file=schema_file,
-            schema_sha256=schema_sha256,
-            code_sha256=code_sha256,
-            schema=tfx.dsl.Channel(type=standard_artifacts.Schema),
-        )
-        base_component.BaseComponent.__init__(self, spec=spec)

@@ -3,11 +3,9 @@ it needs (pipeline/inputs.py) and passes it in."""
 import json
 from typing import Optional
 
-from google.protobuf import any_pb2, wrappers_pb2
 from ml_metadata.proto import metadata_store_pb2
 from tfx import v1 as tfx
 from tfx.dsl.components.base import executor_spec
-from tfx.proto import example_gen_pb2
 
 from pipeline import provenance
 from pipeline.baseline import CANDIDATE_KEY, BlessedBeforeCandidateStrategy
@@ -19,6 +17,7 @@ from pipeline.inputs import RunInputs
 from pipeline.push import OncePerModelExecutor
 from pipeline.tuning import PolicyTuner, ReusableTuningStrategy, tuning_key
 from tabflow import contract as C
+from tabflow.compat.example_gen import set_code_fingerprint
 from tabflow.config import DataConfig, PipelineConfig
 
 # Dotted paths into the installed `modules` package: no module wheel to build or ship, and the
@@ -90,7 +89,8 @@ def create_components(config: PipelineConfig, inputs: RunInputs,
             tfx.proto.SplitConfig.Split(name=split, hash_buckets=spec.splits[split])
             for split in C.SPLITS])),
     ).with_id(C.EXAMPLE_GEN)
-    _set_example_gen_code(example_gen, code[C.EXAMPLE_GEN])
+    # Its constructor takes no custom_config: the fingerprint goes in through the spec.
+    set_code_fingerprint(example_gen, code[C.EXAMPLE_GEN])
     # Explicit edge: ExampleGen reads only files the CSV check has passed.
     example_gen.add_upstream_node(csv_check)
     statistics_gen = tfx.components.StatisticsGen(
@@ -208,16 +208,6 @@ def create_components(config: PipelineConfig, inputs: RunInputs,
             example_validator, gate, *drift_baseline, drift_gate, transform, *tuning_reuse, tuner,
             trainer,
             *resolver, evaluator, pusher]
-
-
-def _set_example_gen_code(example_gen, code_sha256: str) -> None:
-    """Puts the code fingerprint into CsvExampleGen's cache key. Its spec has a custom_config
-    parameter (handed to the record reader, which the CSV reader ignores) that its constructor
-    does not take; subclassing instead would change the node's type name in MLMD."""
-    packed = any_pb2.Any()
-    packed.Pack(wrappers_pb2.StringValue(value=code_sha256))
-    example_gen.exec_properties["custom_config"] = example_gen_pb2.CustomConfig(
-        custom_config=packed)
 
 
 def _baseline_resolver(baseline: str, trainer) -> list:

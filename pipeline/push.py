@@ -15,29 +15,18 @@ killed part-way is undone by the next push or registry command (tabflow/registry
 Other destinations (gs://) keep TFX's behaviour.
 """
 import os
-from typing import Any, Dict, List, Optional
+from typing import Optional
 
 from tfx import types
-from tfx.components.pusher import executor as pusher_executor
-from tfx.proto import pusher_pb2
-from tfx.types import artifact_utils, standard_component_specs
-from tfx.utils import io_utils, proto_utils
+from tfx.utils import io_utils
 
 from tabflow import contract
+from tabflow.compat.pusher import FolderPusherExecutor
 from tabflow.registry import serving
 from tabflow.registry.lock import serving_lock
 from tabflow.registry.pushes import PUSH_WAIT_SECONDS, publish_locked, settle
 SOURCES_FOLDER = contract.MODEL_SOURCES_FOLDER
 ALREADY_PUSHED_PROPERTY = contract.ALREADY_PUSHED_PROPERTY
-
-
-def _base_directory(exec_properties: Dict[str, Any]) -> Optional[str]:
-    destination = pusher_pb2.PushDestination()
-    proto_utils.json_to_proto(exec_properties[standard_component_specs.PUSH_DESTINATION_KEY],
-                              destination)
-    if destination.WhichOneof("destination") != "filesystem":
-        return None
-    return destination.filesystem.base_directory
 
 
 def pushed_version_of(base_directory: str, model_uri: str) -> Optional[str]:
@@ -49,24 +38,14 @@ def pushed_version_of(base_directory: str, model_uri: str) -> Optional[str]:
     return None
 
 
-class OncePerModelExecutor(pusher_executor.Executor):
+class OncePerModelExecutor(FolderPusherExecutor):
     """TFX's Pusher executor, pushing atomically and never a second version of one model."""
 
-    def Do(self, input_dict: Dict[str, List[types.Artifact]],
-           output_dict: Dict[str, List[types.Artifact]],
-           exec_properties: Dict[str, Any]) -> None:
-        base_directory = _base_directory(exec_properties)
-        if not base_directory or not serving.is_local(base_directory):
-            super().Do(input_dict, output_dict, exec_properties)
-            return
-        self._log_startup(input_dict, output_dict, exec_properties)
-        model = artifact_utils.get_single_instance(
-            input_dict[standard_component_specs.MODEL_KEY])
-        push = artifact_utils.get_single_instance(
-            output_dict[standard_component_specs.PUSHED_MODEL_KEY])
-        if not self.CheckBlessing(input_dict):
-            self._MarkNotPushed(push)
-            return
+    def accepts(self, base_directory: str) -> bool:
+        return serving.is_local(base_directory)
+
+    def push_to_folder(self, base_directory: str, model: types.Artifact, push: types.Artifact,
+                       model_path: str) -> None:
         with serving_lock(base_directory, "push", PUSH_WAIT_SECONDS):
             # Settled first: a record a killed push left must not pass for a push.
             settle(base_directory)
@@ -77,9 +56,7 @@ class OncePerModelExecutor(pusher_executor.Executor):
                 push.set_string_custom_property(contract.PUSHED_DESTINATION_PROPERTY,
                                                 os.path.join(base_directory, version))
                 return
-            model_path = self.GetModelPath(input_dict)
             # The archive copy in the PushedModel artifact, as TFX's Pusher keeps one.
             io_utils.copy_dir(model_path, push.uri)
             number = publish_locked(base_directory, model_path, model.uri, push.uri)
-        self._MarkPushed(push, pushed_destination=os.path.join(base_directory, str(number)),
-                         pushed_version=str(number))
+        self.mark_pushed(push, os.path.join(base_directory, str(number)), str(number))

@@ -22,17 +22,13 @@ import os
 from typing import Dict, List, Optional
 
 from tfx import types
-from tfx.components.tuner import executor as tuner_executor
-from tfx.components.tuner.component import Tuner
-from tfx.dsl.components.base import base_component, executor_spec
+from tfx.dsl.components.base import executor_spec
 from tfx.dsl.components.common import resolver
 from tfx.dsl.io import fileio
 from tfx.proto import trainer_pb2
 from tfx.types import standard_artifacts
-from tfx.types.component_spec import ChannelParameter, ExecutionParameter
-from tfx.types.standard_component_specs import TunerSpec
-from tfx.utils import json_utils
 
+from tabflow.compat.tuner import ExtendedTuner, TunerExecutor, extended_tuner_spec
 from tabflow.metadata.drift import span_of
 from tabflow import contract as C
 
@@ -112,7 +108,7 @@ class ReusableTuningStrategy(resolver.ResolverStrategy):
         return {C.BEST_HYPERPARAMETERS_KEY: [found] if found else [], C.EXAMPLES_KEY: examples}
 
 
-class PolicyTunerExecutor(tuner_executor.Executor):
+class PolicyTunerExecutor(TunerExecutor):
     """Searches as TFX's Tuner does, or copies the resolved search's hyperparameters."""
 
     def Do(self, input_dict, output_dict, exec_properties) -> None:
@@ -138,27 +134,22 @@ class PolicyTunerExecutor(tuner_executor.Executor):
             best.set_string_custom_property(
                 C.TUNED_IN_RUN_PROPERTY, source.get_string_custom_property(C.TUNED_IN_RUN_PROPERTY))
         else:
-            super().Do(input_dict, output_dict, exec_properties)
+            self.search(input_dict, output_dict, exec_properties)
             spans = [_span(a) for a in span_examples]
             best.set_int_custom_property(C.TUNING_REUSED_FROM_PROPERTY, 0)
             best.set_int_custom_property(C.TUNED_ON_SPAN_PROPERTY,
                                          max([s for s in spans if s is not None], default=0))
-            best.set_string_custom_property(
-                C.TUNED_IN_RUN_PROPERTY,
-                getattr(self._context, "pipeline_run_id", None) or "")
+            best.set_string_custom_property(C.TUNED_IN_RUN_PROPERTY, self.pipeline_run_id() or "")
         best.set_string_custom_property(C.TUNING_KEY_PROPERTY, key)
 
 
-class PolicyTunerSpec(TunerSpec):
-    PARAMETERS = {**TunerSpec.PARAMETERS, TUNING_KEY_PARAMETER: ExecutionParameter(type=str)}
-    INPUTS = {**TunerSpec.INPUTS,
-              SPAN_EXAMPLES_KEY: ChannelParameter(type=standard_artifacts.Examples,
-                                                  optional=True),
-              PREVIOUS_KEY: ChannelParameter(type=standard_artifacts.HyperParameters,
-                                             optional=True)}
+PolicyTunerSpec = extended_tuner_spec(
+    parameters={TUNING_KEY_PARAMETER: str},
+    optional_inputs={SPAN_EXAMPLES_KEY: standard_artifacts.Examples,
+                     PREVIOUS_KEY: standard_artifacts.HyperParameters})
 
 
-class PolicyTuner(Tuner):
+class PolicyTuner(ExtendedTuner):
     """TFX's Tuner (dotted-path tuner_fn only) under the tuning policy; see the module doc."""
     SPEC_CLASS = PolicyTunerSpec
     EXECUTOR_SPEC = executor_spec.ExecutorClassSpec(PolicyTunerExecutor)
@@ -167,12 +158,8 @@ class PolicyTuner(Tuner):
                  train_args: trainer_pb2.TrainArgs, eval_args: trainer_pb2.EvalArgs,
                  custom_config: dict, tuning_key: str, span_examples,
                  previous_hyperparameters=None):
-        spec = PolicyTunerSpec(
+        super().__init__(
             examples=examples, schema=schema, transform_graph=transform_graph,
             tuner_fn=tuner_fn, train_args=train_args, eval_args=eval_args,
-            custom_config=json_utils.dumps(custom_config),
-            tuning_key=tuning_key, span_examples=span_examples,
-            previous_hyperparameters=previous_hyperparameters,
-            best_hyperparameters=types.Channel(type=standard_artifacts.HyperParameters),
-            tuner_results=types.Channel(type=standard_artifacts.TunerResults))
-        base_component.BaseComponent.__init__(self, spec=spec)
+            custom_config=custom_config, tuning_key=tuning_key, span_examples=span_examples,
+            previous_hyperparameters=previous_hyperparameters)

@@ -10,8 +10,8 @@ instead of on its schedule. A dags folder outside this repository needs one line
 
 Each task is one TFX component run in-process by the legacy launcher, which records lineage in
 MLMD under `pipeline` / `run` / `component_run` contexts (see tabflow/metadata/runs.py and
-docs/airflow.md); runners/airflow_launcher.py holds its fixes for a store shared with the
-Local and Beam runners.
+docs/airflow.md); tabflow/compat/legacy_launcher.py holds its fixes for a store shared with
+the Local and Beam runners, runners/airflow_launcher.py what is this runner's own.
 """
 import datetime
 
@@ -73,8 +73,6 @@ def build_dag(config: PipelineConfig):
     from tfx.orchestration.airflow.airflow_dag_runner import (AirflowDagRunner,
                                                               AirflowPipelineConfig)
 
-    from tfx.dsl.compiler.compiler import Compiler
-
     from pipeline.inputs import gather
     from pipeline.pipeline import create_pipeline
     from runners.airflow_launcher import ConditionalLauncher
@@ -83,8 +81,7 @@ def build_dag(config: PipelineConfig):
                                metadata_connection=metadata_connection(config), runner="airflow")
     runner = AirflowDagRunner(AirflowPipelineConfig(
         airflow_dag_config=dag_arguments(config),
-        supported_launcher_classes=[ConditionalLauncher.for_pipeline(
-            Compiler().compile(pipeline))]))
+        supported_launcher_classes=[ConditionalLauncher.for_pipeline(pipeline)]))
     return runner.run(pipeline)
 
 

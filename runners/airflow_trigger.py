@@ -41,13 +41,8 @@ def newest_span(data_root: str) -> Optional[int]:
 
 def last_announced(uri: str) -> Optional[int]:
     """The highest span the Dataset's recorded updates carry."""
-    from airflow.models.dataset import DatasetEvent, DatasetModel
-    from airflow.utils.session import create_session
-    with create_session() as session:
-        extras = (session.query(DatasetEvent.extra)
-                  .join(DatasetModel, DatasetEvent.dataset_id == DatasetModel.id)
-                  .filter(DatasetModel.uri == uri).all())
-    spans = [extra.get("span") for (extra,) in extras if isinstance(extra, dict)]
+    from tabflow.compat.airflow_datasets import dataset_event_extras
+    spans = [extra.get("span") for extra in dataset_event_extras(uri) if isinstance(extra, dict)]
     spans = [int(s) for s in spans if isinstance(s, int) or (isinstance(s, str) and s.isdigit())]
     return max(spans) if spans else None
 

@@ -17,13 +17,12 @@ thresholds only. Target 'vertex' keeps the comparison against the last blessed m
 import dataclasses
 import json
 import os
-import re
 
+# TFX_DAG and pipeline_tasks too: whoever reads a compiled package finds its tasks with them.
+from tabflow.compat.kubeflow_spec import TFX_DAG, fix_conditions, pipeline_tasks  # noqa: F401
 from tabflow.config import PipelineConfig
 
 TARGETS = ("vertex", "kfp")
-# The sub-DAG TFX's compiler puts the pipeline's tasks in when there is an exit handler.
-TFX_DAG = "tfx-dag"
 
 
 @dataclasses.dataclass
@@ -39,49 +38,6 @@ def _with_baseline(target: str) -> bool:
     if target not in TARGETS:
         raise ValueError(f"Kubeflow target must be one of {TARGETS}, got {target!r}")
     return target == "vertex"
-
-
-def pipeline_tasks(spec: dict) -> dict:
-    """The pipeline's own tasks in a PipelineSpec dict: under the `tfx-dag` sub-DAG when the
-    spec has an exit handler (the Vertex target), else the root DAG's."""
-    root = spec["root"]["dag"]["tasks"]
-    if TFX_DAG in root:
-        return spec["components"][TFX_DAG]["dag"]["tasks"]
-    return root
-
-
-_CONDITION_INPUT = re.compile(r"inputs\.artifacts\['(_([^'.]+)\.([^']+))'\]")
-
-
-def fix_conditions(spec: dict) -> None:
-    """Points each task's trigger condition at the input it really has.
-
-    TFX 1.16's KubeflowV2 compiler writes a Cond's predicate over the implicit key of the
-    channel it tests (`inputs.artifacts['_Evaluator.blessing']`), and adds that key to the
-    task's inputs only when the task does not consume the channel already. Pusher consumes it
-    (as `model_blessing`), so the condition named an input the task lacks, and the platform
-    could not evaluate it. The condition is rewritten to the input that carries the channel.
-    """
-    for task in pipeline_tasks(spec).values():
-        condition = task.get("triggerPolicy", {}).get("condition")
-        if not condition:
-            continue
-        artifacts = task.get("inputs", {}).get("artifacts", {})
-
-        def own_key(match):
-            key, producer, output = match.groups()
-            if key in artifacts:
-                return match.group(0)
-            for name, source in artifacts.items():
-                upstream = source.get("taskOutputArtifact", {})
-                if (upstream.get("producerTask"), upstream.get("outputArtifactKey")) == \
-                        (producer, output):
-                    return f"inputs.artifacts['{name}']"
-            raise ValueError(f"task {task['taskInfo']['name']}: its condition reads {key}, "
-                             f"which is neither an input nor the output of an upstream task it "
-                             f"takes")
-
-        task["triggerPolicy"]["condition"] = _CONDITION_INPUT.sub(own_key, condition)
 
 
 def package_paths(config: PipelineConfig, target: str):

@@ -138,40 +138,24 @@ def resume_point(config: PipelineConfig, run_id: str) -> str:
     return node_id
 
 
-def _resume_options(node_id: str, base_run_id: str):
-    """TFX's partial run: `node_id` and everything downstream run; every upstream node's
-    outputs are reused from the base run (TFX records them in the new run as well)."""
-    from tfx.proto.orchestration import pipeline_pb2
-    return pipeline_pb2.RunOptions(partial_run=pipeline_pb2.PartialRun(
-        from_nodes=[node_id],
-        snapshot_settings=pipeline_pb2.SnapshotSettings(
-            base_pipeline_run_strategy=pipeline_pb2.SnapshotSettings.BasePipelineRunStrategy(
-                base_run_id=base_run_id))))
-
-
 def _record_process(ir, connection, run_id: str, lease_seconds: float) -> List[str]:
     """Creates the run's contexts, as TFX does at the first node, and records this process's
     identity (host, boot id, pid namespace, pid, start time) and a lease on the run context, so
     readers can tell a run whose process was killed from a live one. TFX finds the run context by name and reuses it.
 
     Then records earlier runs whose process died part-way as abandoned; returns their ids."""
-    from tfx.orchestration import metadata as tfx_metadata
-    from tfx.orchestration.portable.mlmd import context_lib
-    from tfx.proto.orchestration import pipeline_pb2
+    from tabflow.compat.portable_run import run_contexts_prepared
     from tabflow.metadata import runs
     from tabflow.metadata.graph import set_custom
     from tabflow import contract
-    specs = pipeline_pb2.NodeContexts(contexts=[
-        spec for spec in ir.nodes[0].pipeline_node.contexts.contexts
-        if spec.type.name in (contract.PIPELINE_CONTEXT, contract.IR_RUN_CONTEXT)])
-    with tfx_metadata.Metadata(connection) as handle:
-        context_lib.prepare_contexts(handle, specs)
-        run_context = handle.store.get_context_by_type_and_name(contract.IR_RUN_CONTEXT, run_id)
+    with run_contexts_prepared(connection, ir,
+                               (contract.PIPELINE_CONTEXT, contract.IR_RUN_CONTEXT)) as store:
+        run_context = store.get_context_by_type_and_name(contract.IR_RUN_CONTEXT, run_id)
         for name, value in runs.this_process().items():
             set_custom(run_context, name, value)
-        handle.store.put_contexts([run_context])
-        runs.renew_run_lease(handle.store, run_id, lease_seconds)
-        return runs.record_abandoned(handle.store, ir.pipeline_info.id, run_id)
+        store.put_contexts([run_context])
+        runs.renew_run_lease(store, run_id, lease_seconds)
+        return runs.record_abandoned(store, ir.pipeline_info.id, run_id)
 
 
 def _record_finished(connection, run_id: str) -> None:
@@ -180,10 +164,10 @@ def _record_finished(connection, run_id: str) -> None:
     if connection is None:  # set-up failed before the run existed
         return
     try:
-        from tfx.orchestration import metadata as tfx_metadata
+        from tabflow.compat.portable_run import metadata_store
         from tabflow.metadata import runs
-        with tfx_metadata.Metadata(connection) as handle:
-            runs.record_finished(handle.store, run_id)
+        with metadata_store(connection) as store:
+            runs.record_finished(store, run_id)
     except Exception:  # noqa: BLE001
         logging.getLogger(__name__).exception("could not mark run %s finished", run_id)
 
@@ -226,16 +210,13 @@ def _run_locked(config, engine, runner_name, run_id, resume, resume_node) -> Run
         root.addHandler(handler)
         try:
             from tfx import v1 as tfx
-            from tfx.dsl.compiler import compiler, constants
-            from tfx.orchestration.portable import runtime_parameter_utils
             from pipeline.pipeline import create_pipeline
+            from tabflow.compat.portable_run import compile_with_run_id, partial_run_options
             connection = metadata_connection(config)
             pipeline = create_pipeline(config, inputs, metadata_connection=connection,
                                        runner=runner_name)
-            ir = compiler.Compiler().compile(pipeline)
             # Bound here, the run id is known before the run; the runner keeps it.
-            runtime_parameter_utils.substitute_runtime_parameter(
-                ir, {constants.PIPELINE_RUN_ID_PARAMETER_NAME: run_id})
+            ir = compile_with_run_id(pipeline, run_id)
             for abandoned in _record_process(ir, connection, run_id, run_lock.LEASE_SECONDS):
                 terminal.write(f"  recorded run {abandoned} as ABANDONED (its process is gone; "
                                f"`run --resume {abandoned}` restarts it)\n")
@@ -243,7 +224,7 @@ def _run_locked(config, engine, runner_name, run_id, resume, resume_node) -> Run
             if resume_node is None:
                 engine.run_with_ir(ir)
             else:
-                engine.run_with_ir(ir, run_options=_resume_options(resume_node, resume))
+                engine.run_with_ir(ir, run_options=partial_run_options(resume_node, resume))
         except Exception as e:
             # fd 2 is the log file here, which no secret may reach.
             sys.stderr.write(redact_text(traceback.format_exc()))

@@ -11,21 +11,13 @@ password included.
 import contextlib
 import logging
 import os
-import re
 import sys
 import time
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, TextIO
 
+from tabflow.compat import runner_log
 from tabflow.redaction import RedactingFilter
-
-# LocalDagRunner says "Component X ...", BeamDagRunner "node X ...".
-_RUNNING = re.compile(r"^(?:Component|node) (\S+) is running\.$")
-_FINISHED = re.compile(r"^(?:Component|node) (\S+) is finished\.$")
-_SKIPPED_NODE = re.compile(r"^Skipping component (\S+)\.$")
-_CACHED = re.compile(r"^A cached execution (\d+) is used\.$")
-_NEW = re.compile(r"^Going to run a new execution (\d+)$")
-_SKIPPED_EXECUTION = re.compile(r"^Skipping execution for")
 
 
 @dataclass
@@ -62,21 +54,21 @@ class ProgressHandler(logging.Handler):
         except Exception:  # a malformed third-party record must not break the run
             return
         state = self.state
-        if m := _RUNNING.match(msg):
+        if m := runner_log.RUNNING.match(msg):
             node = NodeProgress(m.group(1), time.monotonic())
             state.nodes[node.node_id] = node
             state.order.append(node.node_id)
             state.current = node.node_id
             self._say(f"  ▶ {node.node_id} ...")
-        elif state.current and (m := _CACHED.match(msg)):
+        elif state.current and (m := runner_log.CACHED.match(msg)):
             state.nodes[state.current].outcome = "cached"
             state.nodes[state.current].execution_id = int(m.group(1))
-        elif state.current and (m := _NEW.match(msg)):
+        elif state.current and (m := runner_log.NEW.match(msg)):
             state.nodes[state.current].outcome = "executed"
             state.nodes[state.current].execution_id = int(m.group(1))
-        elif state.current and _SKIPPED_EXECUTION.match(msg):
+        elif state.current and runner_log.SKIPPED_EXECUTION.match(msg):
             state.nodes[state.current].outcome = "skipped"
-        elif m := _FINISHED.match(msg):
+        elif m := runner_log.FINISHED.match(msg):
             node = state.nodes.get(m.group(1))
             if node is None:
                 return
@@ -85,7 +77,7 @@ class ProgressHandler(logging.Handler):
                 node.outcome = "resolved"
             self._say(f"  ✓ {node.node_id:<32} {node.outcome:<9} {node.seconds:7.1f} s")
             state.current = None
-        elif m := _SKIPPED_NODE.match(msg):
+        elif m := runner_log.SKIPPED_NODE.match(msg):
             self._say(f"  - {m.group(1):<32} skipped")
 
     def mark_failed(self, node_id: Optional[str]) -> None:

@@ -1,6 +1,6 @@
 """What a cleanup may delete: only paths inside a root, judged on real paths, so a symlink
 never leads a deletion out of it. Shared by gc (tabflow/registry/retention.py) and the Airflow retry
-cleanup (runners/airflow_launcher.py).
+cleanup (tabflow/compat/legacy_launcher.py).
 
 A path that is itself a symlink is judged, and removed, as the link: its target is never
 touched. shutil.rmtree does not follow the symlinks inside a folder either; it unlinks them.

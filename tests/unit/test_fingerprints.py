@@ -57,6 +57,21 @@ def _changed_by(monkeypatch, root, tmp_path, edit):
     ("pipeline/push.py", {C.PUSHER}),
     ("pipeline/drift_gate.py", {C.DRIFT_GATE}),
     ("pipeline/csv_check.py", {C.CURATED_SCHEMA, C.CSV_CHECK, C.ANOMALY_GATE}),
+    # The library adaptations (tabflow/compat/): each in the nodes that import it.
+    ("tabflow/compat/autograph.py", {C.TUNING_REUSE, C.TUNER, C.TRAINER}),
+    ("tabflow/compat/tuner.py", {C.TUNING_REUSE, C.TUNER}),
+    ("tabflow/compat/pusher.py", {C.PUSHER}),
+    ("tabflow/compat/schema_gen.py", {C.CURATED_SCHEMA, C.CSV_CHECK, C.ANOMALY_GATE}),
+    ("tabflow/compat/example_gen_span.py", {C.CURATED_SCHEMA, C.CSV_CHECK, C.ANOMALY_GATE}),
+    # The gates import the artifact readers, which load TFMA's protos through it.
+    ("tabflow/compat/tfma_protos.py", {C.CURATED_SCHEMA, C.CSV_CHECK, C.ANOMALY_GATE,
+                                       C.DRIFT_GATE}),
+    ("tabflow/compat/__init__.py", {C.CURATED_SCHEMA, C.CSV_CHECK, C.ANOMALY_GATE, C.DRIFT_GATE,
+                                    C.TUNING_REUSE, C.TUNER, C.TRAINER, C.PUSHER}),
+    # Run by the definition (CsvExampleGen's fingerprint parameter) or by the runners only.
+    ("tabflow/compat/example_gen.py", set()),
+    ("tabflow/compat/legacy_launcher.py", set()),
+    ("tabflow/compat/portable_run.py", set()),
     # Every node that runs code of ours or a pinned library carries the lock file's hash; the
     # rest (StatisticsGen, SchemaGen, ExampleValidator, Evaluator) read a new ExampleGen or
     # Trainer output, so a lock change re-runs everything. RunProvenance here still records

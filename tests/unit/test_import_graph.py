@@ -98,3 +98,12 @@ def test_the_ground_floor_imports_nothing_above_it():
             above = sorted(m for m in imported
                            if m not in GROUND_FLOOR and not m.startswith("tabflow.config"))
             assert not above, f"{name} imports {above}"
+
+
+def test_compat_imports_no_pipeline_or_runner_code():
+    """tabflow.compat adapts the libraries; what the pipeline and the runners decide stays with
+    them, and reaches compat through hooks and parameters."""
+    for name, imported in GRAPH.items():
+        if name == "tabflow.compat" or name.startswith("tabflow.compat."):
+            above = sorted(m for m in imported if m.split(".")[0] in ("pipeline", "runners"))
+            assert not above, f"{name} imports {above}"

@@ -7,9 +7,9 @@ import tf_keras
 
 from modules import features as F
 from modules import hooks as H
-from modules.model import (DEFAULT_HPARAMS, build_keras_model, layer_units, search_space,
-                           skip_autograph_for_tf_keras)
+from modules.model import DEFAULT_HPARAMS, build_keras_model, layer_units, search_space
 from modules.trainer import make_serving_signatures
+from tabflow.compat.autograph import skip_autograph_for_tf_keras
 from tests.conftest import taxi_plan
 
 # As the Tuner and Trainer do before they fit: converting tf_keras's own code would cost most
