@@ -4,7 +4,7 @@ type names and file names inside artifacts.
 The definition (pipeline/pipeline.py) builds its nodes with these ids and every reader (the
 metadata layer, lineage, report, notebooks, benchmarks) looks outputs up through them, so a
 rename happens here once. Imports nothing: readers load it without TFX.
-tests/unit/test_contract.py compiles the pipeline and pins it to this module.
+tests/unit/tabflow/test_contract.py compiles the pipeline and pins it to this module.
 """
 
 # Node ids, in the definition's topological order.

@@ -1,6 +1,6 @@
 """Every piece of code that relies on a private internal of TFX, TensorFlow, TFMA or Airflow:
 an override of a private method, a subclass that assumes how its base is built, a reach into
-an undocumented module, file layout or log line. tests/unit/test_compat.py pins each assumption,
+an undocumented module, file layout or log line. tests/unit/tabflow/compat/test_compat.py pins each assumption,
 naming the module here that makes it, so a library upgrade that breaks one fails there first.
 
 Checked against the versions requirements.lock pins: TFX 1.16.0, TensorFlow 2.16.2, TFMA

@@ -6,7 +6,7 @@ Relies on TFX 1.16.0's legacy orchestration: each fix overrides or calls a priva
 BaseDriver, FileBasedDriver, Metadata, BaseComponentLauncher or InProcessComponentLauncher, or
 reads an attribute BaseComponentLauncher sets; a Cond is read from the compiled IR and evaluated
 with TFX's placeholder resolution (tfx.dsl.compiler.placeholder_utils), as the IR runners do.
-A false condition raises Airflow 2.10's AirflowSkipException. tests/unit/test_compat.py checks
+A false condition raises Airflow 2.10's AirflowSkipException. tests/unit/tabflow/compat/test_compat.py checks
 that every method overridden or called here still exists with the signature these overrides
 rely on, so a TFX upgrade that changes one fails there by name rather than mid-run in Airflow.
 """

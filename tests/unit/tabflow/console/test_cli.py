@@ -307,7 +307,7 @@ def test_a_corrupt_artifact_is_one_line_naming_file_and_byte_and_exit_2(tmp_path
                            state=pb.Artifact.LIVE)
     writer.store.put_execution(execution, [(artifact, writer._event("statistics"))],
                                writer.store.get_contexts_by_execution(execution.id))
-    repo = Path(__file__).resolve().parents[2]
+    repo = Path(__file__).resolve().parents[4]
     for argv in (["report"], ["lineage", "diff", "latest", "latest"]):
         proc = subprocess.run([sys.executable, "-m", "tabflow.console", *argv, "--output-root",
                                str(tmp_path)], cwd=repo, capture_output=True, text=True,

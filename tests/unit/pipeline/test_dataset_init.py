@@ -339,7 +339,7 @@ def test_init_is_registered_and_imports_no_tensorflow():
             "print(sorted({m.split('.')[0] for m in sys.modules} & {'tensorflow', "
             "'tensorflow_data_validation', 'tfx', 'apache_beam'}))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True, cwd=Path(__file__).resolve().parents[2]).stdout
+                         check=True, cwd=Path(__file__).resolve().parents[3]).stdout
     assert out.strip() == "[]"
 
 

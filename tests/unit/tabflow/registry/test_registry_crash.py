@@ -3,6 +3,7 @@ a push or promote killed with SIGKILL at each window leaves a state the next com
 reports, on a real MLMD SQLite store and real version folders; files are readable by others
 whatever the umask."""
 import json
+from pathlib import Path
 import os
 import stat
 import subprocess
@@ -18,7 +19,7 @@ from tabflow import contract as C
 from tabflow.registry import aliases, catalog, consistency, journal, pushes, serving
 from tabflow.registry.lock import RegistryBusy, serving_lock
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+ROOT = str(Path(__file__).resolve().parents[4])
 
 
 def _connection(path):
@@ -83,7 +84,7 @@ def _crash(tmp_path, window, code):
         import sys
         sys.path.insert(0, {ROOT!r})
         from ml_metadata import metadata_store
-        from tests.unit.test_registry_crash import _connection
+        from tests.unit.tabflow.registry.test_registry_crash import _connection
         store = metadata_store.MetadataStore(_connection({str(tmp_path / "mlmd.sqlite")!r}))
     """) + textwrap.dedent(code)
     env = {**os.environ, journal.CRASH_VARIABLE: window}

@@ -9,7 +9,7 @@ from tabflow.artifacts import evaluation, protos
 from tabflow.artifacts.tfrecord import CorruptRecord
 from tests.support.tfrecords import metrics_record, record_offsets, write_records
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[4]
 
 
 def tf_write(path, messages):

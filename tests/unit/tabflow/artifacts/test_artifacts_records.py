@@ -15,7 +15,7 @@ from tensorflow_metadata.proto.v0 import schema_pb2, statistics_pb2
 from tabflow.artifacts import tfrecord, wire
 from tests.support.tfrecords import record_offsets, write_records
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[4]
 
 
 def test_tfrecord_reader_returns_each_record(tmp_path):

@@ -65,7 +65,7 @@ def test_caching_on_and_code_fingerprinted(built):
     nodes = _by_id(pipeline)
     shas = {json.loads(nodes[n].exec_properties["custom_config"])["code_sha256"]
             for n in ("Transform", "Tuner", "Trainer")}
-    # Each runs different code (tests/unit/test_fingerprints.py).
+    # Each runs different code (tests/unit/pipeline/test_fingerprints.py).
     assert len(shas) == 3 and all(len(sha) == 64 for sha in shas)
     assert json.loads(nodes["Tuner"].exec_properties["custom_config"])["max_trials"] == \
         config.training.tuner_trials

@@ -1,5 +1,5 @@
 """The Airflow launcher's own behaviour: the Cond it evaluates, the failures it does not retry,
-the retry's cleanup. tests/unit/test_compat.py pins the TFX internals its fixes
+the retry's cleanup. tests/unit/tabflow/compat/test_compat.py pins the TFX internals its fixes
 (tabflow/compat/legacy_launcher.py) override.
 """
 import os

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from tests.support.jupyter_server import classic_notebook
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[4]
 
 
 def kernel_command(server_pid: int, timeout: float = 60):

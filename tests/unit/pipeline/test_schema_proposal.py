@@ -11,7 +11,7 @@ from tabflow.artifacts.schema import load_schema
 from pipeline import schema_proposal as sp
 from pipeline import span_values
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 CURATED_FILE = REPO / "data" / "taxi" / "schema.pbtxt"
 
 CURATED_TEXT = """

@@ -13,7 +13,7 @@ from pipeline import schema_proposal as sp
 from pipeline import span_values
 from tabflow import dataset
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 SCHEMA_PATH = REPO / "data" / "taxi" / "schema.pbtxt"
 SPAN_FILES = sorted((REPO / "data" / "taxi" / "spans").glob("span-*/data.csv"))
 

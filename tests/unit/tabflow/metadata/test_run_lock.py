@@ -15,7 +15,8 @@ from tabflow.metadata import run_lock, runs
 from tabflow.metadata.store import open_store
 from tabflow import contract
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))))))
 
 
 def _cfg(path):

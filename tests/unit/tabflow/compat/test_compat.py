@@ -305,7 +305,7 @@ def test_legacy_launcher_overrides_only_methods_pinned_here():
             assert any(issubclass(base, cls) or issubclass(cls, base) for cls, n in checked
                        if n == name), (
                 f"{patch.__name__}.{name} overrides {_where(base, name)}, which "
-                f"tests/unit/test_compat.py does not pin: add it to _legacy_relied_on")
+                f"tests/unit/tabflow/compat/test_compat.py does not pin: add it to _legacy_relied_on")
 
 
 def test_legacy_launcher_internals_the_overrides_read_are_still_set():

@@ -241,7 +241,7 @@ def test_transform_features_signature(exported, raw_rows, transform_run):
 
 
 def test_multiclass_serving_takes_examples_without_the_label(tmp_path_factory):
-    from tests.unit.test_transform import PENGUIN_ROWS, penguins_run
+    from tests.unit.modules.test_transform import PENGUIN_ROWS, penguins_run
     run = penguins_run(tmp_path_factory)
     exported = export(run, run["plan"], tmp_path_factory)
     serve = exported["loaded"].signatures["serving_default"]

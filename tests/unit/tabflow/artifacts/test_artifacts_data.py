@@ -12,7 +12,7 @@ from tabflow.artifacts import anomalies, drift, files, schema, statistics, tunin
 from tabflow.contract import (ANOMALIES_FILE, HYPERPARAMETERS_FILE, STATISTICS_FILE,
                                TUNER_RESULTS_FILE)
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[4]
 CURATED = REPO / "data" / "taxi"
 
 

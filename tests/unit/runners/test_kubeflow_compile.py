@@ -283,7 +283,7 @@ def test_submit_to_vertex_without_google_cloud_sends_the_job_json(tmp_path, monk
 
 # --- Dockerfile: no Docker engine here, so it is parsed and checked rather than built. ---
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 DOCKER_INSTRUCTIONS = {"FROM", "RUN", "CMD", "LABEL", "EXPOSE", "ENV", "ADD", "COPY",
                        "ENTRYPOINT", "VOLUME", "USER", "WORKDIR", "ARG", "ONBUILD",
                        "STOPSIGNAL", "HEALTHCHECK", "SHELL"}
