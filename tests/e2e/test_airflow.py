@@ -72,7 +72,7 @@ class Airflow:
             TAXI_OUTPUT_ROOT=output_root,
             TAXI_METADATA_PATH=metadata_path,
             TAXI_AIRFLOW_RETRIES="0",
-            TAXI_MAX_AUC_REGRESSION="1.0")
+            TAXI_MAX_REGRESSION="1.0")
         for key, value in SMALL.items():
             self.env.setdefault(f"TAXI_{key.upper()}", str(value))
         self.cli("db", "migrate")

@@ -66,7 +66,7 @@ class Scheduler:
             TAXI_AIRFLOW_RETRY_DELAY_SECONDS="2",
             TAXI_AIRFLOW_MAX_RETRY_DELAY_SECONDS="20",
             TAXI_TEST_FAIL_ONCE=C.STATISTICS_GEN,
-            TAXI_MAX_AUC_REGRESSION="1.0",
+            TAXI_MAX_REGRESSION="1.0",
             TAXI_ALERT_ON="failed",
             TAXI_METRICS_TEXTFILE="none")
         for key, value in SMALL.items():
