@@ -23,7 +23,8 @@ from tests.support.pipeline_runs import RESOLVERS, SMALL, RETRAIN
 pytestmark = pytest.mark.e2e
 
 REPO = Path(__file__).resolve().parents[2]
-NOT_COPIED = (".git", ".venv", "outputs", "data", "schema", "tests", "notebooks", "docs",
+# The taxi's dataset folder is copied with the code (its hooks are code too), its spans are not.
+NOT_COPIED = (".git", ".venv", "outputs", "spans", "schema", "tests", "notebooks", "docs",
               "benchmarks", "__pycache__", "*.egg-info")
 
 

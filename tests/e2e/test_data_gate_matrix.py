@@ -256,7 +256,7 @@ CASES = [
          _columns(lambda h, rows: (h, [r if i % 50 == 0 else
                                        ["0.0" if c == "tips" else v for c, v in zip(h, r)]
                                        for i, r in enumerate(rows)])),
-         C.ANOMALY_GATE, ["label 'big_tipper'", "class shares 1: 0.", "min_label_share"]),
+         C.ANOMALY_GATE, ["label 'big_tipper'", "class shares 0: 9", ", 1: 0.", "min_label_share"]),
     Case("too-few-examples", _columns(lambda h, r: (h, r[:300])), C.ANOMALY_GATE,
          ["dataset (train split)", "dataset (eval split)", "500"]),
 ]
