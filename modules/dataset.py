@@ -5,6 +5,8 @@ import numpy as np
 import tensorflow as tf
 from tfx_bsl.public import tfxio
 
+from tabflow.dataset import REGRESSION
+
 # How many training batches the label's mean and spread are measured on: enough for a stable
 # estimate, bounded so a large span costs no extra pass.
 LABEL_SCALE_BATCHES = 100
@@ -27,3 +29,14 @@ def label_scale(dataset: tf.data.Dataset,
                              dataset.take(batches).as_numpy_iterator()]).astype(np.float64)
     std = float(labels.std())
     return float(labels.mean()), std if std > 0 else 1.0
+
+
+def fit_inputs(fn_args, tf_transform_output, batch_size: int, plan: dict):
+    """(train, eval, label scale) for the Tuner and the Trainer: the two splits' datasets and
+    the (mean, std) the model's regression output is scaled by ((0, 1) for classification)."""
+    train = input_fn(fn_args.train_files, fn_args.data_accessor, tf_transform_output,
+                     batch_size, plan)
+    evaluation = input_fn(fn_args.eval_files, fn_args.data_accessor, tf_transform_output,
+                          batch_size, plan)
+    scale = label_scale(train) if plan["problem_type"] == REGRESSION else (0.0, 1.0)
+    return train, evaluation, scale

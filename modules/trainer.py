@@ -15,7 +15,6 @@ from tfx import v1 as tfx
 from modules import dataset
 from modules.model import DEFAULT_HPARAMS, build_keras_model
 from tabflow.compat.autograph import skip_autograph_for_tf_keras
-from tabflow.dataset import REGRESSION
 
 
 def _serving_feature_spec(tf_transform_output, plan):
@@ -65,12 +64,8 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
     batch_size = int(config.get("batch_size", 40))
     tf.keras.utils.set_random_seed(int(config.get("seed", 42)))
     tf_transform_output = tft.TFTransformOutput(fn_args.transform_output)
-    train = dataset.input_fn(fn_args.train_files, fn_args.data_accessor, tf_transform_output,
-                             batch_size, plan)
-    evaluation = dataset.input_fn(fn_args.eval_files, fn_args.data_accessor, tf_transform_output,
-                                  batch_size, plan)
-    label_scale = dataset.label_scale(train) if plan["problem_type"] == REGRESSION \
-        else (0.0, 1.0)
+    train, evaluation, label_scale = dataset.fit_inputs(fn_args, tf_transform_output,
+                                                        batch_size, plan)
     model = build_keras_model(hparams_from(fn_args), plan, label_scale)
     model.fit(
         train,

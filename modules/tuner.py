@@ -25,12 +25,8 @@ def tuner_fn(fn_args: tfx.components.FnArgs) -> tfx.components.TunerFnResult:
     plan = config["plan"]
     tf_transform_output = tft.TFTransformOutput(fn_args.transform_graph_path)
     batch_size = int(config.get("batch_size", 40))
-    train = dataset.input_fn(fn_args.train_files, fn_args.data_accessor, tf_transform_output,
-                             batch_size, plan)
-    evaluation = dataset.input_fn(fn_args.eval_files, fn_args.data_accessor, tf_transform_output,
-                                  batch_size, plan)
-    label_scale = dataset.label_scale(train) if plan["problem_type"] == REGRESSION \
-        else (0.0, 1.0)
+    train, evaluation, label_scale = dataset.fit_inputs(fn_args, tf_transform_output,
+                                                        batch_size, plan)
     tuner = keras_tuner.RandomSearch(
         functools.partial(build_keras_model, plan=plan, label_scale=label_scale),
         hyperparameters=search_space(),
