@@ -14,14 +14,15 @@ round runs `taxi-pipeline run` three times on a fresh output root:
 
 Every figure is reported as a ratio to the median of the template's runs in this invocation,
 with min, median and max over the rounds; nothing is taken from an earlier measurement.
-Afterwards the plain tf-keras script (benchmarks/plain_model.py) is trained on the last
+Afterwards the dataset's plain tf-keras script (its plain_model.py) is trained on the last
 pipeline round's train split and both it and the pipeline's blessed model are scored on that
-round's test split, overall and within the Credit Card slice.
+round's test split, overall and within the slices that script scores.
 
     .venv/bin/python benchmarks/benchmark.py [--rounds 2] [--train-steps 1000] [--eval-steps 150]
         [--scale 1] [--output-root DIR] [--json PATH]
 """
 import argparse
+import importlib.util
 import datetime
 import json
 import os
@@ -57,9 +58,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--tuner-trials", type=int, default=defaults.training.tuner_trials)
     p.add_argument("--tuner-train-steps", type=int, default=defaults.training.tuner_train_steps)
     p.add_argument("--scale", type=int, default=1,
-                   help="N: both read N times the rows (benchmarks/synth.py), default 1")
+                   help="N: both read N times the rows (the dataset's synth.py), default 1")
     p.add_argument("--skip-model-quality", action="store_true",
-                   help="do not run benchmarks/plain_model.py afterwards")
+                   help="do not run the dataset's plain_model.py afterwards")
     p.add_argument("--output-root", help="folder for every round (default: a new folder "
                                          "outputs/benchmark/<timestamp>); kept afterwards")
     p.add_argument("--json", help="results file "
@@ -85,13 +86,30 @@ def all_spans_as_one(data_root: str, folder: Path) -> str:
     return str(folder)
 
 
+def dataset_script(name: str) -> Optional[Path]:
+    """A benchmark script the dataset ships in its folder (its scaled copy, its plain model),
+    if it has one: how to scale or model a dataset is the dataset's business."""
+    path = Path(config_lib.DataConfig().dataset) / f"{name}.py"
+    return path if path.is_file() else None
+
+
+def load_dataset_script(name: str):
+    path = dataset_script(name)
+    if path is None:
+        raise SystemExit(f"{config_lib.DataConfig().dataset}: no {name}.py, which this "
+                         "benchmark needs")
+    spec = importlib.util.spec_from_file_location(f"dataset_{name}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def benchmark_rows(data_root: str, folder: Path, scale: int) -> Path:
     """The CSV both sides read: every span's rows, `scale` times over."""
     if scale == 1:
         root = all_spans_as_one(data_root, folder)
     else:
-        from synth import scaled_copy  # benchmarks/ is the script's folder
-        root = scaled_copy(data_root, folder, scale)
+        root = load_dataset_script("synth").scaled_copy(data_root, folder, scale)
     [csv] = Path(root).glob("span-*/*.csv")
     return csv
 
@@ -334,28 +352,31 @@ def print_summary(summary: Dict[str, Any], quality: Optional[dict]) -> None:
     for node in nodes:
         print(f"    {node:<22}" + "".join(f"{_fmt(table[c].get(node)):>17}" for c in table))
     if quality:
-        print(f"\n  test split ({quality.get('test_rows', '?')} rows) AUC overall / "
-              f"within Credit Card:")
+        # The plain script scores "overall" and the slices its dataset cares about.
+        names = ["overall"] + sorted({s for key in ("plain_script", "pipeline_model")
+                                      for s in (quality.get(key) or {}) if s != "overall"})
+        print(f"\n  test split ({quality.get('test_rows', '?')} rows) AUC "
+              + " / ".join(names) + ":")
         if "error" in quality:
             print(f"    {quality['error']}")
         for name, key in (("plain tf-keras script", "plain_script"),
                           ("pipeline's blessed model", "pipeline_model")):
             scores = quality.get(key) or {}
-            aucs = [scores.get(s, {}).get("auc") for s in ("overall", "Credit Card")]
+            aucs = [scores.get(s, {}).get("auc") for s in names]
             print(f"    {name:<26} " + " / ".join("-" if a is None else f"{a:.3f}"
                                                    for a in aucs))
 
 
 def model_quality(output_root: Path, json_path: Path) -> Optional[dict]:
-    script = PROJECT_ROOT / "benchmarks" / "plain_model.py"
-    if not script.exists():
+    script = dataset_script("plain_model")
+    if script is None:
         return None
     print("\n=== model quality: plain tf-keras script vs the pipeline's blessed model ===",
           flush=True)
     result = run_child([sys.executable, str(script), "--output-root", str(output_root),
                         "--json", str(json_path)])
     if result["exit_code"] != 0 or not json_path.exists():
-        return {"error": f"benchmarks/plain_model.py exited {result['exit_code']}"}
+        return {"error": f"{script} exited {result['exit_code']}"}
     return json.loads(json_path.read_text())
 
 

@@ -1,7 +1,7 @@
 """How the pipeline's time grows with the data: one cold `taxi-pipeline run` per scale.
 
 For each scale N (default 1 3 10) it writes one span holding N times the taxi rows
-(benchmarks/synth.py: the 15,002 real rows plus N-1 jittered, resampled copies), then runs
+(data/taxi/synth.py: the 15,002 real rows plus N-1 jittered, resampled copies), then runs
 `taxi-pipeline run --data-root <that span's root> --output-root <fresh folder>` as a child
 process with the same train/eval steps and tuner settings at every scale, so only the data
 grows. Per scale: wall seconds, exit code, the child's peak RSS and CPU (os.wait4), and each
@@ -24,9 +24,9 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT_ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from benchmark import machine_info, mlmd_summary, run_child, venv_bin  # noqa: E402
+from benchmark import (load_dataset_script, machine_info, mlmd_summary, run_child,  # noqa: E402
+                       venv_bin)
 from tabflow import config as config_lib  # noqa: E402  (light: no TFX import)
-from synth import scaled_copy  # noqa: E402
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -75,7 +75,8 @@ def run_scale(scale: int, args: argparse.Namespace, base: Path) -> Dict[str, Any
                                      tuner_trials=args.tuner_trials,
                                      tuner_train_steps=args.tuner_train_steps)
     start = time.perf_counter()
-    data_root = scaled_copy(config.data.data_root, base / f"data-{scale}x", scale, args.seed)
+    data_root = load_dataset_script("synth").scaled_copy(
+        config.data.data_root, base / f"data-{scale}x", scale, args.seed)
     synth_seconds = time.perf_counter() - start
     rows = count_rows(data_root)
     print(f"    {rows} rows in {data_root} ({synth_seconds:.1f} s to write)", flush=True)

@@ -1,57 +1,31 @@
-"""modules.features and modules.hooks against the taxi's data, schema and hooks: the model's
-inputs, their sizes, and loading a dataset's hooks module."""
+"""modules.features and modules.hooks against every shipped dataset's spec, schema and first
+span (each column read, excluded or a label source; slices and category sizes), and loading a
+dataset's hooks module. The taxi's own inputs and label rule are data/taxi/tests'."""
 import csv
-import re
 import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from modules import features as F
 from modules import hooks as H
+from pipeline.feature_plan import build_plan
 from tabflow import dataset
-from tests.conftest import REPO, TAXI_FOLDER, load_schema, taxi_plan
+from tabflow.artifacts.schema import load_schema
 
-# The transformed inputs the taxi model has always taken, with their category counts (0: dense).
-TAXI_INPUTS = {
-    "fare_xf": 0, "trip_miles_xf": 0, "trip_seconds_xf": 0, "fare_tip_slack_xf": 0,
-    "trip_start_hour_xf": 24, "trip_start_day_xf": 8, "trip_start_month_xf": 13,
-    "pickup_community_area_xf": 78, "dropoff_community_area_xf": 78,
-    "pickup_latitude_xf": 11, "pickup_longitude_xf": 11, "dropoff_latitude_xf": 11,
-    "dropoff_longitude_xf": 11,
-    "payment_type_xf": F.VOCAB_SIZE + F.OOV_BUCKETS, "company_xf": F.VOCAB_SIZE + F.OOV_BUCKETS,
-    "fare_tip_step_xf": 16, "fare_bucket_xf": 32,
-}
+REPO = Path(__file__).resolve().parents[3]
+DATASETS = sorted(p.parent.name for p in (REPO / "data").glob("*/dataset.yaml"))
 
 
-@pytest.fixture(scope="module")
-def spec():
-    return dataset.load(str(TAXI_FOLDER))
-
-
-@pytest.fixture(scope="module")
-def plan():
-    return taxi_plan()
-
-
-@pytest.fixture(scope="module")
-def taxi_hooks(plan):
-    return H.of(plan)
-
-
-@pytest.fixture(scope="module")
-def csv_columns(spec):
-    # The spans live in the dataset folder, or where they lived before datasets had one.
-    root = next(p for p in (Path(spec.data_root), REPO / "data" / "taxi" / "spans")
-                if (p / "span-1").is_dir())
-    with open(next((root / "span-1").glob("*.csv")), newline="") as f:
-        return next(csv.reader(f))
-
-
-@pytest.fixture(scope="module")
-def schema_features():
-    return {f.name: f for f in load_schema().feature}
+@pytest.fixture(scope="module", params=DATASETS)
+def shipped(request):
+    """(spec, schema features by name, plan, first span's CSV header) of one shipped dataset."""
+    spec = dataset.load(str(REPO / "data" / request.param))
+    schema = load_schema(spec.schema_path)
+    first = sorted(Path(spec.data_root).glob("span-*"), key=lambda p: int(p.name[5:]))[0]
+    with open(next(first.glob("*.csv")), newline="") as f:
+        header = next(csv.reader(f))
+    return spec, {f.name: f for f in schema.feature}, build_plan(spec, schema), header
 
 
 def plan_columns(plan):
@@ -59,62 +33,54 @@ def plan_columns(plan):
             + plan["vocabulary"])
 
 
-def test_taxi_model_inputs(plan, taxi_hooks):
-    dense, categorical = F.model_inputs(plan, taxi_hooks.derived_sizes())
-    assert {**{k: 0 for k in dense}, **categorical} == TAXI_INPUTS
-    assert len(dense) + len(categorical) == len(TAXI_INPUTS)
-    names = F.model_input_names(plan, taxi_hooks.derived_sizes())
-    assert len(names) == len(set(names)) and set(names) == set(TAXI_INPUTS)
-    # Stable order: the same list on every call.
-    assert names == F.model_input_names(plan, taxi_hooks.derived_sizes())
+def test_three_datasets_ship():
+    assert len(DATASETS) >= 3
 
 
-def test_every_csv_column_is_accounted_for(plan, spec, csv_columns):
-    known = set(plan_columns(plan)) | set(spec.exclude) | set(spec.label_sources)
-    assert set(csv_columns) == known
-    assert spec.label not in csv_columns  # the hooks derive it
+def test_every_csv_column_is_accounted_for(shipped):
+    spec, _, plan, header = shipped
+    # A label the hooks derive is no column of the data; any other is.
+    label = set() if spec.hooks else {spec.label}
+    known = set(plan_columns(plan)) | set(spec.exclude) | set(spec.label_sources) | label
+    assert set(header) == known
+    assert (spec.label in header) != bool(spec.hooks)
 
 
-def test_label_sources_are_not_model_inputs(plan, spec, csv_columns, schema_features):
-    assert spec.label_sources == ("tips",)
+def test_the_label_and_its_sources_are_not_model_inputs(shipped):
+    spec, features, plan, header = shipped
+    inputs = plan_columns(plan)
+    assert spec.label not in inputs
     for key in spec.label_sources:
-        assert key not in plan_columns(plan)
-        assert key in csv_columns and key in schema_features
+        assert key not in inputs
+        assert key in header and key in features
 
 
-def test_slice_columns_are_csv_columns(spec, csv_columns):
-    assert set(spec.report_slices) <= set(csv_columns)
-    assert {s.column for s in spec.gated_slices} <= set(csv_columns)
+def test_slice_columns_are_csv_columns(shipped):
+    spec, _, _, header = shipped
+    assert set(spec.report_slices) <= set(header)
+    assert {s.column for s in spec.gated_slices} <= set(header)
 
 
-def test_category_sizes_cover_schema_domains(plan, schema_features):
+def test_category_sizes_cover_schema_domains(shipped):
     # Clipping to [0, size-1] must not merge valid values.
+    _, features, plan, _ = shipped
     for key, size in plan["categorical_int"].items():
-        domain = schema_features[key].int_domain
+        domain = features[key].int_domain
         assert domain.min >= 0 and domain.max <= size - 1, key
 
 
+def test_model_inputs_are_the_plans_columns_and_unique(shipped):
+    _, _, plan, _ = shipped
+    names = F.model_input_names(plan, H.derived_sizes(plan))
+    assert len(names) == len(set(names))
+    assert {F.transformed_name(c) for c in plan_columns(plan)} <= set(names)
+    # Stable order: the same list on every call.
+    assert names == F.model_input_names(plan, H.derived_sizes(plan))
+
+
 def test_transformed_name():
-    assert F.transformed_name("fare") == "fare_xf"
-    assert F.transformed_name("big_tipper") == "big_tipper_xf"
-
-
-def test_no_dataset_column_is_named_in_the_core(schema_features):
-    # The taxi's columns belong to data/taxi; the core reads them from the plan and hooks.
-    core = [REPO / "pipeline" / "feature_plan.py", *sorted((REPO / "modules").glob("*.py"))]
-    names = set(schema_features) | {"big_tipper", "taxi"}
-    for path in core:
-        text = path.read_text()
-        assert not [n for n in names if re.search(rf"\b{n}\b", text)], path
-
-
-def test_taxi_label_from_raw_matches_the_rule(taxi_hooks):
-    fare = np.array([10.0, 10.0, 0.0, np.nan, 25.0, 5.0])
-    tips = np.array([2.0, 2.5, 3.0, 1.0, np.nan, 1.5])
-    # A tip of exactly 20% is not a big tip; a zero or missing fare never is; NaN compares
-    # false, like the transform's zero fill.
-    assert taxi_hooks.label_from_raw({"fare": fare, "tips": tips}).tolist() == [
-        False, True, False, False, False, True]
+    assert F.transformed_name("amount") == "amount_xf"
+    assert F.transformed_name("bill length (mm)") == "bill length (mm)_xf"
 
 
 def write_hooks(folder, text):

@@ -8,17 +8,21 @@ import tf_keras
 from modules import features as F
 from modules import hooks as H
 from modules.model import DEFAULT_HPARAMS, build_keras_model, layer_units, search_space
-from modules.trainer import make_serving_signatures
 from tabflow.compat.autograph import skip_autograph_for_tf_keras
-from tests.conftest import taxi_plan
+from tests.support.serving import export, tf_example
 
 # As the Tuner and Trainer do before they fit: converting tf_keras's own code would cost most
 # of this file's time.
 skip_autograph_for_tf_keras()
 
-PLAN = taxi_plan()
-TAXI = H.of(PLAN)
-DENSE, CATEGORICAL = F.model_inputs(PLAN, TAXI.derived_sizes())
+# A binary dataset with every kind of input the plan knows.
+PLAN = {
+    "label": "churned", "label_xf": "churned_xf", "problem_type": "binary", "classes": [],
+    "dense": ["amount", "duration"], "categorical_int": {"weekday": 7},
+    "bucketize": {"latitude": 10}, "vocabulary": ["region", "plan_name"], "label_sources": [],
+    "hooks": None,
+}
+DENSE, CATEGORICAL = F.model_inputs(PLAN, {})
 INPUT_NAMES = sorted(DENSE + list(CATEGORICAL))
 
 PENGUINS_PLAN = {
@@ -63,7 +67,8 @@ def test_default_model_inputs(default_model):
     for name in INPUT_NAMES:
         want = "float32" if name in DENSE else "int64"
         assert default_model.get_layer(name).dtype == want, name
-    assert {"fare_tip_step_xf", "fare_bucket_xf", "fare_tip_slack_xf"} <= set(INPUT_NAMES)
+    assert set(INPUT_NAMES) == {"amount_xf", "duration_xf", "weekday_xf", "latitude_xf",
+                                "region_xf", "plan_name_xf"}
 
 
 def test_model_is_tf_keras(default_model):
@@ -159,86 +164,6 @@ def test_hyperparameters_respected(num_layers, hidden_units, dropout):
 
 
 # --- exported signatures -------------------------------------------------------------------
-
-def tf_example(row):
-    """A serialized tf.Example from a raw row; None (missing) features are left out."""
-    feats = {}
-    for name, value in row.items():
-        if value is None or name == "label":
-            continue
-        if isinstance(value, str):
-            feats[name] = tf.train.Feature(bytes_list=tf.train.BytesList(value=[value.encode()]))
-        elif isinstance(value, float):
-            feats[name] = tf.train.Feature(float_list=tf.train.FloatList(value=[value]))
-        else:
-            feats[name] = tf.train.Feature(int64_list=tf.train.Int64List(value=[value]))
-    return tf.train.Example(features=tf.train.Features(feature=feats)).SerializeToString()
-
-
-def full_row(row):
-    """Raw row with the schema's required columns the test rows leave out."""
-    return {"trip_start_timestamp": 1400000000, "trip_miles": row["fare"] / 2.5 + 0.1, **row}
-
-
-def export(run, plan, tmp_path_factory):
-    """A model fit on a transform run's rows and saved with the serving signatures."""
-    import tensorflow_transform as tft
-    tf_keras.utils.set_random_seed(0)
-    output = tft.TFTransformOutput(run["transform_dir"])
-    rows = run["transformed"]
-    names = F.model_input_names(plan, H.derived_sizes(plan))
-    x = {k: np.array([[r[k]] for r in rows]) for k in names}
-    y = np.array([r[plan["label_xf"]] for r in rows])
-    model = build_keras_model(DEFAULT_HPARAMS, plan)
-    model.fit(x, y, batch_size=4, epochs=1, verbose=0)
-    expected = model.predict(x, verbose=0)
-    export_dir = str(tmp_path_factory.mktemp("model") / "serving")
-    model.save(export_dir, save_format="tf",
-               signatures=make_serving_signatures(model, output, plan))
-    return {"loaded": tf.saved_model.load(export_dir), "expected": expected}
-
-
-@pytest.fixture(scope="module")
-def exported(transform_run, tmp_path_factory):
-    return export(transform_run, PLAN, tmp_path_factory)
-
-
-def test_signature_names(exported):
-    assert set(exported["loaded"].signatures) == {"serving_default", "transform_features"}
-
-
-def test_serving_default_takes_examples_without_label_sources(exported, raw_rows):
-    serve = exported["loaded"].signatures["serving_default"]
-    rows = [{k: v for k, v in full_row(r).items() if k not in PLAN["label_sources"]}
-            for r in raw_rows]
-    assert all("tips" not in r for r in rows)
-    out = serve(examples=tf.constant([tf_example(r) for r in rows]))
-    assert set(out) == {"outputs"}
-    y = out["outputs"].numpy()
-    assert y.shape == (len(rows), 1)
-    assert ((y >= 0) & (y <= 1)).all()
-    # Same numbers as the in-memory model on the Beam-transformed rows: the served transform
-    # graph is the one Transform ran.
-    np.testing.assert_allclose(y, exported["expected"], rtol=1e-4, atol=1e-5)
-
-
-def test_serving_default_single_example(exported, raw_rows):
-    serve = exported["loaded"].signatures["serving_default"]
-    row = {k: v for k, v in full_row(raw_rows[3]).items() if k != "tips"}
-    y = serve(examples=tf.constant([tf_example(row)]))["outputs"].numpy()
-    assert y.shape == (1, 1)
-
-
-def test_transform_features_signature(exported, raw_rows, transform_run):
-    transform = exported["loaded"].signatures["transform_features"]
-    out = transform(examples=tf.constant([tf_example(full_row(r)) for r in raw_rows]))
-    assert set(out) == set(INPUT_NAMES) | {PLAN["label_xf"]}
-    assert out[PLAN["label_xf"]].numpy().tolist() == [r["label"] for r in raw_rows]
-    for k in INPUT_NAMES:
-        got = out[k].numpy().reshape(-1)
-        want = np.array([r[k] for r in transform_run["transformed"]])
-        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5, err_msg=k)
-
 
 def test_multiclass_serving_takes_examples_without_the_label(tmp_path_factory):
     from tests.unit.modules.test_transform import PENGUIN_ROWS, penguins_run

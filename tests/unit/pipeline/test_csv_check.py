@@ -3,13 +3,17 @@ would choke on or silently accept is named with its file and line; good files pa
 import gzip
 import io
 import os
+from pathlib import Path
 
 import pytest
 
 from pipeline import csv_check
 
-COLUMNS = ["fare", "tips", "payment_type"]
-GOOD = b"fare,tips,payment_type\n10.0,2.0,Cash\n12.5,0.0,Credit Card\n"
+REPO = Path(__file__).resolve().parents[3]
+DATASETS = sorted(p.parent for p in (REPO / "data").glob("*/dataset.yaml"))
+
+COLUMNS = ["amount", "duration", "kind"]
+GOOD = b"amount,duration,kind\n10.0,2.0,blue\n12.5,0.0,dark red\n"
 
 
 def check(data: bytes, expected=COLUMNS, name="span-1/data.csv"):
@@ -32,16 +36,16 @@ def test_crlf_line_endings_pass():
 
 
 def test_reordered_columns_pass():
-    assert problems(b"payment_type,fare,tips\nCash,10.0,2.0\n") == []
+    assert problems(b"kind,amount,duration\nblue,10.0,2.0\n") == []
 
 
 def test_blank_lines_and_no_final_newline_pass():
-    assert check(GOOD + b"\n\n13.0,1.0,Cash").rows == 3
-    assert check(GOOD + b"\n\n13.0,1.0,Cash").problems == []
+    assert check(GOOD + b"\n\n13.0,1.0,blue").rows == 3
+    assert check(GOOD + b"\n\n13.0,1.0,blue").problems == []
 
 
 def test_quoted_fields_with_commas_and_newlines_pass():
-    data = b'fare,tips,payment_type\n10.0,2.0,"Credit, Card"\n11.0,1.0,"two\nlines"\n'
+    data = b'amount,duration,kind\n10.0,2.0,"dark, red"\n11.0,1.0,"two\nlines"\n'
     result = check(data)
     assert result.problems == [] and result.rows == 2
 
@@ -51,9 +55,9 @@ def test_empty_file():
 
 
 def test_header_only():
-    assert problems(b"fare,tips,payment_type\n") == ["span-1/data.csv: no data rows (header only)"]
-    assert problems(b"fare,tips,payment_type") == ["span-1/data.csv: no data rows (header only)"]
-    assert problems(b"fare,tips,payment_type\n\n\n") == [
+    assert problems(b"amount,duration,kind\n") == ["span-1/data.csv: no data rows (header only)"]
+    assert problems(b"amount,duration,kind") == ["span-1/data.csv: no data rows (header only)"]
+    assert problems(b"amount,duration,kind\n\n\n") == [
         "span-1/data.csv: no data rows (only blank lines after the header)"]
 
 
@@ -63,45 +67,45 @@ def test_blank_first_line():
 
 
 def test_duplicate_header_names_the_column_and_positions():
-    data = b"fare,tips,payment_type,fare\n1,2,Cash,3\n"
-    assert problems(data) == ["span-1/data.csv:1: column 'fare' appears 2 times (columns 1, 4)"]
+    data = b"amount,duration,kind,amount\n1,2,blue,3\n"
+    assert problems(data) == ["span-1/data.csv:1: column 'amount' appears 2 times (columns 1, 4)"]
 
 
 def test_ambiguous_header_names_both_columns():
-    data = b"fare,tips,payment_type,Fare\n1,2,Cash,3\n"
+    data = b"amount,duration,kind,Amount\n1,2,blue,3\n"
     [line] = problems(data)
-    assert line.startswith("span-1/data.csv:1: columns 'fare' (column 1) and 'Fare' (column 4)")
+    assert line.startswith("span-1/data.csv:1: columns 'amount' (column 1) and 'Amount' (column 4)")
     assert "differ only in case" in line
 
 
 def test_spaces_quotes_and_nameless_columns_in_the_header():
-    data = b'fare, tips,"payment_type",\n1,2,Cash,\n'
+    data = b'amount, duration,"kind",\n1,2,blue,\n'
     found = problems(data)
-    assert "span-1/data.csv:1: column 2 name ' tips' has leading or trailing spaces" in found
-    assert any("column 3 name '\"payment_type\"' is quoted" in p for p in found)
+    assert "span-1/data.csv:1: column 2 name ' duration' has leading or trailing spaces" in found
+    assert any("column 3 name '\"kind\"' is quoted" in p for p in found)
     assert "span-1/data.csv:1: column 4 has no name" in found
-    assert "span-1/data.csv:1: column 'tips' required by the curated schema is missing" in found
+    assert "span-1/data.csv:1: column 'duration' required by the curated schema is missing" in found
 
 
 def test_missing_extra_and_renamed_columns():
-    assert problems(b"fare,payment_type\n1,Cash\n") == [
-        "span-1/data.csv:1: column 'tips' required by the curated schema is missing"]
-    assert problems(b"fare,tips,payment_type,rating\n1,2,Cash,5\n") == [
+    assert problems(b"amount,kind\n1,blue\n") == [
+        "span-1/data.csv:1: column 'duration' required by the curated schema is missing"]
+    assert problems(b"amount,duration,kind,rating\n1,2,blue,5\n") == [
         "span-1/data.csv:1: column 'rating' (column 4) is not in the curated schema"]
-    assert problems(b"fare_usd,tips,payment_type\n1,2,Cash\n") == [
-        "span-1/data.csv:1: column 'fare_usd' (column 1) is not in the curated schema "
-        "(renamed from 'fare'?)",
-        "span-1/data.csv:1: column 'fare' required by the curated schema is missing"]
+    assert problems(b"amount_usd,duration,kind\n1,2,blue\n") == [
+        "span-1/data.csv:1: column 'amount_usd' (column 1) is not in the curated schema "
+        "(renamed from 'amount'?)",
+        "span-1/data.csv:1: column 'amount' required by the curated schema is missing"]
 
 
 def test_ragged_rows_name_each_line():
-    data = GOOD + b"1.0,2.0\n3.0,4.0,Cash,extra\n"
+    data = GOOD + b"1.0,2.0\n3.0,4.0,blue,extra\n"
     assert problems(data) == ["span-1/data.csv:4: 2 fields, the header has 3",
                               "span-1/data.csv:5: 4 fields, the header has 3"]
 
 
 def test_many_ragged_rows_are_counted_not_all_listed():
-    data = b"fare,tips,payment_type\n" + b"1.0,2.0\n" * 12
+    data = b"amount,duration,kind\n" + b"1.0,2.0\n" * 12
     found = problems(data)
     assert len(found) == csv_check.MAX_ROW_PROBLEMS + 1
     assert found[0] == "span-1/data.csv:2: 2 fields, the header has 3"
@@ -115,7 +119,7 @@ def test_truncated_file_names_the_last_line():
 
 
 def test_unclosed_quote_names_the_line_it_opens():
-    data = GOOD + b'13.0,1.0,"Cash\n14.0,1.0,Cash\n'
+    data = GOOD + b'13.0,1.0,"blue\n14.0,1.0,blue\n'
     assert problems(data) == [
         "span-1/data.csv:4: a quoted field opened here is never closed (truncated file?)"]
 
@@ -163,30 +167,31 @@ def test_non_utf8_row_names_line_and_byte():
 
 
 def test_parse_error_names_the_line():
-    data = GOOD + b'9.0,1.0,"Ca"sh"x\r5\n'
+    data = GOOD + b'9.0,1.0,"bl"ue"x\r5\n'
     found = problems(data)
     assert found and found[0].startswith("span-1/data.csv:4: ")
 
 
 def test_every_problem_of_a_file_is_listed():
-    data = b"fare,fare,payment_type\n1,2,Cash\n1,2\n"
+    data = b"amount,amount,kind\n1,2,blue\n1,2\n"
     found = problems(data)
-    assert found == ["span-1/data.csv:1: column 'fare' appears 2 times (columns 1, 2)",
-                     "span-1/data.csv:1: column 'tips' required by the curated schema is missing",
-                     "span-1/data.csv:3: 2 fields, the header has 3"]
+    assert found == [
+        "span-1/data.csv:1: column 'amount' appears 2 times (columns 1, 2)",
+        "span-1/data.csv:1: column 'duration' required by the curated schema is missing",
+        "span-1/data.csv:3: 2 fields, the header has 3"]
 
 
 def test_files_of_a_span_must_share_the_header():
     a = check(GOOD, name="span-1/a.csv")
     same = check(GOOD, name="span-1/b.csv")
-    reordered = check(b"tips,fare,payment_type\n2.0,10.0,Cash\n", name="span-1/c.csv")
-    other = check(b"fare,tips,company\n1,2,X\n", expected=None, name="span-1/d.csv")
+    reordered = check(b"duration,amount,kind\n2.0,10.0,blue\n", name="span-1/c.csv")
+    other = check(b"amount,duration,region\n1,2,X\n", expected=None, name="span-1/d.csv")
     assert csv_check.span_header_problems([a, same]) == []
     found = csv_check.span_header_problems([a, same, reordered, other])
     assert found[0].startswith("span-1/c.csv:1: header differs from span-1/a.csv's "
                                "(the same columns in another order)")
     assert found[1].startswith("span-1/d.csv:1: header differs from span-1/a.csv's "
-                               "(no 'payment_type'; extra 'company')")
+                               "(no 'kind'; extra 'region')")
 
 
 def test_latest_span_with_a_csv_is_read():
@@ -230,24 +235,33 @@ def _span(root, span, files):
 def test_check_span_files_reads_the_latest_span_through_fileio(tmp_path):
     from pipeline.components import check_span_files
     _span(tmp_path, 1, {"data.csv": b"garbage"})
-    _span(tmp_path, 2, {"a.csv": GOOD, "b.csv": b"fare,tips,payment_type\n1,2\n"})
+    _span(tmp_path, 2, {"a.csv": GOOD, "b.csv": b"amount,duration,kind\n1,2\n"})
     span, checks, found = check_span_files(str(tmp_path), 0, COLUMNS)
     assert span == 2 and [c.name for c in checks] == ["span-2/a.csv", "span-2/b.csv"]
     assert found == ["span-2/b.csv:2: 2 fields, the header has 3"]
     assert check_span_files(str(tmp_path), 1, COLUMNS)[2] == [
         "span-1/data.csv:1: column 'garbage' (column 1) is not in the curated schema",
-        "span-1/data.csv:1: column 'fare' required by the curated schema is missing",
-        "span-1/data.csv:1: column 'tips' required by the curated schema is missing",
-        "span-1/data.csv:1: column 'payment_type' required by the curated schema is missing",
+        "span-1/data.csv:1: column 'amount' required by the curated schema is missing",
+        "span-1/data.csv:1: column 'duration' required by the curated schema is missing",
+        "span-1/data.csv:1: column 'kind' required by the curated schema is missing",
         "span-1/data.csv: no data rows (header only)"]
 
 
-def test_schema_columns_are_the_training_features(tmp_path):
-    from pipeline.components import schema_columns
-    from tabflow.config import PipelineConfig
-    (tmp_path / "schema.pbtxt").write_text(open(PipelineConfig().data.schema_path).read())
+@pytest.mark.parametrize("folder", DATASETS, ids=lambda folder: folder.name)
+def test_schema_columns_are_the_training_features(tmp_path, folder):
+    from pipeline.components import check_span_files, schema_columns
+    from tabflow import dataset
+    from tabflow.artifacts.schema import load_schema
+    spec = dataset.load(str(folder))
+    (tmp_path / "schema.pbtxt").write_text(open(spec.schema_path).read())
     columns = schema_columns(str(tmp_path))
-    assert len(columns) == 18 and "tips" in columns and "fare" in columns
+    # Columns kept out of serving (the label or its sources) are still in every training span.
+    not_served = {f.name for f in load_schema(spec.schema_path).feature
+                           if "SERVING" in f.not_in_environment}
+    assert not_served and not_served <= set(columns)
+    span, checks, found = check_span_files(spec.data_root, 0, columns)
+    assert span is not None and found == []
+    assert all(sorted(c.header) == sorted(columns) and c.rows for c in checks)
 
 
 def test_fingerprint_follows_files_and_new_span_folders(tmp_path):
@@ -256,7 +270,7 @@ def test_fingerprint_follows_files_and_new_span_folders(tmp_path):
     first = span_files_fingerprint(str(tmp_path))
     assert span_files_fingerprint(str(tmp_path)) == first
     path = tmp_path / "span-1" / "data.csv"
-    path.write_bytes(GOOD + b"1,2,Cash\n")
+    path.write_bytes(GOOD + b"1,2,blue\n")
     changed = span_files_fingerprint(str(tmp_path))
     assert changed != first
     (tmp_path / "span-2").mkdir()
@@ -284,7 +298,7 @@ def test_an_overlong_data_line_is_named_and_the_next_rows_still_read():
 
 
 def test_a_quoted_field_longer_than_the_limit_is_reported_where_it_opens():
-    rows = b"10.0,2.0,Cash\n" * (csv_check.MAX_LINE_BYTES // 14 + 10)
+    rows = b"10.0,2.0,blue\n" * (csv_check.MAX_LINE_BYTES // 14 + 10)
     [line] = problems(GOOD + b'"' + rows)
     assert line.startswith("span-1/data.csv:4: a quoted field opened here is still open "
                            f"{csv_check.MAX_LINE_BYTES:,} bytes later (an unclosed quote?)")
@@ -304,9 +318,9 @@ def test_all_nul_bytes_are_binary_data():
 
 def test_binary_data_is_named_before_the_header_is_compared():
     # A text first line with columns missing, then binary bytes: only the binary data is named.
-    assert problems(b"fare,tips\n" + bytes(range(256)) * 64) == [
+    assert problems(b"amount,duration\n" + bytes(range(256)) * 64) == [
         "span-1/data.csv:2: NUL bytes: binary data, not CSV text"]
-    [line] = problems(b"fare,tips\n" + bytes(range(1, 256)) * 64)
+    [line] = problems(b"amount,duration\n" + bytes(range(1, 256)) * 64)
     assert line.startswith("span-1/data.csv: binary data, not CSV text (")
 
 
@@ -330,7 +344,7 @@ spec = importlib.util.spec_from_file_location("csv_check", sys.argv[1])
 csv_check = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(csv_check)
 with open(sys.argv[2], "rb") as f:
-    found = csv_check.check_file("span-1/data.csv", f, ["fare", "tips", "payment_type"]).problems
+    found = csv_check.check_file("span-1/data.csv", f, ["amount", "duration", "kind"]).problems
 with open("/proc/self/status") as f:
     peak = next(int(line.split()[1]) for line in f if line.startswith("VmHWM:"))
 print(json.dumps({"problems": found, "peak_kib": peak}))
@@ -363,10 +377,10 @@ BOUND_KIB = 150 << 10
 @pytest.mark.parametrize("first,chunk,expected", [
     # An unclosed quote at the start of the data: the csv module alone would gather the rest
     # of the file into one field.
-    (b'fare,tips,payment_type\n"', b"10.0,2.0,Cash\n" * 74898,
+    (b'amount,duration,kind\n"', b"10.0,2.0,blue\n" * 74898,
      "span-1/data.csv:2: a quoted field opened here is still open"),
     # One line, no newline at all.
-    (b"fare,tips,payment_type\n", b"10.0,2.0,Cash," * 74898,
+    (b"amount,duration,kind\n", b"10.0,2.0,blue," * 74898,
      "span-1/data.csv:2: line longer than"),
 ], ids=["unclosed-quote", "no-newline"])
 def test_peak_memory_does_not_grow_with_the_file(tmp_path, first, chunk, expected):

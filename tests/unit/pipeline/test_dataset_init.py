@@ -288,7 +288,7 @@ def test_outlier_share_is_the_worst_span_and_feature(tmp_path):
 
 
 @pytest.mark.parametrize("value", [
-    "Adelie", "Credit Card", "yes", "No", "null", "~", "1", "007", "1.10", "a: b", "x#y",
+    "Adelie", "Two Words", "yes", "No", "null", "~", "1", "007", "1.10", "a: b", "x#y",
     "[x]", "'q'", '"q"', "back\\slash", "", " lead", "trail ", "é", "-", "1e3"])
 def test_yaml_scalars_read_back_as_written(value):
     assert str(yaml.safe_load(f"k: [{di.yaml_scalar(value)}]")["k"][0]) == value

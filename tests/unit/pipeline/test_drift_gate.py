@@ -176,25 +176,25 @@ def _categorical(feature, counts):
                                            high_rank=rank)
 
 
-def stats(miles_scale=1.0, cash=60):
+def stats(amount_scale=1.0, basic=60):
     dataset = statistics_pb2.DatasetFeatureStatistics(num_examples=100)
-    miles = dataset.features.add()
-    miles.path.step.append("trip_miles")
-    _numeric(miles, [miles_scale * (0.5 + i * 0.1) for i in range(100)])
-    payment = dataset.features.add()
-    payment.path.step.append("payment_type")
-    _categorical(payment, {"Cash": cash, "Credit Card": 100 - cash})
+    amount = dataset.features.add()
+    amount.path.step.append("amount")
+    _numeric(amount, [amount_scale * (0.5 + i * 0.1) for i in range(100)])
+    kind = dataset.features.add()
+    kind.path.step.append("kind")
+    _categorical(kind, {"Basic": basic, "Premium Plus": 100 - basic})
     return statistics_pb2.DatasetFeatureStatisticsList(datasets=[dataset])
 
 
 def schema():
     s = schema_pb2.Schema()
-    miles = s.feature.add(name="trip_miles", type=schema_pb2.FLOAT)
-    js = miles.drift_comparator.jensen_shannon_divergence
+    amount = s.feature.add(name="amount", type=schema_pb2.FLOAT)
+    js = amount.drift_comparator.jensen_shannon_divergence
     js.threshold = 0.15
     js.source.type = schema_pb2.HistogramSelection.QUANTILES
-    payment = s.feature.add(name="payment_type", type=schema_pb2.BYTES)
-    payment.drift_comparator.infinity_norm.threshold = 0.2
+    kind = s.feature.add(name="kind", type=schema_pb2.BYTES)
+    kind.drift_comparator.infinity_norm.threshold = 0.2
     return s
 
 
@@ -244,7 +244,7 @@ def run_gate(tmp_path, current, baseline=None):
 def test_measure_drift_reports_every_compared_feature_with_its_threshold():
     rows = drift_gate.measure_drift({"train": stats()}, {"train": stats()}, schema())
     assert {(r["feature"], r["measure"], r["threshold"]) for r in rows} == {
-        ("trip_miles", "Jensen-Shannon", 0.15), ("payment_type", "L-infinity", 0.2)}
+        ("amount", "Jensen-Shannon", 0.15), ("kind", "L-infinity", 0.2)}
     assert all(r["passed"] and r["distance"] == pytest.approx(0.0) for r in rows)
 
 
@@ -262,40 +262,40 @@ def test_first_span_passes_and_records_no_baseline(tmp_path):
 
 
 def test_similar_span_passes_and_records_the_distances(tmp_path):
-    report = run_gate(tmp_path, stats(miles_scale=1.05, cash=55), baseline=stats())
+    report = run_gate(tmp_path, stats(amount_scale=1.05, basic=55), baseline=stats())
     recorded = read_drift_report(report.uri)
     assert recorded["baseline"]["span"] == 1 and recorded["baseline"]["statistics_id"] == 7
     rows = {(r["split"], r["feature"]): r for r in recorded["features"]}
     # Measured on the train split, the largest sample of the span.
-    assert set(rows) == {("train", feature) for feature in ("trip_miles", "payment_type")}
-    assert rows["train", "payment_type"]["distance"] == pytest.approx(0.05)
-    assert 0 < rows["train", "trip_miles"]["distance"] < 0.15
+    assert set(rows) == {("train", feature) for feature in ("amount", "kind")}
+    assert rows["train", "kind"]["distance"] == pytest.approx(0.05)
+    assert 0 < rows["train", "amount"]["distance"] < 0.15
     assert report.get_int_custom_property(C.BASELINE_SPAN_PROPERTY) == 1
-    assert report.get_float_custom_property("train/payment_type") == pytest.approx(0.05)
+    assert report.get_float_custom_property("train/kind") == pytest.approx(0.05)
 
 
-def test_scaled_trip_miles_stops_with_distance_and_threshold(tmp_path):
+def test_a_scaled_amount_stops_with_distance_and_threshold(tmp_path):
     with pytest.raises(drift_gate.DataDrifted) as stopped:
-        run_gate(tmp_path, stats(miles_scale=5.0), baseline=stats())
+        run_gate(tmp_path, stats(amount_scale=5.0), baseline=stats())
     message = str(stopped.value)
     assert "span 2 drifted from span 1" in message
     lines = message.splitlines()[1:]
-    assert len(lines) == 1  # trip_miles on the train split; payment_type did not move
-    assert all("feature 'trip_miles'" in line and "Jensen-Shannon" in line
+    assert len(lines) == 1  # amount on the train split; kind did not move
+    assert all("feature 'amount'" in line and "Jensen-Shannon" in line
                and "threshold 0.1500" in line for line in lines)
     assert not os.path.exists(tmp_path / "report" / C.DRIFT_REPORT_FILE)
 
 
 def test_describe_drift_lists_only_failed_measurements_largest_excess_first():
-    rows = [{"feature": "fare", "split": "train", "measure": "Jensen-Shannon",
+    rows = [{"feature": "amount", "split": "train", "measure": "Jensen-Shannon",
              "distance": 0.2, "threshold": 0.15, "passed": False},
-            {"feature": "company", "split": "eval", "measure": "L-infinity",
+            {"feature": "region", "split": "eval", "measure": "L-infinity",
              "distance": 0.5, "threshold": 0.2, "passed": False},
-            {"feature": "tips", "split": "train", "measure": "Jensen-Shannon",
+            {"feature": "duration", "split": "train", "measure": "Jensen-Shannon",
              "distance": 0.01, "threshold": 0.2, "passed": True}]
     assert describe_drift(rows) == [
-        "feature 'company' (eval split): L-infinity 0.5000 > threshold 0.2000",
-        "feature 'fare' (train split): Jensen-Shannon 0.2000 > threshold 0.1500"]
+        "feature 'region' (eval split): L-infinity 0.5000 > threshold 0.2000",
+        "feature 'amount' (train split): Jensen-Shannon 0.2000 > threshold 0.1500"]
 
 
 def test_report_file_is_plain_json(tmp_path):
@@ -306,7 +306,7 @@ def test_report_file_is_plain_json(tmp_path):
 
 # --- the readers ---------------------------------------------------------------------------------
 
-ROW = {"feature": "trip_miles", "split": "train", "measure": "Jensen-Shannon",
+ROW = {"feature": "amount", "split": "train", "measure": "Jensen-Shannon",
        "distance": 0.0953, "threshold": 0.15, "passed": True}
 
 
@@ -314,7 +314,7 @@ def test_report_page_shows_the_distances_and_the_missing_baseline():
     from tabflow.review.page import drift_html
     passed = drift_html({"state": "COMPLETE", "report": {
         "baseline": {"span": 1, "statistics_id": 5, "statistics_uri": "/s"}, "features": [ROW]}})
-    assert "against span 1" in passed and "trip_miles" in passed and "0.0953" in passed
+    assert "against span 1" in passed and "amount" in passed and "0.0953" in passed
     assert "0.1500" in passed and "Jensen-Shannon" in passed
     first = drift_html({"state": "COMPLETE", "report": {"baseline": None, "features": []}})
     assert "no baseline" in first
@@ -328,7 +328,7 @@ def test_lineage_text_lists_the_gate_measurements():
     lines = drift_gate_lines("B", {"state": "COMPLETE", "baseline_span": 1,
                                    "baseline_statistics_id": 5, "features": [ROW]})
     assert lines[0] == "B: COMPLETE, baseline span 1 (statistics #5)"
-    assert "trip_miles" in lines[1] and "0.0953 / 0.1500 ok" in lines[1]
+    assert "amount" in lines[1] and "0.0953 / 0.1500 ok" in lines[1]
     assert drift_gate_lines("A", {"state": "COMPLETE", "baseline_span": None,
                                   "baseline_statistics_id": None, "features": []}) == [
         "A: COMPLETE, no baseline"]

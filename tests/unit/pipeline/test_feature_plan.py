@@ -1,5 +1,6 @@
-"""pipeline.feature_plan.build_plan: the taxi's plan from its spec and curated schema, and the
-plans of datasets without any code of their own, from schemas built here."""
+"""pipeline.feature_plan.build_plan: the plans of the shipped datasets from their specs and
+curated schemas, and the plans of datasets without any code of their own, from schemas built
+here. The taxi's plan in full is data/taxi/tests/test_taxi_features.py's."""
 import json
 import subprocess
 import sys
@@ -11,8 +12,11 @@ from tensorflow_metadata.proto.v0 import schema_pb2
 
 from pipeline.feature_plan import MAX_IDENTITY, build_plan
 from tabflow import dataset
+from tabflow.artifacts.schema import load_schema
 from tabflow.dataset import SpecError
-from tests.conftest import REPO, SCHEMA_PATH, TAXI_FOLDER, load_schema
+
+REPO = Path(__file__).resolve().parents[3]
+DATASETS = sorted(p.parent for p in (REPO / "data").glob(f"*/{dataset.SPEC_FILE}"))
 
 
 def schema_of(text: str) -> schema_pb2.Schema:
@@ -53,49 +57,60 @@ DIABETES_SPEC = {"label": "target", "problem_type": "regression",
                  "thresholds": {"threshold": 60.0, "max_regression": 5.0}}
 
 
-@pytest.fixture(scope="module")
-def taxi_spec():
-    return dataset.load(str(TAXI_FOLDER))
+def shipped(folder: Path):
+    """(spec, curated schema, plan) of a shipped dataset, built as the runner builds them."""
+    spec = dataset.load(str(folder))
+    schema = load_schema(folder / dataset.SCHEMA_FILE)
+    return spec, schema, build_plan(spec, schema)
 
 
-@pytest.fixture(scope="module")
-def taxi_plan(taxi_spec):
-    return build_plan(taxi_spec, load_schema())
+def test_datasets_ship():
+    assert {"taxi", "penguins", "diabetes"} <= {folder.name for folder in DATASETS}
 
 
-def test_taxi_plan(taxi_plan):
-    assert taxi_plan == {
-        "label": "big_tipper",
-        "label_xf": "big_tipper_xf",
-        "problem_type": "binary",
-        "classes": [],
-        "dense": ["fare", "trip_miles", "trip_seconds"],
-        # Sizes as the curated domains give them: hour 0..23, day 1..7, month 1..12, community
-        # areas 1..77.
-        "categorical_int": {"dropoff_community_area": 78, "pickup_community_area": 78,
-                            "trip_start_day": 8, "trip_start_hour": 24, "trip_start_month": 13},
-        "bucketize": {"dropoff_latitude": 10, "dropoff_longitude": 10, "pickup_latitude": 10,
-                      "pickup_longitude": 10},
-        "vocabulary": ["company", "payment_type"],
-        "label_sources": ["tips"],
-        "hooks": str(REPO / "data" / "taxi" / "hooks.py"),
-    }
+@pytest.mark.parametrize("folder", DATASETS, ids=lambda folder: folder.name)
+def test_a_shipped_plan_leaves_out_the_label_excluded_columns_and_label_sources(folder):
+    spec, schema, plan = shipped(folder)
+    inputs = set(plan["dense"]) | set(plan["categorical_int"]) | set(plan["bucketize"]) \
+        | set(plan["vocabulary"])
+    left_out = {spec.label, *spec.exclude, *spec.label_sources}
+    assert not inputs & left_out
+    # Every schema column is an input, the label, excluded or a label source.
+    columns = {f.name for f in schema.feature}
+    assert inputs | (left_out & columns) == columns
+    assert (plan["label"], plan["problem_type"], plan["classes"], plan["label_sources"]) == (
+        spec.label, spec.problem_type, list(spec.classes), list(spec.label_sources))
+    assert plan["bucketize"] == dict(spec.bucketize) and plan["hooks"] == spec.hooks
 
 
-def test_taxi_plan_leaves_out_excluded_columns_and_label_sources(taxi_plan, taxi_spec):
-    inputs = set(taxi_plan["dense"]) | set(taxi_plan["categorical_int"]) \
-        | set(taxi_plan["bucketize"]) | set(taxi_plan["vocabulary"])
-    for column in ("trip_start_timestamp", "pickup_census_tract", "dropoff_census_tract",
-                   "tips"):
-        assert column not in inputs
-    # Every schema column is an input, excluded or a label source.
-    schema_columns = {f.name for f in load_schema().feature}
-    assert inputs | set(taxi_spec.exclude) | set(taxi_spec.label_sources) == schema_columns
+@pytest.mark.parametrize("folder", DATASETS, ids=lambda folder: folder.name)
+def test_a_shipped_plan_reads_each_input_by_its_schema_type_and_domain(folder):
+    _, schema, plan = shipped(folder)
+    by_name = {f.name: f for f in schema.feature}
+    for name in plan["vocabulary"]:
+        assert by_name[name].type == schema_pb2.BYTES, name
+
+    def small_range(feature):
+        domain = feature.int_domain
+        return feature.HasField("int_domain") and domain.HasField("min") \
+            and domain.HasField("max") and 0 <= domain.min and domain.max <= MAX_IDENTITY
+
+    for name in plan["dense"]:
+        feature = by_name[name]
+        assert feature.type == schema_pb2.FLOAT \
+            or feature.type == schema_pb2.INT and not small_range(feature), name
+    # Sizes as the curated domains give them: max + 1 ids for a small non-negative range.
+    for name, size in plan["categorical_int"].items():
+        feature = by_name[name]
+        assert feature.type == schema_pb2.INT and small_range(feature), name
+        assert size == feature.int_domain.max + 1, name
 
 
-def test_plan_is_json(taxi_plan):
+@pytest.mark.parametrize("folder", DATASETS, ids=lambda folder: folder.name)
+def test_plan_is_json(folder):
+    plan = shipped(folder)[2]
     # It travels in custom_config, which TFX stores as JSON.
-    assert json.loads(json.dumps(taxi_plan)) == taxi_plan
+    assert json.loads(json.dumps(plan)) == plan
 
 
 def test_penguins_plan(tmp_path):
@@ -189,9 +204,10 @@ def test_a_hook_may_derive_a_label_the_schema_lacks(tmp_path):
 
 
 def test_builds_without_tensorflow():
-    code = ("import sys; from pipeline.feature_plan import build_plan; "
+    folders = [str(folder) for folder in DATASETS]
+    code = ("import os, sys; from pipeline.feature_plan import build_plan; "
             "from tabflow import dataset; from tabflow.artifacts.schema import load_schema; "
-            f"build_plan(dataset.load({str(TAXI_FOLDER)!r}), "
-            f"load_schema({str(SCHEMA_PATH)!r})); "
+            f"[build_plan(dataset.load(f), load_schema(os.path.join(f, dataset.SCHEMA_FILE))) "
+            f"for f in {folders!r}]; "
             "assert 'tensorflow' not in sys.modules, 'TensorFlow was imported'")
     subprocess.run([sys.executable, "-c", code], cwd=REPO, check=True)

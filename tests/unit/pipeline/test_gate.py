@@ -12,7 +12,7 @@ from tabflow.contract import ANOMALIES_FILE
 
 def feature_anomaly():
     a = anomalies_pb2.Anomalies()
-    info = a.anomaly_info["payment_type"]
+    info = a.anomaly_info["kind"]
     info.severity = anomalies_pb2.AnomalyInfo.ERROR
     info.description = "Examples contain values missing from the schema: Bitcoin (<1%)."
     info.short_description = "Unexpected string values"
@@ -36,19 +36,19 @@ def dataset_anomaly():
 
 def two_features_anomaly():
     a = anomalies_pb2.Anomalies()
-    fare = a.anomaly_info["fare"]
+    amount = a.anomaly_info["amount"]
     for short, desc in [("Out-of-range values", "Unexpectedly low value: -1."),
                         ("Column dropped", "")]:
-        r = fare.reason.add()
+        r = amount.reason.add()
         r.short_description, r.description = short, desc
-    tips = a.anomaly_info["tips"]
-    tips.short_description = "Column missing"  # no reasons, only the summary
+    duration = a.anomaly_info["duration"]
+    duration.short_description = "Column missing"  # no reasons, only the summary
     return a
 
 
 def test_feature_anomaly_line():
     lines = describe_anomalies({"eval": feature_anomaly()})
-    assert lines == ["feature 'payment_type' (eval split): "
+    assert lines == ["feature 'kind' (eval split): "
                      "Examples contain values missing from the schema: Bitcoin (<1%)."]
 
 
@@ -62,8 +62,8 @@ def test_dataset_anomaly_line():
 def test_reasons_joined_and_fallbacks():
     lines = describe_anomalies({"train": two_features_anomaly()})
     assert lines == [
-        "feature 'fare' (train split): Unexpectedly low value: -1.; Column dropped",
-        "feature 'tips' (train split): Column missing",
+        "feature 'amount' (train split): Unexpectedly low value: -1.; Column dropped",
+        "feature 'duration' (train split): Column missing",
     ]
 
 
@@ -78,7 +78,7 @@ def test_lines_per_split_sorted():
     both.dataset_anomaly_info.CopyFrom(dataset_anomaly().dataset_anomaly_info)
     lines = describe_anomalies({"train": both, "eval": anomalies_pb2.Anomalies()})
     assert len(lines) == 2
-    assert lines[0].startswith("feature 'payment_type' (train split)")
+    assert lines[0].startswith("feature 'kind' (train split)")
     assert lines[1].startswith("dataset (train split)")
     lines = describe_anomalies({"train": feature_anomaly(), "eval": feature_anomaly()})
     assert ["(eval split)" in lines[0], "(train split)" in lines[1]] == [True, True]
@@ -102,7 +102,7 @@ def test_read_anomalies_from_artifact(anomalies_artifact):
     assert by_split["train"] == anomalies_pb2.Anomalies()
     assert by_split["eval"] == feature_anomaly()
     assert describe_anomalies(by_split) == [
-        "feature 'payment_type' (eval split): "
+        "feature 'kind' (eval split): "
         "Examples contain values missing from the schema: Bitcoin (<1%)."]
 
 
@@ -150,11 +150,11 @@ def test_outlier_share_counts_present_values_against_the_limit():
 
 def test_label_share_below_the_minimum_names_every_class():
     labels = np.array([True] * 3 + [False] * 97)
-    [line] = span_values.label_problems(labels, "big_tipper", "binary", (), min_share=0.05)
-    assert line.startswith("label 'big_tipper': class shares 0: 97.0% (97 of 100), "
+    [line] = span_values.label_problems(labels, "is_large", "binary", (), min_share=0.05)
+    assert line.startswith("label 'is_large': class shares 0: 97.0% (97 of 100), "
                            "1: 3.0% (3 of 100); the rarest class is below min_label_share "
                            "5.0%"), line
-    assert span_values.label_problems(labels, "big_tipper", "binary", (), min_share=0.03) == []
+    assert span_values.label_problems(labels, "is_large", "binary", (), min_share=0.03) == []
     [line] = span_values.label_problems(np.zeros(10, int), "y", "binary", (), min_share=0.05)
     assert "1: 0.0% (0 of 10)" in line
 
@@ -184,19 +184,6 @@ def test_a_span_below_min_examples_is_named():
     assert line.startswith("the span has 99 examples, fewer than min_examples 100")
 
 
-def test_the_taxi_label_hook_is_the_transforms_rule():
-    """The gate and the transform share the taxi's hooks module; missing values (NaN here,
-    zero-filled in the transform) give no big tipper."""
-    from modules import hooks
-    from tabflow import dataset
-    from tabflow.config import PROJECT_ROOT
-    taxi = hooks.load(dataset.load(PROJECT_ROOT / "data" / "taxi").hooks)
-    fare = np.array([10.0, 10.0, 10.0, 0.0, np.nan, 10.0])
-    tips = np.array([2.5, 2.0, 0.0, 1.0, 5.0, np.nan])
-    assert np.asarray(taxi.label_from_raw({"fare": fare, "tips": tips})).tolist() == [
-        True, False, False, False, False, False]
-
-
 def test_columns_read_from_an_examples_artifact(tmp_path):
     import tensorflow as tf
     from tfx.types import artifact_utils, standard_artifacts
@@ -213,8 +200,8 @@ def test_columns_read_from_an_examples_artifact(tmp_path):
                     bytes_list=tf.train.BytesList(value=[value] if value else []))
         return tf.train.Example(features=tf.train.Features(feature=features))
 
-    rows = {"train": [example(fare=1.5, secs=60, kind=b"a"), example(fare=float("nan"))],
-            "eval": [example(fare=2.0, secs=b"late")]}
+    rows = {"train": [example(amount=1.5, secs=60, kind=b"a"), example(amount=float("nan"))],
+            "eval": [example(amount=2.0, secs=b"late")]}
     for split, examples in rows.items():
         (tmp_path / f"Split-{split}").mkdir()
         path = str(tmp_path / f"Split-{split}" / "data_tfrecord-00000-of-00001.gz")
@@ -225,9 +212,9 @@ def test_columns_read_from_an_examples_artifact(tmp_path):
     artifact.uri = str(tmp_path)
     artifact.split_names = artifact_utils.encode_split_names(["train", "eval"])
     columns = read_columns(artifact)
-    assert set(columns) == {"fare", "secs", "kind"}
+    assert set(columns) == {"amount", "secs", "kind"}
     # Splits in the artifact's order; missing numbers are NaN, missing text None; a column
     # with any text is text (the schema check reports the type).
-    assert np.allclose(columns["fare"], [1.5, np.nan, 2.0], equal_nan=True)
+    assert np.allclose(columns["amount"], [1.5, np.nan, 2.0], equal_nan=True)
     assert columns["kind"].tolist() == ["a", None, None]
     assert columns["secs"].tolist() == [60.0, None, "late"]

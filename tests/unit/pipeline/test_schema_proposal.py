@@ -7,39 +7,40 @@ import pytest
 from google.protobuf import text_format
 from tensorflow_metadata.proto.v0 import schema_pb2
 
+from tabflow import dataset
 from tabflow.artifacts.schema import load_schema
 from pipeline import schema_proposal as sp
 from pipeline import span_values
 
 REPO = Path(__file__).resolve().parents[3]
-CURATED_FILE = REPO / "data" / "taxi" / "schema.pbtxt"
+DATASETS = sorted(p.parent for p in (REPO / "data").glob(f"*/{dataset.SPEC_FILE}"))
 
 CURATED_TEXT = """
 # a comment, as in the real curated file
 default_environment: "TRAINING"
 default_environment: "SERVING"
 feature {
-  name: "trip_start_hour"
+  name: "hour"
   type: INT
   int_domain { min: 0 max: 23 }
   presence { min_fraction: 1.0 min_count: 1 }
   shape { dim { size: 1 } }
 }
 feature {
-  name: "payment_type"
+  name: "kind"
   type: BYTES
-  domain: "payment_type"
+  domain: "kind"
   presence { min_fraction: 1.0 min_count: 1 }
   shape { dim { size: 1 } }
 }
 feature {
-  name: "company"
+  name: "region"
   type: BYTES
   value_count { min: 1 max: 1 }
   presence { min_count: 1 }
 }
 feature {
-  name: "tips"
+  name: "amount"
   type: FLOAT
   float_domain { min: 0.0 }
   presence { min_fraction: 1.0 min_count: 1 }
@@ -47,43 +48,43 @@ feature {
   not_in_environment: "SERVING"
 }
 string_domain {
-  name: "payment_type"
-  value: "Cash"
-  value: "Credit Card"
+  name: "kind"
+  value: "Basic"
+  value: "Extra Large"
 }
 """
 
 # What tfdv.infer_schema would say about the same data: no ranges, a closed
-# domain for company, no environments.
+# domain for region, no environments.
 INFERRED_SAME_TEXT = """
 feature {
-  name: "trip_start_hour"
+  name: "hour"
   type: INT
   presence { min_fraction: 1.0 min_count: 1 }
   shape { dim { size: 1 } }
 }
 feature {
-  name: "payment_type"
+  name: "kind"
   type: BYTES
-  domain: "payment_type"
+  domain: "kind"
   presence { min_fraction: 1.0 min_count: 1 }
   shape { dim { size: 1 } }
 }
 feature {
-  name: "company"
+  name: "region"
   type: BYTES
-  domain: "company"
+  domain: "region"
   value_count { min: 1 max: 1 }
   presence { min_count: 1 }
 }
 feature {
-  name: "tips"
+  name: "amount"
   type: FLOAT
   presence { min_fraction: 1.0 min_count: 1 }
   shape { dim { size: 1 } }
 }
-string_domain { name: "payment_type" value: "Cash" value: "Credit Card" }
-string_domain { name: "company" value: "Flash Cab" value: "Taxi Affiliation Services" }
+string_domain { name: "kind" value: "Basic" value: "Extra Large" }
+string_domain { name: "region" value: "North Side" value: "South Side" }
 """
 
 
@@ -137,11 +138,6 @@ def test_schema_to_text_round_trips(curated):
     assert parse(text) == curated
 
 
-def test_real_curated_schema_file_loads():
-    schema = load_schema(CURATED_FILE)
-    assert {f.name for f in schema.feature} >= {"fare", "tips", "payment_type"}
-
-
 # --- propose_update ---------------------------------------------------------
 
 
@@ -156,19 +152,19 @@ def test_no_changes_gives_empty_change_list_and_empty_diff(curated, inferred):
 
 
 def test_curated_ranges_presence_and_environments_are_kept(curated, inferred):
-    # The inferred schema is looser (no ranges) and closes `company`; none of
+    # The inferred schema is looser (no ranges) and closes `region`; none of
     # that must leak into the proposal.
     proposed, _ = sp.propose_update(curated, inferred)
-    hour = feature(proposed, "trip_start_hour")
+    hour = feature(proposed, "hour")
     assert (hour.int_domain.min, hour.int_domain.max) == (0, 23)
-    assert feature(proposed, "tips").not_in_environment == ["SERVING"]
+    assert feature(proposed, "amount").not_in_environment == ["SERVING"]
     assert list(proposed.default_environment) == ["TRAINING", "SERVING"]
-    assert feature(proposed, "company").WhichOneof("domain_info") is None
-    assert "company" not in {d.name for d in proposed.string_domain}
+    assert feature(proposed, "region").WhichOneof("domain_info") is None
+    assert "region" not in {d.name for d in proposed.string_domain}
 
 
 def test_inputs_are_not_modified(curated, inferred):
-    string_domain(inferred, "payment_type").value.append("Bitcoin")
+    string_domain(inferred, "kind").value.append("Bitcoin")
     inferred.feature.add(name="tolls", type=schema_pb2.FLOAT)
     before_c, before_i = sp.schema_to_text(curated), sp.schema_to_text(inferred)
     sp.propose_update(curated, inferred)
@@ -194,60 +190,60 @@ def test_new_string_feature_brings_its_domain_without_clobbering(curated):
     # A new string column with its own top-level domain.
     inferred_new = parse(
         """
-        feature { name: "trip_start_hour" type: INT }
-        feature { name: "payment_type" type: BYTES domain: "payment_type" }
-        feature { name: "company" type: BYTES }
-        feature { name: "tips" type: FLOAT }
+        feature { name: "hour" type: INT }
+        feature { name: "kind" type: BYTES domain: "kind" }
+        feature { name: "region" type: BYTES }
+        feature { name: "amount" type: FLOAT }
         feature { name: "tolls_kind" type: BYTES domain: "tolls_kind" }
-        string_domain { name: "payment_type" value: "Cash" value: "Credit Card" }
-        string_domain { name: "tolls_kind" value: "I-PASS" value: "cash" }
+        string_domain { name: "kind" value: "Basic" value: "Extra Large" }
+        string_domain { name: "tolls_kind" value: "I-PASS" value: "manual" }
         """
     )
     proposed, changes = sp.propose_update(curated, inferred_new)
     assert feature(proposed, "tolls_kind").domain == "tolls_kind"
-    assert list(string_domain(proposed, "tolls_kind").value) == ["I-PASS", "cash"]
-    assert list(string_domain(proposed, "payment_type").value) == ["Cash", "Credit Card"]
+    assert list(string_domain(proposed, "tolls_kind").value) == ["I-PASS", "manual"]
+    assert list(string_domain(proposed, "kind").value) == ["Basic", "Extra Large"]
     assert len(changes) == 1 and "'tolls_kind'" in changes[0]
 
     # Name collision: the new feature's domain is renamed, the curated one kept.
     colliding = parse(
         """
-        feature { name: "trip_start_hour" type: INT }
-        feature { name: "payment_type" type: BYTES domain: "payment_type" }
-        feature { name: "company" type: BYTES }
-        feature { name: "tips" type: FLOAT }
-        feature { name: "payment_method" type: BYTES domain: "pm" }
-        string_domain { name: "payment_type" value: "Cash" value: "Credit Card" }
-        string_domain { name: "pm" value: "x" }
+        feature { name: "hour" type: INT }
+        feature { name: "kind" type: BYTES domain: "kind" }
+        feature { name: "region" type: BYTES }
+        feature { name: "amount" type: FLOAT }
+        feature { name: "kind_code" type: BYTES domain: "kc" }
+        string_domain { name: "kind" value: "Basic" value: "Extra Large" }
+        string_domain { name: "kc" value: "x" }
         """
     )
-    curated_with_pm = parse(CURATED_TEXT)
-    curated_with_pm.string_domain.add(name="pm", value=["unrelated"])
-    proposed, _ = sp.propose_update(curated_with_pm, colliding)
-    assert list(string_domain(proposed, "pm").value) == ["unrelated"]
-    new_name = feature(proposed, "payment_method").domain
-    assert new_name != "pm"
+    curated_with_kc = parse(CURATED_TEXT)
+    curated_with_kc.string_domain.add(name="kc", value=["unrelated"])
+    proposed, _ = sp.propose_update(curated_with_kc, colliding)
+    assert list(string_domain(proposed, "kc").value) == ["unrelated"]
+    new_name = feature(proposed, "kind_code").domain
+    assert new_name != "kc"
     assert list(string_domain(proposed, new_name).value) == ["x"]
 
 
 def test_missing_feature_is_kept_and_reported(curated, inferred):
-    inferred.feature.remove(feature(inferred, "company"))
+    inferred.feature.remove(feature(inferred, "region"))
     proposed, changes = sp.propose_update(curated, inferred)
-    assert feature(proposed, "company") == feature(curated, "company")
+    assert feature(proposed, "region") == feature(curated, "region")
     assert proposed == curated
     assert len(changes) == 1
-    assert "'company'" in changes[0] and "absent" in changes[0]
+    assert "'region'" in changes[0] and "absent" in changes[0]
 
 
 def test_type_change_adopts_inferred_type_and_converts_range(curated, inferred):
-    feature(inferred, "trip_start_hour").type = schema_pb2.FLOAT
+    feature(inferred, "hour").type = schema_pb2.FLOAT
     proposed, changes = sp.propose_update(curated, inferred)
-    hour = feature(proposed, "trip_start_hour")
+    hour = feature(proposed, "hour")
     assert hour.type == schema_pb2.FLOAT
     assert hour.WhichOneof("domain_info") == "float_domain"
     assert (hour.float_domain.min, hour.float_domain.max) == (0.0, 23.0)
     assert changes[0] == (
-        "feature 'trip_start_hour': type changed from INT to FLOAT "
+        "feature 'hour': type changed from INT to FLOAT "
         "(adopted inferred type)"
     )
     assert "float_domain" in changes[1]
@@ -255,82 +251,83 @@ def test_type_change_adopts_inferred_type_and_converts_range(curated, inferred):
 
 
 def test_type_change_to_bytes_drops_numeric_range(curated, inferred):
-    feature(inferred, "tips").type = schema_pb2.BYTES
+    feature(inferred, "amount").type = schema_pb2.BYTES
     proposed, changes = sp.propose_update(curated, inferred)
-    tips = feature(proposed, "tips")
-    assert tips.type == schema_pb2.BYTES
-    assert tips.WhichOneof("domain_info") is None
-    assert tips.not_in_environment == ["SERVING"]  # rest of the curation kept
+    amount = feature(proposed, "amount")
+    assert amount.type == schema_pb2.BYTES
+    assert amount.WhichOneof("domain_info") is None
+    assert amount.not_in_environment == ["SERVING"]  # rest of the curation kept
     assert "FLOAT to BYTES" in changes[0]
     assert "float_domain dropped" in changes[1]
 
 
 def test_new_domain_values_widen_closed_domain_one_change_each(curated, inferred):
-    string_domain(inferred, "payment_type").value.extend(["Prcard", "Bitcoin"])
+    string_domain(inferred, "kind").value.extend(["Prepaid", "Bitcoin"])
     proposed, changes = sp.propose_update(curated, inferred)
-    assert list(string_domain(proposed, "payment_type").value) == [
-        "Cash",
-        "Credit Card",
+    assert list(string_domain(proposed, "kind").value) == [
+        "Basic",
+        "Extra Large",
         "Bitcoin",
-        "Prcard",
+        "Prepaid",
     ]
     assert changes == [
-        "feature 'payment_type': new value 'Bitcoin' added to string domain 'payment_type'",
-        "feature 'payment_type': new value 'Prcard' added to string domain 'payment_type'",
+        "feature 'kind': new value 'Bitcoin' added to string domain 'kind'",
+        "feature 'kind': new value 'Prepaid' added to string domain 'kind'",
     ]
     # The rest of the curated schema is untouched.
     rest = parse(sp.schema_to_text(proposed))
-    string_domain(rest, "payment_type").ClearField("value")
-    string_domain(rest, "payment_type").value.extend(["Cash", "Credit Card"])
+    string_domain(rest, "kind").ClearField("value")
+    string_domain(rest, "kind").value.extend(["Basic", "Extra Large"])
     assert rest == curated
 
 
 def test_values_missing_from_inferred_domain_are_not_removed(curated, inferred):
     # Absence of a value in a new sample is not evidence that it is invalid.
-    string_domain(inferred, "payment_type").ClearField("value")
-    string_domain(inferred, "payment_type").value.append("Cash")
+    string_domain(inferred, "kind").ClearField("value")
+    string_domain(inferred, "kind").value.append("Basic")
     proposed, changes = sp.propose_update(curated, inferred)
     assert changes == []
     assert proposed == curated
 
 
 def test_inline_string_domain_is_widened(curated, inferred):
-    cur_pt = feature(curated, "payment_type")
-    cur_pt.string_domain.value.extend(["Cash"])
-    inf_pt = feature(inferred, "payment_type")
-    inf_pt.string_domain.value.extend(["Cash", "Voucher"])
+    cur_kind = feature(curated, "kind")
+    cur_kind.string_domain.value.extend(["Basic"])
+    inf_kind = feature(inferred, "kind")
+    inf_kind.string_domain.value.extend(["Basic", "Voucher"])
     proposed, changes = sp.propose_update(curated, inferred)
-    assert list(feature(proposed, "payment_type").string_domain.value) == ["Cash", "Voucher"]
-    assert changes == ["feature 'payment_type': new value 'Voucher' added to its string domain"]
+    assert list(feature(proposed, "kind").string_domain.value) == ["Basic", "Voucher"]
+    assert changes == ["feature 'kind': new value 'Voucher' added to its string domain"]
 
 
 def test_output_is_deterministic(curated, inferred):
-    string_domain(inferred, "payment_type").value.extend(["Zeta", "Alpha"])
-    feature(inferred, "tips").type = schema_pb2.INT
+    string_domain(inferred, "kind").value.extend(["Zeta", "Alpha"])
+    feature(inferred, "amount").type = schema_pb2.INT
     inferred.feature.add(name="b_new", type=schema_pb2.INT)
     inferred.feature.add(name="a_new", type=schema_pb2.FLOAT)
-    inferred.feature.remove(feature(inferred, "company"))
+    inferred.feature.remove(feature(inferred, "region"))
     first = sp.propose_update(curated, inferred)
     second = sp.propose_update(parse(CURATED_TEXT), parse(sp.schema_to_text(inferred)))
     assert sp.schema_to_text(first[0]) == sp.schema_to_text(second[0])
     assert first[1] == second[1]
     # curated order first, then new features in inferred order
     names = [c.split("'")[1] for c in first[1]]
-    assert names == ["payment_type", "payment_type", "company", "tips", "tips", "b_new", "a_new"]
+    assert names == ["kind", "kind", "region", "amount", "amount", "b_new", "a_new"]
 
 
 # --- unified_diff -----------------------------------------------------------
 
 
 def test_unified_diff_shows_changes_with_names(curated, inferred):
-    string_domain(inferred, "payment_type").value.append("Bitcoin")
+    string_domain(inferred, "kind").value.append("Bitcoin")
     proposed, _ = sp.propose_update(curated, inferred)
     diff = sp.unified_diff(
         sp.schema_to_text(curated), sp.schema_to_text(proposed), "schema.pbtxt", "proposed.pbtxt"
     )
     assert diff.startswith("--- schema.pbtxt\n+++ proposed.pbtxt\n")
     assert '+  value: "Bitcoin"\n' in diff
-    assert not [line for line in diff.splitlines() if line.startswith("-") and not line.startswith("---")]
+    assert not [line for line in diff.splitlines()
+                if line.startswith("-") and not line.startswith("---")]
 
 
 def test_unified_diff_identical_and_missing_final_newline():
@@ -352,18 +349,18 @@ def _write_inputs(tmp_path, inferred_text=INFERRED_SAME_TEXT):
 
 def test_write_proposal_writes_out_path_only(tmp_path):
     inferred = parse(INFERRED_SAME_TEXT)
-    string_domain(inferred, "payment_type").value.append("Bitcoin")
+    string_domain(inferred, "kind").value.append("Bitcoin")
     curated_path, inferred_path = _write_inputs(tmp_path, sp.schema_to_text(inferred))
     out_path = tmp_path / "proposals" / "schema.proposed.pbtxt"
 
     changes = sp.write_proposal(curated_path, inferred_path, out_path)
 
     assert changes == [
-        "feature 'payment_type': new value 'Bitcoin' added to string domain 'payment_type'"
+        "feature 'kind': new value 'Bitcoin' added to string domain 'kind'"
     ]
     assert curated_path.read_text() == CURATED_TEXT
     proposed = load_schema(out_path)
-    assert "Bitcoin" in string_domain(proposed, "payment_type").value
+    assert "Bitcoin" in string_domain(proposed, "kind").value
 
 
 def test_write_proposal_without_changes_writes_curated_equivalent(tmp_path):
@@ -440,17 +437,18 @@ def test_nan_in_the_data_leaves_the_flags_off(curated, inferred):
 
 
 def test_curated_ranges_are_kept_and_only_missing_constraints_proposed(curated, inferred):
-    # Curated tips: min 0, no max, no flags; the data's negative minimum does not move the min.
+    # Curated amount: min 0, no max, no flags; the data's negative minimum does not move the min.
     proposed, changes = sp.propose_update(curated, inferred,
-                                          numeric_stats("tips", -3.0, 47.0, 3.11))
-    domain = feature(proposed, "tips").float_domain
+                                          numeric_stats("amount", -3.0, 47.0, 3.11))
+    domain = feature(proposed, "amount").float_domain
     assert domain.min == 0.0 and domain.max == 500.0
     assert domain.disallow_nan and domain.disallow_inf
     assert span_values.typical_ranges(proposed) == {}
-    assert changes == ["feature 'tips': value constraints from the statistics: max 500.0, "
+    assert changes == ["feature 'amount': value constraints from the statistics: max 500.0, "
                        "disallow_nan, disallow_inf"]
     # Run again on the proposal: nothing left to add.
-    assert sp.propose_update(proposed, inferred, numeric_stats("tips", -3.0, 47.0, 3.11))[1] == []
+    again = numeric_stats("amount", -3.0, 47.0, 3.11)
+    assert sp.propose_update(proposed, inferred, again)[1] == []
 
 
 def test_write_proposal_reads_statistics_file(tmp_path):
@@ -477,3 +475,165 @@ def test_a_feature_with_too_few_values_gets_no_range(curated, inferred):
                                          values=sp.MIN_VALUES_FOR_RANGE - 1))
     assert not feature(proposed, "tract").HasField("int_domain")
     assert not any("value constraints" in change for change in changes if "tract" in change)
+
+
+# --- the shipped curated schemas -------------------------------------------------------------
+# The rules above on real curated files, each dataset's own features picked by type and domain.
+
+
+def shipped_schema(folder: Path) -> schema_pb2.Schema:
+    return load_schema(folder / dataset.SCHEMA_FILE)
+
+
+def copy_of(schema: schema_pb2.Schema) -> schema_pb2.Schema:
+    copy = schema_pb2.Schema()
+    copy.CopyFrom(schema)
+    return copy
+
+
+def ranged_float(f: schema_pb2.Feature) -> bool:
+    domain = f.float_domain
+    return f.type == schema_pb2.FLOAT and domain.HasField("min") and domain.HasField("max") \
+        and domain.disallow_nan and domain.disallow_inf
+
+
+def ranged_int(f: schema_pb2.Feature) -> bool:
+    return f.type == schema_pb2.INT and f.int_domain.HasField("min") \
+        and f.int_domain.HasField("max")
+
+
+def closed_string(f: schema_pb2.Feature) -> bool:
+    closed = f.WhichOneof("domain_info") in ("domain", "string_domain")
+    return f.type == schema_pb2.BYTES and closed
+
+
+def first_of(kind) -> list:
+    """(folder, name of the first feature of `kind`) of each shipped dataset that has one."""
+    cases = []
+    for folder in DATASETS:
+        names = [f.name for f in shipped_schema(folder).feature if kind(f)]
+        if names:
+            cases.append(pytest.param(folder, names[0], id=f"{folder.name}-{names[0]}"))
+    return cases
+
+
+RANGED_FLOATS, RANGED_INTS = first_of(ranged_float), first_of(ranged_int)
+CLOSED_STRINGS = first_of(closed_string)
+
+
+def others(schema: schema_pb2.Schema, name: str) -> list:
+    return [f for f in schema.feature if f.name != name]
+
+
+def domain_of(schema: schema_pb2.Schema, f: schema_pb2.Feature) -> schema_pb2.StringDomain:
+    if f.WhichOneof("domain_info") == "string_domain":
+        return f.string_domain
+    return string_domain(schema, f.domain)
+
+
+def test_the_shipped_schemas_have_every_kind_of_feature_the_tests_pick():
+    assert {"taxi", "penguins", "diabetes"} <= {folder.name for folder in DATASETS}
+    assert RANGED_FLOATS and RANGED_INTS and CLOSED_STRINGS
+
+
+@pytest.mark.parametrize("folder", DATASETS, ids=lambda folder: folder.name)
+def test_a_shipped_schema_loads_with_every_column_its_spec_names(folder):
+    spec = dataset.load(str(folder))
+    names = [f.name for f in shipped_schema(folder).feature]
+    assert names and len(names) == len(set(names))
+    named = {*spec.exclude, *spec.label_sources, *spec.bucketize, *spec.report_slices,
+             *(s.column for s in spec.gated_slices)}
+    # A label the hooks derive is no column.
+    assert named | ({spec.label} if not spec.hooks else set()) <= set(names)
+
+
+@pytest.mark.parametrize("folder", DATASETS, ids=lambda folder: folder.name)
+def test_a_shipped_schema_round_trips_and_proposes_nothing_against_itself(folder):
+    schema = shipped_schema(folder)
+    assert parse(sp.schema_to_text(schema)) == schema
+    proposed, changes = sp.propose_update(schema, copy_of(schema))
+    assert changes == [] and proposed == schema
+
+
+@pytest.mark.parametrize("folder", DATASETS, ids=lambda folder: folder.name)
+def test_a_shipped_schemas_curation_survives_a_looser_inference(folder):
+    # What TFDV infers from the same data: no ranges, annotations, drift comparators or
+    # environments, and a closed domain for every string column.
+    schema = shipped_schema(folder)
+    inferred = copy_of(schema)
+    inferred.ClearField("default_environment")
+    for f in inferred.feature:
+        for field in ("int_domain", "float_domain", "annotation", "drift_comparator",
+                      "not_in_environment"):
+            f.ClearField(field)
+        if f.type == schema_pb2.BYTES and f.WhichOneof("domain_info") is None:
+            f.domain = f.name
+            inferred.string_domain.add(name=f.name, value=["seen"])
+    proposed, changes = sp.propose_update(schema, inferred)
+    assert changes == [] and proposed == schema
+
+
+@pytest.mark.parametrize("folder,name", RANGED_INTS)
+def test_a_shipped_int_range_becomes_a_float_range_on_a_type_change(folder, name):
+    schema = shipped_schema(folder)
+    inferred = copy_of(schema)
+    feature(inferred, name).type = schema_pb2.FLOAT
+    proposed, changes = sp.propose_update(schema, inferred)
+    expected = schema_pb2.Feature()
+    expected.CopyFrom(feature(schema, name))
+    expected.type = schema_pb2.FLOAT
+    low, high = expected.int_domain.min, expected.int_domain.max
+    expected.float_domain.min, expected.float_domain.max = float(low), float(high)
+    assert feature(proposed, name) == expected  # the rest of its curation kept
+    assert changes == [
+        f"feature '{name}': type changed from INT to FLOAT (adopted inferred type)",
+        f"feature '{name}': int_domain converted to float_domain with the same range"]
+    assert others(proposed, name) == others(schema, name)
+
+
+@pytest.mark.parametrize("folder,name", RANGED_FLOATS)
+def test_a_shipped_float_range_is_dropped_on_a_type_change_to_bytes(folder, name):
+    schema = shipped_schema(folder)
+    inferred = copy_of(schema)
+    feature(inferred, name).type = schema_pb2.BYTES
+    proposed, changes = sp.propose_update(schema, inferred)
+    expected = schema_pb2.Feature()
+    expected.CopyFrom(feature(schema, name))
+    expected.type = schema_pb2.BYTES
+    expected.ClearField("float_domain")
+    assert feature(proposed, name) == expected  # the rest of its curation kept
+    assert changes == [
+        f"feature '{name}': type changed from FLOAT to BYTES (adopted inferred type)",
+        f"feature '{name}': float_domain dropped (does not fit the new type); review its range"]
+    assert others(proposed, name) == others(schema, name)
+
+
+@pytest.mark.parametrize("folder,name", CLOSED_STRINGS)
+def test_a_shipped_closed_domain_is_widened_by_new_values_one_change_each(folder, name):
+    schema = shipped_schema(folder)
+    inferred = copy_of(schema)
+    curated_values = list(domain_of(schema, feature(schema, name)).value)
+    domain_of(inferred, feature(inferred, name)).value.extend(["~new two", "~new one"])
+    proposed, changes = sp.propose_update(schema, inferred)
+    domain = domain_of(proposed, feature(proposed, name))
+    assert list(domain.value) == curated_values + ["~new one", "~new two"]
+    curated_feature = feature(schema, name)
+    where = f"string domain '{curated_feature.domain}'" \
+        if curated_feature.WhichOneof("domain_info") == "domain" else "its string domain"
+    assert changes == [f"feature '{name}': new value '{value}' added to {where}"
+                       for value in ("~new one", "~new two")]
+    # The rest of the curated schema is untouched.
+    del domain.value[len(curated_values):]
+    assert proposed == schema
+
+
+@pytest.mark.parametrize("folder,name", RANGED_FLOATS + RANGED_INTS)
+def test_a_shipped_numeric_range_leaves_nothing_to_propose_from_statistics(folder, name):
+    # Statistics far outside the curated range: a curated constraint is never moved.
+    schema = shipped_schema(folder)
+    f = feature(schema, name)
+    domain = f.float_domain if f.type == schema_pb2.FLOAT else f.int_domain
+    low, high = domain.min - 1, 2 * abs(domain.max) + 1
+    stats = numeric_stats(name, low, high, (low + high) / 2)
+    proposed, changes = sp.propose_update(schema, copy_of(schema), stats)
+    assert changes == [] and proposed == schema

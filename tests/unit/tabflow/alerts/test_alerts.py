@@ -41,24 +41,25 @@ def alerts_config(**changes):
 # --- outcomes ------------------------------------------------------------------------------
 
 def test_data_gate_stop_lists_every_feature_and_reason_once_with_its_splits():
-    lines = {"eval": ["trip_start_hour: Unexpected data type"],
-             "test": ["trip_start_hour: Unexpected data type"],
-             "train": ["trip_start_hour: Unexpected data type", "payment_type: Bitcoin (~12%)"]}
+    lines = {"eval": ["hour: Unexpected data type"],
+             "test": ["hour: Unexpected data type"],
+             "train": ["hour: Unexpected data type", "region: atlantis (~12%)"]}
     outcome = from_review(review(status="FAILED", failed=[C.ANOMALY_GATE], anomalies=lines),
                           error="AnomalyGate: 4 anomalies")
     assert outcome.kind == "stopped" and outcome.facts["gate"] == "data"
     assert "STOPPED AT THE DATA GATE" in outcome.title and "span 3" in outcome.title
-    assert outcome.reasons == ["trip_start_hour: Unexpected data type (eval, test, train splits)",
-                               "payment_type: Bitcoin (~12%) (train split)"]
+    assert outcome.reasons == ["hour: Unexpected data type (eval, test, train splits)",
+                               "region: atlantis (~12%) (train split)"]
 
 
 def test_drift_gate_stop_takes_the_measurements_from_the_error():
     error = ("span 4 drifted from span 3 (the last span that passed) in 2 measurements of /s; "
-             "Transform, Tuner and Trainer will not run:\n  - fare: L-infinity 0.4 > 0.2\n"
-             "  - company: Jensen-Shannon 0.3 > 0.1")
+             "Transform, Tuner and Trainer will not run:\n  - amount: L-infinity 0.4 > 0.2\n"
+             "  - region: Jensen-Shannon 0.3 > 0.1")
     outcome = from_review(review(status="FAILED", failed=[C.DRIFT_GATE]), error=error)
     assert outcome.kind == "stopped" and outcome.facts["gate"] == "drift"
-    assert outcome.reasons == ["fare: L-infinity 0.4 > 0.2", "company: Jensen-Shannon 0.3 > 0.1"]
+    assert outcome.reasons == ["amount: L-infinity 0.4 > 0.2",
+                               "region: Jensen-Shannon 0.3 > 0.1"]
 
 
 def test_failed_component_and_its_error():
@@ -161,7 +162,7 @@ def test_a_dead_receiver_is_reported_not_raised(caplog):
 
 def test_email_over_smtp():
     outcome = from_review(review(status="FAILED", failed=[C.ANOMALY_GATE],
-                                 anomalies={"eval": ["feature 'fare': too small"]}))
+                                 anomalies={"eval": ["feature 'amount': too small"]}))
     with smtp_receiver() as (port, mailbox):
         result = ch.deliver(outcome, alerts_config(smtp_host="127.0.0.1", smtp_port=port,
                                                    alert_email_to=["ops@example.com"]), {})
@@ -170,7 +171,7 @@ def test_email_over_smtp():
     assert message["To"] == "ops@example.com"
     assert message["Subject"].startswith("[stopped] taxi: span 3 STOPPED")
     body = message.get_content()
-    assert "feature 'fare': too small" in body and '"gate": "data"' in body
+    assert "feature 'amount': too small" in body and '"gate": "data"' in body
 
 
 def test_outcomes_left_out_of_alert_on_send_nothing():

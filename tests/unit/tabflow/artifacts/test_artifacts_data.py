@@ -1,5 +1,6 @@
 """The data artifacts' readers: schemas, statistics and drift, anomalies, tuner and data files,
 on real tensorflow_metadata protos written into artifact-shaped folders."""
+import csv
 import json
 import math
 from pathlib import Path
@@ -13,18 +14,34 @@ from tabflow.contract import (ANOMALIES_FILE, HYPERPARAMETERS_FILE, STATISTICS_F
                                TUNER_RESULTS_FILE)
 
 REPO = Path(__file__).resolve().parents[4]
-CURATED = REPO / "data" / "taxi"
+DATASETS = sorted(p.parent for p in (REPO / "data").glob("*/dataset.yaml"))
 
 
-def test_curated_schema_is_read_with_every_feature():
-    parsed = schema.read_schema(str(CURATED))
-    assert parsed == schema.load_schema(CURATED / "schema.pbtxt")
-    features = schema.schema_features(str(CURATED))
-    assert list(features) == [f.name for f in parsed.feature] and len(features) == 18
-    assert features["payment_type"] == "BYTES, fixed shape"
-    assert features["trip_start_hour"] == "INT, fixed shape"
-    assert features["company"] == "BYTES, varlen"
-    assert features["pickup_latitude"] == "FLOAT, varlen"
+@pytest.mark.parametrize("folder", DATASETS, ids=lambda folder: folder.name)
+def test_curated_schema_is_read_with_every_feature(folder):
+    parsed = schema.read_schema(str(folder))
+    assert parsed == schema.load_schema(folder / "schema.pbtxt")
+    features = schema.schema_features(str(folder))
+    assert list(features) == [f.name for f in parsed.feature]
+    # Every column of the dataset's span files, counted from the data rather than the schema.
+    span_files = sorted(folder.glob("spans/span-*/*.csv"))
+    assert span_files
+    for path in span_files:
+        with open(path, newline="") as f:
+            assert sorted(features) == sorted(next(csv.reader(f))), path
+    for feature in parsed.feature:
+        kind = schema_pb2.FeatureType.Name(feature.type)
+        shape = "fixed shape" if feature.HasField("shape") else "varlen"
+        assert features[feature.name] == f"{kind}, {shape}", feature.name
+
+
+def test_the_curated_schemas_hold_every_type_in_both_shapes():
+    # So the test above reads each kind of description from a real schema.
+    seen = set()
+    for folder in DATASETS:
+        seen |= set(schema.schema_features(str(folder)).values())
+    assert {f"{kind}, {shape}" for kind in ("INT", "FLOAT", "BYTES")
+            for shape in ("fixed shape", "varlen")} <= seen
 
 
 def test_schema_as_schemagen_writes_it(tmp_path):
@@ -75,34 +92,34 @@ def test_jensen_shannon_divergence_bounds_and_rebucketing():
                                [(0.0, 1.0, 2.0), (1.0, 2.0, 2.0)]) == pytest.approx(expected)
 
 
-def _dataset(payment_counts, fare_buckets, num_examples=100):
+def _dataset(region_counts, amount_buckets, num_examples=100):
     dataset = statistics_pb2.DatasetFeatureStatistics(num_examples=num_examples)
-    payment = dataset.features.add(type=statistics_pb2.FeatureNameStatistics.STRING)
-    payment.path.step.append("payment_type")
-    payment.string_stats.unique = len(payment_counts)
-    payment.string_stats.common_stats.num_non_missing = num_examples
-    payment.string_stats.common_stats.tot_num_values = num_examples
-    payment.string_stats.common_stats.max_num_values = 1
-    for value, count in payment_counts.items():
-        payment.string_stats.top_values.add(value=value, frequency=count)
-    fare = dataset.features.add(type=statistics_pb2.FeatureNameStatistics.FLOAT)
-    fare.path.step.append("fare")
-    fare.num_stats.mean = 12.5
-    fare.num_stats.common_stats.num_non_missing = num_examples
-    fare.num_stats.common_stats.tot_num_values = num_examples - 10  # 10 empty cells
-    fare.num_stats.common_stats.max_num_values = 1
-    histogram = fare.num_stats.histograms.add(type=statistics_pb2.Histogram.STANDARD)
-    for low, high, count in fare_buckets:
+    region = dataset.features.add(type=statistics_pb2.FeatureNameStatistics.STRING)
+    region.path.step.append("region")
+    region.string_stats.unique = len(region_counts)
+    region.string_stats.common_stats.num_non_missing = num_examples
+    region.string_stats.common_stats.tot_num_values = num_examples
+    region.string_stats.common_stats.max_num_values = 1
+    for value, count in region_counts.items():
+        region.string_stats.top_values.add(value=value, frequency=count)
+    amount = dataset.features.add(type=statistics_pb2.FeatureNameStatistics.FLOAT)
+    amount.path.step.append("amount")
+    amount.num_stats.mean = 12.5
+    amount.num_stats.common_stats.num_non_missing = num_examples
+    amount.num_stats.common_stats.tot_num_values = num_examples - 10  # 10 empty cells
+    amount.num_stats.common_stats.max_num_values = 1
+    histogram = amount.num_stats.histograms.add(type=statistics_pb2.Histogram.STANDARD)
+    for low, high, count in amount_buckets:
         histogram.buckets.add(low_value=low, high_value=high, sample_count=count)
     return dataset
 
 
 def test_feature_drifts_rank_features_by_distance():
-    old = _dataset({"Cash": 50, "Card": 50}, [(0, 10, 50), (10, 20, 50)])
-    new = _dataset({"Cash": 90, "Card": 10}, [(0, 10, 50), (10, 20, 50)])
+    old = _dataset({"north": 50, "south": 50}, [(0, 10, 50), (10, 20, 50)])
+    new = _dataset({"north": 90, "south": 10}, [(0, 10, 50), (10, 20, 50)])
     drifts = drift.feature_drifts(old, new)
     assert [(d.feature, d.measure) for d in drifts] == [
-        ("payment_type", "L-infinity"), ("fare", "Jensen-Shannon")]
+        ("region", "L-infinity"), ("amount", "Jensen-Shannon")]
     assert drifts[0].distance == pytest.approx(0.4)
     assert drifts[1].distance == pytest.approx(0.0)
 
@@ -111,7 +128,7 @@ def test_statistics_are_read_per_split_and_summarised(tmp_path):
     for split, rows in (("train", 100), ("eval", 50)):
         (tmp_path / f"Split-{split}").mkdir()
         stats_list = statistics_pb2.DatasetFeatureStatisticsList()
-        stats_list.datasets.add().CopyFrom(_dataset({"Cash": 3, "Card": 1}, [(0, 10, rows)],
+        stats_list.datasets.add().CopyFrom(_dataset({"north": 3, "south": 1}, [(0, 10, rows)],
                                                     num_examples=rows))
         (tmp_path / f"Split-{split}" / STATISTICS_FILE).write_bytes(
             stats_list.SerializeToString())
@@ -121,24 +138,24 @@ def test_statistics_are_read_per_split_and_summarised(tmp_path):
     assert statistics.row_counts(str(tmp_path)) == {"eval": 50, "train": 100}
     summary = statistics.statistics_summary(str(tmp_path))["train"]
     assert summary["examples"] == 100
-    fare, payment = summary["features"]
-    assert fare["name"] == "fare" and fare["kind"] == "numeric" and fare["type"] == "FLOAT"
-    assert fare["mean"] == 12.5 and fare["histogram"] == [[0, 10, 100]]
-    assert fare["missing_fraction"] == pytest.approx(0.1)
-    assert payment["kind"] == "categorical" and payment["top"] == [["Cash", 3], ["Card", 1]]
-    assert payment["missing_fraction"] == 0.0
+    amount, region = summary["features"]
+    assert amount["name"] == "amount" and amount["kind"] == "numeric" and amount["type"] == "FLOAT"
+    assert amount["mean"] == 12.5 and amount["histogram"] == [[0, 10, 100]]
+    assert amount["missing_fraction"] == pytest.approx(0.1)
+    assert region["kind"] == "categorical" and region["top"] == [["north", 3], ["south", 1]]
+    assert region["missing_fraction"] == 0.0
     assert statistics.read_statistics(str(tmp_path / "missing")) == {}
 
 
 def _feature_and_dataset_anomalies():
     a = anomalies_pb2.Anomalies()
-    info = a.anomaly_info["payment_type"]
+    info = a.anomaly_info["region"]
     reason = info.reason.add()
     reason.short_description = "Unexpected string values"
-    reason.description = "Examples contain values missing from the schema: Bitcoin (<1%)."
-    tips = a.anomaly_info["tips"]
-    tips.description = "The feature was present in fewer examples than expected."
-    tips.short_description = "Column dropped"
+    reason.description = "Examples contain values missing from the schema: east (<1%)."
+    dropped = a.anomaly_info["weight"]
+    dropped.description = "The feature was present in fewer examples than expected."
+    dropped.short_description = "Column dropped"
     dataset_reason = a.dataset_anomaly_info.reason.add()
     dataset_reason.short_description = "Low num examples in dataset."
     dataset_reason.description = "The dataset has 3 examples, which is lower than expected 100."
@@ -148,19 +165,19 @@ def _feature_and_dataset_anomalies():
 def test_anomalies_become_problems_and_both_presentations(tmp_path):
     by_split = {"train": anomalies_pb2.Anomalies(), "eval": _feature_and_dataset_anomalies()}
     assert anomalies.problems(by_split) == [
-        anomalies.Problem("eval", "payment_type",
-                          "Examples contain values missing from the schema: Bitcoin (<1%).",
+        anomalies.Problem("eval", "region",
+                          "Examples contain values missing from the schema: east (<1%).",
                           "Unexpected string values"),
-        anomalies.Problem("eval", "tips",
+        anomalies.Problem("eval", "weight",
                           "The feature was present in fewer examples than expected.",
                           "Column dropped"),
         anomalies.Problem("eval", None,
                           "The dataset has 3 examples, which is lower than expected 100.",
                           "Low num examples in dataset.")]
     assert anomalies.describe_anomalies(by_split) == [
-        "feature 'payment_type' (eval split): "
-        "Examples contain values missing from the schema: Bitcoin (<1%).",
-        "feature 'tips' (eval split): The feature was present in fewer examples than expected.",
+        "feature 'region' (eval split): "
+        "Examples contain values missing from the schema: east (<1%).",
+        "feature 'weight' (eval split): The feature was present in fewer examples than expected.",
         "dataset (eval split): The dataset has 3 examples, which is lower than expected 100."]
 
     for split, proto in by_split.items():
@@ -169,7 +186,7 @@ def test_anomalies_become_problems_and_both_presentations(tmp_path):
     (tmp_path / "Split-unvalidated").mkdir()
     assert anomalies.read_anomalies(str(tmp_path)) == by_split
     assert anomalies.anomaly_lines(str(tmp_path)) == {
-        "eval": ["payment_type: Unexpected string values", "tips: Column dropped",
+        "eval": ["region: Unexpected string values", "weight: Column dropped",
                  "(dataset): Low num examples in dataset."],
         "train": []}
 

@@ -1,15 +1,12 @@
 """The TFMA output readers against files written by TFMA's own protos, TensorFlow's TFRecord
 writer and the TFRecord format written by hand."""
 import json
-from pathlib import Path
 
 import pytest
 
 from tabflow.artifacts import evaluation, protos
 from tabflow.artifacts.tfrecord import CorruptRecord
 from tests.support.tfrecords import metrics_record, record_offsets, write_records
-
-REPO = Path(__file__).resolve().parents[4]
 
 
 def tf_write(path, messages):
@@ -25,7 +22,7 @@ def test_evaluator_metrics_and_verdict_are_read_without_tfma(tmp_path):
         metrics_record(pb2, "candidate", "auc", 0.91),
         metrics_record(pb2, "baseline", "auc", 0.90),
         metrics_record(pb2, "candidate", "auc", 0.01, is_diff=True),
-        metrics_record(pb2, "candidate", "auc", 0.5, slice_feature="trip_start_hour"),
+        metrics_record(pb2, "candidate", "auc", 0.5, slice_feature="hour"),
     ])
     # ValidationResult{validation_ok: true (field 1), validation_details (field 4, bytes)}.
     write_records(tmp_path / "validations.tfrecord", [b"\x22\x02\x08\x01\x08\x01"])
@@ -41,7 +38,7 @@ def test_a_flipped_byte_in_a_slice_record_fails_the_overall_readers_too(tmp_path
     pb2 = protos.metrics_for_slice_pb2()
     for prefix, overall, sliced in (
             ("metrics", metrics_record(pb2, "candidate", "auc", 0.9),
-             metrics_record(pb2, "candidate", "auc", 0.5, slice_feature="trip_start_hour")),
+             metrics_record(pb2, "candidate", "auc", 0.5, slice_feature="hour")),
             ("plots", pb2.PlotsForSlice().SerializeToString(),
              _sliced_plots(pb2).SerializeToString())):
         path = tmp_path / f"{prefix}-00000-of-00001.tfrecord"
@@ -60,7 +57,7 @@ def test_a_flipped_byte_in_a_slice_record_fails_the_overall_readers_too(tmp_path
 
 def _sliced_plots(pb2):
     plots = pb2.PlotsForSlice()
-    plots.slice_key.single_slice_keys.add(column="payment_type", bytes_value=b"Cash")
+    plots.slice_key.single_slice_keys.add(column="kind", bytes_value=b"red")
     return plots
 
 
@@ -78,8 +75,8 @@ def test_failed_validation_is_read_with_slice_metric_value_and_message(tmp_path)
     from tensorflow_model_analysis.proto import validation_result_pb2 as vr
     result = vr.ValidationResult(validation_ok=False, missing_thresholds=True)
     per_slice = result.metric_validations_per_slice.add()
-    key = per_slice.slice_key.single_slice_keys.add(column="payment_type", bytes_value=b"Cash")
-    assert key.column == "payment_type"
+    key = per_slice.slice_key.single_slice_keys.add(column="kind", bytes_value=b"red")
+    assert key.column == "kind"
     failure = per_slice.failures.add(message="AUC 0.61 is below 0.7")
     failure.metric_key.name = "auc"
     failure.metric_key.model_name = "candidate"
@@ -89,7 +86,7 @@ def test_failed_validation_is_read_with_slice_metric_value_and_message(tmp_path)
     change.metric_key.name = "auc"
     change.metric_key.is_diff = True
     change.metric_value.double_value.value = -0.05
-    result.missing_slices.add(feature_keys=["trip_start_hour"])
+    result.missing_slices.add(feature_keys=["hour"])
     tf_write(tmp_path / "validations.tfrecord", [result])
 
     got = evaluation.validation(str(tmp_path))
@@ -97,7 +94,7 @@ def test_failed_validation_is_read_with_slice_metric_value_and_message(tmp_path)
     assert got["ok"] is False and got["missing_thresholds"] is True
     assert got["missing_slices"] == 1 and got["rubber_stamp"] is False
     first, second = got["failures"]
-    assert first == {"slice": ("payment_type", "Cash"), "metric": "auc", "model": "candidate",
+    assert first == {"slice": ("kind", "red"), "metric": "auc", "model": "candidate",
                      "is_diff": False, "value": pytest.approx(0.61),
                      "message": "AUC 0.61 is below 0.7"}
     assert second["slice"] is None and second["is_diff"] is True
@@ -118,7 +115,7 @@ def test_metrics_by_slice_prefers_configured_metrics_and_splits_models(tmp_path)
     from tensorflow_model_analysis.proto import metrics_for_slice_pb2 as mfs
     overall = mfs.MetricsForSlice()
     hour = mfs.MetricsForSlice()
-    hour.slice_key.single_slice_keys.add(column="trip_start_hour", int64_value=7)
+    hour.slice_key.single_slice_keys.add(column="hour", int64_value=7)
     for message, keras_auc, config_auc in ((overall, 0.1, 0.8), (hour, 0.2, 0.9)):
         keras = message.metric_keys_and_values.add()  # the model's compiled metric
         keras.key.name, keras.key.model_name = "auc", "candidate"
@@ -139,7 +136,7 @@ def test_metrics_by_slice_prefers_configured_metrics_and_splits_models(tmp_path)
 
     entries = evaluation.metrics_by_slice(str(tmp_path))
 
-    assert [e["slice"] for e in entries] == [None, ("trip_start_hour", "7")]
+    assert [e["slice"] for e in entries] == [None, ("hour", "7")]
     assert entries[0]["metrics"] == {"candidate": {"auc": 0.8},
                                      "baseline": {"auc": pytest.approx(0.75)},
                                      "diff": {"auc": 0.05}}
@@ -158,9 +155,13 @@ def test_corrupt_metrics_file_names_the_file(tmp_path):
         evaluation.metrics_by_slice(str(tmp_path))
 
 
-def _taxi_spec(**gates):
+def _binary_spec(**gates):
     from tabflow import dataset
-    return dataset.load(str(REPO / "data" / "taxi")).with_gates(**gates)
+    raw = {"name": "example", "label": "label", "problem_type": "binary",
+           "slices": {"report": ["hour", "kind"],
+                      "gate": [{"column": "kind", "value": "dark red", "max_regression": 0.02}]},
+           "thresholds": {"threshold": 0.6, "max_regression": 0.05}}
+    return dataset.parse(raw, "/example", "/example/dataset.yaml").with_gates(**gates)
 
 
 def _write_eval_config(folder, config):
@@ -171,21 +172,21 @@ def _write_eval_config(folder, config):
 
 def test_thresholds_from_eval_config_json(tmp_path):
     from pipeline.eval_config import create_eval_config
-    spec = _taxi_spec(threshold=0.7, max_regression=0.01, max_slice_regression=0.03)
+    spec = _binary_spec(threshold=0.7, max_regression=0.01, max_slice_regression=0.03)
     _write_eval_config(tmp_path, create_eval_config(spec, with_baseline=True))
 
-    [auc, card_auc] = evaluation.thresholds(str(tmp_path))
+    [auc, slice_auc] = evaluation.thresholds(str(tmp_path))
 
     assert auc["metric"] == "auc" and auc["slices"] == ["overall"]
     assert auc["lower_bound"] == 0.7 and auc["change_absolute"] == pytest.approx(-0.01)
     assert auc["direction"] == "HIGHER_IS_BETTER"
     # The gated slice is gated on its change against the baseline only.
     [gated] = spec.gated_slices
-    assert card_auc["metric"] == "auc"
-    assert card_auc["slices"] == [f"{gated.column}={gated.value}"]
-    assert card_auc["lower_bound"] is None
-    assert card_auc["change_absolute"] == pytest.approx(-0.03)
-    assert card_auc["direction"] == "HIGHER_IS_BETTER"
+    assert slice_auc["metric"] == "auc"
+    assert slice_auc["slices"] == [f"{gated.column}={gated.value}"]
+    assert slice_auc["lower_bound"] is None
+    assert slice_auc["change_absolute"] == pytest.approx(-0.03)
+    assert slice_auc["direction"] == "HIGHER_IS_BETTER"
     assert evaluation.headline(str(tmp_path)) == {
         "metric": "auc", "title": "AUC", "higher_is_better": True, "threshold": 0.7,
         "problem_type": "binary"}
@@ -230,7 +231,7 @@ def test_per_class_metrics_keep_their_class(tmp_path):
 
 def test_no_slice_threshold_without_baseline():
     from pipeline.eval_config import create_eval_config
-    metrics = create_eval_config(_taxi_spec(), with_baseline=False).metrics_specs[0].metrics
+    metrics = create_eval_config(_binary_spec(), with_baseline=False).metrics_specs[0].metrics
     [auc] = [m for m in metrics if m.class_name == "AUC"]
     [only] = auc.per_slice_thresholds
     [overall] = only.slicing_specs
@@ -242,7 +243,7 @@ def test_models_are_loaded_through_their_signatures_only():
     # type, and for the compiled metrics); the compiled loss comes from TFMA's own metric.
     import tensorflow_model_analysis as tfma
     from pipeline.eval_config import create_eval_config
-    config = create_eval_config(_taxi_spec(), with_baseline=True)
+    config = create_eval_config(_binary_spec(), with_baseline=True)
     assert [spec.model_type for spec in config.model_specs] == [tfma.TF_GENERIC]
     names = {m.class_name for m in config.metrics_specs[0].metrics}
     assert {"BinaryCrossEntropy", "BinaryAccuracy"} <= names

@@ -79,7 +79,7 @@ def test_a_damaged_length_or_a_truncated_file_names_the_file(tmp_path):
 
 
 def test_wire_walker_reads_every_wire_type_of_a_real_message():
-    feature = schema_pb2.Feature(name="fare", type=schema_pb2.FLOAT)
+    feature = schema_pb2.Feature(name="amount", type=schema_pb2.FLOAT)
     feature.float_domain.min = 0.5
     numeric = statistics_pb2.NumericStatistics(mean=2.25, num_zeros=300)
     data = feature.SerializeToString()
@@ -91,7 +91,7 @@ def test_wire_walker_reads_every_wire_type_of_a_real_message():
         (name_field["name"].number, wire.LENGTH_DELIMITED),
         (name_field["type"].number, wire.VARINT),
         (name_field["float_domain"].number, wire.LENGTH_DELIMITED)]
-    assert fields[0][2] == b"fare" and fields[1][2] == schema_pb2.FLOAT
+    assert fields[0][2] == b"amount" and fields[1][2] == schema_pb2.FLOAT
     domain = dict((n, v) for n, _, v in wire.fields(fields[2][2]))
     min_number = schema_pb2.FloatDomain.DESCRIPTOR.fields_by_name["min"].number
     assert struct.unpack("<f", domain[min_number]) == (0.5,)  # fixed32
@@ -105,7 +105,7 @@ def test_wire_walker_reads_every_wire_type_of_a_real_message():
 
 
 def test_wire_walker_rejects_a_truncated_message():
-    data = schema_pb2.Feature(name="payment_type").SerializeToString()
+    data = schema_pb2.Feature(name="kind").SerializeToString()
     with pytest.raises(ValueError, match="truncated"):
         list(wire.fields(data[:-1]))
     with pytest.raises(ValueError, match="truncated"):
@@ -152,7 +152,7 @@ def _validation_result() -> bytes:
     from tensorflow_model_analysis.proto import validation_result_pb2 as vr
     result = vr.ValidationResult(validation_ok=False, missing_thresholds=True)
     per_slice = result.metric_validations_per_slice.add()
-    per_slice.slice_key.single_slice_keys.add(column="payment_type", bytes_value=b"Cash")
+    per_slice.slice_key.single_slice_keys.add(column="kind", bytes_value=b"red")
     failure = per_slice.failures.add(message="AUC 0.61 is below 0.7")
     failure.metric_key.name = "auc"
     failure.metric_value.double_value.value = 0.61
@@ -162,28 +162,27 @@ def _validation_result() -> bytes:
 def _statistics() -> bytes:
     stats = statistics_pb2.DatasetFeatureStatisticsList()
     dataset = stats.datasets.add(num_examples=40)
-    fare = dataset.features.add(type=statistics_pb2.FeatureNameStatistics.FLOAT)
-    fare.path.step.append("fare")
-    fare.num_stats.mean, fare.num_stats.max = 9.5, 40.0
-    histogram = fare.num_stats.histograms.add(type=statistics_pb2.Histogram.STANDARD)
+    amount = dataset.features.add(type=statistics_pb2.FeatureNameStatistics.FLOAT)
+    amount.path.step.append("amount")
+    amount.num_stats.mean, amount.num_stats.max = 9.5, 40.0
+    histogram = amount.num_stats.histograms.add(type=statistics_pb2.Histogram.STANDARD)
     histogram.buckets.add(low_value=0.0, high_value=10.0, sample_count=30)
     histogram.buckets.add(low_value=10.0, high_value=40.0, sample_count=10)
-    payment = dataset.features.add(name="payment_type",
-                                   type=statistics_pb2.FeatureNameStatistics.STRING)
-    payment.string_stats.unique = 2
-    payment.string_stats.common_stats.num_non_missing = 40
-    payment.string_stats.top_values.add(value="Cash", frequency=25)
-    payment.string_stats.top_values.add(value="Credit Card", frequency=15)
+    kind = dataset.features.add(name="kind", type=statistics_pb2.FeatureNameStatistics.STRING)
+    kind.string_stats.unique = 2
+    kind.string_stats.common_stats.num_non_missing = 40
+    kind.string_stats.top_values.add(value="red", frequency=25)
+    kind.string_stats.top_values.add(value="dark red", frequency=15)
     return stats.SerializeToString()
 
 
 def _anomalies() -> bytes:
     from tensorflow_metadata.proto.v0 import anomalies_pb2
     found = anomalies_pb2.Anomalies()
-    info = found.anomaly_info["payment_type"]
+    info = found.anomaly_info["kind"]
     info.reason.add(type=anomalies_pb2.AnomalyInfo.ENUM_TYPE_UNEXPECTED_STRING_VALUES,
-                    short_description="Unexpected string values", description="Mobile")
-    found.baseline.feature.add(name="payment_type", type=schema_pb2.BYTES)
+                    short_description="Unexpected string values", description="green")
+    found.baseline.feature.add(name="kind", type=schema_pb2.BYTES)
     return found.SerializeToString()
 
 
@@ -197,7 +196,7 @@ def _artifacts():
     plots.plot_keys_and_values.add().value.confusion_matrix_at_thresholds.matrices.add(
         threshold=0.5, true_positives=3, precision=0.75)
     metrics = [metrics_record(pb2, "candidate", "auc", 0.91),
-               metrics_record(pb2, "candidate", "auc", 0.5, slice_feature="trip_start_hour")]
+               metrics_record(pb2, "candidate", "auc", 0.5, slice_feature="hour")]
     from google.protobuf import text_format
     curated = schema.load_schema(REPO / "data" / "taxi" / "schema.pbtxt")
     schema_text = text_format.MessageToString(schema_pb2.Schema(feature=curated.feature[:2]))

@@ -33,15 +33,18 @@ def curated_copy(tmp_path):
     return path
 
 
-def _inferred_with_new_payment_type(curated_path, tmp_path):
+NEW_VALUE = "unseen-category"
+
+
+def _inferred_with_a_new_category(curated_path, tmp_path):
+    """What inference proposes after a span brings a category the curated schema does not
+    know: one more value in its first closed string vocabulary, whichever feature that is."""
+    assert NEW_VALUE not in curated_path.read_text()
     schema = load_schema(curated_path)
-    domain = next(d for d in schema.string_domain if d.name == "payment_type") \
-        if any(d.name == "payment_type" for d in schema.string_domain) else None
-    if domain is None:
-        feature = next(f for f in schema.feature if f.name == "payment_type")
-        feature.string_domain.value.append("Mobile")
-    else:
-        domain.value.append("Mobile")
+    domains = [*schema.string_domain,
+               *(f.string_domain for f in schema.feature if f.HasField("string_domain"))]
+    assert domains, f"{curated_path} has no string domain to add a value to"
+    domains[0].value.append(NEW_VALUE)
     path = tmp_path / "inferred.pbtxt"
     path.write_text(schema_proposal.schema_to_text(schema))
     return path
@@ -50,16 +53,16 @@ def _inferred_with_new_payment_type(curated_path, tmp_path):
 def test_schema_propose_writes_a_proposal_and_leaves_the_curated_file(
         capsys, curated_copy, tmp_path):
     before = curated_copy.read_text()
-    inferred = _inferred_with_new_payment_type(curated_copy, tmp_path)
+    inferred = _inferred_with_a_new_category(curated_copy, tmp_path)
     out = tmp_path / "proposal.pbtxt"
     assert main(["schema", "propose", "--schema-path", str(curated_copy),
                  "--inferred", str(inferred), "--output", str(out),
                  "--output-root", str(tmp_path)]) == 0
     printed = capsys.readouterr().out
-    assert "Mobile" in printed and "+" in printed
+    assert NEW_VALUE in printed and "+" in printed
     assert "unchanged" in printed
     assert curated_copy.read_text() == before
-    assert "Mobile" in out.read_text()
+    assert NEW_VALUE in out.read_text()
 
 
 def test_schema_propose_takes_value_constraints_from_a_statistics_file(
@@ -86,11 +89,11 @@ def test_schema_propose_takes_value_constraints_from_a_statistics_file(
 
 
 def test_schema_propose_apply_replaces_only_when_asked(capsys, curated_copy, tmp_path):
-    inferred = _inferred_with_new_payment_type(curated_copy, tmp_path)
+    inferred = _inferred_with_a_new_category(curated_copy, tmp_path)
     assert main(["schema", "propose", "--schema-path", str(curated_copy),
                  "--inferred", str(inferred), "--output", str(tmp_path / "p.pbtxt"),
                  "--output-root", str(tmp_path), "--apply"]) == 0
-    assert "Mobile" in curated_copy.read_text()
+    assert NEW_VALUE in curated_copy.read_text()
 
 
 def test_schema_propose_without_a_store_says_run_first(capsys, curated_copy, tmp_path):
@@ -301,7 +304,7 @@ def test_a_corrupt_artifact_is_one_line_naming_file_and_byte_and_exit_2(tmp_path
     statistics = tmp_path / "statistics" / "Split-train" / "FeatureStats.pb"
     statistics.parent.mkdir(parents=True)
     whole = statistics_pb2.DatasetFeatureStatisticsList()
-    whole.datasets.add(num_examples=40).features.add(name="payment_type").string_stats.unique = 2
+    whole.datasets.add(num_examples=40).features.add(name="kind").string_stats.unique = 2
     statistics.write_bytes(whole.SerializeToString()[:-3])
     artifact = pb.Artifact(type_id=stats_type, uri=str(statistics.parent.parent),
                            state=pb.Artifact.LIVE)
@@ -325,7 +328,7 @@ def test_a_corrupt_artifact_is_one_line_naming_file_and_byte_and_exit_2(tmp_path
 
 
 def test_a_path_that_cannot_be_written_is_one_line_and_exit_2(capsys, curated_copy, tmp_path):
-    inferred = _inferred_with_new_payment_type(curated_copy, tmp_path)
+    inferred = _inferred_with_a_new_category(curated_copy, tmp_path)
     (tmp_path / "a-file").write_text("not a folder\n")
     out = tmp_path / "a-file" / "proposal.pbtxt"
     assert main(["schema", "propose", "--schema-path", str(curated_copy),

@@ -1,7 +1,6 @@
 """A Local/Beam run whose executions never finished is ABANDONED once the process recorded on
 its run context is gone, RUNNING while it lives; and `run --resume` refuses what it cannot
 resume with one line."""
-import os
 import subprocess
 import sys
 from types import SimpleNamespace
@@ -10,7 +9,6 @@ import pytest
 
 from tabflow.console import main as console
 from tabflow.metadata import runs
-from tabflow.metadata.errors import NotFound
 from tabflow import contract
 from tests.support.mlmd_records import S, sqlite_writer
 

@@ -1,6 +1,6 @@
-"""tabflow/monitoring/metrics.py: a run's gauges, written as a node_exporter textfile and parsed back
-with prometheus_client's own parser, and pushed to Debian's prometheus-pushgateway started on
-loopback."""
+"""tabflow/monitoring/metrics.py: a run's gauges, written as a node_exporter textfile and parsed
+back with prometheus_client's own parser, and pushed to Debian's prometheus-pushgateway started
+on loopback."""
 import datetime
 import shutil
 import subprocess
@@ -24,19 +24,19 @@ def review(status="COMPLETE"):
                        {"node": "Transform", "state": "CACHED", "seconds": 0.0},
                        {"node": "Trainer", "state": "COMPLETE", "seconds": 10.25}],
         "data": {"span": 4, "summary": {"train": {"examples": 9000}, "eval": {"examples": 3000}},
-                 "anomalies": {"eval": ["feature 'fare': too small"]},
+                 "anomalies": {"eval": ["feature 'amount': too small"]},
                  "drift": {"state": "COMPLETE", "report": {"features": [
-                     {"feature": "fare", "split": "train", "measure": "L-infinity",
+                     {"feature": "amount", "split": "train", "measure": "L-infinity",
                       "distance": 0.05, "threshold": 0.2, "passed": True}]}}},
         "evaluation": {"blessed": True,
                        "headline": {"metric": "auc", "title": "AUC", "higher_is_better": True,
                                     "threshold": 0.7, "problem_type": "binary"},
                        "overall": {"candidate": {"auc": 0.958}, "baseline": {"auc": 0.951}},
-                       "slices": {"method": [
-                           {"value": "cash", "candidate": {"auc": 0.5}, "baseline": {}},
-                           {"value": "card", "candidate": {"auc": 0.70},
+                       "slices": {"region": [
+                           {"value": "south", "candidate": {"auc": 0.5}, "baseline": {}},
+                           {"value": "north", "candidate": {"auc": 0.70},
                             "baseline": {"auc": 0.69}}]},
-                       "gated_slices": [{"slice": "method=card", "candidate": {"auc": 0.70},
+                       "gated_slices": [{"slice": "region=north", "candidate": {"auc": 0.70},
                                          "baseline": {"auc": 0.69}, "diff": {"auc": 0.01}}]},
     }
 
@@ -66,13 +66,13 @@ def test_textfile_parses_with_prometheus_client(tmp_path):
     assert value(found, "runs_total", status="FAILED") == 1
     assert value(found, "examples", split="eval") == 3000
     assert value(found, "anomalies") == 1
-    assert value(found, "drift_distance", feature="fare", split="train",
+    assert value(found, "drift_distance", feature="amount", split="train",
                  measure="L-infinity") == 0.05
     assert value(found, "model_headline", metric="auc", model="candidate",
                  slice="overall") == 0.958
     assert value(found, "model_headline", metric="auc", model="baseline",
-                 slice="method=card") == 0.69
-    assert not any(dict(labels).get("slice") == "method=cash" for _, labels in found)
+                 slice="region=north") == 0.69
+    assert not any(dict(labels).get("slice") == "region=south" for _, labels in found)
     assert value(found, "blessed") == 1 and value(found, "span") == 4
     assert value(found, "last_push_timestamp_seconds") == 1764583261.0
 

@@ -17,11 +17,11 @@ def review_data(blessed=True, pushed=True, failed_at=(), evaluation_present=True
                      "threshold": 0.7, "problem_type": "binary"},
         "classes": [],
         "overall": {"candidate": metrics, "baseline": {}, "diff": {}},
-        "slices": {"method": [
-            {"value": "cash", "candidate": {"example_count": 5.0, "auc": 0.0,
-                                            "mean_label": 0.0}, "baseline": {}},
-            {"value": "card", "candidate": {"example_count": 95.0, "auc": 0.6,
-                                            "mean_label": 0.4}, "baseline": {}}],
+        "slices": {"region": [
+            {"value": "south", "candidate": {"example_count": 5.0, "auc": 0.0,
+                                             "mean_label": 0.0}, "baseline": {}},
+            {"value": "north", "candidate": {"example_count": 95.0, "auc": 0.6,
+                                             "mean_label": 0.4}, "baseline": {}}],
             "hour": []},
         "plots": {},
         "thresholds": [{"metric": "auc", "slices": ["overall"], "lower_bound": 0.7,
@@ -60,11 +60,11 @@ def test_verdicts():
 
 def test_single_label_slice_auc_is_undefined_not_zero():
     html = page.slices_html(review_data()["evaluation"])
-    cash_row = re.search(r"<tr><td>cash.*?</tr>", html).group(0)
-    assert "undefined" in cash_row and "few examples" in cash_row
-    # No bar for cash's undefined AUC; card's 0.6 is one, below the 0.7 threshold.
-    chart = re.search(r'<svg[^>]*data-chart="slice-auc-method".*?</svg>', html).group(0)
-    assert chart.count('class="bar"') == 1 and "card: candidate 0.600" in chart
+    south_row = re.search(r"<tr><td>south.*?</tr>", html).group(0)
+    assert "undefined" in south_row and "few examples" in south_row
+    # No bar for south's undefined AUC; north's 0.6 is one, below the 0.7 threshold.
+    chart = re.search(r'<svg[^>]*data-chart="slice-auc-region".*?</svg>', html).group(0)
+    assert chart.count('class="bar"') == 1 and "north: candidate 0.600" in chart
     assert 'class="worse" data-value="0.6"' in html
     assert "AUC cells in red are below the overall threshold (0.7)" in html
 
@@ -88,31 +88,32 @@ def test_slice_threshold_is_checked_against_its_slice():
     thresholds = [
         {"metric": "auc", "slices": ["overall"], "lower_bound": 0.7, "upper_bound": None,
          "change_absolute": -0.01, "change_relative": None, "direction": "HIGHER_IS_BETTER"},
-        {"metric": "auc", "slices": ["method=card"], "lower_bound": None,
+        {"metric": "auc", "slices": ["region=north"], "lower_bound": None,
          "upper_bound": None, "change_absolute": -0.02, "change_relative": None,
          "direction": "HIGHER_IS_BETTER"}]
     overall = {"candidate": {"auc": 0.95}, "diff": {"auc": 0.001}}
     entries = [{"slice": None, "metrics": overall},
-               {"slice": ("method", "cash"), "metrics": {"candidate": {"auc": 0.5},
-                                                         "diff": {"auc": -0.3}}},
-               {"slice": ("method", "card"),
+               {"slice": ("region", "south"), "metrics": {"candidate": {"auc": 0.5},
+                                                          "diff": {"auc": -0.3}}},
+               {"slice": ("region", "north"),
                 "metrics": {"candidate": {"auc": 0.6}, "diff": {"auc": -0.05}}}]
     checks = _threshold_checks(thresholds, overall, entries)
     assert [(c["metric"], c["kind"], c["passed"]) for c in checks] == [
         ("auc", "value", True), ("auc", "change", True),
-        ("auc (method=card)", "change", False)]
+        ("auc (region=north)", "change", False)]
     assert checks[-1]["value"] == -0.05 and checks[-1]["rule"] == "change vs baseline >= -0.02"
     failing = {**review_data(blessed=False)["evaluation"],
                "threshold_checks": checks,
                "validation": {"ok": False, "missing_slices": 0, "missing_thresholds": False,
-                              "failures": [{"slice": ("method", "card"),
+                              "failures": [{"slice": ("region", "north"),
                                             "metric": "auc", "is_diff": True, "value": -0.05,
                                             "message": ""}]}}
     html = page.thresholds_html(failing)
-    assert "auc (method=card)" in html
-    assert "method=card: <b>auc</b> (change) = -0.0500" in html
+    assert "auc (region=north)" in html
+    assert "region=north: <b>auc</b> (change) = -0.0500" in html
     from tabflow.review.collect import _gated_slices
-    assert _gated_slices(thresholds, entries) == [{"slice": "method=card", **entries[2]["metrics"]}]
+    assert _gated_slices(thresholds, entries) == [
+        {"slice": "region=north", **entries[2]["metrics"]}]
 
 
 def test_slices_come_from_the_configured_columns():

@@ -30,7 +30,7 @@ from tests.support.pipeline_runs import SMALL, UpTo, with_overrides
 
 pytestmark = pytest.mark.e2e
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 GOOD_CSV = REPO / "data" / "taxi" / "spans" / "span-4" / "data.csv"
 NOT_AFTER_A_STOP = (C.TRANSFORM, C.TUNER, C.TRAINER, C.EVALUATOR, C.PUSHER)
 

@@ -17,7 +17,7 @@ deterministic noise:
 Header and column order are the input's. pandas/numpy/csv only (no TensorFlow): about 10 s
 for 10x on a busy 2-core machine.
 
-    .venv/bin/python benchmarks/synth.py --scale 10 --folder /tmp/taxi-10x [--seed 0]
+    .venv/bin/python data/taxi/synth.py --scale 10 --folder /tmp/taxi-10x [--seed 0]
 """
 import argparse
 import csv

@@ -8,8 +8,8 @@ Evaluator output (TFMA evaluates the test split, sliced by payment_type), so bot
 judged on the same rows: overall, and within payment_type == "Credit Card", where tips are
 actually recorded and a model has to do more than recognise the payment type.
 
-    .venv/bin/python benchmarks/plain_model.py --output-root outputs
-    .venv/bin/python benchmarks/plain_model.py --examples-uri <Examples artifact folder> \
+    .venv/bin/python data/taxi/plain_model.py --output-root outputs
+    .venv/bin/python data/taxi/plain_model.py --examples-uri <Examples artifact folder> \
         --evaluation-uri <ModelEvaluation artifact folder>
 
 Prints a table and writes JSON (--json, default <output-root>/model_quality.json).
@@ -26,7 +26,7 @@ from typing import List, Optional
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the project root
 
 from tabflow import contract  # noqa: E402
 
