@@ -5,12 +5,16 @@ run; a retrained model (more train steps: Trainer, Evaluator and Pusher run agai
 against the first model); and an unchanged rerun of the second, which is fully cached. The
 scenario tests then add runs to the same store, each reading only what its own run wrote.
 """
+import csv
+
+import numpy as np
 import pytest
 
 from tabflow.metadata.store import open_store
 from tabflow.config import PipelineConfig
 from tests.support.pipeline_runs import (RETRAIN, SMALL, out, snapshot, span_csv,
-                                         with_overrides, write_broken_hours)
+                                         with_overrides, write_broken_column)
+from tests.support.default_dataset import facts
 
 
 @pytest.fixture(scope="session")
@@ -50,14 +54,21 @@ def strict_run(retrain_config, three_runs):
 
 @pytest.fixture(scope="session")
 def drifted_run(e2e_config, three_runs, tmp_path_factory):
-    """A run on other data for the same span number, which the gate stops: only the trips with
-    fare >= 10, and a broken trip_start_hour in a third of them. Returns the run id."""
+    """A run on other data for the same span number, which the gate stops: only the rows whose
+    float column (facts().float_column) lies in the upper third of the span's values, with
+    the slice column broken in a third of them. Returns the run id."""
     from runners import local_runner
     span = out(three_runs[0], "CsvExampleGen", "examples").custom_properties["span"].int_value
     data = tmp_path_factory.mktemp("drifted")
     (data / f"span-{span}").mkdir()
-    write_broken_hours(span_csv(e2e_config, span), data / f"span-{span}" / "data.csv",
-                       keep=lambda row: bool(row["fare"]) and float(row["fare"]) >= 10)
+    src, column = span_csv(e2e_config, span), facts().float_column
+    with open(src, newline="") as f:
+        cells = [float(row[column]) for row in csv.DictReader(f) if row[column]]
+    # The upper third moves the column far enough that the run's statistics differ by more
+    # than test_lineage_e2e.py asks for (the upper half would barely).
+    cut = np.quantile(cells, 2 / 3)
+    write_broken_column(src, data / f"span-{span}" / "data.csv",
+                        keep=lambda row: bool(row[column]) and float(row[column]) >= cut)
     with pytest.raises(local_runner.PipelineFailed) as failed:
         local_runner.run(with_overrides(e2e_config, data_root=str(data)))
     assert failed.value.node_id == "AnomalyGate"
@@ -68,7 +79,7 @@ def drifted_run(e2e_config, three_runs, tmp_path_factory):
 def beam_runs(tmp_path_factory):
     """The parity scenarios on BeamDagRunner, in a store of their own: a blessed run (every
     component executes), an unblessed one (threshold 0.9999: the Evaluator runs again, the rest
-    is cached) and one stopped at the data gate (broken trip_start_hour for the same span).
+    is cached) and one stopped at the data gate (the slice column broken, same span).
     Returns (config, [blessed, unblessed, gate-failure run ids])."""
     from runners import beam_runner, local_runner
     root = tmp_path_factory.mktemp("beam")
@@ -78,7 +89,7 @@ def beam_runs(tmp_path_factory):
     unblessed = beam_runner.run(with_overrides(config, threshold=0.9999)).run_id
     span = out(blessed, "CsvExampleGen", "examples").custom_properties["span"].int_value
     (root / "broken" / f"span-{span}").mkdir(parents=True)
-    write_broken_hours(span_csv(config, span), root / "broken" / f"span-{span}" / "data.csv")
+    write_broken_column(span_csv(config, span), root / "broken" / f"span-{span}" / "data.csv")
     with pytest.raises(local_runner.PipelineFailed) as failed:
         beam_runner.run(with_overrides(config, data_root=str(root / "broken")))
     assert failed.value.node_id == "AnomalyGate"

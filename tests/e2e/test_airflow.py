@@ -13,7 +13,7 @@ Two DAG runs, in order:
 2. rerun with unchanged inputs: Trainer is cached and its model is the latest blessed one; the
    baseline resolver (pipeline/baseline.py) never hands a model over as its own baseline, so
    the rerun judges nothing anew and pushes nothing.
-3. broken data (a third of trip_start_hour values are text) for the same span: CsvExampleGen
+3. broken data (a third of the slice column's values are text) for the same span: CsvExampleGen
    reads the new file (its output must not clash with the first run's by name), AnomalyGate's
    task fails and its failure callback notifies.
 The DAG's callbacks notify an HTTP receiver on loopback after each run and write the run's
@@ -38,6 +38,7 @@ from tabflow.metadata.runs import list_runs
 from tabflow.metadata.store import open_store
 from tabflow.config import PipelineConfig
 from tabflow.alerts.channels import WEBHOOK_URL_VARIABLE
+from tests.support.default_dataset import facts
 from tests.support.pipeline_runs import COMPONENTS, RESOLVERS, SMALL
 from tests.support.receivers import http_receiver
 
@@ -277,14 +278,14 @@ def test_dag_callbacks_notify_and_write_metrics(first_run, rerun, receiver, airf
 
 @pytest.fixture(scope="module")
 def gate_run(airflow, rerun, receiver, e2e_config, tmp_path_factory):
-    """A DAG run on broken data (a third of trip_start_hour is text), with retries configured:
+    """A DAG run on broken data (a third of the slice column is text), with retries configured:
     (the run, the notifications it sent)."""
-    from tests.support.pipeline_runs import span_csv, write_broken_hours
+    from tests.support.pipeline_runs import span_csv, write_broken_column
     data = tmp_path_factory.mktemp("broken")
     span = max(int(p.name.split("-")[1]) for p in
                (p for p in os.scandir(e2e_config.data.data_root) if p.name.startswith("span-")))
     (data / f"span-{span}").mkdir()
-    write_broken_hours(span_csv(e2e_config, span), data / f"span-{span}" / "data.csv")
+    write_broken_column(span_csv(e2e_config, span), data / f"span-{span}" / "data.csv")
     before = len(receiver.received)
     # Retries are configured, and not used: the gate's verdict on the data is final.
     run = airflow.run_dag("2026-01-04T00:00:00+00:00", check=False, TAXI_DATA_ROOT=str(data),
@@ -301,12 +302,13 @@ def test_a_gate_failure_notifies_from_the_task_callback(gate_run, airflow, airfl
     assert body["run_id"] == run.run_id
     assert body["kind"] == "stopped" and body["facts"]["gate"] == "data"
     assert body["facts"]["component"] == "AnomalyGate"
-    assert any("trip_start_hour" in reason for reason in body["reasons"])
+    broken = facts().slice_column
+    assert any(broken in reason for reason in body["reasons"])
     # The callback's OpenLineage events say FAIL, with the anomaly.
     events = _lineage_events(airflow_config, body["run_id"])
     gate = [e for e in events if e["job"]["name"] == "taxi.AnomalyGate"]
     assert [e["eventType"] for e in gate] == ["START", "FAIL"]
-    assert "trip_start_hour" in gate[-1]["run"]["facets"]["errorMessage"]["message"]
+    assert broken in gate[-1]["run"]["facets"]["errorMessage"]["message"]
     assert events[-1]["eventType"] == "FAIL" and events[-1]["job"]["name"] == "taxi"
 
     store = open_store(airflow_config.store)

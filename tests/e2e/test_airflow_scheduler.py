@@ -9,8 +9,8 @@ DAG announces each new span under the data root. Nobody triggers a run by hand:
    run pushes. StatisticsGen fails on its first attempt (TAXI_TEST_FAIL_ONCE, a transient
    fault); Airflow retries it after a short backoff and the run completes;
 2. span 3 lands: its run pushes, judged against span 2's model;
-3. a drifted span 4 lands (trip_miles scaled 5x): its run stops at the drift gate, whose task
-   Airflow does not retry although retries are configured.
+3. a drifted span 4 lands (the default dataset's drift column scaled DRIFT_SCALE-fold): its run
+   stops at the drift gate, whose task Airflow does not retry although retries are configured.
 Asserted on Airflow's database (run types, task tries, dataset events) and on MLMD.
 """
 import os
@@ -27,6 +27,7 @@ from tabflow.metadata.store import open_store
 from tabflow import contract as C
 from tabflow.config import PipelineConfig
 from tests.support import postgres
+from tests.support.default_dataset import DRIFT_SCALE
 from tests.support.pipeline_runs import SMALL, add_span
 
 pytestmark = pytest.mark.e2e
@@ -139,7 +140,7 @@ def scenario(tmp_path_factory):
             runs = [scheduler.wait_for_runs(1)[-1]]
             add_span(data_root, 3)
             runs.append(scheduler.wait_for_runs(2)[-1])
-            add_span(data_root, 4, scale_trip_miles=5.0)
+            add_span(data_root, 4, scale=DRIFT_SCALE)
             runs.append(scheduler.wait_for_runs(3)[-1])
             tasks = [scheduler.tasks(run_id) for run_id, _, _ in runs]
             earlier_tries = scheduler.query(

@@ -1,8 +1,8 @@
 """The drift gate between spans, on LocalDagRunner with one output root and store:
 
 1. span 1 (committed data) passes the gate with no baseline, and trains;
-2. span 2 with trip_miles scaled 5x (types intact) stops at the drift gate before Transform,
-   naming trip_miles with its distance and threshold;
+2. span 2 with the default dataset's drift column scaled DRIFT_SCALE-fold (types intact) stops
+   at the drift gate before Transform, naming that column with its distance and threshold;
 3. span 3 (committed data) passes, compared with span 1: the drifted span never passed; its
    Tuner reuses span 1's search (the tuning policy), and a run of span 4 with
    retune_every_spans=1 searches again.
@@ -19,6 +19,7 @@ from tabflow.metadata.graph import custom
 from tabflow.metadata.store import open_store
 from tabflow import contract as C
 from tabflow.config import PipelineConfig
+from tests.support.default_dataset import DRIFT_SCALE, facts
 from tests.support.pipeline_runs import SMALL, add_span
 
 pytestmark = pytest.mark.e2e
@@ -35,6 +36,14 @@ def _report(record):
     return artifact, read_drift_report(artifact.uri)
 
 
+def _categorical_drift_column() -> str:
+    """The first column with a drift comparator that the curated schema types as text."""
+    from tabflow.artifacts.schema import load_schema
+    from tensorflow_metadata.proto.v0 import schema_pb2
+    types = {f.name: f.type for f in load_schema(PipelineConfig().data.schema_path).feature}
+    return next(c for c in facts().drift_columns if types[c] == schema_pb2.BYTES)
+
+
 @pytest.fixture(scope="module")
 def spans(tmp_path_factory):
     """The three runs: (config, run ids, the drifted run's failure)."""
@@ -45,7 +54,7 @@ def spans(tmp_path_factory):
                                       **SMALL)
     add_span(data_root, 1)
     first = local_runner.run(config).run_id
-    add_span(data_root, 2, scale_trip_miles=5.0)
+    add_span(data_root, 2, scale=DRIFT_SCALE)
     with pytest.raises(local_runner.PipelineFailed) as failed:
         local_runner.run(config)
     add_span(data_root, 3)
@@ -63,13 +72,13 @@ def test_first_span_passes_with_no_baseline(spans):
     assert nodes[C.TRAINER].state == "COMPLETE"
 
 
-def test_drifted_span_stops_before_transform_naming_trip_miles(spans):
+def test_drifted_span_stops_before_transform_naming_the_drift_column(spans):
     config, (_, drifted, _), failure = spans
     assert failure.node_id == C.DRIFT_GATE
     message = str(failure)
     assert "span 2 drifted from span 1" in message
     lines = [line for line in message.splitlines() if line.strip().startswith("- feature")]
-    assert lines and all("'trip_miles'" in line for line in lines), message
+    assert lines and all(f"'{facts().drift_column}'" in line for line in lines), message
     assert all("Jensen-Shannon" in line and "> threshold 0.1500" in line for line in lines)
     nodes = _nodes(config, drifted)
     assert nodes[C.ANOMALY_GATE].state == "COMPLETE"
@@ -88,7 +97,8 @@ def test_next_normal_span_passes_compared_with_the_last_span_that_passed(spans):
     assert report["baseline"]["span"] == 1
     assert report["baseline"]["statistics_id"] == baseline_stats.id
     measured = {(r["split"], r["feature"]) for r in report["features"]}
-    assert {("train", "trip_miles"), ("train", "payment_type")} <= measured
+    # A numeric column and a categorical one: both of the gate's measures were taken.
+    assert {("train", facts().drift_column), ("train", _categorical_drift_column())} <= measured
     assert all(r["passed"] and r["distance"] <= r["threshold"] for r in report["features"])
 
 
@@ -105,7 +115,7 @@ def test_lineage_diff_and_report_show_the_distances_the_gate_used(spans):
     assert d["drift_gate"]["b"]["baseline_span"] == 1
     assert d["drift_gate"]["b"]["features"] == report["features"]
     text = format_diff(d)
-    assert "Drift gate" in text and "trip_miles" in text and "Jensen-Shannon" in text
+    assert "Drift gate" in text and facts().drift_column in text and "Jensen-Shannon" in text
 
     stopped = diff(store, config.pipeline_name, first, drifted)
     assert stopped["drift_gate"]["b"]["state"] == "FAILED"
@@ -138,7 +148,7 @@ def test_impact_names_the_rollback_target_and_rollback_leaves_the_span_behind(sp
         return
     assert [(v["version"], v["derived_from_these_examples"])
             for v in impact["aliased_versions"]] == [(by_span[3].version, True)]
-    assert main(["rollback", "--exclude-span", "3", "--reason", "span 3 had bad tips",
+    assert main(["rollback", "--exclude-span", "3", "--reason", "span 3 had bad labels",
                  "--output-root", config.output_root]) == 0
     assert f"-> version {by_span[1].version} (rollback" in capsys.readouterr().out
     [serving] = [v for v in catalog.versions(open_store(config.store), config.pipeline_name,

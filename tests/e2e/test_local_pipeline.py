@@ -9,7 +9,8 @@ from ml_metadata.proto import metadata_store_pb2
 
 from tabflow.metadata import runs as mlmd_runs
 from tests.support.pipeline_runs import (COMPONENTS, RESOLVER, RESOLVERS, SMALL, snapshot,
-                                         with_overrides, write_broken_hours)
+                                         with_overrides, write_broken_column)
+from tests.support.default_dataset import facts
 
 pytestmark = pytest.mark.e2e
 
@@ -117,33 +118,63 @@ def test_third_run_is_fully_cached_and_publishes_nothing(three_runs):
     assert three_runs[2].artifact_count == three_runs[1].artifact_count
 
 
-def test_pushed_model_scores_raw_examples(three_runs):
+def _latest_span_csv(config) -> Path:
+    spans = sorted(Path(config.data.data_root).glob("span-*"), key=lambda p: int(p.name[5:]))
+    return spans[-1] / "data.csv"
+
+
+def _positive(spec, rows, types) -> list:
+    """Each row's label as the pipeline derives it: the dataset's hooks from the raw columns
+    when it has them, else its label column against the positive class."""
+    import numpy as np
+    from tensorflow_metadata.proto.v0 import schema_pb2
+    if not spec.hooks:
+        positive = spec.classes[1] if spec.classes else "1"
+        return [row[spec.label] == positive for row in rows]
+    from modules import hooks
+    numeric = {name: np.array([float(r[name]) if r[name] else np.nan for r in rows])
+               for name in rows[0] if types.get(name, schema_pb2.BYTES) != schema_pb2.BYTES}
+    return np.asarray(hooks.load(spec.hooks).label_from_raw(numeric)).tolist()
+
+
+def test_pushed_model_scores_raw_examples(three_runs, e2e_config):
+    """The binary default dataset's served model ranks the positives of its latest span's first
+    rows above the negatives."""
     import tensorflow as tf
+    from tensorflow_metadata.proto.v0 import schema_pb2
+    from tabflow import dataset
+    from tabflow.artifacts.schema import load_schema
     destination = three_runs[0].result.pushed[0]
     assert os.path.isdir(destination)
     model = tf.saved_model.load(destination)
     serve = model.signatures["serving_default"]
 
-    rows = list(csv.DictReader(open(Path(__file__).parents[2] / "data/taxi/spans/span-4/data.csv")))
-    rows = rows[:200]
+    spec = dataset.load(e2e_config.data.dataset)
+    types = {f.name: f.type for f in load_schema(e2e_config.data.schema_path).feature}
+    with open(_latest_span_csv(e2e_config), newline="") as f:
+        rows = list(csv.DictReader(f))[:200]
+    # What a client sends: every input but the label and what it is derived from.
+    withheld = {spec.label, *spec.label_sources}
     examples = []
     for row in rows:
         feats = {}
         for key, value in row.items():
-            if key == "tips" or value == "":
+            if key in withheld or value == "":
                 continue
-            if key in ("payment_type", "company"):
-                feats[key] = tf.train.Feature(bytes_list=tf.train.BytesList(value=[value.encode()]))
-            elif "." in value or key in ("fare", "trip_miles") or "latitude" in key or "longitude" in key:
+            if types[key] == schema_pb2.BYTES:
+                feats[key] = tf.train.Feature(
+                    bytes_list=tf.train.BytesList(value=[value.encode()]))
+            elif types[key] == schema_pb2.FLOAT:
                 feats[key] = tf.train.Feature(float_list=tf.train.FloatList(value=[float(value)]))
             else:
-                feats[key] = tf.train.Feature(int64_list=tf.train.Int64List(value=[int(float(value))]))
+                feats[key] = tf.train.Feature(
+                    int64_list=tf.train.Int64List(value=[int(float(value))]))
         examples.append(tf.train.Example(features=tf.train.Features(feature=feats))
                         .SerializeToString())
     scores = serve(examples=tf.constant(examples))["outputs"].numpy().reshape(-1)
     assert scores.shape == (200,)
     assert ((scores >= 0) & (scores <= 1)).all()
-    labels = [float(r["fare"]) > 0 and float(r["tips"]) > 0.2 * float(r["fare"]) for r in rows]
+    labels = _positive(spec, rows, types)
     pos = scores[[i for i, y in enumerate(labels) if y]].mean()
     neg = scores[[i for i, y in enumerate(labels) if not y]].mean()
     assert pos > neg + 0.2, (pos, neg)
@@ -171,8 +202,7 @@ def test_broken_column_stops_at_the_gate(three_runs, e2e_config, store, tmp_path
     import sys
     data = tmp_path / "broken"
     (data / "span-1").mkdir(parents=True)
-    write_broken_hours(Path(e2e_config.data.data_root) / "span-4" / "data.csv",
-                       data / "span-1" / "data.csv")
+    write_broken_column(_latest_span_csv(e2e_config), data / "span-1" / "data.csv")
     models_before = len(_artifacts_of_type(store, "Model"))
     # Through the console's old name, kept as an alias of `tabflow`.
     cli = Path(sys.executable).with_name("taxi-pipeline")
@@ -182,7 +212,7 @@ def test_broken_column_stops_at_the_gate(three_runs, e2e_config, store, tmp_path
     proc = subprocess.run(args, capture_output=True, text=True, timeout=900)
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert "AnomalyGate" in proc.stdout and "FAILED" in proc.stdout
-    assert "trip_start_hour" in proc.stderr
+    assert facts().slice_column in proc.stderr
     assert "Transform" in proc.stderr  # says what will not run
     # TFX's own log lines went to the log file, not the terminal.
     assert "absl" not in proc.stdout and "INFO" not in proc.stdout

@@ -16,6 +16,7 @@ import time
 import pytest
 
 from tests.support.browser import Browser
+from tests.support.default_dataset import facts
 from tests.support.jupyter_server import classic_notebook
 from tests.support.notebooks import REPO
 from tests.support.notebooks import REVIEW_NOTEBOOK as NOTEBOOK
@@ -66,7 +67,9 @@ def test_model_review_notebook_in_the_classic_ui_shows_tfma_widgets_and_charts(
     from tabflow.review import collect
     reviewed = collect.collect(store, e2e_config.pipeline_name,
                                collect.latest_evaluated_run(store, e2e_config.pipeline_name))
-    hours = len(reviewed["evaluation"]["slices"]["trip_start_hour"])
+    # The widget shows the slices of the evaluation's first slice column.
+    column = facts().report_slices[0]
+    slices = len(reviewed["evaluation"]["slices"][column])
     served = tmp_path / "served"
     served.mkdir()
     shutil.copy(NOTEBOOK, served / NOTEBOOK.name)
@@ -114,15 +117,15 @@ def test_model_review_notebook_in_the_classic_ui_shows_tfma_widgets_and_charts(
 
     assert state["errors"] == []
     keep_file("model-review notebook in the classic UI (headless Chromium)", keep)
-    # TFMA's slicing-metrics widget came up with every trip_start_hour slice.
+    # TFMA's slicing-metrics widget came up with every slice of that column.
     assert state["slicing"] and state["slicing"][0] > 300 and state["slicing"][1] > 50
-    assert state["slicingData"] == hours
+    assert state["slicingData"] == slices
     # TFMA's slice browser got every slice, and its metrics table the metric values.
-    assert state["browserRows"] == hours
-    assert '"auc"' in state["tableText"] and "trip_start_hour:" in state["tableText"]
+    assert state["browserRows"] == slices
+    assert '"auc"' in state["tableText"] and f"{column}:" in state["tableText"]
     # The static views beside them rendered in the notebook page.
     charts = dict(state["charts"])
-    for name in ("slice-auc-trip_start_hour", "slice-auc-payment_type", "roc", "pr",
+    for name in (*(f"slice-auc-{c}" for c in facts().report_slices), "roc", "pr",
                  "calibration"):
         assert charts.get(name, 0) > 100, (name, charts)
     problems = [m for m in messages if m["level"] == "error" and not offline_failure(m)]

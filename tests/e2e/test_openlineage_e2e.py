@@ -10,6 +10,7 @@ import pytest
 
 from tabflow.metadata.runs import list_runs, run_executions
 from tabflow import contract as C
+from tests.support.default_dataset import facts
 from tests.support.openlineage_check import check_run_event
 from tests.support.pipeline_runs import out
 from tests.support.receivers import http_receiver
@@ -85,9 +86,10 @@ def test_examples_carry_schema_and_row_counts(exported, three_runs):
     rows = sum(row_counts(out(three_runs[0], C.STATISTICS_GEN, C.STATISTICS_KEY).uri).values())
     metrics = examples["inputFacets"]["dataQualityMetrics"]
     assert metrics["rowCount"] == rows > 0
-    assert metrics["columnMetrics"]["fare"]["max"] > metrics["columnMetrics"]["fare"]["min"]
+    number, text = facts().float_column, facts().string_column
+    assert metrics["columnMetrics"][number]["max"] > metrics["columnMetrics"][number]["min"]
     fields = {f["name"]: f["type"] for f in examples["facets"]["schema"]["fields"]}
-    assert fields["fare"] == "FLOAT" and fields["payment_type"] == "BYTES"
+    assert fields[number] == "FLOAT" and fields[text] == "BYTES"
     [example_gen_end] = [e for e in first if e["job"]["name"] == f"taxi.{C.EXAMPLE_GEN}"
                          and e["eventType"] == "COMPLETE"]
     assert example_gen_end["outputs"][0]["outputFacets"]["outputStatistics"]["rowCount"] == rows
@@ -121,16 +123,17 @@ def test_a_gate_stop_fails_with_the_anomalies(exported, drifted_run):
     gate = [e for e in events if e["job"]["name"] == f"taxi.{C.ANOMALY_GATE}"]
     assert [e["eventType"] for e in gate] == ["START", "FAIL"]
     message = gate[-1]["run"]["facets"]["errorMessage"]["message"]
-    assert "trip_start_hour" in message
+    broken = facts().slice_column
+    assert broken in message
     # The gate reads the anomalies, and the span's Examples and schema for its value checks.
     [anomalies] = [i for i in gate[-1]["inputs"] if "/ExampleValidator/" in i["name"]]
     assertions = anomalies["inputFacets"]["dataQualityAssertions"]["assertions"]
-    assert any(a.get("column") == "trip_start_hour" and not a["success"] for a in assertions)
+    assert any(a.get("column") == broken and not a["success"] for a in assertions)
     # Nothing downstream of the gate ran, and the pipeline's own run failed.
     assert not [e for e in events if e["job"]["name"] == f"taxi.{C.TRAINER}"]
     parent = events[0]["run"]["facets"]["parent"]["run"]["runId"]
     [end] = [e for e in exported if e["run"]["runId"] == parent and e["eventType"] != "START"]
-    assert end["eventType"] == "FAIL" and "trip_start_hour" in \
+    assert end["eventType"] == "FAIL" and broken in \
         end["run"]["facets"]["errorMessage"]["message"]
 
 

@@ -68,7 +68,7 @@ def test_promote_and_rollback_are_recorded_and_traced(e2e_config, three_runs, ca
     assert f"canary: nothing -> version {v1}" in said
     # Other e2e files may have pushed models of their own since: whatever serves now.
     [current] = [v["version"] for v in listing["versions"] if "serving" in v["aliases"]]
-    said = _cli(e2e_config, capsys, "rollback", "--to", str(v1), "--reason", "bad tips").out
+    said = _cli(e2e_config, capsys, "rollback", "--to", str(v1), "--reason", "bad labels").out
     assert f"serving: version {current} -> version {v1}" in said
 
     changes = _changes(e2e_config)[before:]
@@ -76,7 +76,7 @@ def test_promote_and_rollback_are_recorded_and_traced(e2e_config, three_runs, ca
              c.properties["version"].string_value) for c in changes] == [
         ("promote", "canary", str(v1)), ("rollback", "serving", str(v1))]
     assert changes[1].properties["previous_version"].string_value == str(current)
-    assert changes[1].properties["reason"].string_value == "bad tips"
+    assert changes[1].properties["reason"].string_value == "bad labels"
     assert changes[1].properties["user"].string_value
     store = open_store(e2e_config.store)
     inputs = {e.path.steps[0].key: e.artifact_id
@@ -117,7 +117,7 @@ def test_a_forced_promote_of_an_unblessed_model_is_an_override_everywhere(
     assert "needs --reason" in refused
 
     said = _cli(e2e_config, capsys, "promote", f"model:{model.id}", "--force",
-                "--reason", "incident 42: the blessed model mis-scores cash trips").out
+                "--reason", "incident 42: the blessed model mis-scores one slice").out
     assert "BLESSING OVERRIDE" in said
     listing = _models(e2e_config, capsys)
     [forced] = [v for v in listing["versions"] if v["model_id"] == model.id]

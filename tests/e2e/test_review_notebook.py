@@ -1,10 +1,12 @@
 """End-to-end: the model-review notebook, executed top to bottom in a real Jupyter kernel on the
 shared store of real runs. It must find its run in MLMD by itself (no path is given to it)."""
+import html
 import re
 from pathlib import Path
 
 import pytest
 
+from tests.support.default_dataset import facts
 from tests.support.notebooks import REPO, REVIEW_NOTEBOOK, execute_notebook
 
 pytestmark = pytest.mark.e2e
@@ -49,14 +51,19 @@ def test_model_review_notebook_reviews_the_latest_evaluated_run(e2e_config, thre
     widget_cells = [source for _, source, o in outputs if WIDGET in o.get("data", {})]
     assert any("render_slicing_metrics" in s for s in widget_cells)
 
-    # The static views that display everywhere: every trip_start_hour slice in the table,
-    # the plots and the lineage graph.
-    hours = {row["value"] for row in expected["evaluation"]["slices"]["trip_start_hour"]}
-    tables = [text_of(o) for _, s, o in outputs if 'slice_table(eval_result, "trip_start_hour")'
-              in s and o.output_type == "execute_result"]
-    assert len(tables) == 1
-    shown = set(re.findall(r"<th>(\d+)</th>", tables[0]))
-    assert shown == hours
+    # The static views that display everywhere: a table per slice column of the evaluation (the
+    # dataset's report slices) with every one of its slices, the plots and the lineage graph.
+    slices = expected["evaluation"]["slices"]
+    assert list(slices) == list(facts().report_slices)
+    assert f"slice columns: {', '.join(slices)}" in printed
+    [cell] = [c for c in nb.cells if "slice-tables" in c.metadata.get("tags", [])]
+    tables = [o.data["text/html"] for o in cell.outputs if o.output_type == "display_data"]
+    assert len(tables) == len(slices)
+    for (column, rows), table in zip(slices.items(), tables):
+        head, body = table.split("<tbody>", 1)
+        assert f"<th>{html.escape(column)}</th>" in head, column
+        shown = {html.unescape(v) for v in re.findall(r"<tr>\s*<th>([^<]*)</th>", body)}
+        assert shown == {row["value"] for row in rows}, column
     assert 'data-chart="roc"' in printed and 'data-chart="calibration"' in printed
     assert any("image/svg+xml" in o.get("data", {}) for _, _, o in outputs)
 

@@ -14,6 +14,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from tabflow.alerts import channels as ch
 from tabflow.alerts.notify import notify_run
 from tabflow import contract as C
+from tests.support.default_dataset import facts
 from tests.support.pipeline_runs import RETRAIN, SMALL, out
 from tests.support.receivers import http_receiver, smtp_receiver
 
@@ -65,10 +66,10 @@ def test_gate_stop_lists_the_anomalies(e2e_config, drifted_run):
         notify_run(config, drifted_run, environ={ch.WEBHOOK_URL_VARIABLE: server.url})
     body = server.received[0]["body"]
     assert body["kind"] == "stopped" and body["facts"]["gate"] == "data"
-    assert any("trip_start_hour" in r for r in body["reasons"])
+    assert any(facts().slice_column in r for r in body["reasons"])
     [message] = mailbox.messages
     assert "STOPPED AT THE DATA GATE" in message["Subject"]
-    assert "trip_start_hour" in message.get_content()
+    assert facts().slice_column in message.get_content()
 
 
 def test_run_command_notifies_and_a_dead_receiver_does_not_fail_it(retrain_config, three_runs,

@@ -17,6 +17,11 @@ import pytest
 from ml_metadata import metadata_store
 from ml_metadata.proto import metadata_store_pb2 as mlmd_pb2
 
+from tabflow import dataset
+from tabflow.artifacts.evaluation import metrics_by_slice
+from tabflow.artifacts.schema import load_schema
+from tabflow.config import PipelineConfig
+from tests.support.default_dataset import facts
 from tests.support.notebooks import REPO, execute_notebook
 from tests.support.pipeline_runs import COMPONENTS, DRIFT_RESOLVER, RESOLVER, RESOLVERS, SMALL
 
@@ -24,6 +29,9 @@ pytestmark = pytest.mark.e2e
 
 NOTEBOOK = REPO / "notebooks" / "interactive_walkthrough.ipynb"
 STATE = {v: k for k, v in mlmd_pb2.Execution.State.items()}
+# The notebook's configuration but for the sizes and output root _execute sets: its dataset and
+# pipeline name are the defaults.
+DEFAULTS = PipelineConfig()
 
 
 def _execute(root: Path, name: str) -> dict:
@@ -111,7 +119,8 @@ def _cell(nb, tag):
     return cell
 
 
-def _text(cell, mime):
+def _texts(cell, mime):
+    """The cell's outputs of type `mime`, one text per output (streams count as text/plain)."""
     parts = []
     for out in cell.outputs:
         if out.output_type == "stream" and mime == "text/plain":
@@ -119,7 +128,31 @@ def _text(cell, mime):
         elif mime in out.get("data", {}):
             data = out.data[mime]
             parts.append(data if isinstance(data, str) else "".join(data))
-    return "\n".join(parts)
+    return parts
+
+
+def _text(cell, mime):
+    return "\n".join(_texts(cell, mime))
+
+
+def _curated_schema():
+    return load_schema(dataset.load(DEFAULTS.data.dataset).schema_path)
+
+
+def _int_domain(column):
+    [feature] = [f for f in _curated_schema().feature if f.name == column]
+    assert feature.HasField("int_domain"), f"{column} has no int_domain in the curated schema"
+    return set(range(feature.int_domain.min, feature.int_domain.max + 1))
+
+
+def _evaluated_slices(uri):
+    """{column: {value as text}} of the single-column slices in the evaluation at `uri`."""
+    out = {}
+    for entry in metrics_by_slice(uri):
+        if entry["slice"] is not None:
+            column, value = entry["slice"]
+            out.setdefault(column, set()).add(value)
+    return out
 
 
 def test_notebook_ran_in_this_venv_from_the_repo_root(walkthrough, keep_file):
@@ -172,7 +205,7 @@ def test_push_went_to_the_interactive_serving_dir_only(store, walkthrough):
     assert pushed.custom_properties["pushed"].int_value == 1
     destination = Path(pushed.custom_properties["pushed_destination"].string_value)
     root = walkthrough["output_root"]
-    assert destination.parent == root / "interactive" / "serving_model" / "taxi"
+    assert destination.parent == root / "interactive" / "serving_model" / DEFAULTS.pipeline_name
     assert (destination / "saved_model.pb").is_file()
     # Nothing went to the pipeline's own store or serving folder.
     assert not (root / "serving_model").exists()
@@ -181,7 +214,8 @@ def test_push_went_to_the_interactive_serving_dir_only(store, walkthrough):
 
 def test_examples_are_the_latest_span(store, walkthrough):
     execs = {cid: e for cid, [e] in _executions_by_component(store, walkthrough).items()}
-    latest = max(int(p.name.split("-")[1]) for p in (REPO / "data" / "taxi" / "spans").glob("span-*"))
+    spans = Path(DEFAULTS.data.data_root).glob("span-*")
+    latest = max(int(p.name.split("-")[1]) for p in spans)
     examples = _output(store, execs["CsvExampleGen"], "examples")
     assert examples.custom_properties["span"].int_value == latest
     assert f"span:   {latest}\n" in _text(_cell(walkthrough["nb"], "examples"), "text/plain")
@@ -191,16 +225,19 @@ def test_notebook_displayed_statistics_schemas_and_anomalies(walkthrough):
     nb = walkthrough["nb"]
     assert "facets" in _text(_cell(nb, "show-statistics"), "text/html").lower()
     stats = _text(_cell(nb, "statistics-table"), "text/html")
-    for feature in ("trip_start_hour", "fare", "payment_type"):
-        assert feature in stats
+    # One row per feature: every column of the curated schema has its own.
+    for feature in _curated_schema().feature:
+        assert f"<th>{feature.name}</th>" in stats, feature.name
     for tag in ("show-inferred-schema", "show-curated-schema"):
         html = _text(_cell(nb, tag), "text/html")
-        assert "trip_start_hour" in html and "payment_type" in html, tag
+        for column in facts().report_slices:
+            assert column in html, (tag, column)
     assert "No anomalies found" in _text(_cell(nb, "show-anomalies"), "text/html")
 
 
-def test_notebook_created_the_tfma_widget_and_showed_slicing_tables(walkthrough):
+def test_notebook_created_the_tfma_widget_and_showed_slicing_tables(store, walkthrough):
     nb = walkthrough["nb"]
+    report = facts().report_slices
     widget = _cell(nb, "tfma-widget")
     views = [o.data["application/vnd.jupyter.widget-view+json"] for o in widget.outputs
              if "application/vnd.jupyter.widget-view+json" in o.get("data", {})]
@@ -208,16 +245,42 @@ def test_notebook_created_the_tfma_widget_and_showed_slicing_tables(walkthrough)
     state = nb.metadata["widgets"]["application/vnd.jupyter.widget-state+json"]["state"]
     model = state[views[0]["model_id"]]
     assert model["model_name"] == "SlicingMetricsModel"
-    # The kernel side of the widget holds the per-hour slices. Whether a browser draws them is
-    # up to TFMA's front end (the notebook says where it does not); the tables below always show.
-    assert any("trip_start_hour" in str(v) for v in model["state"].get("data", []))
+    # The kernel side of the widget holds the slices of the first report column. Whether a
+    # browser draws them is up to TFMA's front end (the notebook says where it does not); the
+    # tables below always show.
+    assert any(report[0] in str(v) for v in model["state"].get("data", []))
 
-    table = _text(_cell(nb, "slicing-metrics-table"), "text/plain")
-    assert "trip_start_hour" in table and "auc" in table
-    hours = {int(m) for m in re.findall(r"^(\d+)\s", table, flags=re.M)}
-    assert len(hours) >= 20 and hours <= set(range(24)), sorted(hours)
+    # One table per report column, in the spec's order, with a row for every slice of it that
+    # the Evaluator computed.
+    execs = {cid: e for cid, [e] in _executions_by_component(store, walkthrough).items()}
+    evaluated = _evaluated_slices(_output(store, execs["Evaluator"], "evaluation").uri)
+    cell = _cell(nb, "slicing-metrics-table")
+    # "".join: nbformat may hold a text as a list of lines.
+    tables = ["".join(out.data["text/plain"]) for out in cell.outputs
+              if out.output_type == "display_data"]
+    assert len(tables) == len(report), cell.outputs
+    for column, table in zip(report, tables):
+        assert column in table and "auc" in table, (column, table)
+        assert evaluated.get(column), f"the evaluation has no {column} slices"
+        missing = sorted(v for v in evaluated[column]
+                         if not re.search(rf"^{re.escape(v)}\s", table, flags=re.M))
+        assert missing == [], (column, missing)
+    # The integer slice column's rows are values of its schema domain, most of them (for the
+    # default dataset, at least 20 of the 24 hours).
+    column = facts().slice_column
+    domain = _int_domain(column)
+    values = {int(m) for m in re.findall(r"^(\d+)\s", tables[report.index(column)],
+                                         flags=re.M)}
+    assert values == {int(v) for v in evaluated[column]}, sorted(values)
+    assert len(values) >= 0.8 * len(domain) and values <= domain, sorted(values)
     assert "auc" in _text(_cell(nb, "overall-metrics"), "text/plain")
-    assert "Credit Card" in _text(_cell(nb, "payment-type-metrics"), "text/plain")
+    # The gated slice, with the regression it may have.
+    gated = _text(_cell(nb, "gated-slice-metrics"), "text/plain")
+    column, value = facts().gated_slice
+    if column:
+        assert column in gated and value in gated and "max_regression" in gated, gated
+    else:
+        assert "Empty DataFrame" in gated, gated
 
 
 def test_notebook_pushed_and_listed_its_mlmd_executions(walkthrough):
@@ -248,7 +311,7 @@ def test_rerun_reuses_every_result_and_evaluates_without_self_comparison(store, 
     for component_id, key in (("Evaluator", "blessing"), ("Pusher", "pushed_model")):
         assert (_output(store, second[component_id][0], key).id
                 == _output(store, first[component_id], key).id), component_id
-    serving = rerun["output_root"] / "interactive" / "serving_model" / "taxi"
+    serving = rerun["output_root"] / "interactive" / "serving_model" / DEFAULTS.pipeline_name
     versions = [p.name for p in serving.iterdir() if p.name.isdigit()]
     assert len(versions) == 1, f"the rerun pushed another model: {versions}"
 

@@ -8,6 +8,7 @@ from tabflow.metadata import runs as mlmd_runs
 from tabflow.metadata.store import open_store
 from tabflow import contract
 from tabflow.config import PipelineConfig
+from tests.support.default_dataset import facts
 
 # Every component node of the definition; the resolvers are system nodes, listed apart.
 RESOLVER = contract.RESOLVER
@@ -17,8 +18,8 @@ RESOLVERS = {RESOLVER, DRIFT_RESOLVER, TUNING_RESOLVER}
 COMPONENTS = [node for node in contract.NODES if node not in RESOLVERS]
 
 # max_regression leaves room for the noise between two short trainings: the shared runs
-# retrain once and expect the new model to be blessed against the first. Within the Credit Card
-# slice (a few hundred test rows) two short trainings differ by more, so that gate is open.
+# retrain once and expect the new model to be blessed against the first. Within the gated slice
+# (a few hundred test rows) two short trainings differ by more, so that gate is open.
 SMALL = dict(train_steps=300, eval_steps=50, batch_size=64, tuner_trials=2,
              tuner_train_steps=40, tuner_eval_steps=10, threshold=0.7, max_regression=0.05,
              max_slice_regression=1.0)
@@ -78,41 +79,52 @@ class UpTo:
                         .LatestPipelineRunStrategy()))))
 
 
-def write_broken_hours(src, dst, keep=lambda row: True) -> None:
-    """Copies the rows of CSV `src` that `keep` accepts to `dst`, with trip_start_hour made
-    text ("late evening") in every third of them: data the anomaly gate must stop."""
+# What write_broken_column writes: text where the schema expects an integer.
+BROKEN_CELL = "not a number"
+
+
+def write_broken_column(src, dst, column: str = "", keep=lambda row: True) -> None:
+    """Copies the rows of CSV `src` that `keep` accepts to `dst`, with `column` (by default the
+    default dataset's slice column, an integer category) made text (BROKEN_CELL) in every third
+    of them: data the anomaly gate must stop."""
     import csv
+    column = column or facts().slice_column
     with open(src) as fin, open(dst, "w", newline="") as fout:
         reader = csv.DictReader(fin)
         writer = csv.DictWriter(fout, fieldnames=reader.fieldnames)
         writer.writeheader()
         for i, row in enumerate(r for r in reader if keep(r)):
             if i % 3 == 0:
-                row["trip_start_hour"] = "late evening"
+                row[column] = BROKEN_CELL
             writer.writerow(row)
 
 
-SPANS = Path(__file__).resolve().parents[2] / "data" / "taxi" / "spans"
-
-
-def add_span(data_root: Path, span: int, scale_trip_miles: float = 0.0) -> None:
-    """Publishes the committed span N under data_root whole (written aside, then renamed, as an
-    upload job would), with trip_miles scaled when asked: types intact, so the data passes the
-    anomaly gate and drifts."""
+def add_span(data_root: Path, span: int, scale: float = 0.0, column: str = "") -> None:
+    """Publishes the default dataset's committed span N under data_root whole (written aside,
+    then renamed, as an upload job would), with `column` (by default the dataset's drift
+    column) scaled `scale`-fold when asked: types intact, so the data passes the anomaly gate
+    and drifts."""
     import csv
     import shutil
+    from tabflow.artifacts.schema import load_schema
+    from tensorflow_metadata.proto.v0 import schema_pb2
+    committed = PipelineConfig().data
     staging = data_root / f".span-{span}.partial"
     staging.mkdir(parents=True)
-    src = SPANS / f"span-{span}" / "data.csv"
-    if scale_trip_miles:
+    src = Path(committed.data_root) / f"span-{span}" / "data.csv"
+    if scale:
+        column = column or facts().drift_column
+        [feature] = [f for f in load_schema(committed.schema_path).feature if f.name == column]
+        # A scaled cell keeps its schema type: a float stays a decimal number, an integer
+        # stays whole.
+        write = repr if feature.type == schema_pb2.FLOAT else (lambda value: str(round(value)))
         with open(src) as f_in, open(staging / "data.csv", "w", newline="") as f_out:
             reader = csv.DictReader(f_in)
             writer = csv.DictWriter(f_out, fieldnames=reader.fieldnames)
             writer.writeheader()
             for row in reader:
-                if row["trip_miles"]:
-                    # Stays a decimal number, so the column is still read as FLOAT.
-                    row["trip_miles"] = repr(float(row["trip_miles"]) * scale_trip_miles)
+                if row[column]:
+                    row[column] = write(float(row[column]) * scale)
                 writer.writerow(row)
     else:
         shutil.copy(src, staging / "data.csv")
