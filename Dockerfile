@@ -21,7 +21,7 @@ RUN python -m pip install --no-cache-dir --constraint /pipeline/requirements.loc
 # The commit the image holds, for the runs' provenance (the image has no .git):
 #   docker build --build-arg GIT_COMMIT=$(git rev-parse HEAD) -t ... .
 ARG GIT_COMMIT=unknown
-ENV TAXI_GIT_COMMIT=$GIT_COMMIT
+ENV TABFLOW_GIT_COMMIT=$GIT_COMMIT
 
 # Keras 2 (tf-keras) must be chosen before TensorFlow is first imported; the executor
 # entrypoint imports TensorFlow before any project module could set this.

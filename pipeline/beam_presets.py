@@ -31,7 +31,7 @@ def _require(beam, *names) -> None:
     missing = [n for n in names if not getattr(beam, n)]
     if missing:
         raise ValueError(f"beam_preset {beam.beam_preset!r} needs config setting(s) "
-                         f"{', '.join(missing)} (env TAXI_{missing[0].upper()})")
+                         f"{', '.join(missing)} (env TABFLOW_{missing[0].upper()})")
 
 
 def _dataflow(beam) -> List[str]:

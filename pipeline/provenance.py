@@ -11,6 +11,7 @@ from typing import Dict
 
 from tfx import v1 as tfx
 
+from tabflow import environment
 from tabflow.config import PROJECT_ROOT
 from pipeline.fingerprints import modules_fingerprint, pipeline_code_files, sha256_file
 
@@ -50,7 +51,8 @@ def tracked_files(schema_path: str, spec=None) -> Dict[str, str]:
 
 # Where no .git exists (the container image), the commit the image was built from: the
 # Dockerfile's GIT_COMMIT build argument sets it.
-COMMIT_VARIABLE = "TAXI_GIT_COMMIT"
+COMMIT = "GIT_COMMIT"
+COMMIT_VARIABLE = environment.name(COMMIT)
 
 
 def dataset_record(spec) -> Dict[str, object]:
@@ -68,7 +70,7 @@ def collect(config, runner: str, spec, environ=None) -> Dict[str, object]:
     """RunProvenance's parameters for a run of `config` on the dataset `spec`."""
     files = tracked_files(config.data.schema_path, spec)
     commit = _git("rev-parse", "HEAD")
-    built_from = (os.environ if environ is None else environ).get(COMMIT_VARIABLE, "")
+    built_from = environment.get(COMMIT, environ)
     return {
         "git_commit": commit or built_from or "unknown",
         # Untracked files count: a new module file changes what runs. An image's tree is

@@ -1,7 +1,7 @@
 """The pipeline as an Airflow DAG, through TFX's legacy AirflowDagRunner.
 
 Airflow finds DAGs as module-level variables of the files in its dags folder, so importing this
-module builds them from `tabflow.config.from_sources()`: TAXI_* environment variables over the
+module builds them from `tabflow.config.from_sources()`: TABFLOW_* environment variables over the
 defaults. `DAG` is the pipeline; with airflow_trigger = new_span, `SPAN_WATCH` is the DAG that
 announces new spans (runners/airflow_trigger.py) and the pipeline runs on each announcement
 instead of on its schedule. A dags folder outside this repository needs one line:

@@ -6,9 +6,11 @@ import os
 
 import modules  # noqa: F401  sets Keras 2 before the TFX imports below load TensorFlow
 
+from tabflow import environment
 from tabflow.compat import legacy_launcher
 
-FAULT_VARIABLE = "TAXI_TEST_FAIL_ONCE"
+FAULT = "TEST_FAIL_ONCE"
+FAULT_VARIABLE = environment.name(FAULT)
 
 
 class ConditionalLauncher(legacy_launcher.ConditionalLauncher):
@@ -20,10 +22,10 @@ class ConditionalLauncher(legacy_launcher.ConditionalLauncher):
         return deterministic_failures()
 
     def before_executor(self) -> None:
-        """For the retry tests only: TAXI_TEST_FAIL_ONCE=<component id> makes that component
+        """For the retry tests only: TABFLOW_TEST_FAIL_ONCE=<component id> makes that component
         fail on its first attempt in each DAG run, as a lost worker or a timed-out read
         would; the marker under the pipeline root lets the retry through."""
-        if os.environ.get(FAULT_VARIABLE) != self._component_info.component_id:
+        if environment.get(FAULT) != self._component_info.component_id:
             return
         marker = os.path.join(self._pipeline_info.pipeline_root, ".test_faults",
                               f"{self._pipeline_info.run_id}.{self._component_info.component_id}"

@@ -57,7 +57,7 @@ def compile_pipeline(config: PipelineConfig, target: str = "",
         # a package compiled with a local one points the cluster at this machine's disk.
         raise ValueError(f"config setting output_root must be a bucket URI (gs://...) for "
                          f"target '{target}': the platform's containers cannot reach the local "
-                         f"folder {config.output_root!r} (--output-root / TAXI_OUTPUT_ROOT)")
+                         f"folder {config.output_root!r} (--output-root / TABFLOW_OUTPUT_ROOT)")
     with_baseline = _with_baseline(target)
     output_dir = config.kubeflow.kfp_output_dir
     if "://" in output_dir:
@@ -119,10 +119,10 @@ def submit(config: PipelineConfig, target: str = "", run_name: str = "",
     target = target or config.kubeflow.kfp_target
     _with_baseline(target)
     if target == "kfp" and not config.kubeflow.kfp_endpoint:
-        raise ValueError("target 'kfp' needs config setting kfp_endpoint (env TAXI_KFP_ENDPOINT), "
+        raise ValueError("target 'kfp' needs config setting kfp_endpoint (env TABFLOW_KFP_ENDPOINT), "
                          "e.g. http://localhost:8080 after port-forwarding ml-pipeline-ui")
     if target == "vertex" and not config.beam.gcp_project:
-        raise ValueError("target 'vertex' needs config setting gcp_project (env TAXI_GCP_PROJECT)")
+        raise ValueError("target 'vertex' needs config setting gcp_project (env TABFLOW_GCP_PROJECT)")
     compiled = compile_pipeline(config, target)  # refuses a local output_root
     if target == "kfp":
         import kfp

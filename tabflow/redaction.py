@@ -18,11 +18,16 @@ import threading
 from typing import Any, Mapping, Optional, Set
 from urllib.parse import urlsplit, urlunsplit
 
+from tabflow import environment
+
 MASK = "***"
-MYSQL_PASSWORD_VARIABLE = "TAXI_MYSQL_PASSWORD"
-# Environment variables that hold secrets: they are no settings, and their values are masked.
-SECRET_VARIABLES = (MYSQL_PASSWORD_VARIABLE, "TAXI_ALERT_WEBHOOK_URL", "TAXI_ALERT_SMTP_PASSWORD",
-                    "TAXI_OPENLINEAGE_API_KEY")
+MYSQL_PASSWORD = "MYSQL_PASSWORD"
+MYSQL_PASSWORD_VARIABLE = environment.name(MYSQL_PASSWORD)
+# Environment variables that hold secrets (by suffix, under either prefix): they are no
+# settings, and their values are masked.
+SECRET_SUFFIXES = (MYSQL_PASSWORD, "ALERT_WEBHOOK_URL", "ALERT_SMTP_PASSWORD",
+                   "OPENLINEAGE_API_KEY")
+SECRET_VARIABLES = tuple(key for suffix in SECRET_SUFFIXES for key in environment.names(suffix))
 # Shorter values would mask ordinary words and numbers all over a log; the key=value patterns
 # below still catch a short password where it is labelled.
 MIN_SECRET_LENGTH = 4

@@ -3,8 +3,8 @@ over SMTP, each retried with exponential backoff. Delivery never raises: a chann
 failing is logged and reported back, and the run's own result stands.
 
 Secrets never come from settings (settings are printed by `config` and recorded in MLMD with
-the run's provenance): the webhook URL is read from TAXI_ALERT_WEBHOOK_URL and the SMTP
-password from TAXI_ALERT_SMTP_PASSWORD, when the notification is sent. E-mail goes over TLS
+the run's provenance): the webhook URL is read from TABFLOW_ALERT_WEBHOOK_URL and the SMTP
+password from TABFLOW_ALERT_SMTP_PASSWORD, when the notification is sent. E-mail goes over TLS
 (STARTTLS or SMTPS) with the server's certificate and host name verified; a login without TLS
 is refused by the settings unless smtp_allow_plaintext_login is true (tabflow/config.py).
 """
@@ -19,12 +19,14 @@ import urllib.request
 from email.message import EmailMessage
 from typing import Callable, Dict, List, Mapping, Optional
 
+from tabflow import environment
 from tabflow.alerts.outcome import Outcome
 from tabflow.redaction import redact_text, remember
 
-WEBHOOK_URL_VARIABLE = "TAXI_ALERT_WEBHOOK_URL"
-SMTP_PASSWORD_VARIABLE = "TAXI_ALERT_SMTP_PASSWORD"
-SECRET_VARIABLES = (WEBHOOK_URL_VARIABLE, SMTP_PASSWORD_VARIABLE)
+WEBHOOK_URL = "ALERT_WEBHOOK_URL"
+SMTP_PASSWORD = "ALERT_SMTP_PASSWORD"
+WEBHOOK_URL_VARIABLE = environment.name(WEBHOOK_URL)
+SMTP_PASSWORD_VARIABLE = environment.name(SMTP_PASSWORD)
 WEBHOOK_FORMATS = ("slack", "json")
 _ICONS = {"failed": ":x:", "stopped": ":no_entry:", "not_blessed": ":warning:",
           "pushed": ":white_check_mark:", "unchanged": ":information_source:",
@@ -118,7 +120,7 @@ def channels(alerts, environ: Optional[Mapping[str, str]] = None) -> List[str]:
     """The channels the settings and the environment switch on."""
     environ = os.environ if environ is None else environ
     out = []
-    if environ.get(WEBHOOK_URL_VARIABLE):
+    if environment.get(WEBHOOK_URL, environ):
         out.append("webhook")
     if alerts.smtp_host and alerts.alert_email_to:
         out.append("email")
@@ -136,7 +138,7 @@ def deliver(outcome: Outcome, alerts, environ: Optional[Mapping[str, str]] = Non
     for channel in channels(alerts, environ):
         if channel == "webhook":
             body = slack_body(outcome) if alerts.webhook_format == "slack" else json_body(outcome)
-            url = environ[WEBHOOK_URL_VARIABLE]
+            url = environment.get(WEBHOOK_URL, environ)
             remember(url)
 
             def send(url=url, body=body):
@@ -144,7 +146,7 @@ def deliver(outcome: Outcome, alerts, environ: Optional[Mapping[str, str]] = Non
         else:
             message = email_message(outcome, alerts.alert_email_from, alerts.alert_email_to)
 
-            password = environ.get(SMTP_PASSWORD_VARIABLE)
+            password = environment.get(SMTP_PASSWORD, environ) or None
             remember(password)
 
             def send(message=message, password=password):

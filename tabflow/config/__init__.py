@@ -5,10 +5,11 @@ the environment and the command line.
 serving folder, log file) and one section per concern, each in a module of this package:
 `data`, `training`, `gates`, `beam`, `airflow`, `kubeflow`, `store`, `alerts`, `metrics`,
 `openlineage`. Setting names are unique across sections, so the user-facing
-names stay flat: environment variable `TAXI_<NAME>`, flag `--<name>` (tabflow/console/settings.py), and
-keyword `from_sources(train_steps=9)`; code reads `config.training.train_steps`.
+names stay flat: environment variable `TABFLOW_<NAME>` (or the older `TAXI_<NAME>`, see
+tabflow/environment.py), flag `--<name>` (tabflow/console/settings.py), and keyword
+`from_sources(train_steps=9)`; code reads `config.training.train_steps`.
 
-Precedence, lowest first: field defaults, `TAXI_<NAME>` environment variables, command-line
+Precedence, lowest first: field defaults, `TABFLOW_<NAME>` environment variables, command-line
 flags, keyword overrides. Building a config reads no file and creates nothing: the runner that
 needs a folder (the SQLite store's, the log's) creates it.
 """
@@ -20,7 +21,8 @@ import json
 import os
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
-from tabflow.redaction import SECRET_VARIABLES, redact_settings
+from tabflow import environment
+from tabflow.redaction import SECRET_SUFFIXES, redact_settings
 
 from .airflow import AIRFLOW_SCHEDULE_PRESETS, AirflowConfig
 from .alerts import ALERT_KINDS, AlertsConfig
@@ -34,11 +36,11 @@ from .paths import PROJECT_ROOT, absolute, require
 from .store import StoreConfig
 from .training import TrainingConfig
 
-ENV_PREFIX = "TAXI_"
-# TAXI_ variables that are not settings: ./dev's choice of virtualenv, and the secrets
-# (tabflow/redaction.py), which are read from the environment (or a file) only.
-NON_SETTING_VARIABLES = ("TAXI_VENV", "TAXI_TEST_FAIL_ONCE", "TAXI_TEST_CRASH_AT",
-                         "TAXI_GIT_COMMIT") + SECRET_VARIABLES
+ENV_PREFIX = environment.PREFIX
+# Variables that are not settings (under either prefix): ./dev's choice of virtualenv, the
+# image's commit, the tests' fault injection, and the secrets (tabflow/redaction.py), which are
+# read from the environment (or a file) only.
+NON_SETTING_SUFFIXES = ("VENV", "TEST_FAIL_ONCE", "TEST_CRASH_AT", "GIT_COMMIT") + SECRET_SUFFIXES
 
 
 SECTIONS: Dict[str, type] = {
@@ -229,14 +231,19 @@ def parse_value(name: str, raw: str, source: str) -> Any:
 
 
 def unknown_env_variables(environ: Optional[Mapping[str, str]] = None) -> List[str]:
-    """One warning line per TAXI_ variable that is no setting, naming the closest one."""
+    """One warning line per TABFLOW_ (or TAXI_) variable that is no setting, naming the closest
+    one, and one per setting given under both prefixes with different values."""
     environ = os.environ if environ is None else environ
     out = []
     for key in sorted(environ):
-        if not key.startswith(ENV_PREFIX) or key in NON_SETTING_VARIABLES:
+        suffix = environment.suffix_of(key)
+        if suffix is None or suffix in NON_SETTING_SUFFIXES:
             continue
-        name = key[len(ENV_PREFIX):].lower()
+        name = suffix.lower()
         if name in FIELDS:
+            current, legacy = environment.names(suffix)
+            if key == legacy and current in environ and environ[current] != environ[key]:
+                out.append(f"WARNING: {key} and {current} are both set; {current} is used")
             continue
         close = difflib.get_close_matches(name, list(FIELDS), n=1)
         hint = (f"; did you mean {ENV_PREFIX}{close[0].upper()} (setting {close[0]})?"
@@ -246,14 +253,14 @@ def unknown_env_variables(environ: Optional[Mapping[str, str]] = None) -> List[s
 
 
 def env_overrides(environ: Optional[Mapping[str, str]] = None) -> Dict[str, Any]:
+    """Settings from TABFLOW_<NAME> variables, and from TAXI_<NAME> where no TABFLOW_<NAME> is
+    set (tabflow/environment.py)."""
     environ = os.environ if environ is None else environ
     out = {}
-    for key, raw in environ.items():
-        if not key.startswith(ENV_PREFIX):
-            continue
-        name = key[len(ENV_PREFIX):].lower()
-        if name in FIELDS:
-            out[name] = parse_value(name, raw, f"environment variable {key}")
+    for name in FIELDS:
+        key = environment.set_as(name.upper(), environ)
+        if key is not None:
+            out[name] = parse_value(name, environ[key], f"environment variable {key}")
     return out
 
 
@@ -263,7 +270,8 @@ def flag(name: str) -> str:
 
 def from_sources(args: Any = None, environ: Optional[Mapping[str, str]] = None,
                  **overrides: Any) -> PipelineConfig:
-    """Defaults, then TAXI_* variables, then flags, then keyword overrides (flat names).
+    """Defaults, then TABFLOW_* (or TAXI_*) variables, then flags, then keyword overrides
+    (flat names).
 
     `args` is any object with a `cfg_<name>` attribute (raw text or None) per flag given, such
     as the namespace tabflow/console/settings.py's arguments parse into.

@@ -12,9 +12,9 @@ ALERT_KINDS = ("failed", "stopped", "not_blessed", "pushed", "unchanged", "succe
 
 @dataclasses.dataclass
 class AlertsConfig:
-    """Notifications when a run ends (alerts/). The webhook is on when TAXI_ALERT_WEBHOOK_URL
+    """Notifications when a run ends (alerts/). The webhook is on when TABFLOW_ALERT_WEBHOOK_URL
     is set, e-mail when smtp_host and alert_email_to are. Secrets (the webhook URL, the SMTP
-    password in TAXI_ALERT_SMTP_PASSWORD) are read from the environment only: settings are
+    password in TABFLOW_ALERT_SMTP_PASSWORD) are read from the environment only: settings are
     printed by `config` and recorded with every run."""
     # Which outcomes notify: failed, stopped (a gate), not_blessed, pushed, unchanged, and
     # succeeded (a Vertex run, whose exit handler cannot tell pushed from not blessed).

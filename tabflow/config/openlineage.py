@@ -7,9 +7,10 @@ from .paths import require
 
 @dataclasses.dataclass
 class OpenLineageConfig:
-    """OpenLineage events of each run (tabflow/monitoring/openlineage.py), sent when the run ends to a
-    JSON-lines file and/or an HTTP endpoint (Marquez's api/v1/lineage, for one). The API key,
-    if the endpoint wants one, comes from the environment only: TAXI_OPENLINEAGE_API_KEY."""
+    """OpenLineage events of each run (tabflow/monitoring/openlineage.py), sent when the run ends
+    to a JSON-lines file and/or an HTTP endpoint (Marquez's api/v1/lineage, for one). The API
+    key, if the endpoint wants one, comes from the environment only:
+    TABFLOW_OPENLINEAGE_API_KEY."""
     # Empty: no file. One event per line, appended.
     openlineage_file: str = ""
     # Base URL of an OpenLineage HTTP endpoint; empty: none.

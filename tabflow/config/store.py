@@ -8,9 +8,9 @@ from .paths import require
 @dataclasses.dataclass
 class StoreConfig:
     """The MLMD store: SQLite file (default <output_root>/metadata.sqlite) unless mysql_host is
-    set. The metadata layer (tabflow/metadata/store.py) turns it into a connection. The MySQL password
-    is no setting (settings are printed and recorded): it is read when connecting, from
-    mysql_password_file or else the environment variable TAXI_MYSQL_PASSWORD."""
+    set. The metadata layer (tabflow/metadata/store.py) turns it into a connection. The MySQL
+    password is no setting (settings are printed and recorded): it is read when connecting,
+    from mysql_password_file or else the environment variable TABFLOW_MYSQL_PASSWORD."""
     metadata_path: str = ""
     mysql_host: str = ""
     mysql_port: int = 3306

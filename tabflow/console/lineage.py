@@ -165,4 +165,4 @@ def register(subparsers) -> None:
     p.add_argument("--output", metavar="FILE", help="append the events to FILE (JSON lines)")
     p.add_argument("--url", help="POST the events to an OpenLineage endpoint at URL "
                                  "(--openlineage-endpoint, default api/v1/lineage; API key "
-                                 "from TAXI_OPENLINEAGE_API_KEY)")
+                                 "from TABFLOW_OPENLINEAGE_API_KEY)")

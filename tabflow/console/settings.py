@@ -24,7 +24,8 @@ def add_config_arguments(parser: argparse.ArgumentParser, sections: Sequence[str
     """Flags for the top-level settings and those of `sections`, one help group each."""
     unknown = set(sections) - set(config_lib.SECTIONS)
     assert not unknown, f"no config section {sorted(unknown)}"
-    groups = [(None, "pipeline settings (also TAXI_<NAME> env variables)")]
+    groups = [(None, "pipeline settings (also TABFLOW_<NAME> env variables; TAXI_<NAME> "
+                     "still read)")]
     groups += [(name, f"{name} settings") for name in config_lib.SECTIONS if name in sections]
     for section, title in groups:
         group = parser.add_argument_group(title)
@@ -39,7 +40,7 @@ def add_config_arguments(parser: argparse.ArgumentParser, sections: Sequence[str
 
 def parse_config(argv: Sequence[str], environ: Optional[Mapping[str, str]] = None,
                  sections: Sequence[str] = ALL) -> config_lib.PipelineConfig:
-    """A config from flags (only those of `sections`) over TAXI_* variables and defaults."""
+    """A config from flags (only those of `sections`) over TABFLOW_* variables and defaults."""
     parser = argparse.ArgumentParser()
     add_config_arguments(parser, sections)
     return config_lib.from_sources(parser.parse_args(list(argv)), environ)

@@ -4,7 +4,7 @@
 `store_cfg` is the configuration's store section, or any object with its attributes
 (metadata_path and mysql_host for SQLite; the other mysql_* ones for MySQL). Readers open
 SQLite read-only, so a mistyped path never creates an empty store. The MySQL password is read
-here, when connecting: from mysql_password_file, else the environment (TAXI_MYSQL_PASSWORD).
+here, when connecting: from mysql_password_file, else the environment (TABFLOW_MYSQL_PASSWORD).
 """
 import os
 import socket
@@ -16,7 +16,8 @@ from ml_metadata import metadata_store
 from ml_metadata.proto import metadata_store_pb2
 
 from tabflow.metadata.errors import StoreError
-from tabflow.redaction import MYSQL_PASSWORD_VARIABLE, remember
+from tabflow import environment
+from tabflow.redaction import MYSQL_PASSWORD, remember
 
 
 def store_label(store_cfg) -> str:
@@ -27,14 +28,15 @@ def store_label(store_cfg) -> str:
 
 
 def mysql_password(store_cfg, environ: Optional[Mapping[str, str]] = None) -> str:
-    """The password from mysql_password_file (its first line) or TAXI_MYSQL_PASSWORD; ""
+    """The password from mysql_password_file (its first line) or TABFLOW_MYSQL_PASSWORD; ""
     when neither is set. StoreError naming the setting when the file cannot be read, or when
     both are set (which one is meant?)."""
     environ = os.environ if environ is None else environ
     path = store_cfg.mysql_password_file
-    if path and environ.get(MYSQL_PASSWORD_VARIABLE):
+    variable = environment.set_as(MYSQL_PASSWORD, environ)
+    if path and variable and environ[variable]:
         raise StoreError(f"the MySQL password is given twice, by config setting "
-                         f"mysql_password_file and by {MYSQL_PASSWORD_VARIABLE}: keep one")
+                         f"mysql_password_file and by {variable}: keep one")
     if path:
         try:
             with open(path, encoding="utf-8") as f:
@@ -44,7 +46,7 @@ def mysql_password(store_cfg, environ: Optional[Mapping[str, str]] = None) -> st
             raise StoreError(f"config setting mysql_password_file: cannot read {path}: "
                              f"{reason}") from None
     else:
-        password = environ.get(MYSQL_PASSWORD_VARIABLE, "")
+        password = environment.get(MYSQL_PASSWORD, environ)
     remember(password)
     return password
 
@@ -116,7 +118,7 @@ def _mysql_refusal(store_cfg) -> str:
                 "(setting mysql_ssl_verify_server_cert; ml-metadata 1.16's client verifies no "
                 "certificate: see docs/store.md)")
     return ("the server refused the user, password or database, or requires TLS (settings "
-            "mysql_user, mysql_database, mysql_password_file or TAXI_MYSQL_PASSWORD, "
+            "mysql_user, mysql_database, mysql_password_file or TABFLOW_MYSQL_PASSWORD, "
             "mysql_ssl_*)")
 
 

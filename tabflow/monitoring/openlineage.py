@@ -48,12 +48,14 @@ from openlineage.client.uuid import generate_static_uuid
 from tabflow.metadata import runs as mruns
 from tabflow.metadata.graph import Graph, custom
 from tabflow import contract as C
+from tabflow import environment
 from tabflow.redaction import mask_url, redact_text
 from tabflow.metadata import facts
 
 log = logging.getLogger(__name__)
 
-API_KEY_VARIABLE = "TAXI_OPENLINEAGE_API_KEY"
+API_KEY = "OPENLINEAGE_API_KEY"
+API_KEY_VARIABLE = environment.name(API_KEY)
 PRODUCER = "urn:tabflow:openlineage"
 FACETS_SCHEMA = Path(__file__).with_name("openlineage_facets.json")
 FACETS_SCHEMA_URL = "urn:tabflow:openlineage-facets:1"
@@ -434,7 +436,7 @@ def _transport(kind: str, target: str, timeout: float, endpoint: str, environ):
     from openlineage.client.transport.http import (
         ApiKeyTokenProvider, HttpConfig, HttpTransport, TokenProvider)
     from openlineage.client.transport.http_common import DEFAULT_RETRY_CONFIG
-    key = environ.get(API_KEY_VARIABLE, "")
+    key = environment.get(API_KEY, environ)
     auth = ApiKeyTokenProvider({"apiKey": key}) if key else TokenProvider({})
     return HttpTransport(HttpConfig(url=target, endpoint=endpoint, timeout=timeout, auth=auth,
                                     retry={**DEFAULT_RETRY_CONFIG, "total": 3, "read": 3,

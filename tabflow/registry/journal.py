@@ -25,17 +25,19 @@ import uuid
 from dataclasses import asdict, dataclass, field
 from typing import Callable, List, Optional
 
+from tabflow import environment
 from tabflow.registry import serving
 
 JOURNAL_FOLDER = ".registry-journal"
-CRASH_VARIABLE = "TAXI_TEST_CRASH_AT"
+CRASH = "TEST_CRASH_AT"
+CRASH_VARIABLE = environment.name(CRASH)
 PUSH = "push"
 
 
 def crash_point(window: str) -> None:
-    """For the crash tests only: TAXI_TEST_CRASH_AT=<window> kills this process there, as
+    """For the crash tests only: TABFLOW_TEST_CRASH_AT=<window> kills this process there, as
     kill -9 would."""
-    if os.environ.get(CRASH_VARIABLE) == window:
+    if environment.get(CRASH) == window:
         os.kill(os.getpid(), signal.SIGKILL)
 
 

@@ -63,7 +63,7 @@ class Airflow:
         (root / "dags").mkdir()
         (root / "dags" / "taxi_dag.py").write_text(DAG_FILE)
         self.env = {k: v for k, v in os.environ.items()
-                    if not k.startswith(("TAXI_", "AIRFLOW"))}
+                    if not k.startswith(("TABFLOW_", "TAXI_", "AIRFLOW"))}
         self.env.update(
             AIRFLOW_HOME=str(root / "airflow_home"),
             AIRFLOW__CORE__LOAD_EXAMPLES="False",

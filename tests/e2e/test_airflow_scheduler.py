@@ -44,7 +44,7 @@ class Scheduler:
         (root / "dags").mkdir()
         (root / "dags" / "taxi_dag.py").write_text(DAG_FILE)
         self.env = {k: v for k, v in os.environ.items()
-                    if not k.startswith(("TAXI_", "AIRFLOW"))}
+                    if not k.startswith(("TABFLOW_", "TAXI_", "AIRFLOW"))}
         self.env.update(
             AIRFLOW_HOME=str(home),
             AIRFLOW__CORE__EXECUTOR="LocalExecutor",

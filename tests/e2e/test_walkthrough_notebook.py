@@ -41,7 +41,7 @@ def _execute(root: Path, name: str) -> dict:
     executed = REPO / "outputs" / "notebooks" / f"{name}.executed.ipynb"
     with pytest.MonkeyPatch.context() as mp:
         # Only this test's settings reach the notebook's config.
-        for key in [k for k in os.environ if k.startswith("TAXI_")]:
+        for key in [k for k in os.environ if k.startswith(("TABFLOW_", "TAXI_"))]:
             mp.delenv(key)
         start = time.monotonic()
         nb = execute_notebook(NOTEBOOK, env, executed)

@@ -12,7 +12,7 @@ import pytest
 # Files a reviewer should look at after a run (screenshots, executed notebooks): listed at the
 # end of pytest's output, so CI logs say where they are. The tests run in several worker
 # processes (pytest-xdist), so each appends to one file the controlling process names and reads.
-_KEPT_ENV = "TABFLOW_TEST_KEPT_FILES"
+_KEPT_ENV = "PYTEST_KEPT_FILES_LIST"
 
 
 @pytest.fixture(scope="session")

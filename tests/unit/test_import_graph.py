@@ -1,13 +1,13 @@
 """The project's import graph, every import counted (function-level ones too): no cycles, and
-the ground floor (contract, config, redaction, dataset) imports nothing above it."""
+the ground floor (contract, config, environment, redaction, dataset) imports nothing above it."""
 import ast
 from pathlib import Path
 from typing import Dict, Set
 
 REPO = Path(__file__).resolve().parents[2]
 PACKAGES = ("tabflow", "pipeline", "modules", "runners")
-GROUND_FLOOR = ("tabflow", "tabflow.contract", "tabflow.config", "tabflow.redaction",
-                "tabflow.dataset")
+GROUND_FLOOR = ("tabflow", "tabflow.contract", "tabflow.config", "tabflow.environment",
+                "tabflow.redaction", "tabflow.dataset")
 
 
 def _modules() -> Dict[str, Path]:

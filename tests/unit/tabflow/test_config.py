@@ -38,6 +38,30 @@ def test_env_overrides():
                                     "pipeline_name": "taxi-dev"}
 
 
+def test_tabflow_variables_are_read_and_win_over_the_taxi_era_names():
+    env = {"TABFLOW_TRAIN_STEPS": "7", "TAXI_TRAIN_STEPS": "5", "TAXI_EVAL_STEPS": "3",
+           "TABFLOW_THRESHOLD": "0.6"}
+    assert C.env_overrides(env) == {"train_steps": 7, "eval_steps": 3, "threshold": 0.6}
+    assert C.unknown_env_variables(env) == [
+        "WARNING: TAXI_TRAIN_STEPS and TABFLOW_TRAIN_STEPS are both set; TABFLOW_TRAIN_STEPS "
+        "is used"]
+    # The same value under both names is no conflict.
+    assert C.unknown_env_variables({"TABFLOW_EVAL_STEPS": "3", "TAXI_EVAL_STEPS": "3"}) == []
+
+
+def test_a_misspelt_tabflow_variable_names_the_setting_meant():
+    [line] = C.unknown_env_variables({"TABFLOW_TRAIN_STEP": "5"})
+    assert line == ("WARNING: environment variable TABFLOW_TRAIN_STEP is not a setting and is "
+                    "ignored; did you mean TABFLOW_TRAIN_STEPS (setting train_steps)?")
+    assert C.unknown_env_variables({"TABFLOW_VENV": ".v", "TAXI_GIT_COMMIT": "abc",
+                                    "TABFLOW_MYSQL_PASSWORD": "pw", "TABFLOW_": "x"}) == []
+
+
+def test_a_bad_tabflow_value_names_the_variable():
+    with pytest.raises(ValueError, match="environment variable TABFLOW_TRAIN_STEPS"):
+        C.from_sources(environ={"TABFLOW_TRAIN_STEPS": "five", "TAXI_TRAIN_STEPS": "5"})
+
+
 @pytest.mark.parametrize("raw,expected", [
     ("1", True), ("TRUE", True), ("yes", True), ("on", True),
     ("0", False), ("False", False), ("no", False), (" off ", False)])
@@ -330,7 +354,7 @@ def test_unknown_taxi_variables_are_warned_about_with_the_closest_setting():
     warnings = C.unknown_env_variables(env)
     assert len(warnings) == 2
     stepz = next(w for w in warnings if "TAXI_TRAIN_STEPZ" in w)
-    assert "train_steps" in stepz and "TAXI_TRAIN_STEPS" in stepz and "\n" not in stepz
+    assert "train_steps" in stepz and "TABFLOW_TRAIN_STEPS" in stepz and "\n" not in stepz
     assert any("TAXI_QQQQQQQQ" in w for w in warnings)
     # A warning, not an error: the known settings still apply.
     assert C.from_sources(environ=env).training.train_steps == 3

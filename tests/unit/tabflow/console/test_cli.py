@@ -188,7 +188,7 @@ def test_a_mysql_password_flag_is_refused_in_one_line(capsys, tmp_path):
     assert e.value.code == 2
     captured = capsys.readouterr()
     assert captured.err.count("\n") == 1 and captured.err.startswith("ERROR: --mysql-password")
-    assert "--mysql-password-file" in captured.err and "TAXI_MYSQL_PASSWORD" in captured.err
+    assert "--mysql-password-file" in captured.err and "TABFLOW_MYSQL_PASSWORD" in captured.err
     assert "s3cret" not in captured.out + captured.err
 
 

@@ -174,7 +174,7 @@ def test_a_push_killed_before_tfx_records_it_is_reported(registry):
         import os, signal
         from tabflow.registry import pushes
         pushes.publish({serving_dir!r}, {model!r}, {os.path.dirname(model)!r}, "/pushed/3")
-        if os.environ.get("TAXI_TEST_CRASH_AT") == "after-publish":
+        if os.environ.get("TABFLOW_TEST_CRASH_AT") == "after-publish":
             os.kill(os.getpid(), signal.SIGKILL)
     """)
     [v3] = [v for v in serving.versions(serving_dir) if v not in (v1, v2)]
