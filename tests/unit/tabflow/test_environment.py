@@ -1,5 +1,7 @@
 """tabflow.environment: TABFLOW_<NAME> first, the taxi-era TAXI_<NAME> still read; and the
 secrets under either name are read where they are used and masked everywhere."""
+from types import SimpleNamespace
+
 import pytest
 
 from tabflow import environment
@@ -8,7 +10,6 @@ from tabflow.metadata.errors import StoreError
 from tabflow.metadata.store import mysql_password
 from tabflow.monitoring import openlineage
 from tabflow.redaction import known_secrets
-from types import SimpleNamespace
 
 
 @pytest.mark.parametrize("environ,want,variable", [
