@@ -48,15 +48,18 @@ def pytest_unconfigure(config):
             Path(name).unlink(missing_ok=True)
 
 
-# Fixtures of tests/e2e/conftest.py that hold shared pipeline runs: every test file that uses
-# one runs on the same worker, so the runs are made once per session, not once per worker.
+# Fixtures of tests/e2e/conftest.py that hold shared pipeline runs, and the files whose tests
+# use them: these files run on one worker, so the runs are made once per session, not once per
+# worker. The scheduler sees only test ids, so the files are listed; collection checks the
+# list against the fixtures each test really uses.
 SHARED_RUNS = {"three_runs", "beam_runs"}
 SHARED_GROUP = "shared-runs"
+SHARED_FILES = frozenset(f"tests/e2e/{name}.py" for name in (
+    "test_airflow", "test_beam", "test_code_edit_e2e", "test_health_page", "test_lineage_e2e",
+    "test_local_pipeline", "test_notebook_in_browser", "test_openlineage_e2e",
+    "test_registry_e2e", "test_resume_e2e", "test_review_notebook", "test_review_report",
+    "test_run_end_e2e"))
 
-# The longest test files (and the shared-runs group), longest first, as `--durations=0`
-# measured them on 2 cores: a worker that starts one of these early does not leave the other
-# idle at the end. Only the order depends on this list; a file missing from it starts after
-# the listed ones, end-to-end files before unit tests.
 LONGEST_FIRST = (
     SHARED_GROUP,
     "data/taxi/tests/test_data_gate_matrix.py",
@@ -72,28 +75,40 @@ LONGEST_FIRST = (
 )
 
 
-def _file(item) -> str:
-    return item.nodeid.split("::")[0]
+def _group_of(nodeid: str) -> str:
+    """The unit a worker runs whole: a test file, or all the files sharing the runs."""
+    path = nodeid.split("::", 1)[0]
+    return SHARED_GROUP if path in SHARED_FILES else path
+
+
+def pytest_xdist_make_scheduler(config, log):
+    """Whole files per worker as --dist loadfile, with the shared-runs files as one unit."""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class SharedRunsScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return _group_of(nodeid)
+
+    return SharedRunsScheduling(config, log)
 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config, items):
-    """Each test file runs whole on one worker (--dist loadgroup, one group per file, one for
-    all users of the shared runs), and workers take the groups in this order: the longest
-    first, then the other end-to-end files, then unit tests, so that the many short unit files
-    fill the end instead of one long file running alone."""
+    """Workers take the units (tests/support/pytest_plugin.py: _group_of) in this order: the
+    longest first, then the other end-to-end files, then unit tests, so that the many short unit
+    files fill the end instead of one long file running alone."""
+    unlisted = sorted({item.nodeid.split("::", 1)[0] for item in items
+                       if SHARED_RUNS & set(item.fixturenames)} - SHARED_FILES)
+    if unlisted:
+        raise pytest.UsageError(f"{', '.join(unlisted)} use the shared e2e runs: add them to "
+                                "SHARED_FILES in tests/support/pytest_plugin.py")
     rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
-    sharing = {_file(item) for item in items if SHARED_RUNS & set(item.fixturenames)}
-    groups = {id(item): SHARED_GROUP if _file(item) in sharing else _file(item)
-              for item in items}
     position = {}
     for index, item in enumerate(items):
-        position.setdefault(groups[id(item)], index)
+        position.setdefault(_group_of(item.nodeid), index)
 
     def key(item):
-        group = groups[id(item)]
+        group = _group_of(item.nodeid)
         return (rank.get(group, len(rank)), 0 if item.get_closest_marker("e2e") else 1,
                 position[group])
     items.sort(key=key)
-    for item in items:
-        item.add_marker(pytest.mark.xdist_group(groups[id(item)]))
