@@ -77,7 +77,7 @@ def _flag_name(arg: str) -> str:
 def beam_pipeline_args(beam) -> List[str]:
     """The preset's arguments, with any flag also given in beam.beam_args replaced by it.
 
-    `beam` is the config's beam section (tabflow/config.py: BeamConfig)."""
+    `beam` is the config's beam section (tabflow/config/beam.py: BeamConfig)."""
     overrides = {_flag_name(a) for a in beam.beam_args}
     return [a for a in PRESETS[beam.beam_preset](beam)
             if _flag_name(a) not in overrides] + list(beam.beam_args)

@@ -6,7 +6,7 @@ Secrets never come from settings (settings are printed by `config` and recorded 
 the run's provenance): the webhook URL is read from TABFLOW_ALERT_WEBHOOK_URL and the SMTP
 password from TABFLOW_ALERT_SMTP_PASSWORD, when the notification is sent. E-mail goes over TLS
 (STARTTLS or SMTPS) with the server's certificate and host name verified; a login without TLS
-is refused by the settings unless smtp_allow_plaintext_login is true (tabflow/config.py).
+is refused by the settings unless smtp_allow_plaintext_login is true (tabflow/config/alerts.py).
 """
 import json
 import logging
