@@ -10,7 +10,7 @@ from ml_metadata.proto import metadata_store_pb2
 from tabflow.metadata import runs as mlmd_runs
 from tests.support.pipeline_runs import (COMPONENTS, RESOLVER, RESOLVERS, SMALL, snapshot,
                                          with_overrides, write_broken_column)
-from tests.support.default_dataset import facts
+from tests.support.default_dataset import facts, latest_span_files
 
 pytestmark = pytest.mark.e2e
 
@@ -119,8 +119,8 @@ def test_third_run_is_fully_cached_and_publishes_nothing(three_runs):
 
 
 def _latest_span_csv(config) -> Path:
-    spans = sorted(Path(config.data.data_root).glob("span-*"), key=lambda p: int(p.name[5:]))
-    return spans[-1] / "data.csv"
+    [path] = latest_span_files(config.data.data_root)
+    return path
 
 
 def _positive(spec, rows, types) -> list:

@@ -39,10 +39,19 @@ class DatasetFacts:
 DRIFT_SCALE = 5.0
 
 
+def latest_span_files(data_root: str) -> List[Path]:
+    """The CSV files of the newest span under data_root, as the pipeline lists span folders
+    (canonical span-N names only)."""
+    from pipeline.components import span_folders
+    spans = {n: files for n, files in span_folders(data_root).items() if files}
+    newest = max(spans)
+    return [Path(data_root) / f"span-{newest}" / name for name in sorted(spans[newest])
+            if name.endswith(".csv")]
+
+
 def _latest_span_columns(spec) -> Dict[str, List[str]]:
-    spans = sorted(Path(spec.data_root).glob("span-*"), key=lambda p: int(p.name[5:]))
     columns: Dict[str, List[str]] = {}
-    for path in sorted(spans[-1].glob("*.csv")):
+    for path in latest_span_files(spec.data_root):
         with open(path, newline="") as f:
             for row in csv.DictReader(f):
                 for key, value in row.items():
