@@ -98,8 +98,12 @@ class DagsterEngine:
                                                  raise_on_error=False)
         if not result.success:
             failure = next((e for e in result.all_events if e.is_step_failure), None)
-            detail = (failure.event_specific_data.error.message.strip()
-                      if failure is not None and failure.event_specific_data.error else "")
+            data = failure.event_specific_data if failure is not None else None
+            detail = ""
+            if data is not None and data.user_failure_data is not None:
+                detail = data.user_failure_data.description or ""  # a gate's verdict
+            elif data is not None and data.error is not None:
+                detail = data.error.message.strip()
             raise RuntimeError(f"Dagster run {result.run_id} failed"
                                + (f": {detail}" if detail else ""))
 
