@@ -31,45 +31,50 @@ class DagsterEngine:
         self.retry_delay_seconds = retry_delay_seconds
         self.instance = instance
 
-    def job(self, ir):
+    def job(self, ir, run_ir=None, resource_defs=None):
+        """A Dagster job with one op per node of `ir` (its shape). Each op launches its node of
+        run_ir(context) (default: `ir` itself): the IR compiled for the run being executed."""
         import dagster as dg
         from tfx.orchestration import metadata
         from tfx.orchestration.local import runner_utils
         from tfx.orchestration.portable import launcher
 
-        deployment = runner_utils.extract_local_deployment_config(ir)
-        connection = getattr(deployment.metadata_connection_config,
-                             deployment.metadata_connection_config.WhichOneof(
-                                 "connection_config"))
         failures = _deterministic_failures()
         policy = dg.RetryPolicy(max_retries=self.retries, delay=self.retry_delay_seconds,
                                 backoff=dg.Backoff.EXPONENTIAL)
+        run_ir = run_ir or (lambda context: ir)
+        required = {"tabflow_run"} if resource_defs else set()
+
+        def launch(run, node_id, context):
+            [node] = [n.pipeline_node for n in run.nodes
+                      if n.pipeline_node.node_info.id == node_id]
+            if node.execution_options.HasField("skip"):
+                context.log.info(f"{node_id}: skipped (partial run)")
+                return
+            deployment = runner_utils.extract_local_deployment_config(run)
+            connection = getattr(deployment.metadata_connection_config,
+                                 deployment.metadata_connection_config.WhichOneof(
+                                     "connection_config"))
+            node_launcher = launcher.Launcher(
+                pipeline_node=node, mlmd_connection=metadata.Metadata(connection),
+                pipeline_info=run.pipeline_info, pipeline_runtime_spec=run.runtime_spec,
+                executor_spec=runner_utils.extract_executor_spec(deployment, node_id),
+                custom_driver_spec=runner_utils.extract_custom_driver_spec(deployment, node_id))
+            try:
+                node_launcher.launch()
+            except failures as e:
+                raise dg.Failure(description=str(e), allow_retries=False) from e
 
         def make_op(node):
-            pipeline_node = node.pipeline_node
-            node_id = pipeline_node.node_info.id
-            upstream = list(pipeline_node.upstream_nodes)
+            node_id = node.pipeline_node.node_info.id
+            upstream = list(node.pipeline_node.upstream_nodes)
 
             @dg.op(name=node_id.replace(".", "_"),
                    ins={f"after_{i}": dg.In(dg.Nothing) for i in range(len(upstream))},
                    out=dg.Out(dg.Nothing), retry_policy=policy,
-                   tags={"tfx/node_id": node_id})
+                   required_resource_keys=required, tags={"tfx/node_id": node_id})
             def run_node(context):
-                if pipeline_node.execution_options.HasField("skip"):
-                    context.log.info(f"{node_id}: skipped (partial run)")
-                    return
-                node_launcher = launcher.Launcher(
-                    pipeline_node=pipeline_node,
-                    mlmd_connection=metadata.Metadata(connection),
-                    pipeline_info=ir.pipeline_info,
-                    pipeline_runtime_spec=ir.runtime_spec,
-                    executor_spec=runner_utils.extract_executor_spec(deployment, node_id),
-                    custom_driver_spec=runner_utils.extract_custom_driver_spec(deployment,
-                                                                               node_id))
-                try:
-                    node_launcher.launch()
-                except failures as e:
-                    raise dg.Failure(description=str(e), allow_retries=False) from e
+                launch(run_ir(context), node_id, context)
             return node_id, upstream, run_node
 
         ops = {node_id: (upstream, op) for node_id, upstream, op in
@@ -81,7 +86,8 @@ class DagsterEngine:
             for node_id, (upstream, op) in ops.items():  # IR nodes are in topological order
                 done[node_id] = op(**{f"after_{i}": done[u] for i, u in enumerate(upstream)})
 
-        return pipeline_graph.to_job(executor_def=dg.in_process_executor)
+        return pipeline_graph.to_job(executor_def=dg.in_process_executor,
+                                     resource_defs=resource_defs or {})
 
     def run_with_ir(self, ir, run_options=None) -> None:
         import dagster as dg

@@ -4,6 +4,7 @@ The runner chooses the metadata connection (the config's store, created if missi
 engine; the same function drives BeamDagRunner (runners/beam_runner.py): both are IR-based
 runners.
 """
+import contextlib
 import datetime
 import logging
 import os
@@ -196,45 +197,56 @@ def run(config: PipelineConfig, engine=None, runner_name: str = "local",
         return _run_locked(config, engine, runner_name, run_id, resume, resume_node)
 
 
-def _run_locked(config, engine, runner_name, run_id, resume, resume_node) -> RunResult:
+@contextlib.contextmanager
+def prepared_run(config: PipelineConfig, runner_name: str, run_id: str, terminal):
+    """The run's IR, compiled with its run id, its contexts and process recorded in MLMD;
+    on leaving, the run is marked finished (also when it failed: PipelineFailed is raised,
+    naming the component MLMD records as failed). For local_runner.run and for orchestrators
+    that drive the nodes themselves (runners/dagster_defs.py)."""
     from tabflow.metadata import run_lock
-    start = time.monotonic()
+    import modules  # noqa: F401  sets Keras 2 before TensorFlow loads
+    from pipeline.inputs import gather
+    # A bad dataset spec or a missing span is the user's to fix: one line, no run.
+    inputs = gather(config, runner_name)
+    handler = ProgressHandler(terminal)
     root = logging.getLogger()
+    root.addHandler(handler)
     connection = None
+    try:
+        from pipeline.pipeline import create_pipeline
+        from tabflow.compat.portable_run import compile_with_run_id
+        connection = metadata_connection(config)
+        pipeline = create_pipeline(config, inputs, metadata_connection=connection,
+                                   runner=runner_name)
+        # Bound here, the run id is known before the run; the runner keeps it.
+        ir = compile_with_run_id(pipeline, run_id)
+        for abandoned in _record_process(ir, connection, run_id, run_lock.LEASE_SECONDS):
+            terminal.write(f"  recorded run {abandoned} as ABANDONED (its process is gone; "
+                           f"`run --resume {abandoned}` restarts it)\n")
+        yield ir
+    except Exception as e:
+        # fd 2 is the log file here, which no secret may reach.
+        sys.stderr.write(redact_text(traceback.format_exc()))
+        node_id = failed_node(config, run_id)
+        handler.mark_failed(node_id)
+        _record_finished(connection, run_id)
+        raise PipelineFailed(run_id, node_id, e) from e
+    finally:
+        root.removeHandler(handler)
+    # Not in `finally`: a run stopped by Ctrl-C is left for the next run to record as
+    # abandoned, with its unfinished executions CANCELED.
+    _record_finished(connection, run_id)
+
+
+def _run_locked(config, engine, runner_name, run_id, resume, resume_node) -> RunResult:
+    start = time.monotonic()
     with logs_to_file(config.log_file) as terminal:
-        import modules  # noqa: F401  sets Keras 2 before TensorFlow loads
-        from pipeline.inputs import gather
-        # A bad dataset spec or a missing span is the user's to fix: one line, no run.
-        inputs = gather(config, runner_name)
-        handler = ProgressHandler(terminal)
-        root.addHandler(handler)
-        try:
+        with prepared_run(config, runner_name, run_id, terminal) as ir:
             from tfx import v1 as tfx
-            from pipeline.pipeline import create_pipeline
-            from tabflow.compat.portable_run import compile_with_run_id, partial_run_options
-            connection = metadata_connection(config)
-            pipeline = create_pipeline(config, inputs, metadata_connection=connection,
-                                       runner=runner_name)
-            # Bound here, the run id is known before the run; the runner keeps it.
-            ir = compile_with_run_id(pipeline, run_id)
-            for abandoned in _record_process(ir, connection, run_id, run_lock.LEASE_SECONDS):
-                terminal.write(f"  recorded run {abandoned} as ABANDONED (its process is gone; "
-                               f"`run --resume {abandoned}` restarts it)\n")
+            from tabflow.compat.portable_run import partial_run_options
             engine = engine or tfx.orchestration.LocalDagRunner()
             if resume_node is None:
                 engine.run_with_ir(ir)
             else:
                 engine.run_with_ir(ir, run_options=partial_run_options(resume_node, resume))
-        except Exception as e:
-            # fd 2 is the log file here, which no secret may reach.
-            sys.stderr.write(redact_text(traceback.format_exc()))
-            node_id = failed_node(config, run_id)
-            handler.mark_failed(node_id)
-            _record_finished(connection, run_id)
-            raise PipelineFailed(run_id, node_id, e) from e
-        finally:
-            root.removeHandler(handler)
-        # Not in `finally`: a run stopped by Ctrl-C is left for the next run to record as
-        # abandoned, with its unfinished executions CANCELED.
-        _record_finished(connection, run_id)
     return _summarize(config, run_id, time.monotonic() - start)
