@@ -81,7 +81,7 @@ def metadata_connection(config: PipelineConfig):
     return connection_config(config.store, create=True)
 
 
-def _summarize(config: PipelineConfig, run_id: str, wall: float) -> RunResult:
+def summarize(config: PipelineConfig, run_id: str, wall: float) -> RunResult:
     from tabflow.metadata import runs
     from tabflow.metadata.errors import NotFound
     from tabflow.metadata.store import open_store
@@ -249,4 +249,4 @@ def _run_locked(config, engine, runner_name, run_id, resume, resume_node) -> Run
                 engine.run_with_ir(ir)
             else:
                 engine.run_with_ir(ir, run_options=partial_run_options(resume_node, resume))
-    return _summarize(config, run_id, time.monotonic() - start)
+    return summarize(config, run_id, time.monotonic() - start)

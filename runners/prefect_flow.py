@@ -1,39 +1,40 @@
-"""The same pipeline as a Prefect 2 flow: one task per node of the compiled pipeline IR, each
-launching its node with TFX's portable launcher against the shared MLMD store (as
-LocalDagRunner does), submitted with its upstream tasks as `wait_for`. Tasks retry with
-exponential backoff; the data gates' verdicts are not retried. The flow run is named after the
-MLMD run id.
+"""The pipeline as a Prefect 2 flow (docs/prefect.md): one task per node of the compiled
+pipeline IR, each launching its node with TFX's portable launcher against the pipeline's MLMD
+store (runners/orchestrated.py), so caching, resolvers, the Cond around the Pusher and the gates
+behave as on Local. Tasks are submitted in the compiler's topological order, each waiting for
+its upstream nodes, and run one at a time (the nodes share the store and TensorFlow's state, as
+on Local).
 
-Work in progress (issue 23): a deployment with a schedule, span arrival, tests against a local
-Prefect server and docs are next.
+Each flow run compiles the pipeline with the data, schema and code as they are then, under a
+new MLMD run id (`prefect-<time>`), which names the flow run's tag `tabflow_run_id:<id>`. Tasks
+retry with exponential backoff (the retry settings of the config's airflow section: one set of
+retry and schedule settings for every scheduler), except on a gate's verdict on the data.
+
+`serve` serves two deployments to a Prefect server (PREFECT_API_URL): `tabflow/<pipeline>`,
+on airflow_schedule unless airflow_trigger is new_span, and `tabflow-spans/<pipeline>`, which
+looks under data_root every airflow_span_poll_seconds and starts one run of the first for each
+new span (the span is the run's idempotency key, so a span starts one run however often it is
+seen).
 """
+from typing import Any, Dict, Optional
+
 from prefect import flow, get_run_logger, task
 from prefect.task_runners import SequentialTaskRunner
-from prefect.tasks import exponential_backoff
 
-from tabflow.config import PipelineConfig
-
-
-def _launch(run, node_id: str) -> None:
-    from tfx.orchestration import metadata
-    from tfx.orchestration.local import runner_utils
-    from tfx.orchestration.portable import launcher
-    [node] = [n.pipeline_node for n in run.nodes if n.pipeline_node.node_info.id == node_id]
-    if node.execution_options.HasField("skip"):
-        return
-    deployment = runner_utils.extract_local_deployment_config(run)
-    connection = getattr(deployment.metadata_connection_config,
-                         deployment.metadata_connection_config.WhichOneof("connection_config"))
-    launcher.Launcher(
-        pipeline_node=node, mlmd_connection=metadata.Metadata(connection),
-        pipeline_info=run.pipeline_info, pipeline_runtime_spec=run.runtime_spec,
-        executor_spec=runner_utils.extract_executor_spec(deployment, node_id),
-        custom_driver_spec=runner_utils.extract_custom_driver_spec(deployment, node_id)).launch()
+FLOW_NAME = "tabflow"
+WATCHER_NAME = "tabflow-spans"
+RUN_ID_TAG = "tabflow_run_id"
 
 
-def _not_a_gate_verdict(task_obj, task_run, state) -> bool:
+def _config(settings: Optional[Dict[str, Any]]):
+    from runners import orchestrated
+    from tabflow.config import from_sources
+    return orchestrated.with_settings(from_sources(), settings, "Prefect flow parameter settings")
+
+
+def _retry_unless_a_verdict(task_obj, task_run, state) -> bool:
     """Retry unless the failure is a data gate's verdict: bad data stays bad."""
-    from runners.airflow_launcher import deterministic_failures
+    from runners.orchestrated import deterministic_failures
     try:
         state.result()
     except deterministic_failures():
@@ -43,37 +44,112 @@ def _not_a_gate_verdict(task_obj, task_run, state) -> bool:
     return True
 
 
-def pipeline_flow(config: PipelineConfig):
-    retries = config.airflow.airflow_retries
-    delay = config.airflow.airflow_retry_delay_seconds
+@task(retry_condition_fn=_retry_unless_a_verdict)
+def run_node(run, node_id: str) -> bool:
+    from runners import orchestrated
+    with orchestrated.forwarded_logs(get_run_logger()):
+        return orchestrated.launch(run.ir, node_id)
 
-    @task(retries=retries, retry_delay_seconds=exponential_backoff(backoff_factor=delay),
-          retry_condition_fn=_not_a_gate_verdict)
-    def run_node(run, node_id: str) -> None:
-        get_run_logger().info("launching %s", node_id)
-        _launch(run, node_id)
 
-    # One node at a time, as on Local: the launchers share the store and TensorFlow's state.
-    @flow(name=config.pipeline_name, task_runner=SequentialTaskRunner())
-    def tabflow_pipeline() -> str:
-        from runners import local_runner
-        from runners.progress import logs_to_file
-        from tabflow.metadata import run_lock, runs
-        local_runner.check_outputs(config)
-        run_id = local_runner.new_run_id("prefect")
-        with run_lock.held(config.store, config.pipeline_name, f"run {run_id}",
-                           on_renew=lambda store: runs.renew_run_lease(
-                               store, run_id, run_lock.LEASE_SECONDS)):
-            with logs_to_file(config.log_file) as terminal:
-                with local_runner.prepared_run(config, "prefect", run_id, terminal) as ir:
-                    futures = {}
-                    for node in ir.nodes:  # topological order
-                        node_id = node.pipeline_node.node_info.id
-                        futures[node_id] = run_node.with_options(name=node_id).submit(
-                            ir, node_id, wait_for=[futures[u] for u in
-                                                   node.pipeline_node.upstream_nodes])
-                    for future in futures.values():
-                        future.result()  # raises the first failure
-        return run_id
+@flow(name=FLOW_NAME, task_runner=SequentialTaskRunner(), validate_parameters=True)
+def tabflow_pipeline(settings: Optional[Dict[str, Any]] = None, wait_seconds: float = 0.0) -> str:
+    """One run of the pipeline; `settings` override the configuration for this run, by flat
+    name (as `tabflow config` prints them); while another run of the pipeline holds its run
+    lock, wait up to `wait_seconds` for it. Returns the MLMD run id."""
+    import modules  # noqa: F401  sets Keras 2 before TensorFlow loads
+    from prefect.context import get_run_context
+    from prefect.tasks import exponential_backoff
+    from runners import orchestrated
+    config = _config(settings)
+    retry = config.airflow
+    delay = (exponential_backoff(backoff_factor=retry.airflow_retry_delay_seconds)
+             if retry.airflow_exponential_backoff else retry.airflow_retry_delay_seconds)
+    with orchestrated.orchestrated_run(config, "prefect", wait_seconds) as run:
+        _tag_flow_run(get_run_context().flow_run.id, f"{RUN_ID_TAG}:{run.run_id}")
+        futures = {}
+        for node in run.ir.nodes:
+            node_id = node.pipeline_node.node_info.id
+            futures[node_id] = run_node.with_options(
+                name=node_id, retries=retry.airflow_retries, retry_delay_seconds=delay,
+            ).submit(run, node_id,
+                     wait_for=[futures[u] for u in node.pipeline_node.upstream_nodes])
+        for future in futures.values():
+            future.result()  # the first failure ends the run, with its reason
+    return run.run_id
 
-    return tabflow_pipeline
+
+def _tag_flow_run(flow_run_id, tag: str) -> None:
+    """Adds `tag` to the flow run (Prefect 2's synchronous client cannot update a flow run:
+    the asynchronous one does, in a thread of its own, away from the flow engine's loop)."""
+    import asyncio
+    import concurrent.futures
+    from prefect.client.orchestration import get_client
+
+    async def update():
+        async with get_client() as client:
+            flow_run = await client.read_flow_run(flow_run_id)
+            await client.update_flow_run(flow_run_id, tags=[*flow_run.tags, tag])
+
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, update()).result()
+
+
+@flow(name=WATCHER_NAME)
+def watch_spans(deployment: str) -> Optional[str]:
+    """Starts a run of `deployment` when a span newer than any the pipeline has ingested (MLMD)
+    lands under data_root; the span is the run's idempotency key."""
+    from prefect.deployments import run_deployment
+    from runners.airflow_trigger import last_ingested, newest_span
+    config = _config(None)
+    newest = newest_span(config.data.data_root)
+    done = last_ingested(config) or 0
+    if newest is None or newest <= done:
+        get_run_logger().info("no span newer than %s under %s", done, config.data.data_root)
+        return None
+    flow_run = run_deployment(deployment, timeout=0, idempotency_key=f"span-{newest}",
+                              as_subflow=False, tags=[f"span:{newest}"])
+    get_run_logger().info("span %s: flow run %s", newest, flow_run.name)
+    return str(flow_run.id)
+
+
+def deployments(config):
+    """The pipeline's deployment and its span watcher's (runner deployments for `serve`)."""
+    from prefect.deployments.runner import EntrypointType
+    from tabflow.config.cron import as_cron
+    schedule = config.airflow
+    pipeline = tabflow_pipeline.to_deployment(
+        name=config.pipeline_name, cron=as_cron(schedule.airflow_schedule)
+        if schedule.airflow_trigger == "schedule" else None,
+        entrypoint_type=EntrypointType.MODULE_PATH,
+        description=f"The TFX pipeline {config.pipeline_name}")
+    out = [pipeline]
+    if schedule.airflow_trigger == "new_span":
+        out.append(watch_spans.to_deployment(
+            name=config.pipeline_name, interval=schedule.airflow_span_poll_seconds,
+            parameters={"deployment": f"{FLOW_NAME}/{config.pipeline_name}"},
+            entrypoint_type=EntrypointType.MODULE_PATH,
+            description=f"a run of {FLOW_NAME}/{config.pipeline_name} per new span under "
+                        f"{config.data.data_root}"))
+    return out
+
+
+def serve(config, settings: Optional[Dict[str, Any]] = None) -> None:
+    """Serves the deployments until interrupted; their flow runs run in processes of this
+    one's. `settings` (by flat name) become the pipeline deployment's default parameters."""
+    from prefect import serve as prefect_serve
+    pipeline, *rest = deployments(config)
+    if settings:
+        pipeline.parameters = {"settings": dict(settings)}
+    prefect_serve(pipeline, *rest)
+
+
+def run(config, settings: Optional[Dict[str, Any]] = None, wait_seconds: float = 0.0):
+    """One flow run in this process (`tabflow run --runner prefect`), recorded by the server
+    PREFECT_API_URL names, else by a temporary one. `settings`: the flags `config` was built
+    with, which the flow reads again. Returns local_runner.RunResult; raises
+    local_runner.PipelineFailed when it fails."""
+    import time
+    from runners import local_runner
+    start = time.monotonic()
+    run_id = tabflow_pipeline(settings=settings, wait_seconds=wait_seconds)
+    return local_runner.summarize(config, run_id, time.monotonic() - start)

@@ -1,12 +1,13 @@
 """The `tabflow` console entry point: start a dataset folder from CSV data, run the
 pipeline, print its configuration, ask the MLMD store about lineage, review a run, propose a
-curated-schema update, compile for Kubeflow, list, promote and roll back the served model's
+curated-schema update, serve it to Dagster or Prefect, compile for Kubeflow, list, promote and roll back the served model's
 versions, collect old artifacts, draw the pipeline's health over its runs, and send a run's
 outcome to the alerts channels."""
 import argparse
 import sys
 
-from tabflow.console import health, init, kubeflow, lineage, models, notify, report, run, schema
+from tabflow.console import (health, init, kubeflow, lineage, models, notify, report, run,
+                             schema, serve)
 from tabflow.metadata.errors import NotFound, StoreError
 from tabflow import config as config_lib
 
@@ -14,7 +15,8 @@ from tabflow import config as config_lib
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tabflow", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
-    for command in (init, run, lineage, report, health, schema, kubeflow, models, notify):
+    for command in (init, run, serve, lineage, report, health, schema, kubeflow, models,
+                    notify):
         command.register(sub)
     return parser
 

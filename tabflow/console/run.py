@@ -2,11 +2,15 @@
 import os
 import sys
 
-from tabflow.console.settings import ALL, add_config_arguments
+from tabflow.console.settings import ALL, add_config_arguments, given_settings
 from tabflow import config as config_lib
 from tabflow import contract
 
-RUNNERS = {"local": "LocalDagRunner", "beam": "BeamDagRunner"}
+RUNNERS = {"local": "LocalDagRunner", "beam": "BeamDagRunner", "dagster": "Dagster",
+           "prefect": "Prefect"}
+# Their runs report their own end (alerts, metrics, OpenLineage) as the run closes, as they do
+# under their daemon or server (runners/orchestrated.py).
+SELF_REPORTING = ("dagster", "prefect")
 
 
 def _serving_version(config):
@@ -50,6 +54,9 @@ def _print_run_result(config, result) -> None:
 def cmd_run(args) -> int:
     from runners import local_runner
     config = config_lib.from_sources(args)
+    if args.resume and args.runner in SELF_REPORTING:
+        raise ValueError(f"--resume restarts Local and Beam runs; on {RUNNERS[args.runner]} "
+                         "start a new run (its unchanged components are served from the cache)")
     print(f"Pipeline '{config.pipeline_name}' on {RUNNERS[args.runner]}"
           f" (Beam preset: {config.beam.beam_preset})")
     print(f"  data:   {config.data.data_root}")
@@ -64,15 +71,23 @@ def cmd_run(args) -> int:
         if args.runner == "beam":
             from runners import beam_runner
             result = beam_runner.run(config, resume=args.resume, wait_seconds=args.wait)
+        elif args.runner == "dagster":
+            from runners import dagster_job
+            result = dagster_job.run(config, wait_seconds=args.wait)
+        elif args.runner == "prefect":
+            from runners import prefect_flow
+            result = prefect_flow.run(config, given_settings(args), wait_seconds=args.wait)
         else:
             result = local_runner.run(config, resume=args.resume, wait_seconds=args.wait)
     except local_runner.PipelineFailed as e:
         print(f"\nERROR: {e}", file=sys.stderr)
         print(f"Full log: {config.log_file}", file=sys.stderr)
-        _after_run(config, e.run_id, str(e.cause))
+        if args.runner not in SELF_REPORTING:
+            _after_run(config, e.run_id, str(e.cause))
         return 1
     _print_run_result(config, result)
-    _after_run(config, result.run_id)
+    if args.runner not in SELF_REPORTING:
+        _after_run(config, result.run_id)
     return 0
 
 
@@ -98,7 +113,10 @@ def cmd_config(args) -> int:
 def register(subparsers) -> None:
     p = subparsers.add_parser("run", help="run the pipeline end to end (LocalDagRunner by default)")
     p.add_argument("--runner", choices=sorted(RUNNERS), default="local",
-                   help="local: LocalDagRunner (default); beam: BeamDagRunner")
+                   help="local: LocalDagRunner (default); beam: BeamDagRunner; dagster: a "
+                        "Dagster job run in this process ($DAGSTER_HOME's instance, else a "
+                        "temporary one); prefect: a Prefect flow run in this process "
+                        "(PREFECT_API_URL's server, else a temporary one)")
     p.add_argument("--resume", metavar="RUN_ID",
                    help="restart a FAILED or ABANDONED Local/Beam run from its failed node, "
                         "reusing the outputs upstream of it (TFX partial run)")

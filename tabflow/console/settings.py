@@ -52,3 +52,10 @@ def open_store(args):
     from tabflow.metadata.store import open_store as open_metadata_store
     config = config_lib.from_sources(args)
     return config, open_metadata_store(config.store)
+
+
+def given_settings(args) -> dict:
+    """{flat name: raw text} of the config flags given on this command line, for a process
+    that reads the configuration again (an orchestrator's run)."""
+    return {name: getattr(args, f"cfg_{name}") for name in config_lib.FIELDS
+            if getattr(args, f"cfg_{name}", None) is not None}

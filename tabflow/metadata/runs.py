@@ -310,8 +310,9 @@ def renew_run_lease(store, run_id: str, lease_seconds: float) -> None:
         store.put_contexts([context])
 
 
-# The runners that record their process on the run context (runners/local_runner.py).
-_RECORDING_RUNNERS = ("local", "beam")
+# The runners that record their process on the run context (runners/local_runner.py,
+# runners/orchestrated.py).
+_RECORDING_RUNNERS = ("local", "beam", "dagster", "prefect")
 
 
 def _status(executions, runner: str, context) -> str:
