@@ -39,7 +39,7 @@ def compiled_shape(config: PipelineConfig):
         runner="dagster"), "dagster-shape")
 
 
-def _run_resource(config: PipelineConfig, expected_nodes: list):
+def _run_resource(expected_nodes: list):
     import dagster as dg
     from runners import local_runner, orchestrated
 
@@ -53,8 +53,8 @@ def _run_resource(config: PipelineConfig, expected_nodes: list):
             description="while another run of the pipeline holds its run lock, wait up to "
                         "this long for it (default: fail at once, naming that run)")})
     def tabflow_run(init_context):
-        run_config = orchestrated.with_settings(
-            config, init_context.resource_config["settings"],
+        run_config = orchestrated.run_config(
+            init_context.resource_config["settings"],
             "Dagster run config resources.tabflow_run.config.settings")
         run = None
         try:
@@ -68,6 +68,7 @@ def _run_resource(config: PipelineConfig, expected_nodes: list):
                         f"this run's pipeline has the nodes {found}, the Dagster job "
                         f"{expected_nodes}: a setting changed the pipeline's shape; reload the "
                         "code location with that setting instead")
+                _resume_a_reexecution(init_context, run, found)
                 yield run
         except local_runner.PipelineFailed as e:
             if run is None or run.error is None:
@@ -75,6 +76,25 @@ def _run_resource(config: PipelineConfig, expected_nodes: list):
             # An op failed: its step already failed the Dagster run with the reason.
             init_context.log.error(str(e))
     return tabflow_run
+
+
+def _resume_a_reexecution(init_context, run, nodes: list) -> None:
+    """A re-execution of some of a Dagster run's steps (Dagster's "from failure" or a step
+    selection) is TFX's partial run of this MLMD run: the selected nodes and what follows them
+    run, the others' outputs are the parent run's."""
+    from runners import orchestrated
+    dagster_run = init_context.dagster_run
+    steps = dagster_run.step_keys_to_execute
+    if not dagster_run.parent_run_id or not steps or len(steps) == len(nodes):
+        return
+    parent = init_context.instance.get_run_by_id(dagster_run.parent_run_id)
+    base = parent.tags.get(RUN_ID_TAG) if parent is not None else None
+    if base is None:
+        raise ValueError(f"Dagster run {dagster_run.parent_run_id} never started its MLMD run: "
+                         "re-execute all its steps instead")
+    node_of = {op_name(node_id): node_id for node_id in nodes}
+    orchestrated.resume_from(run.ir, [node_of[step] for step in steps], base)
+    init_context.log.info(f"re-executes {sorted(steps)} of MLMD run {base} (a TFX partial run)")
 
 
 def build_job(config: PipelineConfig, shape=None):
@@ -128,12 +148,13 @@ def build_job(config: PipelineConfig, shape=None):
 
     return pipeline_graph.to_job(
         executor_def=dg.in_process_executor,
-        resource_defs={RESOURCE: _run_resource(config, [n for n, _, _ in ops])})
+        resource_defs={RESOURCE: _run_resource([n for n, _, _ in ops])})
 
 
-def run(config: PipelineConfig, instance=None, wait_seconds: float = 0.0):
+def run(config: PipelineConfig, settings=None, instance=None, wait_seconds: float = 0.0):
     """One run of the pipeline's Dagster job in this process (`tabflow run --runner dagster`),
     recorded in `instance` (default: the instance $DAGSTER_HOME names, else a temporary one).
+    `settings`: the flags `config` was built with, which the run reads again.
     Returns local_runner.RunResult; raises local_runner.PipelineFailed when it fails."""
     import time
     from runners import local_runner
@@ -145,7 +166,8 @@ def run(config: PipelineConfig, instance=None, wait_seconds: float = 0.0):
     instance = instance or instance_or_none()
     result = job.execute_in_process(
         instance=instance, raise_on_error=False,
-        run_config={"resources": {RESOURCE: {"config": {"wait_seconds": float(wait_seconds)}}},
+        run_config={"resources": {RESOURCE: {"config": {"wait_seconds": float(wait_seconds),
+                                                        "settings": dict(settings or {})}}},
                     # Dagster's event lines are in its instance; the terminal shows progress.
                     "loggers": {"console": {"config": {"log_level": "WARNING"}}}})
     # Tagged by the resource once the run had its MLMD id.

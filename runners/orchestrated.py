@@ -28,22 +28,20 @@ class NodeFailed(RuntimeError):
     pass
 
 
-def with_settings(config: PipelineConfig, settings: Optional[Mapping[str, Any]],
-                  source: str) -> PipelineConfig:
-    """`config` with settings given by flat name (as text or a plain value) for one run, such
-    as a Dagster run config's or a Prefect flow run's parameters. A bad one is a ValueError
-    naming `source` and the setting."""
-    if not settings:
-        return config
-    from tabflow.config import FIELDS
+def run_config(settings: Optional[Mapping[str, Any]], source: str) -> PipelineConfig:
+    """The configuration of one run: defaults, TABFLOW_* variables, then `settings` by flat
+    name (as text or plain values: a Dagster run config's, a Prefect flow run's parameters, or
+    the flags of `tabflow run`), each derived path following them as it does from flags. A bad
+    one is a ValueError naming `source` and the setting."""
+    from tabflow.config import FIELDS, from_sources
     parsed = {}
-    for name, value in settings.items():
+    for name, value in (settings or {}).items():
         if name not in FIELDS:
             raise ValueError(f"{source}: unknown setting {name!r}")
-        parsed[name] = parse_value(name, value if isinstance(value, str) else
-                                   str(value).lower() if isinstance(value, bool) else
-                                   str(value), f"{source}.{name}")
-    return config.replace(**parsed)
+        text = (value if isinstance(value, str) else str(value).lower()
+                if isinstance(value, bool) else str(value))
+        parsed[name] = parse_value(name, text, f"{source}.{name}")
+    return from_sources(**parsed)
 
 
 def node_ids(ir) -> list:
@@ -57,12 +55,17 @@ def launch(ir, node_id: str) -> bool:
     from tfx.orchestration import metadata
     from tfx.orchestration.local import runner_utils
     from tfx.orchestration.portable import launcher
+    from tfx.orchestration.portable import partial_run_utils
     [node] = [n.pipeline_node for n in ir.nodes if n.pipeline_node.node_info.id == node_id]
     if node.execution_options.HasField("skip"):
         return False
     deployment = runner_utils.extract_local_deployment_config(ir)
     connection = getattr(deployment.metadata_connection_config,
                          deployment.metadata_connection_config.WhichOneof("connection_config"))
+    if node.execution_options.run.perform_snapshot:
+        # The first node of a partial run: the reused outputs join this run first.
+        with metadata.Metadata(connection) as handle:
+            partial_run_utils.snapshot(handle, ir)
     launcher.Launcher(
         pipeline_node=node, mlmd_connection=metadata.Metadata(connection),
         pipeline_info=ir.pipeline_info, pipeline_runtime_spec=ir.runtime_spec,
@@ -71,10 +74,34 @@ def launch(ir, node_id: str) -> bool:
     return True
 
 
+def resume_from(ir, node_ids, base_run_id: str) -> None:
+    """Marks `ir` for TFX's partial run (as `tabflow run --resume` does): `node_ids` and every
+    node downstream of them run; the others' outputs are taken from the MLMD run
+    `base_run_id`, and recorded in this run too. For an orchestrator's re-execution of a
+    failed run from its failed step."""
+    from tfx.orchestration.portable import partial_run_utils
+    from tfx.proto.orchestration import pipeline_pb2
+    partial_run_utils.mark_pipeline(
+        ir, from_nodes=list(node_ids),
+        snapshot_settings=pipeline_pb2.SnapshotSettings(
+            base_pipeline_run_strategy=pipeline_pb2.SnapshotSettings.BasePipelineRunStrategy(
+                base_run_id=base_run_id)))
+
+
 def deterministic_failures() -> tuple:
     """The gates' verdicts on the data: a retry would read the same files and fail again."""
     from runners.airflow_launcher import deterministic_failures as verdicts
     return verdicts()
+
+
+def retry_delays(retry) -> list:
+    """The delay before each retry, in seconds, from the config's retry settings: doubling when
+    exponential, at most airflow_max_retry_delay_seconds, as the Airflow DAG's (Prefect takes
+    the list; Dagster's retry policy has no cap)."""
+    factor = 2 if retry.airflow_exponential_backoff else 1
+    cap = max(retry.airflow_max_retry_delay_seconds, retry.airflow_retry_delay_seconds)
+    return [min(retry.airflow_retry_delay_seconds * factor ** i, cap)
+            for i in range(retry.airflow_retries)] or [0]
 
 
 @contextlib.contextmanager

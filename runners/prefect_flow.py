@@ -28,8 +28,7 @@ RUN_ID_TAG = "tabflow_run_id"
 
 def _config(settings: Optional[Dict[str, Any]]):
     from runners import orchestrated
-    from tabflow.config import from_sources
-    return orchestrated.with_settings(from_sources(), settings, "Prefect flow parameter settings")
+    return orchestrated.run_config(settings, "Prefect flow parameter settings")
 
 
 def _retry_unless_a_verdict(task_obj, task_run, state) -> bool:
@@ -58,24 +57,29 @@ def tabflow_pipeline(settings: Optional[Dict[str, Any]] = None, wait_seconds: fl
     lock, wait up to `wait_seconds` for it. Returns the MLMD run id."""
     import modules  # noqa: F401  sets Keras 2 before TensorFlow loads
     from prefect.context import get_run_context
-    from prefect.tasks import exponential_backoff
     from runners import orchestrated
     config = _config(settings)
     retry = config.airflow
-    delay = (exponential_backoff(backoff_factor=retry.airflow_retry_delay_seconds)
-             if retry.airflow_exponential_backoff else retry.airflow_retry_delay_seconds)
+    delay = orchestrated.retry_delays(retry)
     with orchestrated.orchestrated_run(config, "prefect", wait_seconds) as run:
         _tag_flow_run(get_run_context().flow_run.id, f"{RUN_ID_TAG}:{run.run_id}")
-        futures = {}
-        for node in run.ir.nodes:
-            node_id = node.pipeline_node.node_info.id
-            futures[node_id] = run_node.with_options(
-                name=node_id, retries=retry.airflow_retries, retry_delay_seconds=delay,
-            ).submit(run, node_id,
-                     wait_for=[futures[u] for u in node.pipeline_node.upstream_nodes])
+        futures = submit_nodes(run.ir, lambda node_id, wait_for: run_node.with_options(
+            name=node_id, retries=retry.airflow_retries, retry_delay_seconds=delay,
+        ).submit(run, node_id, wait_for=wait_for))
         for future in futures.values():
             future.result()  # the first failure ends the run, with its reason
     return run.run_id
+
+
+def submit_nodes(ir, submit) -> dict:
+    """{node id: submit(node id, the futures of its upstream nodes)}, in the compiler's
+    topological order."""
+    futures = {}
+    for node in ir.nodes:
+        futures[node.pipeline_node.node_info.id] = submit(
+            node.pipeline_node.node_info.id,
+            [futures[u] for u in node.pipeline_node.upstream_nodes])
+    return futures
 
 
 def _tag_flow_run(flow_run_id, tag: str) -> None:
@@ -95,19 +99,20 @@ def _tag_flow_run(flow_run_id, tag: str) -> None:
 
 
 @flow(name=WATCHER_NAME)
-def watch_spans(deployment: str) -> Optional[str]:
+def watch_spans(deployment: str, settings: Optional[Dict[str, Any]] = None) -> Optional[str]:
     """Starts a run of `deployment` when a span newer than any the pipeline has ingested (MLMD)
     lands under data_root; the span is the run's idempotency key."""
     from prefect.deployments import run_deployment
     from runners.airflow_trigger import last_ingested, newest_span
-    config = _config(None)
+    config = _config(settings)
     newest = newest_span(config.data.data_root)
     done = last_ingested(config) or 0
     if newest is None or newest <= done:
         get_run_logger().info("no span newer than %s under %s", done, config.data.data_root)
         return None
     flow_run = run_deployment(deployment, timeout=0, idempotency_key=f"span-{newest}",
-                              as_subflow=False, tags=[f"span:{newest}"])
+                              as_subflow=False, tags=[f"span:{newest}"],
+                              parameters={"settings": settings} if settings else None)
     get_run_logger().info("span %s: flow run %s", newest, flow_run.name)
     return str(flow_run.id)
 
@@ -137,10 +142,11 @@ def serve(config, settings: Optional[Dict[str, Any]] = None) -> None:
     """Serves the deployments until interrupted; their flow runs run in processes of this
     one's. `settings` (by flat name) become the pipeline deployment's default parameters."""
     from prefect import serve as prefect_serve
-    pipeline, *rest = deployments(config)
+    served = deployments(config)
     if settings:
-        pipeline.parameters = {"settings": dict(settings)}
-    prefect_serve(pipeline, *rest)
+        for deployment in served:
+            deployment.parameters = {**deployment.parameters, "settings": dict(settings)}
+    prefect_serve(*served)
 
 
 def run(config, settings: Optional[Dict[str, Any]] = None, wait_seconds: float = 0.0):

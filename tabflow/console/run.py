@@ -73,7 +73,7 @@ def cmd_run(args) -> int:
             result = beam_runner.run(config, resume=args.resume, wait_seconds=args.wait)
         elif args.runner == "dagster":
             from runners import dagster_job
-            result = dagster_job.run(config, wait_seconds=args.wait)
+            result = dagster_job.run(config, given_settings(args), wait_seconds=args.wait)
         elif args.runner == "prefect":
             from runners import prefect_flow
             result = prefect_flow.run(config, given_settings(args), wait_seconds=args.wait)

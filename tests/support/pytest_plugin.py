@@ -55,8 +55,9 @@ def pytest_unconfigure(config):
 SHARED_RUNS = {"three_runs", "beam_runs"}
 SHARED_GROUP = "shared-runs"
 SHARED_FILES = frozenset(f"tests/e2e/{name}.py" for name in (
-    "test_airflow", "test_beam", "test_code_edit_e2e", "test_health_page", "test_lineage_e2e",
-    "test_local_pipeline", "test_notebook_in_browser", "test_openlineage_e2e",
+    "test_airflow", "test_beam", "test_code_edit_e2e", "test_dagster", "test_health_page",
+    "test_lineage_e2e",
+    "test_local_pipeline", "test_notebook_in_browser", "test_openlineage_e2e", "test_prefect",
     "test_registry_e2e", "test_resume_e2e", "test_review_notebook", "test_review_report",
     "test_run_end_e2e"))
 

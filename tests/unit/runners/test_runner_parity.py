@@ -3,7 +3,9 @@
 Local runs the compiled IR (Beam compiles the very same IR, so comparing the two shapes could
 not fail: Beam's outcomes are compared with Local's and Airflow's run by run in
 tests/e2e/test_airflow.py::test_the_same_outcomes_as_local_and_beam); Airflow builds a DAG
-with one task per component; Kubeflow v2 compiles a PipelineSpec. The documented differences: neither Kubeflow target has the drift
+with one task per component; Dagster a job with one op per node (its dependencies read back
+from the job's definition); Prefect submits one task per node, each waiting for its upstream
+nodes (read back from a flow run whose tasks are recorded, not launched); Kubeflow v2 compiles a PipelineSpec. The documented differences: neither Kubeflow target has the drift
 baseline resolver (KubeflowV2's compiler has no custom resolver strategies), and the open-source
 KFP target has no latest-blessed-model resolver (its backend cannot run Resolver nodes).
 """
@@ -72,11 +74,46 @@ def _kubeflow_graph(config, target) -> Graph:
     return nodes, edges
 
 
+def _dagster_graph(config) -> Graph:
+    from runners import dagster_job
+    job = dagster_job.build_job(config)
+    node_of = {dagster_job.op_name(n): n for n in _ir_graph(config, "dagster")[0]}
+    nodes, edges = set(), set()
+    for op in job.graph.node_defs:
+        nodes.add(node_of[op.name])
+    for node_handle, inputs in job.graph.dependency_structure.input_to_upstream_outputs_map() \
+            .items():
+        for _, outputs in inputs.items():
+            for output in outputs:
+                edges.add((node_of[output.node_name], node_of[node_handle.name]))
+    return nodes, edges
+
+
+def _prefect_graph(config) -> Graph:
+    """The tasks the flow submits and the upstream tasks each waits for (runners/prefect_flow.py
+    submits through submit_nodes), in a subprocess: importing Prefect configures logging."""
+    script = (
+        "import json\n"
+        "from tabflow.config import from_sources\n"
+        "from runners import dagster_job, prefect_flow\n"
+        "ir = dagster_job.compiled_shape(from_sources())\n"
+        "waits = prefect_flow.submit_nodes(ir, lambda node_id, wait_for: (node_id, wait_for))\n"
+        "print(json.dumps({n: [up for up, _ in w] for n, (_, w) in waits.items()}))\n")
+    env = dict(os.environ, TABFLOW_OUTPUT_ROOT=config.output_root)
+    proc = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True,
+                          text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    tasks = json.loads(proc.stdout.strip().splitlines()[-1])
+    return set(tasks), {(up, task) for task, ups in tasks.items() for up in ups}
+
+
 def test_every_runner_gets_the_same_nodes_and_edges(config, tmp_path):
     local = _ir_graph(config, "local")
     nodes, edges = local
     assert RESOLVER_ID in nodes and ("AnomalyGate", "Transform") in edges
     assert _airflow_graph(config, tmp_path) == local
+    assert _dagster_graph(config) == local
+    assert _prefect_graph(config) == local
     # Documented: KubeflowV2's compiler has no custom resolver strategies, so both Kubeflow
     # targets leave out the drift baseline and tuning reuse resolvers (the drift gate then has
     # no baseline, the Tuner always searches), and
