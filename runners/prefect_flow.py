@@ -10,11 +10,11 @@ new MLMD run id (`prefect-<time>`), which names the flow run's tag `tabflow_run_
 retry with exponential backoff (the retry settings of the config's airflow section: one set of
 retry and schedule settings for every scheduler), except on a gate's verdict on the data.
 
-`serve` serves two deployments to a Prefect server (PREFECT_API_URL): `tabflow/<pipeline>`,
-on airflow_schedule unless airflow_trigger is new_span, and `tabflow-spans/<pipeline>`, which
-looks under data_root every airflow_span_poll_seconds and starts one run of the first for each
-new span (the span is the run's idempotency key, so a span starts one run however often it is
-seen).
+`serve` serves the deployment `tabflow/<pipeline>` to a Prefect server (PREFECT_API_URL), on
+airflow_schedule unless airflow_trigger is new_span; then it looks under data_root every
+airflow_span_poll_seconds and starts one run of the deployment for each new span (the span is
+the run's idempotency key, so a span starts one run however often it is seen). The look runs in
+the serving process, not as a flow run: a process per look would import TFX each time.
 """
 from typing import Any, Dict, Optional
 
@@ -22,7 +22,6 @@ from prefect import flow, get_run_logger, task
 from prefect.task_runners import SequentialTaskRunner
 
 FLOW_NAME = "tabflow"
-WATCHER_NAME = "tabflow-spans"
 RUN_ID_TAG = "tabflow_run_id"
 
 
@@ -98,55 +97,65 @@ def _tag_flow_run(flow_run_id, tag: str) -> None:
         pool.submit(asyncio.run, update()).result()
 
 
-@flow(name=WATCHER_NAME)
-def watch_spans(deployment: str, settings: Optional[Dict[str, Any]] = None) -> Optional[str]:
-    """Starts a run of `deployment` when a span newer than any the pipeline has ingested (MLMD)
-    lands under data_root; the span is the run's idempotency key."""
+def watch_spans(config, deployment: str, settings: Optional[Dict[str, Any]], stop,
+                interval: float, say=print) -> None:
+    """Until `stop` is set: every `interval` seconds, when a span newer than any the pipeline
+    has ingested (MLMD) and any announced before has landed under data_root, starts a run of
+    `deployment` for it, with the span as its idempotency key (a span starts one run, also
+    across restarts of the watcher) and the tag span:<N>. A failed look is one line; the next
+    look tries again."""
     from prefect.deployments import run_deployment
     from runners.airflow_trigger import last_ingested, newest_span
-    config = _config(settings)
-    newest = newest_span(config.data.data_root)
-    done = last_ingested(config) or 0
-    if newest is None or newest <= done:
-        get_run_logger().info("no span newer than %s under %s", done, config.data.data_root)
-        return None
-    flow_run = run_deployment(deployment, timeout=0, idempotency_key=f"span-{newest}",
-                              as_subflow=False, tags=[f"span:{newest}"],
-                              parameters={"settings": settings} if settings else None)
-    get_run_logger().info("span %s: flow run %s", newest, flow_run.name)
-    return str(flow_run.id)
+    announced = 0
+    while True:
+        try:
+            newest = newest_span(config.data.data_root)
+            done = max(announced, last_ingested(config) or 0)
+            if newest is not None and newest > done:
+                flow_run = run_deployment(
+                    deployment, timeout=0, idempotency_key=f"span-{newest}", as_subflow=False,
+                    tags=[f"span:{newest}"],
+                    parameters={"settings": dict(settings)} if settings else None)
+                announced = newest
+                say(f"span {newest}: flow run {flow_run.name} of {deployment}")
+        except Exception as e:  # noqa: BLE001  the watcher outlives a bad look
+            say(f"WARNING: looking for new spans under {config.data.data_root} failed: {e}")
+        if stop.wait(interval):
+            return
 
 
-def deployments(config):
-    """The pipeline's deployment and its span watcher's (runner deployments for `serve`)."""
+def deployment(config):
+    """The pipeline's runner deployment `tabflow/<pipeline>`, on airflow_schedule (as cron)
+    unless airflow_trigger is new_span."""
     from prefect.deployments.runner import EntrypointType
     from tabflow.config.cron import as_cron
     schedule = config.airflow
-    pipeline = tabflow_pipeline.to_deployment(
+    return tabflow_pipeline.to_deployment(
         name=config.pipeline_name, cron=as_cron(schedule.airflow_schedule)
         if schedule.airflow_trigger == "schedule" else None,
         entrypoint_type=EntrypointType.MODULE_PATH,
         description=f"The TFX pipeline {config.pipeline_name}")
-    out = [pipeline]
-    if schedule.airflow_trigger == "new_span":
-        out.append(watch_spans.to_deployment(
-            name=config.pipeline_name, interval=schedule.airflow_span_poll_seconds,
-            parameters={"deployment": f"{FLOW_NAME}/{config.pipeline_name}"},
-            entrypoint_type=EntrypointType.MODULE_PATH,
-            description=f"a run of {FLOW_NAME}/{config.pipeline_name} per new span under "
-                        f"{config.data.data_root}"))
-    return out
 
 
 def serve(config, settings: Optional[Dict[str, Any]] = None) -> None:
-    """Serves the deployments until interrupted; their flow runs run in processes of this
-    one's. `settings` (by flat name) become the pipeline deployment's default parameters."""
+    """Serves the pipeline's deployment until interrupted (its flow runs run in processes of
+    this one's) and, with airflow_trigger = new_span, watches for spans from a thread of this
+    process. `settings` (by flat name) become the deployment's default parameters."""
+    import threading
     from prefect import serve as prefect_serve
-    served = deployments(config)
+    served = deployment(config)
     if settings:
-        for deployment in served:
-            deployment.parameters = {**deployment.parameters, "settings": dict(settings)}
-    prefect_serve(*served)
+        served.parameters = {**served.parameters, "settings": dict(settings)}
+    stop = threading.Event()
+    if config.airflow.airflow_trigger == "new_span":
+        threading.Thread(target=watch_spans, name="span-watcher", daemon=True, args=(
+            config, f"{FLOW_NAME}/{config.pipeline_name}", settings, stop,
+            config.airflow.airflow_span_poll_seconds,
+            lambda line: print(line, flush=True))).start()
+    try:
+        prefect_serve(served)
+    finally:
+        stop.set()
 
 
 def run(config, settings: Optional[Dict[str, Any]] = None, wait_seconds: float = 0.0):

@@ -3,9 +3,8 @@ Prefect server (`prefect server start`, SQLite in a temporary PREFECT_HOME) on l
 test talks to Prefect only through the server's REST API, the one its UI uses.
 
 The parity scenarios, in a store of their own, in order:
-1. blessed: a span lands in the empty data root; the span watcher's deployment, on its interval
-   schedule, starts a run of the pipeline's deployment, which executes every component and
-   pushes;
+1. blessed: a span lands in the empty data root; the serving process's span watcher starts a
+   run of the pipeline's deployment, which executes every component and pushes;
 2. unchanged rerun: a run of the deployment with nothing changed: every component comes from
    the cache and nothing new is pushed; the watcher started no second run for the same span;
 3. unblessed: a run with the parameter settings {threshold: 0.9999}: the Evaluator runs again
@@ -32,9 +31,6 @@ from tests.support.pipeline_runs import add_span
 from tests.support.receivers import free_port, http_receiver
 
 pytestmark = pytest.mark.e2e
-
-# Each look at the data root is a flow run in a process of its own: not every 3 s here.
-WATCH_SECONDS = 10
 
 
 class PrefectAPI:
@@ -100,8 +96,7 @@ def prefect(tmp_path_factory, receiver):
     port = free_port()
     api = f"http://127.0.0.1:{port}/api"
     env = O.served_env(root, receiver.url, PREFECT_HOME=str(root / "prefect_home"),
-                       PREFECT_API_URL=api, PREFECT_SERVER_ANALYTICS_ENABLED="false",
-                       TABFLOW_AIRFLOW_SPAN_POLL_SECONDS=str(WATCH_SECONDS))
+                       PREFECT_API_URL=api, PREFECT_SERVER_ANALYTICS_ENABLED="false")
     prefect_cli = os.path.join(os.path.dirname(sys.executable), "prefect")
     server_log, serve_log = root / "server.log", root / "serve.log"
     with O.server_process([prefect_cli, "server", "start", "--host", "127.0.0.1", "--port",
@@ -113,15 +108,13 @@ def prefect(tmp_path_factory, receiver):
             name = O.served_config(root).pipeline_name
             pipeline = O.wait_for(lambda: client.deployment("tabflow", name), 300,
                                   "the pipeline's deployment", log=serve_log)
-            watcher = O.wait_for(lambda: client.deployment("tabflow-spans", name), 60,
-                                 "the span watcher's deployment", log=serve_log)
-            yield root, client, pipeline, watcher
+            yield root, client, pipeline
 
 
 @pytest.fixture(scope="module")
 def scenarios(prefect):
     """{scenario: (flow run, its MLMD run id)}, run in order."""
-    root, api, pipeline, _ = prefect
+    root, api, pipeline = prefect
     add_span(root / "spans", O.newest_committed_span())
     first = O.wait_for(lambda: api.flow_runs(pipeline["id"]), 180, "the watcher's run",
                        log=api.log)
@@ -139,17 +132,16 @@ def _mlmd_run_id(flow_run) -> str:
 
 
 def test_the_watcher_starts_one_run_per_new_span(prefect, scenarios):
-    _, api, pipeline, watcher = prefect
+    root, api, pipeline = prefect
     run, _ = scenarios["blessed"]
-    assert f"span:{O.newest_committed_span()}" in run["tags"]
-    assert run["idempotency_key"] == f"span-{O.newest_committed_span()}"
-    # The watcher kept looking (its interval schedule) and started no other run.
+    span = O.newest_committed_span()
+    assert f"span:{span}" in run["tags"] and run["idempotency_key"] == f"span-{span}"
+    # The watcher kept looking through the other scenarios and started no other run.
     started_by_watcher = [r for r in api.flow_runs(pipeline["id"])
                           if any(t.startswith("span:") for t in r["tags"])]
     assert [r["id"] for r in started_by_watcher] == [run["id"]]
-    looks = [r for r in api.flow_runs(watcher["id"]) if r["state"]["type"] == "COMPLETED"]
-    assert len(looks) >= 2
-    assert watcher["schedules"][0]["schedule"]["interval"] == WATCH_SECONDS
+    log = (root / "serve.log").read_text()
+    assert log.count(f"span {span}: flow run {run['name']}") == 1
 
 
 def test_flow_run_states_and_mlmd_run_ids_are_in_prefect(scenarios):
@@ -161,7 +153,7 @@ def test_flow_run_states_and_mlmd_run_ids_are_in_prefect(scenarios):
 
 
 def test_each_task_logs_its_node_in_prefect(prefect, scenarios):
-    _, api, _, _ = prefect
+    _, api, _ = prefect
     run, _ = scenarios["blessed"]
     [trainer] = [t for t in api.task_runs(run["id"]) if t["name"] == "Trainer"]
     messages = [log["message"] for log in api.logs(trainer["id"])]
@@ -169,7 +161,7 @@ def test_each_task_logs_its_node_in_prefect(prefect, scenarios):
 
 
 def test_a_gate_verdict_is_not_retried(prefect, scenarios):
-    _, api, _, _ = prefect
+    _, api, _ = prefect
     run, _ = scenarios["gate failure"]
     tasks = {t["name"]: t for t in api.task_runs(run["id"])}
     gate = tasks["AnomalyGate"]

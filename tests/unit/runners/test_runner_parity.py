@@ -128,3 +128,31 @@ def test_every_runner_gets_the_same_nodes_and_edges(config, tmp_path):
     assert _kubeflow_graph(config, "vertex") == (kubeflow[0], kubeflow[1] - {candidate_edge})
     assert _kubeflow_graph(config, "kfp") == (
         kubeflow[0] - {RESOLVER_ID}, {e for e in kubeflow[1] if RESOLVER_ID not in e})
+
+
+def test_dagster_and_prefect_take_the_schedule_and_trigger_settings(config, monkeypatch):
+    """trigger schedule: a Dagster schedule and a Prefect deployment schedule on the cron of
+    airflow_schedule; trigger new_span: Dagster's sensor, and no schedule on either."""
+    monkeypatch.setenv("TABFLOW_OUTPUT_ROOT", config.output_root)  # dagster_defs' own `defs`
+    from runners import dagster_defs
+    daily = config.replace(airflow_schedule="@daily")
+    defs = dagster_defs.build_definitions(daily)
+    assert [s.cron_schedule for s in defs.schedules] == ["0 0 * * *"] and not defs.sensors
+    defs = dagster_defs.build_definitions(config.replace(airflow_trigger="new_span"))
+    assert [s.name for s in defs.sensors] == ["new_span"] and not defs.schedules
+    script = (
+        "import json, sys\n"
+        "from tabflow.config import PipelineConfig\n"
+        "from runners.prefect_flow import deployment\n"
+        "out = {}\n"
+        "for trigger in ('schedule', 'new_span'):\n"
+        "    d = deployment(PipelineConfig.from_flat(output_root=sys.argv[1],\n"
+        "        airflow_schedule='*/30 * * * *', airflow_trigger=trigger))\n"
+        "    out[trigger] = [d.entrypoint, [s.schedule.cron for s in d.schedules]]\n"
+        "print(json.dumps(out))\n")
+    proc = subprocess.run([sys.executable, "-c", script, config.output_root],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    entrypoint = "runners.prefect_flow.tabflow_pipeline"
+    assert out == {"schedule": [entrypoint, ["*/30 * * * *"]], "new_span": [entrypoint, []]}

@@ -370,3 +370,22 @@ def test_a_bad_dataset_spec_stops_the_run_in_one_line(capsys, tmp_path, spec, na
     assert code == 2, err
     assert err.count("\n") == 1 and str(folder / "dataset.yaml") in err and names in err, err
     assert not (tmp_path / "out" / "pipeline_root").exists()
+
+
+def test_resume_is_refused_on_dagster_and_prefect_in_one_line(capsys, tmp_path):
+    for runner in ("dagster", "prefect"):
+        assert main(["run", "--runner", runner, "--resume", "local-2026-01-01T00:00:00",
+                     "--output-root", str(tmp_path)]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("ERROR: --resume restarts Local and Beam runs") and \
+            err.count("\n") == 1
+    assert not any(tmp_path.iterdir())
+
+
+def test_serving_to_prefect_without_a_server_says_how_to_start_one(capsys, monkeypatch,
+                                                                    tmp_path):
+    monkeypatch.delenv("PREFECT_API_URL", raising=False)
+    assert main(["serve", "prefect", "--output-root", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "PREFECT_API_URL is not set" in err and "prefect server start" in err
+    assert err.count("\n") == 1
