@@ -5,6 +5,10 @@ Runners (each a separate process on its own fresh output root, so every componen
 - local:                    `taxi-pipeline run` (LocalDagRunner)
 - beam-direct:              `taxi-pipeline run --runner beam --beam-preset direct`
 - beam-direct-multiprocess: `taxi-pipeline run --runner beam --beam-preset direct-multiprocess`
+- dagster:                  `tabflow run --runner dagster` (the Dagster job in-process, on a
+                            temporary Dagster instance)
+- prefect:                  `tabflow run --runner prefect` (the Prefect flow in-process, on
+                            Prefect's temporary server unless PREFECT_API_URL is set)
 - airflow:                  `airflow dags test taxi <today>` on the one-line dags file of
                             docs/airflow.md, in a fresh temporary AIRFLOW_HOME migrated first
                             (not timed), config through TAXI_* variables
@@ -46,6 +50,8 @@ RUNNERS = {
     "local": [],
     "beam-direct": ["--runner", "beam", "--beam-preset", "direct"],
     "beam-direct-multiprocess": ["--runner", "beam", "--beam-preset", "direct-multiprocess"],
+    "dagster": ["--runner", "dagster"],
+    "prefect": ["--runner", "prefect"],
     "airflow": None,
 }
 BEAM_PRESET = {"beam-direct": "direct", "beam-direct-multiprocess": "direct-multiprocess"}

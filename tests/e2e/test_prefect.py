@@ -22,11 +22,8 @@ import urllib.request
 
 import pytest
 
-from tabflow.metadata.runs import list_runs
-from tabflow.metadata.store import open_store
 from tests.support import orchestrators as O
 from tests.support.default_dataset import facts
-from tests.support.openlineage_check import check_run_event
 from tests.support.pipeline_runs import add_span
 from tests.support.receivers import free_port, http_receiver
 
@@ -186,23 +183,9 @@ def test_the_same_outcomes_as_local(scenarios, prefect, e2e_config, three_runs, 
 
 
 def test_runs_are_recorded_reported_and_traced_as_on_the_others(prefect, scenarios, receiver):
+    """The health page's runs, `models`, alerts, metrics, OpenLineage and the trace of the
+    pushed model read this orchestrator's runs as they read the others'."""
     root = prefect[0]
-    config = O.served_config(root)
-    store = open_store(config.store)
-    status = {r.run_id: r.status for r in list_runs(store, config.pipeline_name)}
-    assert [status[run_id] for _, run_id in scenarios.values()] == \
-        ["COMPLETE", "COMPLETE", "COMPLETE", "FAILED"]
-    kinds = {post["body"]["run_id"]: post["body"]["kind"] for post in receiver.received}
-    assert [kinds.get(run_id) for _, run_id in scenarios.values()] == \
-        ["pushed", "unchanged", "not_blessed", "stopped"]
-    for name, (_, run_id) in scenarios.items():
-        events = O.lineage_events(config, run_id)
-        for event in events:
-            check_run_event(event)
-        assert events[-1]["eventType"] == ("FAIL" if name == "gate failure" else "COMPLETE")
-        assert {e["run"]["facets"]["tabflow_execution"]["runner"] for e in events
-                if "tabflow_execution" in e["run"]["facets"]} == {"prefect"}
-    from tabflow.lineage.trace import trace
-    traced = trace(store, "latest-pushed")
-    assert traced["push"]["run"] == scenarios["blessed"][1]
-    assert traced["data"]["span"] == O.newest_committed_span()
+    O.check_consumers(O.served_config(root), "prefect",
+                      {name: run_id for name, (_, run_id) in scenarios.items()},
+                      receiver.received)

@@ -141,3 +141,43 @@ def outcomes(config: PipelineConfig, run_ids: Dict[str, str]) -> Dict[str, dict]
 
 def parity_table(local: Dict[str, dict], other: Dict[str, dict]) -> List[Tuple[str, bool]]:
     return [(name, local[name] == other[name]) for name in SCENARIOS]
+
+
+def check_consumers(config: PipelineConfig, runner: str, run_ids: Dict[str, str],
+                    received: List[dict]) -> None:
+    """What every runner's runs feed, read back for this orchestrator's scenario runs: MLMD's
+    run list (health page, `lineage runs`), the registry (`models`), the alerts sent, the
+    Prometheus textfile, the OpenLineage events and the trace of the pushed model."""
+    from tabflow.health.collect import collect
+    from tabflow.lineage.trace import trace
+    from tabflow.metadata.runs import list_runs
+    from tabflow.metadata.store import open_store
+    from tabflow.registry import catalog
+    from tests.support.openlineage_check import check_run_event
+    store = open_store(config.store)
+    status = {r.run_id: r.status for r in list_runs(store, config.pipeline_name)}
+    assert {name: status[run_id] for name, run_id in run_ids.items()} == {
+        "blessed": "COMPLETE", "unchanged rerun": "COMPLETE", "unblessed": "COMPLETE",
+        "gate failure": "FAILED"}
+    health = {r["run_id"]: r for r in collect(store, config.pipeline_name,
+                                              config.serving_dir)["runs"]}
+    assert {health[run_id]["runner"] for run_id in run_ids.values()} == {runner}
+    assert health[run_ids["gate failure"]]["failed_at"] == ["AnomalyGate"]
+    [version] = catalog.versions(store, config.pipeline_name, config.serving_dir)
+    assert version.run_id == run_ids["blessed"] and version.blessed
+    kinds = {post["body"]["run_id"]: post["body"]["kind"] for post in received}
+    assert [kinds.get(run_ids[name]) for name in SCENARIOS] == \
+        ["pushed", "unchanged", "not_blessed", "stopped"]
+    # The textfile holds the newest run's figures, whichever of this orchestrator's that is.
+    metrics = Path(config.metrics.metrics_textfile).read_text()
+    assert f'run_id="{runner}-' in metrics and f'runner="{runner}"' in metrics
+    for name, run_id in run_ids.items():
+        events = lineage_events(config, run_id)
+        for event in events:
+            check_run_event(event)
+        assert events[-1]["eventType"] == ("FAIL" if name == "gate failure" else "COMPLETE")
+        assert {e["run"]["facets"]["tabflow_execution"]["runner"] for e in events
+                if "tabflow_execution" in e["run"]["facets"]} == {runner}
+    traced = trace(store, "latest-pushed")
+    assert traced["push"]["run"] == run_ids["blessed"]
+    assert traced["data"]["span"] == newest_committed_span()
