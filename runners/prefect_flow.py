@@ -63,7 +63,8 @@ def tabflow_pipeline(settings: Optional[Dict[str, Any]] = None, wait_seconds: fl
     with orchestrated.orchestrated_run(config, "prefect", wait_seconds) as run:
         _tag_flow_run(get_run_context().flow_run.id, f"{RUN_ID_TAG}:{run.run_id}")
         futures = submit_nodes(run.ir, lambda node_id, wait_for: run_node.with_options(
-            name=node_id, retries=retry.airflow_retries, retry_delay_seconds=delay,
+            name=node_id, task_run_name=node_id, retries=retry.airflow_retries,
+            retry_delay_seconds=delay,
         ).submit(run, node_id, wait_for=wait_for))
         for future in futures.values():
             future.result()  # the first failure ends the run, with its reason
