@@ -81,11 +81,8 @@ def _dagster_graph(config) -> Graph:
     nodes, edges = set(), set()
     for op in job.graph.node_defs:
         nodes.add(node_of[op.name])
-    for node_handle, inputs in job.graph.dependency_structure.input_to_upstream_outputs_map() \
-            .items():
-        for _, outputs in inputs.items():
-            for output in outputs:
-                edges.add((node_of[output.node_name], node_of[node_handle.name]))
+        for output in job.graph.dependency_structure.all_upstream_outputs_from_node(op.name):
+            edges.add((node_of[output.node_name], node_of[op.name]))
     return nodes, edges
 
 
