@@ -55,14 +55,20 @@ def pytest_unconfigure(config):
 SHARED_RUNS = {"three_runs", "beam_runs"}
 SHARED_GROUP = "shared-runs"
 SHARED_FILES = frozenset(f"tests/e2e/{name}.py" for name in (
-    "test_airflow", "test_beam", "test_code_edit_e2e", "test_dagster", "test_health_page",
-    "test_lineage_e2e",
-    "test_local_pipeline", "test_notebook_in_browser", "test_openlineage_e2e", "test_prefect",
+    "test_airflow", "test_beam", "test_code_edit_e2e", "test_health_page", "test_lineage_e2e",
+    "test_local_pipeline", "test_notebook_in_browser", "test_openlineage_e2e",
     "test_registry_e2e", "test_resume_e2e", "test_review_notebook", "test_review_report",
     "test_run_end_e2e"))
 
+# The Dagster and Prefect files read the shared Local runs only to compare outcomes with them:
+# they run together on another worker, which makes those Local runs again (about 3 min), instead
+# of adding their own 12 min to the shared unit, the longest already.
+ORCHESTRATOR_GROUP = "orchestrator-runs"
+ORCHESTRATOR_FILES = frozenset(f"tests/e2e/{name}.py" for name in ("test_dagster", "test_prefect"))
+
 LONGEST_FIRST = (
     SHARED_GROUP,
+    ORCHESTRATOR_GROUP,
     "data/taxi/tests/test_data_gate_matrix.py",
     "tests/e2e/test_airflow_scheduler.py",
     "tests/e2e/test_drift_gate_e2e.py",
@@ -77,9 +83,11 @@ LONGEST_FIRST = (
 
 
 def _group_of(nodeid: str) -> str:
-    """The unit a worker runs whole: a test file, or all the files sharing the runs."""
+    """The unit a worker runs whole: a test file, all the files sharing the runs, or the
+    orchestrators' files."""
     path = nodeid.split("::", 1)[0]
-    return SHARED_GROUP if path in SHARED_FILES else path
+    return (SHARED_GROUP if path in SHARED_FILES else
+            ORCHESTRATOR_GROUP if path in ORCHESTRATOR_FILES else path)
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -92,7 +100,8 @@ def pytest_xdist_auto_num_workers(config):
 
 
 def pytest_xdist_make_scheduler(config, log):
-    """Whole files per worker as --dist loadfile, with the shared-runs files as one unit."""
+    """Whole files per worker as --dist loadfile, with the shared-runs files as one unit and
+    the orchestrators' files as another."""
     from xdist.scheduler import LoadScopeScheduling
 
     class SharedRunsScheduling(LoadScopeScheduling):
@@ -108,7 +117,8 @@ def pytest_collection_modifyitems(config, items):
     longest first, then the other end-to-end files, then unit tests, so that the many short unit
     files fill the end instead of one long file running alone."""
     unlisted = sorted({item.nodeid.split("::", 1)[0] for item in items
-                       if SHARED_RUNS & set(item.fixturenames)} - SHARED_FILES)
+                       if SHARED_RUNS & set(item.fixturenames)}
+                      - SHARED_FILES - ORCHESTRATOR_FILES)
     if unlisted:
         raise pytest.UsageError(f"{', '.join(unlisted)} use the shared e2e runs: add them to "
                                 "SHARED_FILES in tests/support/pytest_plugin.py")
