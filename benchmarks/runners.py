@@ -2,9 +2,9 @@
 
 Runners (each a separate process on its own fresh output root, so every component executes):
 
-- local:                    `taxi-pipeline run` (LocalDagRunner)
-- beam-direct:              `taxi-pipeline run --runner beam --beam-preset direct`
-- beam-direct-multiprocess: `taxi-pipeline run --runner beam --beam-preset direct-multiprocess`
+- local:                    `tabflow run` (LocalDagRunner)
+- beam-direct:              `tabflow run --runner beam --beam-preset direct`
+- beam-direct-multiprocess: `tabflow run --runner beam --beam-preset direct-multiprocess`
 - dagster:                  `tabflow run --runner dagster` (the Dagster job in-process, on a
                             temporary Dagster instance)
 - prefect:                  `tabflow run --runner prefect` (the Prefect flow in-process, on
@@ -41,7 +41,7 @@ sys.path.insert(0, str(BENCHMARKS))
 
 from beam_modes import TreeRssSampler  # noqa: E402
 from benchmark import (PROJECT_ROOT, machine_info, mlmd_summary, run_child,  # noqa: E402
-                       store_exists, taxi_pipeline_command)
+                       store_exists)
 from tabflow import config as config_lib  # noqa: E402  (light: no TFX import)
 from tabflow.config import PipelineConfig  # noqa: E402
 
@@ -167,6 +167,16 @@ def read_mlmd(summary) -> Dict[str, Any]:
                 "other": 0, "error": f"{type(e).__name__}: {e}"}
 
 
+def pipeline_command(args: argparse.Namespace, output_root: str) -> List[str]:
+    exe = Path(sys.executable).parent / "tabflow"
+    if not exe.exists():
+        raise SystemExit(f"{exe} not found: run with the project's venv python")
+    return [str(exe), "run", "--output-root", output_root,
+            "--train-steps", str(args.train_steps), "--eval-steps", str(args.eval_steps),
+            "--tuner-trials", str(args.tuner_trials),
+            "--tuner-train-steps", str(args.tuner_train_steps)]
+
+
 def measure(cmd: List[str]) -> Dict[str, Any]:
     print(f"  $ {' '.join(cmd)}", flush=True)
     with TreeRssSampler() as sampler:
@@ -175,8 +185,8 @@ def measure(cmd: List[str]) -> Dict[str, Any]:
     return result
 
 
-def run_taxi_pipeline(args, runner: str, config: PipelineConfig) -> Dict[str, Any]:
-    cmd = taxi_pipeline_command(args, config.output_root) + RUNNERS[runner]
+def run_pipeline(args, runner: str, config: PipelineConfig) -> Dict[str, Any]:
+    cmd = pipeline_command(args, config.output_root) + RUNNERS[runner]
     result = {"command": cmd, **measure(cmd),
               "mlmd": read_mlmd(lambda: mlmd_summary(config, None))}
     result["ok"] = result["exit_code"] == 0
@@ -219,7 +229,7 @@ def measure_runner(args, runner: str, output_root: Path) -> Dict[str, Any]:
     print(f"\n=== {runner} (output root {output_root}) ===", flush=True)
     try:
         result = (run_airflow(config) if runner == "airflow"
-                  else run_taxi_pipeline(args, runner, config))
+                  else run_pipeline(args, runner, config))
     except Exception as e:  # noqa: BLE001  one runner's breakage must not lose the others
         result = {"ok": False, "exit_code": None, "error": f"{type(e).__name__}: {e}"}
     result = {"runner": runner, "output_root": str(output_root), **result}

@@ -165,7 +165,11 @@ def run(config, settings: Optional[Dict[str, Any]] = None, wait_seconds: float =
     with, which the flow reads again. Returns local_runner.RunResult; raises
     local_runner.PipelineFailed when it fails."""
     import time
+    import warnings
     from runners import local_runner
+    # Prefect's temporary server reflects its SQLite schema on start: SQLAlchemy's notes on
+    # the indexes it cannot reflect are no news to the person running the pipeline.
+    warnings.filterwarnings("ignore", message="Skipped unsupported reflection")
     start = time.monotonic()
     run_id = tabflow_pipeline(settings=settings, wait_seconds=wait_seconds)
     return local_runner.summarize(config, run_id, time.monotonic() - start)

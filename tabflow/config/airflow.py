@@ -1,4 +1,5 @@
-"""The Airflow DAG."""
+"""When and how often the pipeline runs under a scheduler: the Airflow DAG, and Dagster and
+Prefect with the same settings."""
 from __future__ import annotations
 
 import dataclasses
@@ -16,7 +17,10 @@ AIRFLOW_SCHEDULE_PRESETS = ("@once", "@continuous", "@hourly", "@daily", "@weekl
 class AirflowConfig:
     """The Airflow DAG (runners/airflow_dag.py): an empty schedule means "only when triggered".
     With airflow_trigger = new_span the DAG runs when a new span lands instead of on the
-    schedule: a watcher DAG looks every airflow_span_poll_seconds (docs/airflow.md)."""
+    schedule: a watcher DAG looks every airflow_span_poll_seconds (docs/airflow.md). Dagster's
+    schedule, sensor and retry policy (runners/dagster_defs.py) and Prefect's deployment
+    schedule, span watcher and task retries (runners/prefect_flow.py) read the same settings:
+    one set for every scheduler."""
     airflow_schedule: str = "@daily"
     airflow_trigger: str = "schedule"
     airflow_span_poll_seconds: int = 300
