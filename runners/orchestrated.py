@@ -12,6 +12,9 @@ from typing import Any, Mapping, Optional
 
 from tabflow.config import PipelineConfig, parse_value
 from runners import local_runner
+from runners.faults import deterministic_failures, fail_once_if_asked
+
+__all__ = ["deterministic_failures", "launch", "orchestrated_run", "run_config"]
 
 
 @dataclasses.dataclass
@@ -66,6 +69,8 @@ def launch(ir, node_id: str) -> bool:
         # The first node of a partial run: the reused outputs join this run first.
         with metadata.Metadata(connection) as handle:
             partial_run_utils.snapshot(handle, ir)
+    fail_once_if_asked(ir.runtime_spec.pipeline_root.field_value.string_value,
+                       ir.runtime_spec.pipeline_run_id.field_value.string_value, node_id)
     launcher.Launcher(
         pipeline_node=node, mlmd_connection=metadata.Metadata(connection),
         pipeline_info=ir.pipeline_info, pipeline_runtime_spec=ir.runtime_spec,
@@ -86,12 +91,6 @@ def resume_from(ir, node_ids, base_run_id: str) -> None:
         snapshot_settings=pipeline_pb2.SnapshotSettings(
             base_pipeline_run_strategy=pipeline_pb2.SnapshotSettings.BasePipelineRunStrategy(
                 base_run_id=base_run_id)))
-
-
-def deterministic_failures() -> tuple:
-    """The gates' verdicts on the data: a retry would read the same files and fail again."""
-    from runners.airflow_launcher import deterministic_failures as verdicts
-    return verdicts()
 
 
 def retry_delays(retry) -> list:

@@ -315,7 +315,14 @@ def renew_run_lease(store, run_id: str, lease_seconds: float) -> None:
 _RECORDING_RUNNERS = ("local", "beam", "dagster", "prefect")
 
 
-def _status(executions, runner: str, context) -> str:
+def _status(executions, runner: str, context, node_of=None) -> str:
+    """The run's status from its executions, oldest first; a node retried within the run (a
+    Dagster or Prefect retry records a FAILED execution, then a new one) counts by its newest."""
+    if node_of is not None:
+        newest = {}
+        for execution in executions:
+            newest[node_of(execution)] = execution
+        executions = list(newest.values())
     states = {e.last_known_state for e in executions}
     if _State.FAILED in states:
         return "FAILED"
@@ -414,7 +421,7 @@ def _summaries(store, pipeline_name: str, runs) -> List[RunInfo]:
     for schema, run_id, context in runs:
         group = executions[context.id]
         runner = _runner_of(schema, run_id)
-        status = _status(group, runner, context)
+        status = _status(group, runner, context, lambda e: nodes[e.id])
         spans = [span(e.id) for e in group if nodes[e.id] == contract.EXAMPLE_GEN]
         out.append(RunInfo(
             run_id=run_id,

@@ -199,6 +199,18 @@ def test_each_op_logs_its_node_in_dagster(dagster, scenarios):
     assert any(message.startswith("absl: ") for message in trainer), trainer[:20]
 
 
+def test_a_transient_fault_is_retried_with_backoff(dagster, scenarios):
+    """The Evaluator fails its first attempt in every run (an injected transient fault): the
+    retry policy runs it again and the run succeeds."""
+    _, ui = dagster
+    run, _ = scenarios["blessed"]
+    kinds = [e["__typename"] for e in ui.events(run["runId"])
+             if e.get("stepKey") == O.RETRIED_NODE]
+    assert kinds.count("ExecutionStepUpForRetryEvent") == 1, kinds
+    assert kinds.count("ExecutionStepRestartEvent") == 1
+    assert kinds[-1] == "ExecutionStepSuccessEvent"
+
+
 def test_a_gate_verdict_is_not_retried(dagster, scenarios):
     _, ui = dagster
     run, _ = scenarios["gate failure"]

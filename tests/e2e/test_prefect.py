@@ -157,6 +157,15 @@ def test_each_task_logs_its_node_in_prefect(prefect, scenarios):
     assert any(message.startswith("absl: ") for message in messages), messages[:20]
 
 
+def test_a_transient_fault_is_retried_with_backoff(prefect, scenarios):
+    """The Evaluator fails its first attempt in every run (an injected transient fault): the
+    task's retry runs it again and the flow run completes."""
+    _, api, _ = prefect
+    run, _ = scenarios["blessed"]
+    [evaluator] = [t for t in api.task_runs(run["id"]) if t["name"] == O.RETRIED_NODE]
+    assert evaluator["state"]["type"] == "COMPLETED" and evaluator["run_count"] == 2
+
+
 def test_a_gate_verdict_is_not_retried(prefect, scenarios):
     _, api, _ = prefect
     run, _ = scenarios["gate failure"]

@@ -81,6 +81,8 @@ class StoreWriter:
                process=None):
         """A pipeline_run context (child of the pipeline's), each execution in a node context.
 
+        `states` maps a node to its execution's state, or to a list of states: one execution
+        each, oldest first (a node retried within the run);
         `types` maps a node to its execution type name (default: one type per node);
         `process` is the runner's process record on the run context (tabflow.metadata.runs.this_process
         shape: host, pid, start)."""
@@ -94,15 +96,17 @@ class StoreWriter:
         run = self._put(run)
         self.store.put_parent_contexts([pb.ParentContext(child_id=run.id,
                                                          parent_id=pipeline_ctx.id)])
-        for node, state in states.items():
+        for node, node_states in states.items():
             key = f"{pipeline}.{node}"
             if key not in self.nodes:
                 self.nodes[key] = self._put(pb.Context(type_id=self.node_type, name=key))
-            execution = pb.Execution(type_id=self._execution_type(node, (types or {}).get(node)),
-                                     last_known_state=state)
-            self.store.put_execution(
-                execution, self._outputs(node, pushed, span, state),
-                [pipeline_ctx, run, self.nodes[key]])
+            for state in node_states if isinstance(node_states, list) else [node_states]:
+                execution = pb.Execution(
+                    type_id=self._execution_type(node, (types or {}).get(node)),
+                    last_known_state=state)
+                self.store.put_execution(
+                    execution, self._outputs(node, pushed, span, state),
+                    [pipeline_ctx, run, self.nodes[key]])
         return run
 
     def airflow_run(self, run_id, states, pipeline="taxi", pushed=None):

@@ -19,6 +19,7 @@ from tests.support.pipeline_runs import SMALL, span_csv, write_broken_column
 
 SCENARIOS = ("blessed", "unchanged rerun", "unblessed", "gate failure")
 SPAN_POLL_SECONDS = 3
+RETRIED_NODE = "Evaluator"
 
 
 def served_config(root: Path) -> PipelineConfig:
@@ -40,6 +41,8 @@ def served_env(root: Path, receiver_url: str, **extra: str) -> Dict[str, str]:
         TABFLOW_AIRFLOW_SPAN_POLL_SECONDS=str(SPAN_POLL_SECONDS),
         # Configured, and not used by the gate's verdict; 1 s, doubling.
         TABFLOW_AIRFLOW_RETRIES="2", TABFLOW_AIRFLOW_RETRY_DELAY_SECONDS="1",
+        # A transient fault: the Evaluator fails its first attempt in every run; retried.
+        TABFLOW_TEST_FAIL_ONCE=RETRIED_NODE,
         TABFLOW_WEBHOOK_FORMAT="json",
         TABFLOW_ALERT_ON="failed stopped not_blessed pushed unchanged",
         TABFLOW_OPENLINEAGE_FILE=str(lineage_file(config)),

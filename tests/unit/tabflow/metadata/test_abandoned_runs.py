@@ -62,6 +62,19 @@ def test_failed_and_complete_runs_keep_their_status(writer):
     assert [r.status for r in runs.list_runs(writer.store, "taxi")] == ["FAILED", "COMPLETE"]
 
 
+def test_a_node_retried_within_the_run_counts_by_its_newest_execution(writer):
+    """Dagster and Prefect retry a node within the run: its failed attempt stays in MLMD."""
+    writer.ir_run("dagster-2026-11-21T08:00:00.000000",
+                  {"CsvExampleGen": S.COMPLETE, "Trainer": [S.FAILED, S.COMPLETE]},
+                  process=dead_process())
+    writer.ir_run("prefect-2026-11-21T08:00:01.000000",
+                  {"CsvExampleGen": S.COMPLETE, "Trainer": [S.COMPLETE, S.FAILED]},
+                  process=dead_process())
+    retried, failed = runs.list_runs(writer.store, "taxi")
+    assert (retried.status, retried.components["Trainer"]) == ("COMPLETE", "COMPLETE")
+    assert (failed.status, failed.components["Trainer"]) == ("FAILED", "FAILED")
+
+
 def _store_cfg(path):
     return SimpleNamespace(metadata_path=str(path), mysql_host="", mysql_port=3306,
                            mysql_database="", mysql_user="", mysql_password="")
