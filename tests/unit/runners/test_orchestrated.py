@@ -76,17 +76,22 @@ def test_forwarded_logs_are_redacted_and_leave_beams_info_out(monkeypatch):
     from tabflow.redaction import MYSQL_PASSWORD_VARIABLE
     monkeypatch.setenv(MYSQL_PASSWORD_VARIABLE, "s3cret-pass")
     target = _Collector()
-    root = logging.getLogger()
-    level = root.level
-    root.setLevel(logging.INFO)
+    # A run sets these to INFO (runners/progress.py: logs_to_file); earlier tests in this
+    # process may have left them at WARNING.
+    loggers = {name: logging.getLogger(name) for name in
+               ("", "tabflow_test_node", "apache_beam.runners", "dagster")}
+    levels = {name: logger.level for name, logger in loggers.items()}
+    for logger in loggers.values():
+        logger.setLevel(logging.INFO)
     try:
         with orchestrated.forwarded_logs(target):
-            logging.getLogger("absl").info("connecting with s3cret-pass")
-            logging.getLogger("apache_beam.runners").info("a stage")
-            logging.getLogger("apache_beam.runners").warning("a slow stage")
-            logging.getLogger("dagster").info("the orchestrator's own")
-        logging.getLogger("absl").info("after the node")
+            loggers["tabflow_test_node"].info("connecting with s3cret-pass")
+            loggers["apache_beam.runners"].info("a stage")
+            loggers["apache_beam.runners"].warning("a slow stage")
+            loggers["dagster"].info("the orchestrator's own")
+        loggers["tabflow_test_node"].info("after the node")
     finally:
-        root.setLevel(level)
+        for name, logger in loggers.items():
+            logger.setLevel(levels[name])
     assert [line for _, line in target.lines] == [
-        "absl: connecting with ***", "apache_beam.runners: a slow stage"]
+        "tabflow_test_node: connecting with ***", "apache_beam.runners: a slow stage"]
