@@ -30,8 +30,10 @@ def _config(settings: Optional[Dict[str, Any]]):
     return orchestrated.run_config(settings, "Prefect flow parameter settings")
 
 
-def _retry_unless_a_verdict(task_obj, task_run, state) -> bool:
-    """Retry unless the failure is a data gate's verdict: bad data stays bad."""
+def _retry_unless_a_verdict(task, task_run, state) -> bool:  # noqa: F811  Prefect's names
+    """Retry unless the failure is a data gate's verdict: bad data stays bad. Prefect calls it
+    with the keywords task, task_run and state (any other name makes the check fail, and
+    Prefect then does not retry at all)."""
     from runners.orchestrated import deterministic_failures
     try:
         state.result()
