@@ -5,7 +5,7 @@ A template round copies TFX's own taxi template (`tfx template copy --model=taxi
 its default components (every `components.append` its TODO steps leave commented out: 7
 components and the model resolver), points it at the same rows and the same train and eval
 steps, and runs its `local_runner.py` once (the template does not enable caching). A pipeline
-round runs `taxi-pipeline run` three times on a fresh output root:
+round runs `tabflow run` three times on a fresh output root:
 
 - cold: every component, the Tuner's search included;
 - unchanged rerun: expected fully cached (process start, imports and cache look-ups);
@@ -49,7 +49,7 @@ TARGETS = {"cold": 1.0, "unchanged rerun": 0.25, "new span": 0.8, "peak RSS": 1.
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    defaults = config_lib.from_sources()  # field defaults and TAXI_* variables
+    defaults = config_lib.from_sources()  # field defaults and TABFLOW_* variables
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--rounds", type=int, default=2,
                    help="template and pipeline rounds, alternating (default 2 of each)")
@@ -89,14 +89,14 @@ def all_spans_as_one(data_root: str, folder: Path) -> str:
 def dataset_script(name: str) -> Optional[Path]:
     """A benchmark script the dataset ships in its folder (its scaled copy, its plain model),
     if it has one: how to scale or model a dataset is the dataset's business."""
-    path = Path(config_lib.DataConfig().dataset) / f"{name}.py"
+    path = Path(config_lib.from_sources().data.dataset) / f"{name}.py"
     return path if path.is_file() else None
 
 
 def load_dataset_script(name: str):
     path = dataset_script(name)
     if path is None:
-        raise SystemExit(f"{config_lib.DataConfig().dataset}: no {name}.py, which this "
+        raise SystemExit(f"{config_lib.from_sources().data.dataset}: no {name}.py, which this "
                          "benchmark needs")
     spec = importlib.util.spec_from_file_location(f"dataset_{name}", path)
     module = importlib.util.module_from_spec(spec)
@@ -227,7 +227,7 @@ def template_round(index: int, folder: Path, csv: Path,
                    args: argparse.Namespace) -> Dict[str, Any]:
     print(f"\n=== round {index}: TFX taxi template ===", flush=True)
     prepare_template(folder, csv, args)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TAXI_")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TABFLOW_")}
     # The template's own modules (pipeline/, models/) come first, not this project's.
     env["PYTHONPATH"] = str(folder)
     result = run_child([sys.executable, "local_runner.py"], cwd=str(folder), env=env,
@@ -255,7 +255,7 @@ def pipeline_round(index: int, folder: Path, csv: Path,
                                      train_steps=args.train_steps, eval_steps=args.eval_steps,
                                      tuner_trials=args.tuner_trials,
                                      tuner_train_steps=args.tuner_train_steps)
-    command = [venv_bin("taxi-pipeline"), "run", "--data-root", str(data_root),
+    command = [venv_bin("tabflow"), "run", "--data-root", str(data_root),
                "--output-root", str(output_root),
                "--train-steps", str(args.train_steps), "--eval-steps", str(args.eval_steps),
                "--tuner-trials", str(args.tuner_trials),
@@ -395,7 +395,7 @@ def main(argv=None) -> int:
     root.mkdir(parents=True, exist_ok=True)
     json_path = Path(args.json or PROJECT_ROOT / "outputs" / "benchmark"
                      / f"benchmark-{stamp}.json")
-    csv = benchmark_rows(config_lib.DataConfig().data_root, root / "rows", args.scale)
+    csv = benchmark_rows(config_lib.from_sources().data.data_root, root / "rows", args.scale)
     print(f"Benchmark folder: {root} (kept); {count_rows(csv)} rows, "
           f"{args.train_steps} train / {args.eval_steps} eval steps", flush=True)
 

@@ -341,29 +341,24 @@ class RunFactory:
     def _model(self, examples: Ref, blessed: bool) -> List[Step]:
         """Transform, Tuner, Trainer, Evaluator and (when blessed) Pusher."""
         b, schema = self.b, self.h.schema.outputs[0][1]
-        transformed = b.artifact("Examples", "Transform", "transformed_examples",
-                                 properties={"split_names": '["eval", "train"]'})
         graph = b.artifact("TransformGraph", "Transform", "transform_graph")
         transform = self._complete("Transform", preprocessing_fn="modules.transform.preprocessing_fn",
                                    custom_config=json.dumps({"code_sha256": _sha("code")}),
                                    force_tf_compat_v1=0, disable_statistics=1)
         transform.inputs += [(["examples", 0], examples), (["schema", 0], schema)]
-        transform.outputs += [_out("transformed_examples", transformed),
-                              _out("transform_graph", graph),
-                              _out("updated_analyzer_cache", b.artifact(
-                                  "TransformCache", "Transform", "updated_analyzer_cache"))]
+        transform.outputs += [_out("transform_graph", graph)]
         hparams = b.artifact("HyperParameters", "Tuner", "best_hyperparameters")
         tuner = self._complete("Tuner", tuner_fn="modules.tuner.tuner_fn",
                                train_args='{"num_steps": 40}', eval_args='{"num_steps": 10}')
         tuner.inputs += [(["transform_graph", 0], graph), (["schema", 0], schema),
-                         (["examples", 0], transformed)]
+                         (["examples", 0], examples)]
         tuner.outputs += [_out("tuner_results", b.artifact("TunerResults", "Tuner",
                                                             "tuner_results")),
                           _out("best_hyperparameters", hparams)]
         model = b.artifact("Model", "Trainer", "model")
         trainer = self._complete("Trainer", run_fn="modules.trainer.run_fn",
                                  train_args='{"num_steps": 300}', eval_args='{"num_steps": 50}')
-        trainer.inputs += [(["transform_graph", 0], graph), (["examples", 0], transformed),
+        trainer.inputs += [(["transform_graph", 0], graph), (["examples", 0], examples),
                            (["hyperparameters", 0], hparams), (["schema", 0], schema)]
         trainer.outputs += [_out("model", model),
                             _out("model_run", b.artifact("ModelRun", "Trainer", "model_run"))]

@@ -1,4 +1,8 @@
-"""Reading transformed examples for training and tuning."""
+"""Reading examples for training and tuning: the raw splits through the transform graph.
+
+Transform materialises nothing (pipeline/pipeline.py): each batch of raw examples goes through
+the same transform layer the served model carries, so training sees exactly the features
+serving computes."""
 from typing import Tuple
 
 import numpy as np
@@ -14,11 +18,20 @@ LABEL_SCALE_BATCHES = 100
 
 def input_fn(file_pattern, data_accessor, tf_transform_output, batch_size,
              plan: dict) -> tf.data.Dataset:
-    return data_accessor.tf_dataset_factory(
-        file_pattern,
-        tfxio.TensorFlowDatasetOptions(batch_size=batch_size, label_key=plan["label_xf"]),
-        tf_transform_output.transformed_metadata.schema,
-    ).repeat()
+    """(transformed features, label) batches of the raw examples in file_pattern, repeated."""
+    raw = data_accessor.tf_dataset_factory(
+        file_pattern, tfxio.TensorFlowDatasetOptions(batch_size=batch_size),
+        tf_transform_output.raw_metadata.schema)
+    # TFTransformOutput keeps one layer: the serving signatures reuse it.
+    layer = tf_transform_output.transform_features_layer()
+    label_key = plan["label_xf"]
+
+    def transform(features):
+        transformed = layer(features)
+        label = transformed.pop(label_key)
+        return transformed, label
+
+    return raw.map(transform, num_parallel_calls=tf.data.AUTOTUNE).repeat()
 
 
 def label_scale(dataset: tf.data.Dataset,

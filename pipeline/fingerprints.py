@@ -120,14 +120,14 @@ def modules_fingerprint() -> str:
 
 
 # The project modules each node runs, by node id (tabflow/contract.py). Nodes missing here run
-# none of our code. CsvExampleGen gets the lock file alone (its library is pinned there); the
-# Evaluator has no parameter to carry a fingerprint: its eval_config is already one of its
+# none of our code. CsvExampleGen runs the batched executor (its Beam fallback is pinned by the
+# lock file); the Evaluator has no parameter to carry a fingerprint: its eval_config is already one of its
 # exec properties and its model input is new whenever Trainer re-ran. Resolver nodes are never
 # cached: their strategy code runs on every run.
 COMPONENT_CODE = {
     C.CURATED_SCHEMA: ("pipeline.components",),
     C.CSV_CHECK: ("pipeline.components",),
-    C.EXAMPLE_GEN: (),
+    C.EXAMPLE_GEN: ("pipeline.csv_examples",),
     # A dataset's hooks module, which the gate and the model code load by path, joins these
     # nodes' fingerprints in pipeline/inputs.py.
     C.ANOMALY_GATE: ("pipeline.components",),

@@ -34,7 +34,6 @@ from tabflow import contract as C
 
 # Input keys of PolicyTuner beyond TFX's Tuner's, and its extra parameter.
 PREVIOUS_KEY = C.TUNER_INPUT_PREVIOUS
-SPAN_EXAMPLES_KEY = "span_examples"
 TUNING_KEY_PARAMETER = "tuning_key"
 
 
@@ -114,7 +113,8 @@ class PolicyTunerExecutor(TunerExecutor):
     def Do(self, input_dict, output_dict, exec_properties) -> None:
         input_dict = dict(input_dict)
         previous = input_dict.pop(PREVIOUS_KEY, None) or []
-        span_examples = input_dict.pop(SPAN_EXAMPLES_KEY, None) or []
+        # The raw examples the search reads carry the span it is tuned on.
+        spans = [_span(a) for a in input_dict.get(C.EXAMPLES_KEY, [])]
         exec_properties = dict(exec_properties)
         key = exec_properties.pop(TUNING_KEY_PARAMETER)
         [best] = output_dict[C.BEST_HYPERPARAMETERS_KEY]
@@ -135,7 +135,6 @@ class PolicyTunerExecutor(TunerExecutor):
                 C.TUNED_IN_RUN_PROPERTY, source.get_string_custom_property(C.TUNED_IN_RUN_PROPERTY))
         else:
             self.search(input_dict, output_dict, exec_properties)
-            spans = [_span(a) for a in span_examples]
             best.set_int_custom_property(C.TUNING_REUSED_FROM_PROPERTY, 0)
             best.set_int_custom_property(C.TUNED_ON_SPAN_PROPERTY,
                                          max([s for s in spans if s is not None], default=0))
@@ -145,8 +144,7 @@ class PolicyTunerExecutor(TunerExecutor):
 
 PolicyTunerSpec = extended_tuner_spec(
     parameters={TUNING_KEY_PARAMETER: str},
-    optional_inputs={SPAN_EXAMPLES_KEY: standard_artifacts.Examples,
-                     PREVIOUS_KEY: standard_artifacts.HyperParameters})
+    optional_inputs={PREVIOUS_KEY: standard_artifacts.HyperParameters})
 
 
 class PolicyTuner(ExtendedTuner):
@@ -156,10 +154,10 @@ class PolicyTuner(ExtendedTuner):
 
     def __init__(self, *, examples, schema, transform_graph, tuner_fn: str,
                  train_args: trainer_pb2.TrainArgs, eval_args: trainer_pb2.EvalArgs,
-                 custom_config: dict, tuning_key: str, span_examples,
+                 custom_config: dict, tuning_key: str,
                  previous_hyperparameters=None):
         super().__init__(
             examples=examples, schema=schema, transform_graph=transform_graph,
             tuner_fn=tuner_fn, train_args=train_args, eval_args=eval_args,
-            custom_config=custom_config, tuning_key=tuning_key, span_examples=span_examples,
+            custom_config=custom_config, tuning_key=tuning_key,
             previous_hyperparameters=previous_hyperparameters)

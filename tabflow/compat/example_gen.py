@@ -19,3 +19,13 @@ def set_code_fingerprint(example_gen, code_sha256: str) -> None:
     packed.Pack(wrappers_pb2.StringValue(value=code_sha256))
     example_gen.exec_properties[CUSTOM_CONFIG] = example_gen_pb2.CustomConfig(
         custom_config=packed)
+
+
+def use_executor(example_gen, executor_class) -> None:
+    """Runs `example_gen` (a CsvExampleGen) with `executor_class`, a subclass of its executor.
+
+    CsvExampleGen's constructor takes no custom executor spec, unlike ExampleGen's base class;
+    the spec the compiler reads is the component's `executor_spec` attribute, and its Beam
+    arguments still come from the pipeline."""
+    from tfx.dsl.components.base import executor_spec
+    example_gen.executor_spec = executor_spec.BeamExecutorSpec(executor_class)

@@ -185,7 +185,6 @@ def test_model_lineage_reaches_the_examples(store, walkthrough):
         "Examples": _output(store, execs["CsvExampleGen"], "examples"),
         "curated Schema": _output(store, execs["ImportSchemaGen"], "schema"),
         "TransformGraph": _output(store, execs["Transform"], "transform_graph"),
-        "transformed Examples": _output(store, execs["Transform"], "transformed_examples"),
         "HyperParameters": _output(store, execs["Tuner"], "best_hyperparameters"),
     }
     for what, artifact in expected.items():

@@ -8,7 +8,7 @@ from tfx.types import standard_artifacts
 
 from tabflow import config as config_lib
 from tabflow import contract as C
-from pipeline.tuning import (PREVIOUS_KEY, SPAN_EXAMPLES_KEY, TUNING_KEY_PARAMETER,
+from pipeline.tuning import (PREVIOUS_KEY, TUNING_KEY_PARAMETER,
                              PolicyTunerExecutor, ReusableTuningStrategy, reusable_search,
                              tuning_key)
 
@@ -108,7 +108,7 @@ def test_executor_copies_the_resolved_search_and_says_where_it_came_from(tmp_pat
     results = standard_artifacts.TunerResults()
     results.uri = str(tmp_path / "out" / "results")
     PolicyTunerExecutor().Do(
-        {PREVIOUS_KEY: [source], SPAN_EXAMPLES_KEY: [examples(50, 3)]},
+        {PREVIOUS_KEY: [source], C.EXAMPLES_KEY: [examples(50, 3)]},
         {C.BEST_HYPERPARAMETERS_KEY: [best], C.TUNER_RESULTS_KEY: [results]},
         {TUNING_KEY_PARAMETER: KEY})
     assert json.loads((tmp_path / "out" / "best" / C.HYPERPARAMETERS_FILE).read_text()) == values

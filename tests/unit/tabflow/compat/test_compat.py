@@ -110,6 +110,31 @@ def test_example_gen_csv_executor_leaves_custom_config_to_the_record_reader():
             f"fingerprint would reach it")
 
 
+def test_example_gen_executor_is_the_attribute_the_compiler_reads():
+    """use_executor sets CsvExampleGen's executor_spec attribute; the compiled node must name
+    the batched executor, and the base executor must still expose what it overrides."""
+    from tfx.components import CsvExampleGen
+    from tfx.components.example_gen.base_example_gen_executor import BaseExampleGenExecutor
+    from tfx.dsl.compiler import compiler
+    from tfx.orchestration import pipeline as tfx_pipeline
+    from tfx.proto.orchestration import executable_spec_pb2, pipeline_pb2
+    from pipeline import csv_examples
+    from tabflow.compat import example_gen
+    assert "custom_executor_spec" not in _params(CsvExampleGen.__init__), (
+        "CsvExampleGen now takes custom_executor_spec: pass it there and delete use_executor")
+    _assert_params(BaseExampleGenExecutor._log_startup,
+                   ["inputs", "outputs", "exec_properties"], "example_gen")
+    component = CsvExampleGen(input_base="/nowhere")
+    example_gen.use_executor(component, csv_examples.Executor)
+    ir = compiler.Compiler().compile(tfx_pipeline.Pipeline(
+        pipeline_name="p", pipeline_root="/tmp/p", components=[component]))
+    deployment = pipeline_pb2.IntermediateDeploymentConfig()
+    ir.deployment_config.Unpack(deployment)
+    spec = executable_spec_pb2.BeamExecutableSpec()
+    deployment.executor_specs[component.id].Unpack(spec)
+    assert spec.python_executor_spec.class_path == "pipeline.csv_examples.Executor"
+
+
 # --- example_gen_span ------------------------------------------------------------------------
 
 def test_example_gen_span_is_resolved_by_the_function_tfx_exports_in_utils(tmp_path):
