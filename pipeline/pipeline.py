@@ -150,6 +150,10 @@ def create_components(config: PipelineConfig, inputs: RunInputs,
         splits_config=tfx.proto.SplitsConfig(analyze=[C.TRAIN_SPLIT]),
         # Each run analyses a new span whole: an analyzer cache would only be written.
         disable_analyzer_cache=True,
+        # The graph is built once in TF1 graph mode instead of traced by tf.function for each
+        # analyzer phase: Transform alone on the taxi's rows, 12-15 s instead of 21-24 s. The
+        # exported graph serves the same through TFT's Keras layer (Trainer, serving, TFMA).
+        force_tf_compat_v1=True,
     ).with_id(C.TRANSFORM)
     # Explicit edges: Transform may only start once both gates have passed the data.
     transform.add_upstream_node(gate)
