@@ -18,8 +18,12 @@ Afterwards the dataset's plain tf-keras script (its plain_model.py) is trained o
 pipeline round's train split and both it and the pipeline's blessed model are scored on that
 round's test split, overall and within the slices that script scores.
 
-    .venv/bin/python benchmarks/benchmark.py [--rounds 2] [--train-steps 1000] [--eval-steps 150]
-        [--scale 1] [--output-root DIR] [--json PATH]
+    .venv/bin/python benchmarks/benchmark.py [--rounds 2] [--scale 1 [10 30 ...]]
+        [--train-steps 1000] [--eval-steps 150] [--output-root DIR] [--json PATH] [--readme]
+
+Each scale repeats the comparison with both sides reading N times the rows; `--readme` keeps
+the JSON as benchmarks/results/benchmark.json and writes benchmarks/README.md's tables from it
+(benchmarks/readme_tables.py).
 """
 import argparse
 import importlib.util
@@ -43,6 +47,8 @@ from tabflow import config as config_lib  # noqa: E402  (light: no TFX import)
 from tabflow.config import PipelineConfig, StoreConfig  # noqa: E402
 
 TEMPLATE_NAME = "template"
+# The results benchmarks/README.md quotes, kept beside it (benchmarks/readme_tables.py).
+RESULTS_FILE = PROJECT_ROOT / "benchmarks" / "results" / "benchmark.json"
 PIPELINE_RUNS = ("cold", "unchanged rerun", "new span")
 # Targets as ratios to the template's median (issue: aims, reported as measured).
 TARGETS = {"cold": 1.0, "unchanged rerun": 0.25, "new span": 0.8, "peak RSS": 1.0}
@@ -57,19 +63,23 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--eval-steps", type=int, default=150)
     p.add_argument("--tuner-trials", type=int, default=defaults.training.tuner_trials)
     p.add_argument("--tuner-train-steps", type=int, default=defaults.training.tuner_train_steps)
-    p.add_argument("--scale", type=int, default=1,
-                   help="N: both read N times the rows (the dataset's synth.py), default 1")
+    p.add_argument("--scale", type=int, nargs="+", default=[1],
+                   help="N [N ...]: both read N times the rows (the dataset's synth.py), "
+                        "each scale measured side by side in turn (default 1)")
     p.add_argument("--skip-model-quality", action="store_true",
                    help="do not run the dataset's plain_model.py afterwards")
     p.add_argument("--output-root", help="folder for every round (default: a new folder "
                                          "outputs/benchmark/<timestamp>); kept afterwards")
     p.add_argument("--json", help="results file "
                                   "(default: outputs/benchmark/benchmark-<timestamp>.json)")
+    p.add_argument("--readme", action="store_true",
+                   help=f"keep the results as {RESULTS_FILE.relative_to(PROJECT_ROOT)} and "
+                        "write benchmarks/README.md's tables from them")
     args = p.parse_args(argv)
     if args.rounds < 2:
         p.error("--rounds must be at least 2: a median needs more than one run of each")
-    if args.scale < 1:
-        p.error("--scale must be >= 1")
+    if min(args.scale) < 1 or len(set(args.scale)) != len(args.scale):
+        p.error("--scale: distinct values >= 1")
     return args
 
 
@@ -386,6 +396,37 @@ def machine_info() -> Dict[str, Any]:
             "load_average_at_start": os.getloadavg()}
 
 
+def measure_scale(scale: int, root: Path, args: argparse.Namespace) -> Dict[str, Any]:
+    """Rounds alternating template and pipeline on `scale` times the rows."""
+    folder = root / f"{scale}x"
+    csv = benchmark_rows(config_lib.from_sources().data.data_root, folder / "rows", scale)
+    rows = count_rows(csv)
+    print(f"\n##### scale {scale}x: {rows} rows, {args.train_steps} train / {args.eval_steps} "
+          "eval steps", flush=True)
+    template, pipeline = [], []
+    for i in range(1, args.rounds + 1):
+        template.append(template_round(i, folder / f"template-{i}", csv, args))
+        pipeline.append(pipeline_round(i, folder / f"pipeline-{i}", csv, args))
+    return {"scale": scale, "rows": rows, "folder": str(folder),
+            "summary": summarise(template, pipeline),
+            "template_runs": template, "pipeline_rounds": pipeline}
+
+
+def print_scales(scales: List[Dict[str, Any]]) -> None:
+    print("\n=== ratio to the template at each scale (median of the rounds) ===")
+    print(f"  {'scale':>5} {'rows':>9} {'template s':>11} "
+          + "".join(f"{label:>17}" for label in PIPELINE_RUNS) + f"{'peak RSS':>10}")
+    for result in scales:
+        summary = result["summary"]
+        ratios = [summary["wall_ratio"][label]["median"] for label in PIPELINE_RUNS]
+        rss = summary["peak_rss_ratio"]["pipeline (largest of its runs)"]["median"]
+        print(f"  {str(result['scale']) + 'x':>5} {result['rows']:>9} "
+              f"{summary['anchor']['template_median_wall_seconds']:>11.1f} "
+              + "".join(f"{r:>17.2f}" for r in ratios) + f"{rss:>10.2f}")
+    print("  targets: cold <= 1.00 (<= 0.80 at 10x and more), unchanged rerun <= 0.25, "
+          "new span <= 0.80, peak RSS <= 1.00")
+
+
 def main(argv=None) -> int:
     args = parse_args(argv)
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
@@ -395,31 +436,47 @@ def main(argv=None) -> int:
     root.mkdir(parents=True, exist_ok=True)
     json_path = Path(args.json or PROJECT_ROOT / "outputs" / "benchmark"
                      / f"benchmark-{stamp}.json")
-    csv = benchmark_rows(config_lib.from_sources().data.data_root, root / "rows", args.scale)
-    print(f"Benchmark folder: {root} (kept); {count_rows(csv)} rows, "
-          f"{args.train_steps} train / {args.eval_steps} eval steps", flush=True)
+    print(f"Benchmark folder: {root} (kept)", flush=True)
+    scales = [measure_scale(scale, root, args) for scale in args.scale]
 
-    template, pipeline = [], []
-    for i in range(1, args.rounds + 1):
-        template.append(template_round(i, root / f"template-{i}", csv, args))
-        pipeline.append(pipeline_round(i, root / f"pipeline-{i}", csv, args))
-
-    summary = summarise(template, pipeline)
+    # The model comparison needs the real rows' test split: the smallest scale's last round.
+    first = scales[0]
     quality = None if args.skip_model_quality else model_quality(
-        root / f"pipeline-{args.rounds}" / "out", root / "model-quality.json")
-    print_summary(summary, quality)
+        Path(first["folder"]) / f"pipeline-{args.rounds}" / "out", root / "model-quality.json")
+    for result in scales:
+        print(f"\n##### scale {result['scale']}x ({result['rows']} rows)")
+        print_summary(result["summary"], quality if result is first else None)
+    print_scales(scales)
     results = {
-        "started": stamp, "machine": machine_info(),
-        "settings": {k: v for k, v in vars(args).items() if k not in ("json", "output_root")},
-        "rows": count_rows(csv), "folder": str(root),
-        "summary": summary, "model_quality": quality,
-        "template_runs": template, "pipeline_rounds": pipeline,
+        "started": stamp, "machine": machine_info(), "commit": commit(),
+        "settings": {k: v for k, v in vars(args).items()
+                     if k not in ("json", "output_root", "readme")},
+        "folder": str(root), "scales": scales, "model_quality": quality,
     }
     json_path.parent.mkdir(parents=True, exist_ok=True)
     json_path.write_text(json.dumps(results, indent=2) + "\n")
     print(f"\n  results JSON: {json_path}")
-    failed = [r for r in template + [x for rnd in pipeline for x in rnd] if r["exit_code"]]
+    if args.readme:
+        from benchmarks import readme_tables
+        RESULTS_FILE.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(json_path, RESULTS_FILE)
+        readme_tables.write_readme()
+        print(f"  kept as {RESULTS_FILE}; benchmarks/README.md tables written from it")
+    failed = [r for result in scales
+              for r in result["template_runs"] + [x for rnd in result["pipeline_rounds"]
+                                                  for x in rnd] if r["exit_code"]]
     return 1 if failed else 0
+
+
+def commit() -> Optional[str]:
+    """The checkout's commit, with "+changes" when files differ from it."""
+    def git(*argv):
+        done = subprocess.run(["git", *argv], cwd=PROJECT_ROOT, capture_output=True, text=True)
+        return done.stdout.strip() if done.returncode == 0 else None
+    head = git("rev-parse", "--short", "HEAD")
+    if head and git("status", "--porcelain", "--untracked-files=no"):
+        head += "+changes"
+    return head
 
 
 if __name__ == "__main__":
