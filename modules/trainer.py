@@ -10,7 +10,7 @@ The exported SavedModel has two signatures:
 import keras_tuner
 import tensorflow as tf
 import tensorflow_transform as tft
-from tfx import v1 as tfx
+from tfx.components.trainer.fn_args_utils import FnArgs
 
 from modules import dataset
 from modules.model import DEFAULT_HPARAMS, build_keras_model
@@ -57,7 +57,7 @@ def hparams_from(fn_args) -> keras_tuner.HyperParameters:
     return hp
 
 
-def run_fn(fn_args: tfx.components.FnArgs) -> None:
+def run_fn(fn_args: FnArgs) -> None:
     skip_autograph_for_tf_keras()
     config = fn_args.custom_config or {}
     plan = config["plan"]

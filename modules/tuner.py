@@ -3,7 +3,8 @@ import functools
 
 import keras_tuner
 import tensorflow_transform as tft
-from tfx import v1 as tfx
+from tfx.components.trainer.fn_args_utils import FnArgs
+from tfx.components.tuner.component import TunerFnResult
 
 from modules import dataset
 from modules.model import build_keras_model, search_space
@@ -19,7 +20,7 @@ OBJECTIVES = {
 }
 
 
-def tuner_fn(fn_args: tfx.components.FnArgs) -> tfx.components.TunerFnResult:
+def tuner_fn(fn_args: FnArgs) -> TunerFnResult:
     skip_autograph_for_tf_keras()
     config = fn_args.custom_config or {}
     plan = config["plan"]
@@ -37,7 +38,7 @@ def tuner_fn(fn_args: tfx.components.FnArgs) -> tfx.components.TunerFnResult:
         seed=int(config.get("seed", 42)),
         overwrite=True,
     )
-    return tfx.components.TunerFnResult(
+    return TunerFnResult(
         tuner=tuner,
         fit_kwargs={
             "x": train,

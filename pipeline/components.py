@@ -7,9 +7,12 @@ import os
 from typing import Dict, List, Tuple
 
 import numpy as np
-from tfx import v1 as tfx
+from tfx.dsl.component.experimental.decorators import component
+from tfx.types.artifact import Artifact
 from tfx.dsl.io import fileio
 from tfx.types import artifact_utils, standard_artifacts
+from tfx.proto import example_gen_pb2, range_config_pb2
+from tfx.dsl.component.experimental.annotations import InputArtifact, OutputArtifact, Parameter
 
 from tabflow.artifacts.anomalies import describe_anomalies
 from tabflow.compat.example_gen_span import example_gen_span
@@ -23,14 +26,14 @@ from modules.hooks import load as load_hooks
 SPAN_PATTERN = "span-{SPAN}/*.csv"
 
 
-class DataGateVerdict(tfx.dsl.Artifact):
+class DataGateVerdict(Artifact):
     """Record that a set of example anomalies was checked and found clean."""
     # KFP v2 containers re-import a custom artifact class from its type name, which must read
     # "<module>.<Class>" with one dot; pipeline/__init__.py re-exports the class.
     TYPE_NAME = GATE_VERDICT_TYPE
 
 
-class CsvCheckReport(tfx.dsl.Artifact):
+class CsvCheckReport(Artifact):
     """The span's CSV files that passed the CSV check: names, sizes, rows and header."""
     TYPE_NAME = CSV_CHECK_TYPE
 
@@ -104,14 +107,14 @@ def check_span_files(data_root: str, span: int, expected: List[str]):
     return resolved, checks, problems
 
 
-@tfx.dsl.components.component
+@component
 def CsvCheck(
-    schema: tfx.dsl.components.InputArtifact[standard_artifacts.Schema],
-    report: tfx.dsl.components.OutputArtifact[CsvCheckReport],
-    data_root: tfx.dsl.components.Parameter[str],
-    span: tfx.dsl.components.Parameter[int],
-    files_fingerprint: tfx.dsl.components.Parameter[str],
-    code_sha256: tfx.dsl.components.Parameter[str],
+    schema: InputArtifact[standard_artifacts.Schema],
+    report: OutputArtifact[CsvCheckReport],
+    data_root: Parameter[str],
+    span: Parameter[int],
+    files_fingerprint: Parameter[str],
+    code_sha256: Parameter[str],
 ) -> None:
     """Fails the run before CsvExampleGen when the span's CSV files are not what the pipeline
     reads (pipeline/csv_check.py), with one message listing every problem.
@@ -121,8 +124,8 @@ def CsvCheck(
     resolved, checks, problems = check_span_files(data_root, span, schema_columns(schema.uri))
     if resolved is not None and not problems:
         # The span TFX's own resolver picks must be the one checked.
-        split = tfx.proto.Input.Split(name="single_split", pattern=SPAN_PATTERN)
-        range_config = (tfx.proto.RangeConfig(static_range=tfx.proto.StaticRange(
+        split = example_gen_pb2.Input.Split(name="single_split", pattern=SPAN_PATTERN)
+        range_config = (range_config_pb2.RangeConfig(static_range=range_config_pb2.StaticRange(
             start_span_number=span, end_span_number=span)) if span else None)
         read = example_gen_span(data_root, [split], range_config)
         if read != resolved:
@@ -144,7 +147,7 @@ class AnomaliesFound(RuntimeError):
     """Raised by the gate; the message lists every anomalous feature and why."""
 
 
-def read_anomalies(anomalies: tfx.dsl.Artifact):
+def read_anomalies(anomalies: Artifact):
     """{split name: tensorflow_metadata Anomalies proto} for an ExampleAnomalies artifact.
 
     Read through TFX's fileio (the gate runs inside TFX, where the artifact may be remote);
@@ -209,7 +212,7 @@ def _merge(parts: List[Tuple[int, Columns]]) -> Columns:
     return merged
 
 
-def read_columns(examples: tfx.dsl.Artifact) -> Dict[str, np.ndarray]:
+def read_columns(examples: Artifact) -> Dict[str, np.ndarray]:
     """{feature: array over every split's tf.Examples}: floats (NaN where an example holds no
     single value) for a feature whose values are all numbers, else objects (text, None where
     missing).
@@ -231,7 +234,7 @@ def read_columns(examples: tfx.dsl.Artifact) -> Dict[str, np.ndarray]:
     return {name: values for name, (_, values, _) in _merge(parts).items()}
 
 
-def span_value_problems(examples: tfx.dsl.Artifact, schema: tfx.dsl.Artifact, label: str,
+def span_value_problems(examples: Artifact, schema: Artifact, label: str,
                         problem_type: str, classes: List[str], hooks: str, min_examples: int,
                         min_label_share: float, max_outlier_share: float) -> List[str]:
     """The gate's checks on the span's values (pipeline/span_values.py)."""
@@ -260,20 +263,20 @@ def span_value_problems(examples: tfx.dsl.Artifact, schema: tfx.dsl.Artifact, la
                                                  min_label_share)
 
 
-@tfx.dsl.components.component
+@component
 def AnomalyGate(
-    anomalies: tfx.dsl.components.InputArtifact[standard_artifacts.ExampleAnomalies],
-    examples: tfx.dsl.components.InputArtifact[standard_artifacts.Examples],
-    schema: tfx.dsl.components.InputArtifact[standard_artifacts.Schema],
-    verdict: tfx.dsl.components.OutputArtifact[DataGateVerdict],
-    code_sha256: tfx.dsl.components.Parameter[str],
-    label: tfx.dsl.components.Parameter[str],
-    problem_type: tfx.dsl.components.Parameter[str],
-    classes_json: tfx.dsl.components.Parameter[str],
-    hooks: tfx.dsl.components.Parameter[str],
-    min_examples: tfx.dsl.components.Parameter[int],
-    min_label_share: tfx.dsl.components.Parameter[float],
-    max_outlier_share: tfx.dsl.components.Parameter[float],
+    anomalies: InputArtifact[standard_artifacts.ExampleAnomalies],
+    examples: InputArtifact[standard_artifacts.Examples],
+    schema: InputArtifact[standard_artifacts.Schema],
+    verdict: OutputArtifact[DataGateVerdict],
+    code_sha256: Parameter[str],
+    label: Parameter[str],
+    problem_type: Parameter[str],
+    classes_json: Parameter[str],
+    hooks: Parameter[str],
+    min_examples: Parameter[int],
+    min_label_share: Parameter[float],
+    max_outlier_share: Parameter[float],
 ) -> None:
     """Fails the run when ExampleValidator found anomalies, or the span's values fail the
     checks a schema cannot state (its size, a typical-range outlier share, a missing, one-class

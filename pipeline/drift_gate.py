@@ -17,7 +17,10 @@ import logging
 import os
 from typing import Dict, List
 
-from tfx import v1 as tfx
+from tfx.dsl.component.experimental.annotations import InputArtifact, OutputArtifact, Parameter
+from tfx.dsl.component.experimental.decorators import component
+from tfx.dsl.components.common.resolver import ResolverStrategy
+from tfx.types.artifact import Artifact
 from tfx.dsl.io import fileio
 from tfx.types import artifact_utils, standard_artifacts
 
@@ -29,7 +32,7 @@ from tabflow import contract as C
 NO_BASELINE = "none: no older span has passed"
 
 
-class DriftReport(tfx.dsl.Artifact):
+class DriftReport(Artifact):
     """The distances the drift gate measured for a span that passed, and its baseline."""
     # "<module>.<Class>": KFP v2 containers re-import the class from its type name
     # (pipeline/__init__.py re-exports it).
@@ -49,7 +52,7 @@ def _pipeline_context(store, artifact_id: int):
     return None
 
 
-class LastPassedSpanStrategy(tfx.dsl.experimental.ResolverStrategy):
+class LastPassedSpanStrategy(ResolverStrategy):
     """Resolver strategy: the current statistics and Examples in; out, the statistics and
     Examples of the drift baseline (the Examples say its span), or nothing.
 
@@ -86,7 +89,7 @@ class LastPassedSpanStrategy(tfx.dsl.experimental.ResolverStrategy):
 
 # --- the gate ----------------------------------------------------------------------------------
 
-def _read_statistics(statistics: tfx.dsl.Artifact) -> Dict[str, object]:
+def _read_statistics(statistics: Artifact) -> Dict[str, object]:
     """{split: DatasetFeatureStatisticsList}, read through TFX's fileio (URIs may be remote)."""
     from tensorflow_metadata.proto.v0 import statistics_pb2
     out = {}
@@ -123,15 +126,15 @@ def drift_message(rows: List[dict], span, baseline_span, statistics_uri: str) ->
             + "\n  - ".join(problems))
 
 
-@tfx.dsl.components.component
+@component
 def DriftGate(
-    examples: tfx.dsl.components.InputArtifact[standard_artifacts.Examples],
-    statistics: tfx.dsl.components.InputArtifact[standard_artifacts.ExampleStatistics],
-    schema: tfx.dsl.components.InputArtifact[standard_artifacts.Schema],
-    drift_report: tfx.dsl.components.OutputArtifact[DriftReport],
-    baseline: tfx.dsl.components.InputArtifact[standard_artifacts.ExampleStatistics] = None,
-    baseline_examples: tfx.dsl.components.InputArtifact[standard_artifacts.Examples] = None,
-    code_sha256: tfx.dsl.components.Parameter[str] = "",
+    examples: InputArtifact[standard_artifacts.Examples],
+    statistics: InputArtifact[standard_artifacts.ExampleStatistics],
+    schema: InputArtifact[standard_artifacts.Schema],
+    drift_report: OutputArtifact[DriftReport],
+    baseline: InputArtifact[standard_artifacts.ExampleStatistics] = None,
+    baseline_examples: InputArtifact[standard_artifacts.Examples] = None,
+    code_sha256: Parameter[str] = "",
 ) -> None:
     """Fails the run when the span drifted from the last span that passed. `code_sha256` is
     there for the cache key only (pipeline/fingerprints.py)."""

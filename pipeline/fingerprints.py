@@ -120,10 +120,10 @@ def modules_fingerprint() -> str:
 
 
 # The project modules each node runs, by node id (tabflow/contract.py). Nodes missing here run
-# none of our code. CsvExampleGen runs the batched executor (its Beam fallback is pinned by the
-# lock file); the Evaluator has no parameter to carry a fingerprint: its eval_config is already one of its
-# exec properties and its model input is new whenever Trainer re-ran. Resolver nodes are never
-# cached: their strategy code runs on every run.
+# none of our code. CsvExampleGen runs the batched executor (TFX's, where that runs instead, is
+# pinned by the lock file); the Evaluator has no parameter to carry a fingerprint: its
+# eval_config is already one of its exec properties and its model input is new whenever
+# Trainer re-ran. Resolver nodes are never cached: their strategy code runs on every run.
 COMPONENT_CODE = {
     C.CURATED_SCHEMA: ("pipeline.components",),
     C.CSV_CHECK: ("pipeline.components",),

@@ -4,8 +4,26 @@ import json
 from typing import Optional
 
 from ml_metadata.proto import metadata_store_pb2
-from tfx import v1 as tfx
+# TFX's classes from their own modules, not through `tfx.v1`: importing `tfx.v1` also imports
+# its Google Cloud extensions (AI Platform, BigQuery), about a third of every process's TFX
+# import time, for nothing this pipeline runs.
+from tfx.components.evaluator.component import Evaluator
+from tfx.components.example_gen.csv_example_gen.component import CsvExampleGen
+from tfx.components.example_validator.component import ExampleValidator
+from tfx.components.pusher.component import Pusher
+from tfx.components.schema_gen.component import SchemaGen
+from tfx.components.statistics_gen.component import StatisticsGen
+from tfx.components.trainer.component import Trainer
+from tfx.components.transform.component import Transform
 from tfx.dsl.components.base import executor_spec
+from tfx.dsl.components.common.resolver import Resolver
+from tfx.dsl.experimental.conditionals.conditional import Cond
+from tfx.dsl.input_resolution.strategies.latest_blessed_model_strategy import (
+    LatestBlessedModelStrategy)
+from tfx.orchestration.pipeline import Pipeline
+from tfx.proto import example_gen_pb2, pusher_pb2, range_config_pb2, trainer_pb2, transform_pb2
+from tfx.types import standard_artifacts
+from tfx.types.channel import Channel
 
 from pipeline import csv_examples, provenance
 from pipeline.baseline import CANDIDATE_KEY, BlessedBeforeCandidateStrategy
@@ -40,11 +58,12 @@ IN_PROCESS_PRESETS = ("direct", "direct-multiprocess")
 
 def _example_gen_input(data: DataConfig) -> dict:
     """ExampleGen ingests the latest span unless data.span names one."""
-    args = dict(input_config=tfx.proto.Input(splits=[
-        tfx.proto.Input.Split(name="single_split", pattern=SPAN_PATTERN)]))
+    args = dict(input_config=example_gen_pb2.Input(splits=[
+        example_gen_pb2.Input.Split(name="single_split", pattern=SPAN_PATTERN)]))
     if data.span:
-        args["range_config"] = tfx.proto.RangeConfig(static_range=tfx.proto.StaticRange(
-            start_span_number=data.span, end_span_number=data.span))
+        args["range_config"] = range_config_pb2.RangeConfig(
+            static_range=range_config_pb2.StaticRange(start_span_number=data.span,
+                                                      end_span_number=data.span))
     return args
 
 
@@ -81,14 +100,14 @@ def create_components(config: PipelineConfig, inputs: RunInputs,
         files_fingerprint=inputs.files_fingerprint,
         code_sha256=code[C.CSV_CHECK],
     ).with_id(C.CSV_CHECK)
-    example_gen = tfx.components.CsvExampleGen(
+    example_gen = CsvExampleGen(
         input_base=config.data.data_root,
         **_example_gen_input(config.data),
         # Hash buckets on the example's content, in the spec's ratios (default 3:1:1): the same
         # rows always land in the same split; train fits, eval validates the Tuner and Trainer,
         # test blesses only.
-        output_config=tfx.proto.Output(split_config=tfx.proto.SplitConfig(splits=[
-            tfx.proto.SplitConfig.Split(name=split, hash_buckets=spec.splits[split])
+        output_config=example_gen_pb2.Output(split_config=example_gen_pb2.SplitConfig(splits=[
+            example_gen_pb2.SplitConfig.Split(name=split, hash_buckets=spec.splits[split])
             for split in C.SPLITS])),
     ).with_id(C.EXAMPLE_GEN)
     if config.beam.beam_preset in IN_PROCESS_PRESETS:
@@ -99,12 +118,12 @@ def create_components(config: PipelineConfig, inputs: RunInputs,
     set_code_fingerprint(example_gen, code[C.EXAMPLE_GEN])
     # Explicit edge: ExampleGen reads only files the CSV check has passed.
     example_gen.add_upstream_node(csv_check)
-    statistics_gen = tfx.components.StatisticsGen(
+    statistics_gen = StatisticsGen(
         examples=example_gen.outputs[C.EXAMPLES_KEY]).with_id(C.STATISTICS_GEN)
-    schema_gen = tfx.components.SchemaGen(
+    schema_gen = SchemaGen(
         statistics=statistics_gen.outputs[C.STATISTICS_KEY],
         infer_feature_shape=True).with_id(C.SCHEMA_GEN)
-    example_validator = tfx.components.ExampleValidator(
+    example_validator = ExampleValidator(
         statistics=statistics_gen.outputs[C.STATISTICS_KEY],
         schema=curated_schema.outputs[C.SCHEMA_KEY]).with_id(C.EXAMPLE_VALIDATOR)
     gate = AnomalyGate(
@@ -122,7 +141,7 @@ def create_components(config: PipelineConfig, inputs: RunInputs,
                         schema=curated_schema.outputs[C.SCHEMA_KEY],
                         code_sha256=code[C.DRIFT_GATE])
     if runner not in NO_CUSTOM_RESOLVERS:
-        drift_baseline = [tfx.dsl.Resolver(
+        drift_baseline = [Resolver(
             strategy_class=LastPassedSpanStrategy,
             statistics=statistics_gen.outputs[C.STATISTICS_KEY],
             examples=example_gen.outputs[C.EXAMPLES_KEY],
@@ -134,7 +153,7 @@ def create_components(config: PipelineConfig, inputs: RunInputs,
     # passed both gates: that is what makes its statistics a baseline for later spans.
     drift_gate.add_upstream_node(gate)
 
-    transform = tfx.components.Transform(
+    transform = Transform(
         examples=example_gen.outputs[C.EXAMPLES_KEY],
         schema=curated_schema.outputs[C.SCHEMA_KEY],
         preprocessing_fn=PREPROCESSING_FN,
@@ -147,7 +166,7 @@ def create_components(config: PipelineConfig, inputs: RunInputs,
         # served model and the Evaluator do, so no split is transformed and written only to be
         # read once.
         materialize=False,
-        splits_config=tfx.proto.SplitsConfig(analyze=[C.TRAIN_SPLIT]),
+        splits_config=transform_pb2.SplitsConfig(analyze=[C.TRAIN_SPLIT]),
         # Each run analyses a new span whole: an analyzer cache would only be written.
         disable_analyzer_cache=True,
         # The graph is built once in TF1 graph mode instead of traced by tf.function for each
@@ -168,11 +187,11 @@ def create_components(config: PipelineConfig, inputs: RunInputs,
     tuning_reuse = []
     key = tuning_key(code[C.TUNER], inputs.schema_sha256, training, plan)
     if runner not in NO_CUSTOM_RESOLVERS:
-        tuning_reuse = [tfx.dsl.Resolver(
+        tuning_reuse = [Resolver(
             strategy_class=ReusableTuningStrategy,
             config={"tuning_key": key, "retune_every_spans": training.retune_every_spans},
-            best_hyperparameters=tfx.dsl.Channel(
-                type=tfx.types.standard_artifacts.HyperParameters),
+            best_hyperparameters=Channel(
+                type=standard_artifacts.HyperParameters),
             examples=example_gen.outputs[C.EXAMPLES_KEY],
         ).with_id(C.TUNING_REUSE)]
         tuning_inputs[C.TUNER_INPUT_PREVIOUS] = \
@@ -181,24 +200,24 @@ def create_components(config: PipelineConfig, inputs: RunInputs,
         tuner_fn=TUNER_FN,
         tuning_key=key,
         **tuning_inputs,
-        train_args=tfx.proto.TrainArgs(splits=[C.TRAIN_SPLIT],
+        train_args=trainer_pb2.TrainArgs(splits=[C.TRAIN_SPLIT],
                                        num_steps=training.tuner_train_steps),
-        eval_args=tfx.proto.EvalArgs(splits=[C.EVAL_SPLIT], num_steps=training.tuner_eval_steps),
+        eval_args=trainer_pb2.EvalArgs(splits=[C.EVAL_SPLIT], num_steps=training.tuner_eval_steps),
         custom_config={"code_sha256": code[C.TUNER], "max_trials": training.tuner_trials,
                        "batch_size": training.batch_size, "plan": plan},
         **training_inputs,
     ).with_id(C.TUNER)
-    trainer = tfx.components.Trainer(
+    trainer = Trainer(
         run_fn=RUN_FN,
         hyperparameters=tuner.outputs[C.BEST_HYPERPARAMETERS_KEY],
-        train_args=tfx.proto.TrainArgs(splits=[C.TRAIN_SPLIT], num_steps=training.train_steps),
-        eval_args=tfx.proto.EvalArgs(splits=[C.EVAL_SPLIT], num_steps=training.eval_steps),
+        train_args=trainer_pb2.TrainArgs(splits=[C.TRAIN_SPLIT], num_steps=training.train_steps),
+        eval_args=trainer_pb2.EvalArgs(splits=[C.EVAL_SPLIT], num_steps=training.eval_steps),
         custom_config={"code_sha256": code[C.TRAINER], "batch_size": training.batch_size,
                        "plan": plan},
         **training_inputs,
     ).with_id(C.TRAINER)
     resolver = _baseline_resolver(baseline, trainer)
-    evaluator = tfx.components.Evaluator(
+    evaluator = Evaluator(
         examples=example_gen.outputs[C.EXAMPLES_KEY],
         model=trainer.outputs[C.MODEL_KEY],
         baseline_model=resolver[0].outputs[C.RESOLVED_MODEL_KEY] if resolver else None,
@@ -208,12 +227,13 @@ def create_components(config: PipelineConfig, inputs: RunInputs,
     ).with_id(C.EVALUATOR)
     # Pusher only exists in a run whose model was blessed: no PushedModel is ever published
     # for a rejected model.
-    with tfx.dsl.Cond(evaluator.outputs[C.BLESSING_KEY].future()[0].custom_property(C.BLESSED_PROPERTY) == 1):
-        pusher = tfx.components.Pusher(
+    blessed = evaluator.outputs[C.BLESSING_KEY].future()[0].custom_property(C.BLESSED_PROPERTY)
+    with Cond(blessed == 1):
+        pusher = Pusher(
             model=trainer.outputs[C.MODEL_KEY],
             model_blessing=evaluator.outputs[C.BLESSING_KEY],
-            push_destination=tfx.proto.PushDestination(
-                filesystem=tfx.proto.PushDestination.Filesystem(
+            push_destination=pusher_pb2.PushDestination(
+                filesystem=pusher_pb2.PushDestination.Filesystem(
                     base_directory=config.serving_dir)),
             custom_config={"code_sha256": code[C.PUSHER]},
             custom_executor_spec=executor_spec.ExecutorClassSpec(OncePerModelExecutor),
@@ -226,22 +246,22 @@ def create_components(config: PipelineConfig, inputs: RunInputs,
 
 def _baseline_resolver(baseline: str, trainer) -> list:
     """[the resolver node handing the Evaluator its baseline], or [] for no baseline."""
-    channels = dict(model=tfx.dsl.Channel(type=tfx.types.standard_artifacts.Model),
-                    model_blessing=tfx.dsl.Channel(type=tfx.types.standard_artifacts.ModelBlessing))
+    channels = dict(model=Channel(type=standard_artifacts.Model),
+                    model_blessing=Channel(type=standard_artifacts.ModelBlessing))
     if baseline == NO_BASELINE:
         return []
     if baseline == LATEST_BLESSED:
-        strategy = tfx.dsl.experimental.LatestBlessedModelStrategy
+        strategy = LatestBlessedModelStrategy
     else:
         strategy = BlessedBeforeCandidateStrategy
         channels[CANDIDATE_KEY] = trainer.outputs[C.MODEL_KEY]
-    return [tfx.dsl.Resolver(strategy_class=strategy, **channels).with_id(C.RESOLVER)]
+    return [Resolver(strategy_class=strategy, **channels).with_id(C.RESOLVER)]
 
 
 def create_pipeline(config: PipelineConfig, inputs: RunInputs,
                     metadata_connection: Optional[metadata_store_pb2.ConnectionConfig] = None,
                     baseline: str = BLESSED_BEFORE_CANDIDATE,
-                    runner: str = "local") -> tfx.dsl.Pipeline:
+                    runner: str = "local") -> Pipeline:
     """The pipeline for `config` and what the runner gathered for it (pipeline/inputs.py:
     gather); no side effects, no file read.
 
@@ -249,7 +269,7 @@ def create_pipeline(config: PipelineConfig, inputs: RunInputs,
     creates what it needs; None for orchestrators that record lineage themselves (Kubeflow,
     Vertex).
     """
-    return tfx.dsl.Pipeline(
+    return Pipeline(
         pipeline_name=config.pipeline_name,
         pipeline_root=config.pipeline_root,
         components=create_components(config, inputs, baseline, runner),

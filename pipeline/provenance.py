@@ -9,7 +9,10 @@ import os
 import subprocess
 from typing import Dict
 
-from tfx import v1 as tfx
+from tfx.dsl.component.experimental.annotations import OutputArtifact, Parameter
+from tfx.dsl.component.experimental.decorators import component
+from tfx.dsl.io import fileio
+from tfx.types.artifact import Artifact
 
 from tabflow import environment
 from tabflow.config import PROJECT_ROOT
@@ -18,7 +21,7 @@ from pipeline.fingerprints import modules_fingerprint, pipeline_code_files, sha2
 PROVENANCE_FILE = "provenance.json"
 
 
-class RunProvenanceArtifact(tfx.dsl.Artifact):
+class RunProvenanceArtifact(Artifact):
     # "<module>.<Class>", re-exported by pipeline/__init__.py: see DataGateVerdict.
     TYPE_NAME = "pipeline.RunProvenance"
 
@@ -84,23 +87,23 @@ def collect(config, runner: str, spec, environ=None) -> Dict[str, object]:
     }
 
 
-@tfx.dsl.components.component
+@component
 def RunProvenance(
-    git_commit: tfx.dsl.components.Parameter[str],
-    git_dirty: tfx.dsl.components.Parameter[int],
-    runner: tfx.dsl.components.Parameter[str],
-    config_json: tfx.dsl.components.Parameter[str],
-    file_sha256_json: tfx.dsl.components.Parameter[str],
-    code_sha256: tfx.dsl.components.Parameter[str],
-    dataset_json: tfx.dsl.components.Parameter[str],
-    provenance: tfx.dsl.components.OutputArtifact[RunProvenanceArtifact],
+    git_commit: Parameter[str],
+    git_dirty: Parameter[int],
+    runner: Parameter[str],
+    config_json: Parameter[str],
+    file_sha256_json: Parameter[str],
+    code_sha256: Parameter[str],
+    dataset_json: Parameter[str],
+    provenance: OutputArtifact[RunProvenanceArtifact],
 ) -> None:
     """Publishes the run's provenance as artifact properties (queryable) and a JSON file."""
     record = {"git_commit": git_commit, "git_dirty": git_dirty, "runner": runner,
               "config": json.loads(config_json), "files": json.loads(file_sha256_json),
               "code_sha256": code_sha256, "dataset": json.loads(dataset_json)}
-    tfx.dsl.io.fileio.makedirs(provenance.uri)
-    with tfx.dsl.io.fileio.open(os.path.join(provenance.uri, PROVENANCE_FILE), "w") as f:
+    fileio.makedirs(provenance.uri)
+    with fileio.open(os.path.join(provenance.uri, PROVENANCE_FILE), "w") as f:
         f.write(json.dumps(record, indent=2, sort_keys=True))
     provenance.set_string_custom_property("git_commit", git_commit)
     provenance.set_int_custom_property("git_dirty", git_dirty)

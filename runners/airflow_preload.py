@@ -17,7 +17,6 @@ import sys
 
 if sys.argv[1:2] == ["scheduler"]:
     import modules  # noqa: F401  Keras 2 before TensorFlow loads
-    import tfx.v1  # noqa: F401
     from tfx.dsl.compiler import compiler  # noqa: F401
     from tfx.orchestration.airflow import airflow_dag_runner  # noqa: F401
 

@@ -242,9 +242,9 @@ def _run_locked(config, engine, runner_name, run_id, resume, resume_node) -> Run
     start = time.monotonic()
     with logs_to_file(config.log_file) as terminal:
         with prepared_run(config, runner_name, run_id, terminal) as ir:
-            from tfx import v1 as tfx
+            from tfx.orchestration.local.local_dag_runner import LocalDagRunner
             from tabflow.compat.portable_run import partial_run_options
-            engine = engine or tfx.orchestration.LocalDagRunner()
+            engine = engine or LocalDagRunner()
             if resume_node is None:
                 engine.run_with_ir(ir)
             else:
