@@ -59,6 +59,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--rounds", type=int, default=2,
                    help="template and pipeline rounds, alternating (default 2 of each)")
+    p.add_argument("--rounds-above-1x", type=int,
+                   help="rounds at scales above 1x (default: --rounds); one round of a large "
+                        "scale takes many minutes, and its ratio then has no spread")
     p.add_argument("--train-steps", type=int, default=1000)
     p.add_argument("--eval-steps", type=int, default=150)
     p.add_argument("--tuner-trials", type=int, default=defaults.training.tuner_trials)
@@ -78,6 +81,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     args = p.parse_args(argv)
     if args.rounds < 2:
         p.error("--rounds must be at least 2: a median needs more than one run of each")
+    if args.rounds_above_1x is None:
+        args.rounds_above_1x = args.rounds
+    if args.rounds_above_1x < 1:
+        p.error("--rounds-above-1x must be at least 1")
     if min(args.scale) < 1 or len(set(args.scale)) != len(args.scale):
         p.error("--scale: distinct values >= 1")
     return args
@@ -396,6 +403,10 @@ def machine_info() -> Dict[str, Any]:
             "load_average_at_start": os.getloadavg()}
 
 
+def rounds_at(scale: int, args: argparse.Namespace) -> int:
+    return args.rounds if scale == 1 else args.rounds_above_1x
+
+
 def measure_scale(scale: int, root: Path, args: argparse.Namespace) -> Dict[str, Any]:
     """Rounds alternating template and pipeline on `scale` times the rows."""
     folder = root / f"{scale}x"
@@ -404,10 +415,10 @@ def measure_scale(scale: int, root: Path, args: argparse.Namespace) -> Dict[str,
     print(f"\n##### scale {scale}x: {rows} rows, {args.train_steps} train / {args.eval_steps} "
           "eval steps", flush=True)
     template, pipeline = [], []
-    for i in range(1, args.rounds + 1):
+    for i in range(1, rounds_at(scale, args) + 1):
         template.append(template_round(i, folder / f"template-{i}", csv, args))
         pipeline.append(pipeline_round(i, folder / f"pipeline-{i}", csv, args))
-    return {"scale": scale, "rows": rows, "folder": str(folder),
+    return {"scale": scale, "rows": rows, "folder": str(folder), "rounds": len(template),
             "summary": summarise(template, pipeline),
             "template_runs": template, "pipeline_rounds": pipeline}
 
@@ -442,7 +453,8 @@ def main(argv=None) -> int:
     # The model comparison needs the real rows' test split: the smallest scale's last round.
     first = scales[0]
     quality = None if args.skip_model_quality else model_quality(
-        Path(first["folder"]) / f"pipeline-{args.rounds}" / "out", root / "model-quality.json")
+        Path(first["folder"]) / f"pipeline-{first['rounds']}" / "out",
+        root / "model-quality.json")
     for result in scales:
         print(f"\n##### scale {result['scale']}x ({result['rows']} rows)")
         print_summary(result["summary"], quality if result is first else None)

@@ -34,27 +34,29 @@ def _seconds(value: Optional[float]) -> str:
 
 def command(results: Dict[str, Any]) -> str:
     s = results["settings"]
-    parts = [".venv/bin/python benchmarks/benchmark.py", f"--rounds {s['rounds']}",
-             "--scale " + " ".join(str(n) for n in s["scale"]),
-             f"--train-steps {s['train_steps']}", f"--eval-steps {s['eval_steps']}",
-             f"--tuner-trials {s['tuner_trials']}",
-             f"--tuner-train-steps {s['tuner_train_steps']}"]
+    parts = [".venv/bin/python benchmarks/benchmark.py", f"--rounds {s['rounds']}"]
+    if s.get("rounds_above_1x", s["rounds"]) != s["rounds"]:
+        parts.append(f"--rounds-above-1x {s['rounds_above_1x']}")
+    parts += ["--scale " + " ".join(str(n) for n in s["scale"]),
+              f"--train-steps {s['train_steps']}", f"--eval-steps {s['eval_steps']}",
+              f"--tuner-trials {s['tuner_trials']}",
+              f"--tuner-train-steps {s['tuner_train_steps']}"]
     if s.get("skip_model_quality"):
         parts.append("--skip-model-quality")
     return " ".join(parts + ["--readme"])
 
 
 def ratio_table(scales: List[Dict[str, Any]]) -> List[str]:
-    lines = ["| scale | rows | template (s, median) | cold | unchanged rerun | new span | "
-             "peak RSS |", "|---|---:|---:|---:|---:|---:|---:|"]
+    lines = ["| scale | rows | rounds | template (s, median) | cold | unchanged rerun | new span "
+             "| peak RSS |", "|---|---:|---:|---:|---:|---:|---:|---:|"]
     for result in scales:
         summary = result["summary"]
         lines.append(
-            f"| {result['scale']}x | {result['rows']:,} | "
+            f"| {result['scale']}x | {result['rows']:,} | {len(result['template_runs'])} | "
             f"{summary['anchor']['template_median_wall_seconds']:.1f} | "
             + " | ".join(_ratio(summary["wall_ratio"][run]) for run in RUNS)
             + f" | {_ratio(summary['peak_rss_ratio'][RSS])} |")
-    lines.append("| target | | | <= 1.00 | <= 0.25 | <= 0.80 | <= 1.00 |")
+    lines.append("| target | | | | <= 1.00 (<= 0.80 above 1x) | <= 0.25 | <= 0.80 | <= 1.00 |")
     return lines
 
 
