@@ -9,7 +9,8 @@ deterministic noise:
   +-5 %), so the big-tipper label `tips > 0.2 * fare` keeps its meaning and its share;
   trip_miles and trip_seconds by another shared factor (a longer trip takes longer);
 - coordinates move by a tiny amount (about 10 m) and stay inside the schema's bounding box;
-- trip_start_timestamp shifts by up to an hour either way, and trip_start_hour/day/month are
+- trip_start_timestamp shifts by up to an hour either way (later only where earlier would leave
+  the schema's range), and trip_start_hour/day/month are
   recomputed from it so they still agree (Unix seconds written as if UTC, day 1 = Sunday);
 - integer columns stay integers within their schema ranges; community areas, census tracts,
   payment_type and company are copied unchanged; an empty cell stays empty.
@@ -28,7 +29,6 @@ from typing import List
 import numpy as np
 import pandas as pd
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 # Schema bounding boxes (data/taxi/schema.pbtxt float_domain).
 LAT_RANGE = (41.6, 42.1)
@@ -37,6 +37,8 @@ COORD_SIGMA = 1e-4          # degrees, about 10 m
 MONEY_SIGMA = 0.05          # log-normal sigma of the fare/tips factor
 TRIP_SIGMA = 0.05           # log-normal sigma of the miles/seconds factor
 MAX_SHIFT_SECONDS = 3600
+# The curated schema's earliest trip_start_timestamp (2013-01-01 00:00 UTC).
+TIMESTAMP_MIN = 1356998400
 
 
 def span_files(data_root: str) -> List[Path]:
@@ -106,7 +108,9 @@ def noisy_copy(base: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
 
     if "trip_start_timestamp" in rows:
         ts = _num(rows["trip_start_timestamp"]).astype(np.int64)
-        ts = ts + rng.integers(-MAX_SHIFT_SECONDS, MAX_SHIFT_SECONDS + 1, n)
+        shifted = ts + rng.integers(-MAX_SHIFT_SECONDS, MAX_SHIFT_SECONDS + 1, n)
+        # A shift may not leave the schema's range: trips of its first hour move later only.
+        ts = np.where(shifted < TIMESTAMP_MIN, ts + np.abs(shifted - ts), shifted)
         out["trip_start_timestamp"] = [str(t) for t in ts]
         when = pd.to_datetime(ts, unit="s")
         if "trip_start_hour" in rows:
@@ -144,7 +148,7 @@ def scaled_copy(data_root: str, folder: Path, scale: int, seed: int = 0) -> str:
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--data-root", default=str(PROJECT_ROOT / "data" / "taxi" / "spans"))
+    p.add_argument("--data-root", default=str(Path(__file__).resolve().parent / "spans"))
     p.add_argument("--folder", required=True, help="where to write span-1/data.csv")
     p.add_argument("--scale", type=int, default=3)
     p.add_argument("--seed", type=int, default=0)
