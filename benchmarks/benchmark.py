@@ -371,7 +371,8 @@ def print_summary(summary: Dict[str, Any], quality: Optional[dict]) -> None:
     if quality:
         # The plain script scores "overall" and the slices its dataset cares about.
         names = ["overall"] + sorted({s for key in ("plain_script", "pipeline_model")
-                                      for s in (quality.get(key) or {}) if s != "overall"})
+                                      for s, v in (quality.get(key) or {}).items()
+                                      if s != "overall" and isinstance(v, dict)})
         print(f"\n  test split ({quality.get('test_rows', '?')} rows) AUC "
               + " / ".join(names) + ":")
         if "error" in quality:

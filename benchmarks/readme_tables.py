@@ -84,7 +84,8 @@ def quality_lines(quality: Optional[Dict[str, Any]]) -> List[str]:
     if not quality or "error" in quality:
         return [f"Model comparison: {quality['error']}."] if quality else []
     names = ["overall"] + sorted({s for key in ("plain_script", "pipeline_model")
-                                  for s in (quality.get(key) or {}) if s != "overall"})
+                                  for s, v in (quality.get(key) or {}).items()
+                                  if s != "overall" and isinstance(v, dict)})
     lines = [f"Test split of the first scale's last round ({quality.get('test_rows', '?')} "
              "rows), AUC:", "",
              "| model | " + " | ".join(names) + " |", "|---|" + "---:|" * len(names)]
@@ -99,10 +100,12 @@ def quality_lines(quality: Optional[Dict[str, Any]]) -> List[str]:
 
 def render(results: Dict[str, Any]) -> str:
     machine = results["machine"]
-    load = ", ".join(f"{x:.2f}" for x in machine["load_average_at_start"])
+    load = machine.get("load_average_at_start")
+    load = ("load average at start " + ", ".join(f"{x:.2f}" for x in load) if load
+            else "load average not recorded")
     lines = [BEGIN, "",
              f"Commit {results.get('commit') or '?'}, started {results['started']}, "
-             f"{machine['nproc']} cores, load average at start {load}:", "", "```",
+             f"{machine['nproc']} cores, {load}:", "", "```",
              command(results), "```", "",
              "Ratio to the template's median wall seconds in the same invocation, median "
              "(min-max) over the rounds; peak RSS is the largest process of a pipeline round "
@@ -111,6 +114,8 @@ def render(results: Dict[str, Any]) -> str:
     for result in results["scales"]:
         lines += ["", "Median seconds per executed component (MLMD), and the whole process:",
                   ""] + component_table(result)
+    if results.get("recovered"):
+        lines += ["", f"Recovered after the run: {results['recovered']}."]
     quality = quality_lines(results.get("model_quality"))
     if quality:
         lines += [""] + quality
