@@ -12,6 +12,7 @@ from tabflow import dataset
 AUC_THRESHOLDS = 1000
 PLOT_THRESHOLDS = 200
 CALIBRATION_BUCKETS = 100
+HISTOGRAM_METRICS = "pipeline.tfma_metrics"
 
 
 def _thresholds(n: int) -> str:
@@ -66,14 +67,13 @@ def _binary_metrics(gates) -> List[tfma.MetricsSpec]:
         tfma.MetricConfig(class_name="AUC", config=_thresholds(AUC_THRESHOLDS),
                           per_slice_thresholds=gates),
         tfma.MetricConfig(class_name="AUCPrecisionRecall", config=_thresholds(AUC_THRESHOLDS)),
-        tfma.MetricConfig(class_name="BinaryAccuracy"),
-        tfma.MetricConfig(class_name="Precision"),
-        tfma.MetricConfig(class_name="Recall"),
+        # Read from the histogram AUC builds anyway (pipeline/tfma_metrics.py), under TFMA's
+        # names: no pass over the examples of their own.
+        *[tfma.MetricConfig(class_name=f"Histogram{name}", module=HISTOGRAM_METRICS)
+          for name in ("BinaryAccuracy", "Precision", "Recall", "MeanLabel", "MeanPrediction",
+                       "Calibration")],
         # The log loss Keras reported as the model's compiled "loss", computed by TFMA itself.
         tfma.MetricConfig(class_name="BinaryCrossEntropy"),
-        tfma.MetricConfig(class_name="MeanLabel"),
-        tfma.MetricConfig(class_name="MeanPrediction"),
-        tfma.MetricConfig(class_name="Calibration"),
         tfma.MetricConfig(class_name="CalibrationPlot",
                           config=json.dumps({"num_buckets": CALIBRATION_BUCKETS})),
         tfma.MetricConfig(class_name="ConfusionMatrixPlot", config=_thresholds(PLOT_THRESHOLDS)),

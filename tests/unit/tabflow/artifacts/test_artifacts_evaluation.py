@@ -246,7 +246,7 @@ def test_models_are_loaded_through_their_signatures_only():
     config = create_eval_config(_binary_spec(), with_baseline=True)
     assert [spec.model_type for spec in config.model_specs] == [tfma.TF_GENERIC]
     names = {m.class_name for m in config.metrics_specs[0].metrics}
-    assert {"BinaryCrossEntropy", "BinaryAccuracy"} <= names
+    assert {"BinaryCrossEntropy", "HistogramBinaryAccuracy"} <= names
 
 
 @pytest.mark.parametrize("class_name, config, expected", [
