@@ -14,7 +14,7 @@ round runs `tabflow run` three times on a fresh output root:
 
 Every figure is reported as a ratio to the median of the template's runs in this invocation,
 with min, median and max over the rounds; nothing is taken from an earlier measurement.
-Afterwards the dataset's plain tf-keras script (its plain_model.py) is trained on the last
+Afterwards the plain tf-keras script (benchmarks/plain_model.py) is trained on the last
 pipeline round's train split and both it and the pipeline's blessed model are scored on that
 round's test split, overall and within the slices that script scores.
 
@@ -70,7 +70,7 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help="N [N ...]: both read N times the rows (the dataset's synth.py), "
                         "each scale measured side by side in turn (default 1)")
     p.add_argument("--skip-model-quality", action="store_true",
-                   help="do not run the dataset's plain_model.py afterwards")
+                   help="do not run benchmarks/plain_model.py afterwards")
     p.add_argument("--output-root", help="folder for every round (default: a new folder "
                                          "outputs/benchmark/<timestamp>); kept afterwards")
     p.add_argument("--json", help="results file "
@@ -385,14 +385,14 @@ def print_summary(summary: Dict[str, Any], quality: Optional[dict]) -> None:
                                                    for a in aucs))
 
 
-def model_quality(output_root: Path, json_path: Path) -> Optional[dict]:
-    script = dataset_script("plain_model")
-    if script is None:
-        return None
+def model_quality(output_root: Path, json_path: Path, train_steps: int) -> Optional[dict]:
+    script = PROJECT_ROOT / "benchmarks" / "plain_model.py"
     print("\n=== model quality: plain tf-keras script vs the pipeline's blessed model ===",
           flush=True)
+    # The same steps and batch as the pipeline's Trainer, whatever flags the benchmark got.
     result = run_child([sys.executable, str(script), "--output-root", str(output_root),
-                        "--json", str(json_path)])
+                        "--json", str(json_path), "--train-steps", str(train_steps),
+                        "--batch-size", str(config_lib.from_sources().training.batch_size)])
     if result["exit_code"] != 0 or not json_path.exists():
         return {"error": f"{script} exited {result['exit_code']}"}
     return json.loads(json_path.read_text())
@@ -455,7 +455,7 @@ def main(argv=None) -> int:
     first = scales[0]
     quality = None if args.skip_model_quality else model_quality(
         Path(first["folder"]) / f"pipeline-{first['rounds']}" / "out",
-        root / "model-quality.json")
+        root / "model-quality.json", args.train_steps)
     for result in scales:
         print(f"\n##### scale {result['scale']}x ({result['rows']} rows)")
         print_summary(result["summary"], quality if result is first else None)

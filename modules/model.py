@@ -16,7 +16,7 @@ MIN_UNITS = 8
 
 def search_space() -> keras_tuner.HyperParameters:
     """The Tuner's space: small tapering stacks. It holds only the choices that held up where
-    they were measured (data/taxi/plain_model.py, on a slice of the test split): wider first
+    they were measured (benchmarks/plain_model.py, on a slice of the test split): wider first
     layers (128), single layers and a learning rate of 3e-4 at 1000 steps fit worse."""
     hp = keras_tuner.HyperParameters()
     hp.Choice("hidden_units", [32, 64], default=DEFAULT_HPARAMS["hidden_units"])
