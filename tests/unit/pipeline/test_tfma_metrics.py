@@ -87,3 +87,20 @@ def test_the_pipelines_binary_config_adds_one_pass_for_all_six():
     assert combiners(auc + ours) == combiners(auc)
     assert len(combiners(auc + [tfma.MetricConfig(class_name=n) for n in NAMES])) > \
         len(combiners(auc))
+
+
+def test_the_pipelines_binary_evaluation_walks_the_examples_twice_per_model():
+    """Per model, the binary evaluation's per-example combiners are the histogram and the log
+    loss (plus the counts): neither the 0.5-threshold matrices nor the weighted label sums."""
+    from tensorflow_model_analysis.metrics import metric_specs, metric_types
+
+    from tabflow import dataset
+    spec = dataset.DatasetSpec(name="tiny", folder="/nowhere", label="y",
+                               problem_type=dataset.BINARY, classes=(), report_slices=(),
+                               gated_slices=(), threshold=0.5, max_regression=0.01)
+    config = E.create_eval_config(spec, with_baseline=False)
+    computations = metric_specs.to_computations(list(config.metrics_specs), config)
+    walks = {type(c.combiner).__name__ for c in computations
+             if isinstance(c, metric_types.MetricComputation)}
+    assert walks == {"_ExampleCountCombiner", "_CalibrationHistogramCombiner",
+                     "_BinaryCrossEntropyCombiner"}
