@@ -20,10 +20,11 @@ round's test split, overall and within the slices that script scores.
 
     .venv/bin/python benchmarks/benchmark.py [--rounds 2] [--scale 1 [10 30 ...]]
         [--train-steps 1000] [--eval-steps 150] [--output-root DIR] [--json PATH] [--readme]
+        [--check]
 
 Each scale repeats the comparison with both sides reading N times the rows; `--readme` keeps
 the JSON as benchmarks/results/benchmark.json and writes benchmarks/README.md's tables from it
-(benchmarks/readme_tables.py).
+(benchmarks/readme_tables.py); `--check` only says whether those tables are the kept JSON's.
 """
 import argparse
 import importlib.util
@@ -78,6 +79,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--readme", action="store_true",
                    help=f"keep the results as {RESULTS_FILE.relative_to(PROJECT_ROOT)} and "
                         "write benchmarks/README.md's tables from them")
+    p.add_argument("--check", action="store_true",
+                   help="only say whether benchmarks/README.md's tables are the kept JSON's")
     args = p.parse_args(argv)
     if args.rounds < 2:
         p.error("--rounds must be at least 2: a median needs more than one run of each")
@@ -441,6 +444,9 @@ def print_scales(scales: List[Dict[str, Any]]) -> None:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
+    if args.check:
+        from benchmarks import readme_tables
+        return readme_tables.check_region("benchmark")
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
     root = Path(args.output_root or PROJECT_ROOT / "outputs" / "benchmark" / stamp)
     if root.exists() and any(root.iterdir()):
@@ -463,7 +469,7 @@ def main(argv=None) -> int:
     results = {
         "started": stamp, "machine": machine_info(), "commit": commit(),
         "settings": {k: v for k, v in vars(args).items()
-                     if k not in ("json", "output_root", "readme")},
+                     if k not in ("json", "output_root", "readme", "check")},
         "folder": str(root), "scales": scales, "model_quality": quality,
     }
     json_path.parent.mkdir(parents=True, exist_ok=True)
@@ -471,10 +477,7 @@ def main(argv=None) -> int:
     print(f"\n  results JSON: {json_path}")
     if args.readme:
         from benchmarks import readme_tables
-        RESULTS_FILE.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(json_path, RESULTS_FILE)
-        readme_tables.write_readme()
-        print(f"  kept as {RESULTS_FILE}; benchmarks/README.md tables written from it")
+        readme_tables.keep_and_write("benchmark", json_path)
     failed = [r for result in scales
               for r in result["template_runs"] + [x for rnd in result["pipeline_rounds"]
                                                   for x in rnd] if r["exit_code"]]

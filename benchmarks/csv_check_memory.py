@@ -7,19 +7,27 @@ and seconds, beside an empty-file run of the same process (the interpreter's own
 Flat figures across sizes are the claim; the good file shows the cost of a real check.
 
     .venv/bin/python benchmarks/csv_check_memory.py [--sizes-mb 10 100 400] [--json PATH]
+        [--readme] [--check]
+
+--readme keeps the JSON as benchmarks/results/csv_check_memory.json and writes its table into
+benchmarks/README.md (benchmarks/readme_tables.py); --check only says whether that table is
+the kept JSON's.
 """
 import argparse
 import datetime
 import json
 import os
-import platform
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(PROJECT_ROOT))
 GOOD_CSV = PROJECT_ROOT / "data" / "taxi" / "spans" / "span-4" / "data.csv"
+
+# The results benchmarks/README.md quotes, kept beside it (benchmarks/readme_tables.py).
+REGION = "csv_check_memory"
 
 # Runs in the child: only csv_check is imported (no TFX), so the baseline is the interpreter's.
 CHILD = """
@@ -65,7 +73,17 @@ def main(argv=None) -> int:
     parser.add_argument("--sizes-mb", type=int, nargs="+", default=[10, 100, 400])
     parser.add_argument("--json", help="where to write the figures (default "
                                        "outputs/benchmark/csv-check-<timestamp>.json)")
+    parser.add_argument("--readme", action="store_true",
+                        help="keep the JSON as benchmarks/results/csv_check_memory.json and "
+                             "write benchmarks/README.md's table from it")
+    parser.add_argument("--check", action="store_true",
+                        help="only say whether benchmarks/README.md's table is the kept JSON's")
     args = parser.parse_args(argv)
+    from benchmarks import readme_tables
+    if args.check:
+        return readme_tables.check_region(REGION)
+    started = datetime.datetime.now().strftime("%Y%m%dT%H%M%S")
+    load = list(os.getloadavg())
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "data.csv"
@@ -83,12 +101,18 @@ def main(argv=None) -> int:
                 rows.append(row)
                 print(f"{shape:<16}{row['size_mb']:>9}{row['peak_rss_mb']:>13}"
                       f"{row['over_baseline_mb']:>11}{row['seconds']:>9}  {row['first_problem']}")
-    stamp = datetime.datetime.now().strftime("%Y%m%dT%H%M%S")
-    out = Path(args.json or PROJECT_ROOT / "outputs" / "benchmark" / f"csv-check-{stamp}.json")
+    out = Path(args.json or PROJECT_ROOT / "outputs" / "benchmark" / f"csv-check-{started}.json")
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({"machine": platform.node(), "cpus": os.cpu_count(),
-                               "when": stamp, "baseline": baseline, "rows": rows}, indent=2))
+    command = " ".join([".venv/bin/python benchmarks/csv_check_memory.py", "--sizes-mb",
+                        *map(str, args.sizes_mb)] + (["--readme"] if args.readme else []))
+    out.write_text(json.dumps({
+        "started": started, "commit": readme_tables.commit(), "command": command,
+        "machine": {"nproc": os.cpu_count(),
+                    "load_average_at_start": load},
+        "baseline": baseline, "rows": rows}, indent=2) + "\n")
     print(f"JSON: {out}")
+    if args.readme:
+        readme_tables.keep_and_write(REGION, out)
     return 0
 
 

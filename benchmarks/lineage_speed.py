@@ -48,6 +48,9 @@ from ml_metadata import metadata_store  # noqa: E402
 from ml_metadata.proto import metadata_store_pb2 as pb  # noqa: E402
 
 PIPELINE = "taxi"
+# The results benchmarks/README.md quotes, kept beside it (benchmarks/readme_tables.py).
+REGION = "lineage_speed"
+RESULTS_FILE = PROJECT_ROOT / "benchmarks" / "results" / f"{REGION}.json"
 INT, STRING = pb.INT, pb.STRING
 _Base = pb.ArtifactType.SystemDefinedBaseType
 # name: (declared properties, base type), as TFX 1.16 registers them.
@@ -496,9 +499,10 @@ def time_command(args: List[str], store_flags: List[str], reps: int,
             failure = proc.stderr[-3000:]
             break
         samples.append(elapsed)
-    # Ids and span numbers vary with the seed: the label keeps the command's shape.
+    # Ids, span numbers and temporary paths vary with the seed and the run: the label keeps
+    # the command's shape.
     out = {"kind": label or "command " + " ".join(
-               args[:2] + [re.sub(r"\d+$", "<n>", a) if not a.startswith("/") else a
+               args[:2] + [re.sub(r"\d+$", "<n>", a) if not a.startswith("/") else "<file>"
                            for a in args[2:]]),
            "command": " ".join(command), **(_summary(samples) if samples else {"n": 0})}
     if failure:
@@ -612,11 +616,19 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help="run the commands with the shell's environment as it is (see "
                         "command_env: without a bytecode cache each pays for compiling)")
     p.add_argument("--json", help="results file (default outputs/benchmark/lineage-<time>.json)")
+    p.add_argument("--readme", action="store_true",
+                   help=f"keep the results as {RESULTS_FILE.relative_to(PROJECT_ROOT)} and write "
+                        "benchmarks/README.md's lineage table from them")
+    p.add_argument("--check", action="store_true",
+                   help="only say whether benchmarks/README.md's lineage table is the kept JSON's")
     return p.parse_args(argv)
 
 
 def main(argv=None) -> int:
     args = parse_args(argv)
+    if args.check:
+        from benchmarks import readme_tables
+        return readme_tables.check_region(REGION)
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
     if args.store and (args.mysql or args.keep):
         raise SystemExit("--store reuses a kept SQLite store: no --mysql or --keep with it")
@@ -653,13 +665,22 @@ def main(argv=None) -> int:
         "machine": {"platform": platform.platform(), "python": platform.python_version(),
                     "cpus": os.cpu_count(), "load_average": os.getloadavg()},
         "when": stamp,
+        "commit": _commit(),
     }
     out = Path(args.json) if args.json else \
         PROJECT_ROOT / "outputs" / "benchmark" / f"lineage-{stamp}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2) + "\n")
     print(f"\nresults written to {out}")
+    if args.readme:
+        from benchmarks import readme_tables
+        readme_tables.keep_and_write(REGION, out)
     return 0
+
+
+def _commit() -> Optional[str]:
+    from benchmarks import readme_tables
+    return readme_tables.commit()
 
 
 if __name__ == "__main__":

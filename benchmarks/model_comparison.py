@@ -595,12 +595,7 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     quiet_libraries()
     if args.check:
-        same = readme_tables.model_comparison_matches()
-        print("README model-comparison tables match the results JSON" if same else
-              "README model-comparison tables differ from the results JSON: run "
-              "benchmarks/model_comparison.py --readme (or readme_tables.py's "
-              "write_model_comparison)")
-        return 0 if same else 1
+        return readme_tables.check_region("model_comparison")
     try:
         for name in args.dataset:
             P.load_dataset(name)  # every setting checked before anything trains

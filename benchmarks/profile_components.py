@@ -7,7 +7,15 @@ Record one run first (py-spy is a measurement tool only, not a project dependenc
     .venv/bin/py-spy record --idle --threads --subprocesses --rate 50 --format raw \\
         -o /tmp/prof.raw -- .venv/bin/taxi-pipeline run --output-root /tmp/prof-run \\
         --data-root <all spans as one> --train-steps 1000 --eval-steps 150
-    .venv/bin/python benchmarks/profile_components.py /tmp/prof.raw --rate 50 [--json PATH]
+    .venv/bin/python benchmarks/profile_components.py /tmp/prof.raw [MORE.raw ...] --rate 50 \
+        [--labels cold "new span" ...] [--log PIPELINE_LOG] [--commit SHA] [--recorded TEXT] \
+        [--json PATH] [--readme] [--check]
+
+Several recordings (e.g. a cold run and a run on a new span) are read one by one, each under
+its label. --readme keeps the JSON as benchmarks/results/profile_components.json and writes its
+tables into benchmarks/README.md (benchmarks/readme_tables.py); --check only says whether those
+tables are the kept JSON's. --commit names the commit the recorded runs used (default: this
+checkout's) and --recorded says how they were recorded (rate, flags, data, steps).
 
 Wall time is read from the MAIN thread of the top process only: LocalDagRunner launches the
 nodes one after another from it and, with `--idle`, py-spy samples it at the given rate whether
@@ -23,19 +31,25 @@ imports, pipeline construction and the runner. Its phase is the first rule in PH
 pattern occurs in the stack (innermost frames are not needed: a pattern anywhere counts).
 """
 import argparse
+import datetime
 import json
 import re
+import shlex
 import sys
 from collections import defaultdict
 from pathlib import Path
 from typing import Dict, Iterable, List, Optional, Tuple
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(PROJECT_ROOT))
+# The results benchmarks/README.md quotes, kept beside it (benchmarks/readme_tables.py).
+REGION = "profile_components"
 
 # (component label, regex on one frame) -- checked innermost-out from the launcher's executor
 # call, first hit wins. Frames look like "Do (tfx/components/transform/executor.py:123)".
 COMPONENT_FRAMES: List[Tuple[str, str]] = [
-    ("ExampleGen", r"tfx/components/example_gen/"),
+    # the project's batched CSV executor (pipeline/csv_examples.py) or TFX's own
+    ("ExampleGen", r"tfx/components/example_gen/|\(pipeline/csv_examples\.py"),
     ("StatisticsGen", r"tfx/components/statistics_gen/"),
     ("CuratedSchemaGen", r"tfx/components/schema_gen/import_schema_gen/"),
     ("SchemaGen", r"tfx/components/schema_gen/"),
@@ -272,8 +286,10 @@ def print_breakdown(b: Dict, min_seconds: float) -> None:
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("raw", help="py-spy --format raw output (recorded with --idle --threads "
-                               "--subprocesses)")
+    p.add_argument("raw", nargs="*", help="py-spy --format raw output (recorded with --idle "
+                                          "--threads --subprocesses), one or more")
+    p.add_argument("--labels", nargs="+", help="one label per recording (default: the file "
+                                               "names)")
     p.add_argument("--rate", type=float, default=100.0,
                    help="the --rate py-spy sampled at (default: py-spy's 100)")
     p.add_argument("--min-seconds", type=float, default=0.5,
@@ -281,20 +297,72 @@ def main(argv=None) -> int:
     p.add_argument("--source", default=str(PROJECT_ROOT),
                    help="project checkout the profiled run used (its modules/ call sites "
                         "name phases; default: this one)")
-    p.add_argument("--log", help="the profiled run's pipeline.log (<output root>/logs/): adds "
+    p.add_argument("--log", help="the profiled runs' pipeline.log (<output root>/logs/): adds "
                                  "the sdist step's seconds per node")
+    p.add_argument("--commit", help="the commit the recorded runs used (default: this "
+                                    "checkout's)")
+    p.add_argument("--recorded", help="how the recordings were made (kept in the JSON and "
+                                      "the README)")
     p.add_argument("--json", help="also write the breakdown as JSON")
+    p.add_argument("--readme", action="store_true",
+                   help="keep the JSON as benchmarks/results/profile_components.json and write "
+                        "benchmarks/README.md's tables from it")
+    p.add_argument("--check", action="store_true",
+                   help="only say whether benchmarks/README.md's tables are the kept JSON's")
     args = p.parse_args(argv)
-    with open(args.raw) as f:
-        phases = PHASES[:2] + call_site_phases(Path(args.source)) + PHASES[2:]
-        b = breakdown(parse(f), args.rate, phases)
+    from benchmarks import readme_tables
+    if args.check:
+        return readme_tables.check_region(REGION)
+    if not args.raw:
+        p.error("name at least one py-spy raw recording")
+    labels = args.labels or [Path(r).stem for r in args.raw]
+    if len(labels) != len(args.raw):
+        p.error(f"{len(args.raw)} recordings but {len(labels)} labels")
+    phases = PHASES[:2] + call_site_phases(Path(args.source)) + PHASES[2:]
+    profiles = []
+    for label, raw in zip(labels, args.raw):
+        with open(raw) as f:
+            b = breakdown(parse(f), args.rate, phases)
+        print(f"\n=== {label} ({raw}) ===")
+        print_breakdown(b, args.min_seconds)
+        profiles.append({"label": label, "raw": str(raw), "breakdown": b})
+    results = {
+        "started": datetime.datetime.now().strftime("%Y%m%d-%H%M%S"),
+        "commit": args.commit or readme_tables.commit(),
+        "command": command_line(args, labels),
+        "recorded": args.recorded,
+        "profiles": profiles,
+    }
     if args.log:
-        b["sdist_per_node_from_log"] = sdist_from_log(args.log)
-    print_breakdown(b, args.min_seconds)
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(b, f, indent=2)
+        sdist = sdist_from_log(args.log)
+        results["sdist_per_node_from_log"] = sdist
+        if sdist:
+            print("\nTFX sdist step per node (pipeline.log timestamps):")
+            for row in sdist:
+                print(f"  {row['seconds']:>7.1f}  {row['node']}")
+    out = Path(args.json) if args.json else (
+        readme_tables.REGIONS[REGION].results if args.readme else None)
+    if out:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(results, indent=2) + "\n")
+        print(f"\nJSON: {out}")
+    if args.readme:
+        readme_tables.keep_and_write(REGION, out)
     return 0
+
+
+def command_line(args: argparse.Namespace, labels: List[str]) -> str:
+    quote = lambda text: shlex.quote(str(text))  # noqa: E731
+    parts = [".venv/bin/python benchmarks/profile_components.py",
+             *map(quote, args.raw), f"--rate {args.rate:g}",
+             "--labels " + " ".join(map(quote, labels))]
+    if args.log:
+        parts.append(f"--log {quote(args.log)}")
+    if args.commit:
+        parts.append(f"--commit {quote(args.commit)}")
+    if args.recorded:
+        parts.append(f"--recorded {quote(args.recorded)}")
+    return " ".join(parts + (["--readme"] if args.readme else []))
 
 
 if __name__ == "__main__":

@@ -20,7 +20,11 @@ and seconds from MLMD (`pipeline_run` context for Local/Beam, `run` context for 
 
     .venv/bin/python benchmarks/runners.py [--runners local beam-direct ...]
         [--train-steps N] [--eval-steps N] [--tuner-trials N] [--tuner-train-steps N]
-        [--output-root DIR] [--json PATH]
+        [--output-root DIR] [--json PATH] [--readme] [--check]
+
+--readme keeps the JSON as benchmarks/results/runners.json and writes its tables into
+benchmarks/README.md (benchmarks/readme_tables.py); --check only says whether those tables are
+the kept JSON's.
 
 A runner that fails is recorded (exit code, Airflow task states) and the next one still runs.
 """
@@ -38,6 +42,7 @@ from typing import Any, Dict, List, Optional
 
 BENCHMARKS = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCHMARKS))
+sys.path.insert(1, str(BENCHMARKS.parent))
 
 from beam_modes import TreeRssSampler  # noqa: E402
 from benchmark import (PROJECT_ROOT, machine_info, mlmd_summary, run_child,  # noqa: E402
@@ -56,6 +61,8 @@ RUNNERS = {
 }
 BEAM_PRESET = {"beam-direct": "direct", "beam-direct-multiprocess": "direct-multiprocess"}
 DAG_FILE = "from runners.airflow_dag import DAG  # noqa: F401\n"
+# The results benchmarks/README.md quotes, kept beside it (benchmarks/readme_tables.py).
+REGION = "runners"
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -70,6 +77,12 @@ def parse_args(argv=None) -> argparse.Namespace:
                                          "outputs/benchmark/runners-<timestamp>); kept afterwards")
     p.add_argument("--json", help="results file "
                                   "(default: outputs/benchmark/runners-<timestamp>.json)")
+    p.add_argument("--readme", action="store_true",
+                   help="keep the JSON as benchmarks/results/runners.json and write "
+                        "benchmarks/README.md's runner tables from it")
+    p.add_argument("--check", action="store_true",
+                   help="only say whether benchmarks/README.md's runner tables are the kept "
+                        "JSON's")
     return p.parse_args(argv)
 
 
@@ -286,6 +299,9 @@ def print_table(runs: List[Dict[str, Any]]) -> None:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
+    from benchmarks import readme_tables
+    if args.check:
+        return readme_tables.check_region(REGION)
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
     base = Path(args.output_root or PROJECT_ROOT / "outputs" / "benchmark"
                 / f"runners-{stamp}").resolve()
@@ -296,6 +312,7 @@ def main(argv=None) -> int:
     print_table(runs)
     results = {
         "started": stamp,
+        "commit": readme_tables.commit(),
         "settings": {"runners": args.runners, "train_steps": args.train_steps,
                      "eval_steps": args.eval_steps, "tuner_trials": args.tuner_trials,
                      "tuner_train_steps": args.tuner_train_steps},
@@ -310,6 +327,8 @@ def main(argv=None) -> int:
     json_path.parent.mkdir(parents=True, exist_ok=True)
     json_path.write_text(json.dumps(results, indent=2) + "\n")
     print(f"\n  results JSON: {json_path}")
+    if args.readme:
+        readme_tables.keep_and_write(REGION, json_path)
     return 0 if all(r["ok"] for r in runs) else 1
 
 
