@@ -11,7 +11,7 @@ Runners (each a separate process on its own fresh output root, so every componen
                             Prefect's temporary server unless PREFECT_API_URL is set)
 - airflow:                  `airflow dags test taxi <today>` on the one-line dags file of
                             docs/airflow.md, in a fresh temporary AIRFLOW_HOME migrated first
-                            (not timed), config through TAXI_* variables
+                            (not timed), config through TABFLOW_* variables
 
 Recorded per runner: wall seconds, exit code, CPU seconds and peak RSS of the child from
 os.wait4 (for Airflow the `airflow dags test` process), the peak summed RSS of the whole process
@@ -66,7 +66,7 @@ REGION = "runners"
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    defaults = config_lib.from_sources()  # field defaults and TAXI_* variables
+    defaults = config_lib.from_sources()  # field defaults and TABFLOW_* variables
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--runners", nargs="+", choices=list(RUNNERS), default=list(RUNNERS))
     p.add_argument("--train-steps", type=int, default=1000)
@@ -87,35 +87,35 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 
 def runner_config(args: argparse.Namespace, runner: str, output_root: str) -> PipelineConfig:
-    """What the child will run with (TAXI_* variables, then these settings): finds its MLMD."""
+    """What the child will run with (TABFLOW_* variables, then these settings): finds its MLMD."""
     config = config_lib.from_sources(
         output_root=output_root, train_steps=args.train_steps, eval_steps=args.eval_steps,
         tuner_trials=args.tuner_trials, tuner_train_steps=args.tuner_train_steps,
         **({"beam_preset": BEAM_PRESET[runner]} if runner in BEAM_PRESET else {}))
     if config.store.mysql_host:
         raise SystemExit("runners.py needs a fresh SQLite store per runner: "
-                         "unset TAXI_MYSQL_HOST")
+                         "unset TABFLOW_MYSQL_HOST")
     if store_exists(config):
         raise SystemExit(f"{config.store.metadata_path} exists: each runner needs a fresh store "
-                         "(is TAXI_METADATA_PATH set?)")
+                         "(is TABFLOW_METADATA_PATH set?)")
     return config
 
 
 def airflow_env(config: PipelineConfig, airflow_home: Path, dags: Path) -> Dict[str, str]:
-    """Overrides for `airflow`: an isolated home, and the config as TAXI_* variables."""
+    """Overrides for `airflow`: an isolated home, and the config as TABFLOW_* variables."""
     return {
         "AIRFLOW_HOME": str(airflow_home),
         "AIRFLOW__CORE__DAGS_FOLDER": str(dags),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         # Building the DAG imports TFX (~35 s here); Airflow's default timeout is 30 s.
         "AIRFLOW__CORE__DAGBAG_IMPORT_TIMEOUT": "300",
-        "TAXI_OUTPUT_ROOT": config.output_root,
-        "TAXI_TRAIN_STEPS": str(config.training.train_steps),
-        "TAXI_EVAL_STEPS": str(config.training.eval_steps),
-        "TAXI_TUNER_TRIALS": str(config.training.tuner_trials),
-        "TAXI_TUNER_TRAIN_STEPS": str(config.training.tuner_train_steps),
+        "TABFLOW_OUTPUT_ROOT": config.output_root,
+        "TABFLOW_TRAIN_STEPS": str(config.training.train_steps),
+        "TABFLOW_EVAL_STEPS": str(config.training.eval_steps),
+        "TABFLOW_TUNER_TRIALS": str(config.training.tuner_trials),
+        "TABFLOW_TUNER_TRAIN_STEPS": str(config.training.tuner_train_steps),
         # A failing task would otherwise wait out retry delays (300 s and up) before failing.
-        "TAXI_AIRFLOW_RETRIES": "0",
+        "TABFLOW_AIRFLOW_RETRIES": "0",
     }
 
 
