@@ -148,9 +148,7 @@ def quality_lines(quality: Optional[Dict[str, Any]]) -> List[str]:
 
 def render(results: Dict[str, Any]) -> str:
     machine = results["machine"]
-    load = machine.get("load_average_at_start")
-    load = ("load average at start " + ", ".join(f"{x:.2f}" for x in load) if load
-            else "load average not recorded")
+    load = _load(machine.get("load_average_at_start"))
     lines = [BEGIN, "",
              f"Commit {results.get('commit') or '?'}, started {results['started']}, "
              f"{machine['nproc']} cores, {load}:", "", "```",
@@ -365,9 +363,7 @@ def model_comparison_dataset_lines(result: Dict[str, Any], full: bool = False) -
 
 def render_model_comparison(results: Dict[str, Any]) -> str:
     machine = results["machine"]
-    load = machine.get("load_average_at_start")
-    load = ("load average at start " + ", ".join(f"{x:.2f}" for x in load) if load
-            else "load average not recorded")
+    load = _load(machine.get("load_average_at_start"))
     settings = results["settings"]
     lines = [MODEL_COMPARISON_BEGIN, "",
              f"Commit {results.get('commit') or '?'}, started {results['started']}, "
