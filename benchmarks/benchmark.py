@@ -467,7 +467,7 @@ def main(argv=None) -> int:
         print_summary(result["summary"], quality if result is first else None)
     print_scales(scales)
     results = {
-        "started": stamp, "machine": machine_info(), "commit": commit(),
+        "started": stamp, "machine": machine_info(), "commit": _commit(),
         "settings": {k: v for k, v in vars(args).items()
                      if k not in ("json", "output_root", "readme", "check")},
         "folder": str(root), "scales": scales, "model_quality": quality,
@@ -484,15 +484,9 @@ def main(argv=None) -> int:
     return 1 if failed else 0
 
 
-def commit() -> Optional[str]:
-    """The checkout's commit, with "+changes" when files differ from it."""
-    def git(*argv):
-        done = subprocess.run(["git", *argv], cwd=PROJECT_ROOT, capture_output=True, text=True)
-        return done.stdout.strip() if done.returncode == 0 else None
-    head = git("rev-parse", "--short", "HEAD")
-    if head and git("status", "--porcelain", "--untracked-files=no"):
-        head += "+changes"
-    return head
+def _commit() -> Optional[str]:
+    from benchmarks import readme_tables
+    return readme_tables.commit()
 
 
 if __name__ == "__main__":

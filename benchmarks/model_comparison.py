@@ -47,7 +47,6 @@ import re
 import resource
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -522,17 +521,6 @@ def rounded(value, digits: int = 6):
     return value
 
 
-def commit() -> Optional[str]:
-    try:
-        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=PROJECT_ROOT,
-                             capture_output=True, text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain"], cwd=PROJECT_ROOT,
-                               capture_output=True, text=True).stdout.strip()
-        return out + (" (uncommitted changes)" if dirty else "")
-    except (OSError, subprocess.CalledProcessError):
-        return None
-
-
 def parse_args(argv=None) -> argparse.Namespace:
     from tabflow.config import from_sources
     training = from_sources().training
@@ -621,7 +609,7 @@ def main(argv=None) -> int:
             print(f"error: {e}", file=sys.stderr)
             return 2 if isinstance(e, P.SettingError) else 1
     results = {
-        "started": stamp, "commit": commit(), "command": command_line(args),
+        "started": stamp, "commit": readme_tables.commit(), "command": command_line(args),
         "machine": {"nproc": os.cpu_count(), "platform": platform.platform(),
                     "python": platform.python_version(),
                     "load_average_at_start": list(load)},
